@@ -1,0 +1,57 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test install install-test lint translations system-test-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP) translations
+install-test: $(TEST_STAMP) translations
+
+translations: $(MO)
+%.mo: %.po | $(RUN_STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+# Starts the web app on http://127.0.0.1:5000 and one Celery worker, on the embedded defaults.
+run: install
+	$(BIN)/classlab db upgrade
+	$(BIN)/classlab run --with-worker
+
+# Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.
+# Installed with apt only when missing and when we are root (CI and the dev machines are).
+system-test-deps:
+	@missing=""; \
+	for pair in chromium:chromium ffmpeg:ffmpeg espeak-ng:espeak-ng; do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; command -v $$cmd >/dev/null || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing with apt"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (install them with apt, or run as root)"; exit 1; fi; \
+	fi
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+
+test: install-test system-test-deps lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

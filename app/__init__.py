@@ -1,0 +1,184 @@
+"""ClassLab web application: create_app() is the one place that wires extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+
+from app import db, errors
+from app.config import Settings, load_settings
+
+LANGUAGES = {"en": "English", "he": "עברית", "ar": "العربية"}
+RTL = {"he", "ar"}
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+class ClassLabApi(Api):
+    """flask-smorest, with our problem+json handlers instead of its own error format."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+api = ClassLabApi()
+
+
+def login_limit() -> str:
+    """The login throttle (LOGIN_RATE_LIMIT), read per request so tests and settings can change it."""
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def select_locale() -> str:
+    if current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    if session.get("locale") in LANGUAGES:
+        return session["locale"]
+    return request.accept_languages.best_match(LANGUAGES.keys()) or "en"
+
+
+def select_timezone() -> str | None:
+    if current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(__name__, instance_path=settings.instance_path)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        # We call csrf.protect() ourselves, so that bearer-token API calls are exempt.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.default_timezone,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        API_TITLE="ClassLab API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+            "security": [{"bearer": []}],
+            "info": {"description": "Errors are application/problem+json (RFC 9457)."},
+        },
+    )
+    app.extensions["classlab.settings"] = settings
+    db.bind(settings.database_url)
+
+    from storage import open_storage
+
+    app.extensions["classlab.storage"] = open_storage(settings)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
+    from app.accounts import api as accounts_api
+    from app.accounts import views as accounts_views
+    from app.accounts.models import User
+    from app.delivery import views as delivery_views
+    from app.health import api as health_api
+
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(delivery_views.bp)
+    api.register_blueprint(accounts_api.blp)
+    api.register_blueprint(health_api.blp)
+    errors.register(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            user = db.session().get(User, int(user_id))
+        except ValueError:
+            return None
+        return user if user and user.active else None
+
+    @login_manager.request_loader
+    def load_api_user(_request):
+        return g.get("api_user")
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+
+        if request.path.startswith("/api/"):
+            raise errors.NotAuthenticated("Send 'Authorization: Bearer <token>' or log in first.")
+        return redirect(url_for("accounts.login", next=request.full_path))
+
+    @app.before_request
+    def authenticate_and_protect():
+        header = request.headers.get("Authorization", "")
+        if request.path.startswith("/api/") and header:
+            scheme, _, secret = header.partition(" ")
+            if scheme.lower() != "bearer" or not secret.strip():
+                raise errors.NotAuthenticated("Use 'Authorization: Bearer <token>'.")
+            from app.accounts.service import user_for_token
+
+            s = db.session()
+            g.api_user = user_for_token(s, secret.strip())
+            s.commit()
+            return  # a bearer token cannot be sent by another site, so no CSRF check
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        # A browser sends the session cookie by itself, so anything riding on it needs the CSRF token;
+        # an API call without a session (exchanging a password for a token) has nothing to forge.
+        if not request.path.startswith("/api/") or "_user_id" in session:
+            csrf.protect()
+
+    @app.teardown_appcontext
+    def close_session(_exc):
+        db.Session_.remove()
+
+    @app.context_processor
+    def layout_context():
+        from flask_babel import get_locale
+
+        lang = str(get_locale() or "en")
+        return {"lang": lang, "text_dir": "rtl" if lang in RTL else "ltr", "languages": LANGUAGES}
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: https:; "
+            "connect-src 'self' https:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+        )
+        return resp
+
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions["classlab.settings"]

@@ -1,0 +1,221 @@
+"""Account use cases: plain functions taking a session and, where it matters, the acting user."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import authz
+from app.accounts.models import ApiToken, Organization, OrgKind, Role, User
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("not a password")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOKEN_PREFIX = "clb_"
+MIN_PASSWORD = 10
+LOCALES = ("en", "he", "ar")
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidInput(f"'{email}' is not an e-mail address.", field="email")
+    return email
+
+
+def hash_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+    return _hasher.hash(password)
+
+
+def create_organization(session: Session, name: str, kind: OrgKind | str, parent: Organization | None = None):
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("An organization needs a name.", field="name")
+    try:
+        kind = OrgKind(kind)
+    except ValueError:
+        raise InvalidInput(f"Unknown organization kind '{kind}'.", field="kind") from None
+    org = Organization(name=name, kind=kind, parent=parent)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def find_or_create_organization(session: Session, name: str, kind: OrgKind | str = OrgKind.school):
+    org = session.scalar(select(Organization).where(Organization.name == name.strip()))
+    return org or create_organization(session, name, kind)
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: Role | str = Role.teacher,
+    organization: Organization | None = None,
+    locale: str | None = None,
+) -> User:
+    email = normalise_email(email)
+    try:
+        role = Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"Unknown role '{role}'; choose one of {choices}.", field="role") from None
+    if locale is not None and locale not in LOCALES:
+        raise InvalidInput(f"Unknown language '{locale}'.", field="locale")
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise Conflict(f"A user with e-mail {email} already exists.", field="email")
+    user = User(
+        email=email,
+        display_name=(display_name or email.split("@")[0]).strip()[:200],
+        password_hash=hash_password(password),
+        role=role,
+        organization=organization,
+        locale=locale,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        raise NotAuthenticated("Wrong e-mail or password.") from None
+    if user is None:
+        raise NotAuthenticated("Wrong e-mail or password.")
+    if not user.active:
+        raise NotAuthenticated("This account is deactivated. Ask your school's administrator.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    if locale not in LOCALES:
+        raise InvalidInput(f"Unknown language '{locale}'.", field="locale")
+    user.locale = locale
+
+
+def users_visible_to(session: Session, actor: User) -> list[User]:
+    return list(session.scalars(authz.visible(actor, select(User).order_by(User.display_name))))
+
+
+def get_user(session: Session, actor: User, user_id: int) -> User:
+    user = session.get(User, user_id)
+    authz.require(actor, "view", user)
+    return user
+
+
+@dataclass
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, name: str, days: int) -> IssuedToken:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("Give the token a name of 1 to 100 characters.", field="name")
+    if not 1 <= days <= 366:
+        raise InvalidInput("A token lives between 1 and 366 days.", field="days")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=_digest(secret),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    return IssuedToken(token, secret)
+
+
+def user_for_token(session: Session, secret: str) -> User:
+    """The active user a bearer token belongs to, or a specific NotAuthenticated."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret or "")))
+    if token is None:
+        raise NotAuthenticated("This API token is not recognised.")
+    now = utcnow()
+    if token.revoked_at is not None:
+        raise NotAuthenticated("This API token was revoked.")
+    if token.expires_at <= now:
+        raise NotAuthenticated("This API token expired; create a new one on your tokens page.")
+    if not token.user.active:
+        raise NotAuthenticated("This account is deactivated.")
+    token.last_used_at = now
+    return token.user
+
+
+def tokens_of(session: Session, actor: User) -> list[ApiToken]:
+    return list(session.scalars(authz.visible(actor, select(ApiToken).order_by(ApiToken.created_at.desc()))))
+
+
+def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    authz.require(actor, "revoke", token)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def dashboard(session: Session, user: User) -> dict:
+    """What a user's dashboard shows, by role."""
+    data: dict = {"user": user, "organization": user.organization}
+    if user.role in (Role.admin, Role.school_leader):
+        data["people"] = users_visible_to(session, user)
+        counts: dict[str, int] = {}
+        for person in data["people"]:
+            counts[person.role.value] = counts.get(person.role.value, 0) + 1
+        data["role_counts"] = counts
+    if user.role == Role.admin:
+        data["organizations"] = list(
+            session.scalars(authz.visible(user, select(Organization).order_by(Organization.name)))
+        )
+    data["colleagues"] = [
+        u for u in users_visible_to(session, user) if u.id != user.id and u.organization_id == user.organization_id
+    ]
+    data["tokens"] = [t for t in tokens_of(session, user) if t.revoked_at is None and t.expires_at > utcnow()]
+    return data
+
+
+def ensure_initial_admin(session: Session) -> tuple[str, str] | None:
+    """On a database with no users, create an administrator; returns (email, password) once."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    org = find_or_create_organization(session, "ClassLab", OrgKind.institute)
+    password = secrets.token_urlsafe(12)
+    create_user(
+        session, email="admin@classlab.local", password=password, display_name="Administrator",
+        role=Role.admin, organization=org,
+    )
+    return "admin@classlab.local", password
+
+
+def require_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user

@@ -1,0 +1,166 @@
+"""Pages: login, logout, dashboard, language, API tokens, people."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app import db, limiter, login_limit
+from app.accounts import service
+from app.accounts.forms import ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
+from app.accounts.models import Role
+from app.errors import ClassLabError, Forbidden, NotAuthenticated
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after login would help phishing."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("accounts.dashboard")
+
+
+@bp.app_context_processor
+def forms_for_layout():
+    return {
+        "language_form": LanguageForm(locale=None, next=request.full_path if request else "/"),
+        "logout_form": ActionForm(),
+        "role_labels": ROLE_LABELS,
+    }
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("accounts.dashboard" if current_user.is_authenticated else "accounts.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], error_message="Too many login attempts from here.")
+@limiter.limit(
+    login_limit,
+    methods=["POST"],
+    key_func=lambda: "login-email:" + (request.form.get("email") or "").strip().lower(),
+    error_message="Too many login attempts for this account.",
+)
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(form.next.data))
+    status = 200
+    if form.validate_on_submit():
+        s = db.session()
+        try:
+            user = service.authenticate(s, form.email.data, form.password.data)
+        except NotAuthenticated as exc:
+            s.commit()
+            flash(_("Wrong e-mail or password.") if "Wrong" in exc.detail else exc.detail, "error")
+            status = 401
+        else:
+            s.commit()
+            session.clear()  # a fresh session on login: no fixation
+            login_user(user)
+            if user.locale:
+                session["locale"] = user.locale
+            return redirect(_safe_next(form.next.data))
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/language")
+def language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash(_("Unknown language."), "error")
+        return redirect(_safe_next(form.next.data)), 303
+    session["locale"] = form.locale.data
+    if current_user.is_authenticated:
+        s = db.session()
+        service.set_locale(s, current_user, form.locale.data)
+        s.commit()
+    return redirect(_safe_next(form.next.data) if form.next.data else request.referrer or "/"), 303
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    data = service.dashboard(db.session(), current_user)
+    return render_template("accounts/dashboard.html", **data, Role=Role)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    s = db.session()
+    form = TokenForm()
+    issued = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            issued = service.issue_token(s, current_user, form.name.data, form.days.data)
+            s.commit()
+        except ClassLabError as exc:
+            flash(exc.detail, "error")
+            status = exc.status
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "accounts/tokens.html", form=form, issued=issued, tokens=service.tokens_of(s, current_user),
+            revoke_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    s = db.session()
+    service.revoke_token(s, current_user, token_id)
+    s.commit()
+    flash(_("Token revoked."), "info")
+    return redirect(url_for("accounts.tokens"))
+
+
+@bp.route("/people", methods=["GET", "POST"])
+@login_required
+def people():
+    if current_user.role not in (Role.admin, Role.school_leader):
+        raise Forbidden(_("Only administrators and school leaders manage people."))
+    s = db.session()
+    form = UserForm()
+    status = 200
+    if current_user.role == Role.admin and form.validate_on_submit():
+        try:
+            user = service.create_user(
+                s, email=form.email.data, password=form.password.data, display_name=form.display_name.data,
+                role=form.role.data, organization=current_user.organization,
+            )
+            s.commit()
+            flash(_("Account created for %(email)s.", email=user.email), "info")
+            return redirect(url_for("accounts.people"))
+        except ClassLabError as exc:
+            s.rollback()
+            flash(exc.detail, "error")
+            status = exc.status
+    elif request.method == "POST":
+        status = 422
+    return render_template("accounts/people.html", form=form, people=service.users_visible_to(s, current_user)), status

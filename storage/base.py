@@ -1,0 +1,97 @@
+"""The storage interface. Streams in and out: no method holds a whole object in memory."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
+
+
+class StorageError(Exception):
+    pass
+
+
+class ObjectNotFound(StorageError):
+    pass
+
+
+def check_key(key: str) -> str:
+    """Keys are ours (videos/<id>/<step>/name), never user input: reject anything path-like."""
+    if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/") or len(key) > 512:
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
+
+
+def parse_range(start: int | None, end: int | None, size: int) -> tuple[int, int]:
+    """Inclusive byte range clamped to the object; raises for an unsatisfiable range."""
+    first = 0 if start is None else start
+    last = size - 1 if end is None else min(end, size - 1)
+    if first < 0 or first >= size or last < first:
+        raise StorageError(f"range {start}-{end} not satisfiable for {size} bytes")
+    return first, last
+
+
+class Storage(ABC):
+    @abstractmethod
+    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
+        """Write `stream` to `key` (replacing it atomically); returns the number of bytes."""
+
+    @abstractmethod
+    def stream(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        """Yield the object's bytes, or the inclusive range start..end, in chunks."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove `key`; removing a missing key is not an error."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def size(self, key: str) -> int: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """All keys under `prefix`, sorted."""
+
+    @abstractmethod
+    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        """A URL that serves the object until it expires (seconds)."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = self.list(prefix)
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+    def download(self, key: str, fh: BinaryIO) -> int:
+        n = 0
+        for chunk in self.stream(key):
+            fh.write(chunk)
+            n += len(chunk)
+        return n
+
+
+def open_storage(settings) -> Storage:
+    url = settings.storage_url
+    if url.startswith("file://"):
+        from storage.local import LocalStorage
+
+        return LocalStorage(url[len("file://"):], secret=settings.secret_key)
+    if url.startswith("s3://"):
+        from storage.s3 import S3Storage
+
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        return S3Storage(
+            bucket,
+            prefix=prefix,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id or None,
+            secret_access_key=settings.s3_secret_access_key or None,
+        )
+    raise StorageError(f"unsupported STORAGE_URL {url!r}")

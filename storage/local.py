@@ -1,0 +1,111 @@
+"""Local-file backend: objects are files under a root folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import time
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from storage.base import CHUNK, ObjectNotFound, Storage, StorageError, check_key, parse_range
+
+SIGNED_PATH = "/media/"
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str, *, secret: str):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._signer = URLSafeSerializer(secret, salt="classlab.media")
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        n = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    out.write(chunk)
+                    n += len(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return n
+
+    def stream(self, key: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        path = self._path(key)
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        size = os.fstat(fh.fileno()).st_size
+        if start is None and end is None:
+            first, last = 0, size - 1
+        else:
+            first, last = parse_range(start, end, size)
+
+        def chunks() -> Iterator[bytes]:
+            with fh:
+                fh.seek(first)
+                left = last - first + 1
+                while left > 0:
+                    chunk = fh.read(min(CHUNK, left))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                    yield chunk
+
+        return chunks()
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        # Tidy empty folders up to the root so that a deleted video leaves nothing behind.
+        parent = path.parent
+        while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def list(self, prefix: str = "") -> list[str]:
+        keys = []
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".incoming-"):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        """A path served by the app's media view; the token carries the key and is checked for age."""
+        token = self._signer.dumps({"k": check_key(key), "f": filename, "x": int(time.time()) + int(expires_in)})
+        return SIGNED_PATH + token
+
+    def resolve_signed(self, token: str) -> tuple[str, str | None]:
+        """The key and filename behind a token from signed_url(), or StorageError if bad or expired."""
+        try:
+            data = self._signer.loads(token)
+            key, expires = check_key(data["k"]), int(data["x"])
+        except (BadSignature, StorageError, KeyError, TypeError, ValueError):
+            raise StorageError("This media link is not valid.") from None
+        if time.time() > expires:
+            raise StorageError("This media link has expired; reload the page for a new one.")
+        return key, data.get("f")
