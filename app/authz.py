@@ -64,7 +64,7 @@ def require(user, action: str, obj, *, hide: bool = True) -> None:
         raise NotAuthenticated("Log in to continue.")
     if may(user, action, obj):
         return
-    if obj is None or (hide and action != "view" and not may(user, "view", obj)) or (hide and action == "view"):
+    if obj is None or (hide and (action == "view" or not may(user, "view", obj))):
         raise NotFound("No such object, or you may not see it.")
     raise Forbidden(f"You may not {action} this.")
 

@@ -75,6 +75,8 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             resp = jsonify(problem(status, title, detail, instance=request.path, **extra))
             resp.status_code = status
             resp.mimetype = "application/problem+json"
+            if status == 401:
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="classlab"'
             return resp
         return render_template("error.html", status=status, title=title, detail=detail), status
 
@@ -101,9 +103,6 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             resp = app.make_response(resp)
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        if exc.code == 401 and wants_json():
-            resp = app.make_response(resp)
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="classlab"'
         return resp
 
     @app.errorhandler(Exception)

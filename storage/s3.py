@@ -103,14 +103,25 @@ class S3Storage(Storage):
 
 
 class _Counting:
-    """A read-only wrapper that counts bytes as boto3 streams them."""
+    """Counts bytes as boto3 streams them, and fills each read: boto3 takes a short read for the
+    end of the stream, so a socket or pipe that returns less than asked would end the upload early."""
 
     def __init__(self, raw: BinaryIO):
         self.raw = raw
         self.n = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
+        if size is None or size < 0:
+            data = self.raw.read()
+        else:
+            parts, want = [], size
+            while want > 0:
+                part = self.raw.read(want)
+                if not part:
+                    break
+                parts.append(part)
+                want -= len(part)
+            data = b"".join(parts)
         self.n += len(data)
         return data
 

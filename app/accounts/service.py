@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import authz
+from app.accounts import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.accounts.models import ApiToken, Organization, OrgKind, Role, User
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
