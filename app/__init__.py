@@ -101,8 +101,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     api.init_app(app)
 
-    from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
     from app.accounts import api as accounts_api
+    from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
     from app.accounts import views as accounts_views
     from app.accounts.models import User
     from app.delivery import views as delivery_views

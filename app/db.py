@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-
 from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url

@@ -2,10 +2,10 @@
 
 from alembic import context
 
+import app.models  # noqa: F401,E402 - fills Base.metadata
 from app import db
 from app.config import load_settings
 from app.db import Base
-import app.models  # noqa: F401,E402 - fills Base.metadata
 
 config = context.config
 url = config.attributes.get("database_url") or load_settings().database_url

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-import time
 
 from itsdangerous import BadSignature, URLSafeSerializer
 

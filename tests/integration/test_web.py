@@ -156,7 +156,8 @@ def test_session_api_writes_need_the_csrf_token(client, people):
     s.commit()
     resp = client.delete(f"/api/v1/accounts/tokens/{issued.token.id}")
     assert_problem(resp, 400, "CSRF")
-    resp = client.delete(f"/api/v1/accounts/tokens/{issued.token.id}", headers={"X-CSRFToken": csrf_token(client, "/tokens")})
+    headers = {"X-CSRFToken": csrf_token(client, "/tokens")}
+    resp = client.delete(f"/api/v1/accounts/tokens/{issued.token.id}", headers=headers)
     assert resp.status_code == 204
 
 

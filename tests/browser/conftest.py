@@ -1,0 +1,89 @@
+"""A real ClassLab (`classlab run --with-worker`, exactly what `make run` starts) and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import classlab, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+class LiveServer:
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"CLASSLAB_INSTANCE": str(tmp / "instance"), "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"}
+        self.log = tmp / "server.log"
+        classlab(self.env, "db", "upgrade")
+        exe = Path(sys.executable).with_name("classlab")
+        self.fh = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(exe), "run", "--with-worker", "--port", str(self.port)], env={**os.environ, **self.env},
+            stdout=self.fh, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text())
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("server did not start:\n" + self.log.read_text())
+        found = re.search(r"log in as (\S+) with password (\S+) ", self.log.read_text())
+        assert found, self.log.read_text()
+        self.admin = (found.group(1), found.group(2))
+
+    def stop(self):
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.fh.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-US")
+    p = context.new_page()
+    p.set_default_timeout(15000)
+    yield p
+    context.close()
