@@ -7,7 +7,9 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install install-test lint translations system-test-deps clean
+VENDOR := app/static/vendor/tus.min.js
+
+.PHONY: run test install install-test lint translations vendor system-test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +23,16 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
-install: $(RUN_STAMP) translations
-install-test: $(TEST_STAMP) translations
+install: $(RUN_STAMP) translations vendor
+install-test: $(TEST_STAMP) translations vendor
+
+# Front-end libraries come from the npm registry (package-lock.json pins them) and are served by
+# the app itself: schools may run ClassLab on an intranet with no CDN.
+vendor: $(VENDOR)
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p app/static/vendor
+	cp node_modules/tus-js-client/dist/tus.min.js app/static/vendor/
 
 translations: $(MO)
 %.mo: %.po | $(RUN_STAMP)
@@ -54,4 +64,4 @@ test: install-test system-test-deps lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules app/static/vendor

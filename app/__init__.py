@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
-from app import db, errors
+from app import db, errors, jobs
 from app.config import Settings, load_settings
 
 LANGUAGES = {"en": "English", "he": "עברית", "ar": "العربية"}
@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from storage import open_storage
 
     app.extensions["classlab.storage"] = open_storage(settings)
+    jobs.bind(settings)
+    media_origin = _media_origin(settings)
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -107,11 +109,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts.models import User
     from app.delivery import views as delivery_views
     from app.health import api as health_api
+    from app.video import api as video_api
+    from app.video import tus as video_tus
+    from app.video import views as video_views
 
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(delivery_views.bp)
+    app.register_blueprint(video_views.bp)
+    app.register_blueprint(video_views.search_bp)
+    app.register_blueprint(video_tus.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
+    api.register_blueprint(video_api.blp)
+    api.register_blueprint(video_api.search_blp)
     errors.register(app)
 
     @login_manager.user_loader
@@ -172,12 +182,24 @@ def create_app(settings: Settings | None = None) -> Flask:
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: https:; "
-            "connect-src 'self' https:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+            f"default-src 'self'; img-src 'self' data: blob: {media_origin}; media-src 'self' blob: {media_origin}; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
         )
         return resp
 
     return app
+
+
+def _media_origin(settings: Settings) -> str:
+    """Where signed media URLs point: this site, or the S3 endpoint the page must be allowed to load from."""
+    if not settings.storage_url.startswith("s3://"):
+        return ""
+    if settings.s3_endpoint_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(settings.s3_endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return "https://*.amazonaws.com"
 
 
 def settings_of(app: Flask) -> Settings:

@@ -42,7 +42,7 @@ def run(host: str, port: int, with_worker: bool) -> None:
         click.echo("Log in with your account; `classlab user create` adds one.")
     worker = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--beat"])
         click.echo(f"Worker started (pid {worker.pid}).")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
@@ -56,11 +56,15 @@ def run(host: str, port: int, with_worker: bool) -> None:
 @click.option("--concurrency", "-c", default=None, type=int, help="Worker processes (default: cores).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume.")
-def worker(concurrency: int | None, loglevel: str, queues: str | None) -> None:
+@click.option("--beat/--no-beat", default=False, help="Also run the periodic sweeper (run it on ONE worker only).")
+def worker(concurrency: int | None, loglevel: str, queues: str | None, beat: bool) -> None:
     """Start a Celery worker for the slow work (media, transcription, analytics)."""
     from workers.celery_app import celery_app
 
     argv = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    if beat:
+        schedule = os.path.join(load_settings().instance_path, "celerybeat-schedule")
+        argv += ["--beat", f"--schedule={schedule}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if queues:
@@ -138,6 +142,86 @@ def config(as_json: bool) -> None:
     width = max(map(len, values))
     for name, value in values.items():
         click.echo(f"{name.ljust(width)}  {value}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--title", default=None, help="Title (default: the file name).")
+@click.option("--owner", "owner_email", default=None, help="Owner's e-mail (default: the first administrator).")
+@click.option("--wait", is_flag=True, help="Wait until the video is ready or failed.")
+@click.option("--inline", is_flag=True, help="Run the pipeline in this process instead of on a worker.")
+@click.option("--timeout", default=4 * 3600.0, show_default=True, help="Seconds to wait with --wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
+    """Add a lesson recording from a file: the same pipeline as an upload."""
+    import time
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from app import db as database
+    from app import jobs
+    from app.accounts.models import Role, User
+    from app.errors import ClassLabError
+    from app.video import service
+    from app.video.models import Video, VideoStatus
+    from storage import open_storage
+
+    settings = load_settings()
+    database.bind(settings.database_url)
+    jobs.bind(settings)
+    store = open_storage(settings)
+    try:
+        with database.session_scope() as s:
+            if owner_email:
+                owner = s.scalar(select(User).where(User.email == owner_email.strip().lower()))
+                if owner is None:
+                    raise ClassLabError(f"No user with e-mail {owner_email}.")
+            else:
+                owner = s.scalar(select(User).where(User.role == Role.admin).order_by(User.id))
+                if owner is None:
+                    raise ClassLabError("No owner: pass --owner EMAIL (or create an administrator first).")
+            video = service.ingest_file(s, store, owner, Path(path), title=title)
+            video_id, public_id = video.id, video.public_id
+        if inline:
+            from workers.pipeline import run_inline
+
+            run_inline(video_id, settings, store)
+        else:
+            with database.session_scope() as s:
+                service.start_processing(s.get(Video, video_id))
+    except ClassLabError as exc:
+        raise click.ClickException(exc.detail) from None
+    if not as_json:
+        click.echo(f"video {public_id} queued" if not inline else f"video {public_id} processed")
+    deadline = time.monotonic() + timeout
+    last = None
+    while wait and not inline:
+        with database.session_scope() as s:
+            v = s.get(Video, video_id)
+            state = (v.status.value, v.step, round(v.progress * 100))
+            done = v.status in (VideoStatus.ready, VideoStatus.failed)
+        if state != last and not as_json:
+            click.echo(f"  {state[0]}{' · ' + state[1] if state[1] else ''} {state[2]}%", err=True)
+            last = state
+        if done:
+            break
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"Still processing after {timeout:g} s; is a worker running?")
+        time.sleep(0.25)
+    with database.session_scope() as s:
+        summary = service.summary(s.get(Video, video_id))
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"id: {summary['id']}\nstatus: {summary['status']}\nduration: {summary['duration']}")
+        if summary["failure_reason"]:
+            click.echo(f"reason: {summary['failure_reason']}")
+        for kind, asset in summary["assets"].items():
+            click.echo(f"asset {kind}: {asset['key']} ({asset['size']} bytes)")
+        click.echo("transcript:\n" + summary["transcript"])
+    if summary["status"] == "failed":
+        sys.exit(1)
 
 
 @main.command()

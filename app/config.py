@@ -66,6 +66,24 @@ class Settings:
     media_url_seconds: int = 3600
     session_cookie_secure: bool = False
     log_level: str = "INFO"
+    max_upload_bytes: int = 10 * 1024**3
+    max_duration_seconds: int = 4 * 3600
+    upload_expiry_hours: int = 24
+    step_time_limit: int = 4 * 3600
+    whisper_device: str = "cpu"
+    whisper_compute_type: str = "int8"
+    whisper_language: str = ""
+    whisper_beam_size: int = 1
+    whisper_batch_size: int = 8
+    whisper_vad: bool = True
+    whisper_threads: int = 0
+    stuck_after_seconds: int = 600
+    sweep_seconds: int = 300
+
+    @property
+    def work_folder(self) -> str:
+        """Private scratch space: upload spools and per-job media folders."""
+        return str(Path(self.instance_path) / "work")
 
     @property
     def broker_folder(self) -> str:
@@ -157,4 +175,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
         log_level=env.get("LOG_LEVEL", "INFO"),
+        max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024**3))),
+        max_duration_seconds=int(env.get("MAX_DURATION_SECONDS", str(4 * 3600))),
+        upload_expiry_hours=int(env.get("UPLOAD_EXPIRY_HOURS", "24")),
+        step_time_limit=int(env.get("STEP_TIME_LIMIT", str(4 * 3600))),
+        whisper_device=env.get("WHISPER_DEVICE", "cpu"),
+        whisper_compute_type=env.get("WHISPER_COMPUTE_TYPE", "int8"),
+        whisper_language=env.get("WHISPER_LANGUAGE", ""),
+        whisper_beam_size=int(env.get("WHISPER_BEAM_SIZE", "1")),
+        whisper_batch_size=int(env.get("WHISPER_BATCH_SIZE", "8")),
+        whisper_vad=_bool(env.get("WHISPER_VAD", "true")),
+        whisper_threads=int(env.get("WHISPER_THREADS", "0")),
+        stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
+        sweep_seconds=int(env.get("SWEEP_SECONDS", "300")),
     )

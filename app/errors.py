@@ -48,6 +48,31 @@ class Conflict(ClassLabError):
     title = "Conflict"
 
 
+class Gone(ClassLabError):
+    status = 410
+    title = "Gone"
+
+
+class TooLarge(ClassLabError):
+    status = 413
+    title = "Too large"
+
+
+class PreconditionFailed(ClassLabError):
+    status = 412
+    title = "Precondition failed"
+
+
+class UnsupportedMediaType(ClassLabError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class ChecksumMismatch(ClassLabError):
+    status = 460  # tus checksum extension
+    title = "Checksum mismatch"
+
+
 class ServiceUnavailable(ClassLabError):
     status = 503
     title = "Service unavailable"

@@ -13,6 +13,15 @@ import migrations
 from app import db
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Full-text search structures live in migrations only; autogenerate must leave them alone."""
+    if type_ == "table" and name and name.startswith("transcript_fts"):
+        return False
+    if type_ == "index" and name == "ix_transcript_segment_fts":
+        return False
+    return True
+
+
 def alembic_config(database_url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))

@@ -1,3 +1,4 @@
 """Imports every module's models so that Base.metadata is complete (Alembic, tests)."""
 
 from app.accounts.models import ApiToken, Organization, User  # noqa: F401
+from app.video.models import Asset, Segment, Transcript, Upload, Video  # noqa: F401

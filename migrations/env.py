@@ -6,6 +6,7 @@ import app.models  # noqa: F401,E402 - fills Base.metadata
 from app import db
 from app.config import load_settings
 from app.db import Base
+from app.migrate import include_object
 
 config = context.config
 url = config.attributes.get("database_url") or load_settings().database_url
@@ -23,7 +24,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

@@ -62,6 +62,20 @@ class Storage(ABC):
     def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
         """A URL that serves the object until it expires (seconds)."""
 
+    # Appending, for resumable uploads: each call adds one verified chunk (a local file, already on
+    # disk) to an object that appears at `key` only when the last chunk is in.
+    @abstractmethod
+    def begin_append(self, key: str) -> dict:
+        """Start an object built from chunks; returns the backend's state (JSON-serialisable)."""
+
+    @abstractmethod
+    def append(self, key: str, state: dict, chunk_path: str, *, final: bool) -> dict:
+        """Add the file at `chunk_path` (consumed: moved or deleted) to the object; returns the new state."""
+
+    @abstractmethod
+    def abort_append(self, key: str, state: dict) -> None:
+        """Discard a partly built object."""
+
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list(prefix)
         for key in keys:

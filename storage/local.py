@@ -84,10 +84,47 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
 
+    def _part(self, key: str) -> Path:
+        return self.root / ".parts" / check_key(key).replace("/", "__")
+
+    def begin_append(self, key: str) -> dict:
+        part = self._part(key)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.touch()
+        return {"part": part.name}
+
+    def append(self, key: str, state: dict, chunk_path: str, *, final: bool) -> dict:
+        part = self._part(key)
+        if not part.exists():
+            raise StorageError(f"no upload in progress for {key}")
+        if part.stat().st_size == 0:
+            # The first (often the only) chunk: a rename instead of a copy when on the same filesystem.
+            try:
+                os.replace(chunk_path, part)
+            except OSError:
+                self._copy_into(part, chunk_path)
+        else:
+            self._copy_into(part, chunk_path)
+        if final:
+            path = self._path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, path)
+        return state
+
+    @staticmethod
+    def _copy_into(part: Path, chunk_path: str) -> None:
+        with open(part, "ab") as out, open(chunk_path, "rb") as src:
+            while chunk := src.read(CHUNK * 8):
+                out.write(chunk)
+        os.unlink(chunk_path)
+
+    def abort_append(self, key: str, state: dict) -> None:
+        self._part(key).unlink(missing_ok=True)
+
     def list(self, prefix: str = "") -> list[str]:
         keys = []
         for path in self.root.rglob("*"):
-            if path.is_file() and not path.name.startswith(".incoming-"):
+            if path.is_file() and not path.name.startswith(".incoming-") and ".parts" not in path.parts:
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     keys.append(key)

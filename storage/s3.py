@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -68,6 +70,66 @@ class S3Storage(Storage):
             raise StorageError(str(exc)) from exc
         return body.iter_chunks(CHUNK)
 
+    def begin_append(self, key: str) -> dict:
+        upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._k(key))
+        return {"upload_id": upload["UploadId"], "parts": [], "tail": 0}
+
+    def _tail_key(self, key: str) -> str:
+        return self._k(key) + ".tail"
+
+    def append(self, key: str, state: dict, chunk_path: str, *, final: bool) -> dict:
+        """Upload the chunk as parts of 5 MiB or more; a smaller remainder waits in a tail object, so
+        that the next chunk may arrive at any web machine."""
+        state = {**state, "parts": list(state["parts"])}
+        work = chunk_path
+        if state["tail"]:
+            # Prepend the waiting tail: one local file holds tail + chunk.
+            joined = chunk_path + ".joined"
+            with open(joined, "wb") as out:
+                body = self.client.get_object(Bucket=self.bucket, Key=self._tail_key(key))["Body"]
+                for piece in body.iter_chunks(CHUNK):
+                    out.write(piece)
+                with open(chunk_path, "rb") as src:
+                    while piece := src.read(CHUNK * 8):
+                        out.write(piece)
+            os.unlink(chunk_path)
+            work = joined
+        try:
+            total = os.path.getsize(work)
+            pos = 0
+            with open(work, "rb") as fh:
+                while (final and pos < total) or (not final and total - pos >= MIN_PART):
+                    size = min(MAX_PART, total - pos)
+                    if not final and 0 < total - pos - size < MIN_PART:
+                        size = total - pos  # a remainder too small to stand alone rides with this part
+                    number = len(state["parts"]) + 1
+                    resp = self.client.upload_part(
+                        Bucket=self.bucket, Key=self._k(key), UploadId=state["upload_id"], PartNumber=number,
+                        Body=_Slice(fh, pos, size), ContentLength=size,
+                    )
+                    state["parts"].append({"PartNumber": number, "ETag": resp["ETag"]})
+                    pos += size
+                state["tail"] = total - pos
+                if state["tail"]:
+                    self.client.upload_fileobj(_Slice(fh, pos, state["tail"]), self.bucket, self._tail_key(key))
+            if final:
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self._k(key), UploadId=state["upload_id"],
+                    MultipartUpload={"Parts": state["parts"]},
+                )
+                self.client.delete_object(Bucket=self.bucket, Key=self._tail_key(key))
+        finally:
+            if os.path.exists(work):
+                os.unlink(work)
+        return state
+
+    def abort_append(self, key: str, state: dict) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._k(key), UploadId=state["upload_id"])
+        except ClientError:
+            pass  # already completed or aborted
+        self.client.delete_object(Bucket=self.bucket, Key=self._tail_key(key))
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 
@@ -100,6 +162,43 @@ class S3Storage(Storage):
         if filename:
             params["ResponseContentDisposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_in))
+
+
+MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last
+MAX_PART = 512 * 1024 * 1024
+
+
+class _Slice(io.RawIOBase):
+    """A seekable window onto part of a file, so boto3 can hash and resend one part without a copy."""
+
+    def __init__(self, fh, start: int, length: int):
+        self.fh, self.start, self.length, self.pos = fh, start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.length}[whence]
+        self.pos = max(0, min(self.length, base + offset))
+        return self.pos
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.length - self.pos
+        if size is None or size < 0 or size > left:
+            size = left
+        self.fh.seek(self.start + self.pos)
+        data = self.fh.read(size)
+        self.pos += len(data)
+        return data
+
+    def __len__(self) -> int:
+        return self.length
 
 
 class _Counting:

@@ -255,3 +255,48 @@ class Worker:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.fh.close()
+
+
+class LiveApp:
+    """The test's Flask app served over real HTTP on loopback (tus clients need a socket)."""
+
+    def __init__(self, application):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, application, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live_app(app):
+    served = LiveApp(app)
+    yield served
+    served.stop()
+
+
+def bearer(session, user, name: str = "tests") -> dict[str, str]:
+    from app.accounts import service
+
+    issued = service.issue_token(session, user, name, 1)
+    session.commit()
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing():
+    """Cheap argon2 parameters inside the test process only: the suite creates hundreds of accounts.
+    Subprocesses (the CLI, `classlab run`) keep the production parameters."""
+    from argon2 import PasswordHasher
+
+    from app.accounts import service
+
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    service._DUMMY_HASH = service._hasher.hash("not a password")
+    yield

@@ -69,7 +69,10 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_track_started=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        include=["workers.health"],
+        include=["workers.health", "workers.video"],
+        beat_schedule={
+            "sweep": {"task": "classlab.video.sweep", "schedule": float(settings.sweep_seconds)},
+        },
         classlab_settings=settings,
     )
     return celery

@@ -1,0 +1,87 @@
+// The watch page: captions on by default, a quality switch, a transcript that follows playback
+// (click a line to seek, search within it) and live processing status.
+const watch = document.getElementById("watch");
+const player = document.getElementById("player");
+const lines = Array.from(document.querySelectorAll("#lines li"));
+
+if (player) {
+  for (const track of player.textTracks) {
+    if (track.kind === "captions") track.mode = "showing";
+  }
+  const start = Number(watch.dataset.start || 0);
+  if (start > 0) {
+    player.addEventListener("loadedmetadata", () => { player.currentTime = start; }, { once: true });
+  }
+
+  let current = null;
+  player.addEventListener("timeupdate", () => {
+    const t = player.currentTime;
+    const line = lines.find((li) => t >= Number(li.dataset.start) && t < Number(li.dataset.end));
+    if (line && line !== current) {
+      if (current) current.classList.remove("current");
+      line.classList.add("current");
+      line.scrollIntoView({ block: "nearest" });
+      current = line;
+    }
+  });
+
+  const quality = document.getElementById("quality");
+  if (quality) {
+    quality.addEventListener("change", () => {
+      const src = quality.value === "low" ? player.dataset.low : player.dataset.full;
+      const at = player.currentTime;
+      const playing = !player.paused;
+      player.src = src;
+      player.addEventListener("loadedmetadata", () => {
+        player.currentTime = at;
+        if (playing) player.play();
+      }, { once: true });
+    });
+  }
+}
+
+for (const li of lines) {
+  const seek = () => {
+    if (!player) return;
+    player.currentTime = Number(li.dataset.start);
+    player.play().catch(() => {});
+  };
+  li.addEventListener("click", seek);
+  li.addEventListener("keydown", (e) => { if (e.key === "Enter") seek(); });
+}
+
+const find = document.getElementById("transcript-search");
+if (find) {
+  find.addEventListener("input", () => {
+    const q = find.value.trim().toLocaleLowerCase();
+    for (const li of lines) {
+      const hit = q && li.querySelector(".text").textContent.toLocaleLowerCase().includes(q);
+      li.classList.toggle("hit", Boolean(hit));
+      li.hidden = Boolean(q) && !hit;
+    }
+  });
+}
+
+const del = document.getElementById("delete-form");
+if (del) {
+  del.addEventListener("submit", (e) => { if (!window.confirm(del.dataset.confirm)) e.preventDefault(); });
+}
+
+// While the video is processing, poll its status; reload when something new can be shown.
+const settled = new Set(["ready", "failed"]);
+if (!settled.has(watch.dataset.status)) {
+  const playable = Number(watch.dataset.playable);
+  const timer = setInterval(async () => {
+    const res = await fetch(watch.dataset.api, { headers: { Accept: "application/json" } });
+    if (!res.ok) return;
+    const v = await res.json();
+    const pct = Math.round((v.progress || 0) * 100);
+    const bar = document.getElementById("step-progress");
+    if (bar) { bar.value = pct; document.getElementById("step-percent").textContent = `${pct}%`; }
+    const nowPlayable = v.assets.filter((a) => a.kind === "web" || a.kind === "low").length;
+    if (settled.has(v.status) || nowPlayable > playable) {
+      clearInterval(timer);
+      window.location.reload();
+    }
+  }, 2000);
+}

@@ -1,0 +1,14 @@
+"""Signed URLs for a video's assets, handed out only after the authorization check."""
+
+from __future__ import annotations
+
+from app.video.models import Asset
+
+
+def asset_url(store, asset: Asset, seconds: int, *, download: bool = False) -> str:
+    filename = None
+    if download:
+        base = asset.video.title.replace("/", "-")[:80] or "lesson"
+        ext = asset.key.rsplit(".", 1)[-1] if "." in asset.key.rsplit("/", 1)[-1] else "bin"
+        filename = f"{base}.{ext}"
+    return store.signed_url(asset.key, seconds, filename=filename)

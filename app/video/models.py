@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.db import Base, UTCDateTime, utcnow
+
+
+def new_public_id() -> str:
+    """Ids in URLs are random: nobody reaches a video by counting."""
+    return secrets.token_hex(12)
+
+
+class VideoStatus(enum.StrEnum):
+    uploading = "uploading"
+    uploaded = "uploaded"
+    probed = "probed"
+    transcoded = "transcoded"
+    transcribed = "transcribed"
+    ready = "ready"
+    failed = "failed"
+
+
+# The step that moves a video out of each status, in pipeline order.
+STEPS = ("probe", "transcode", "transcribe", "finish")
+NEXT_STEP = {
+    VideoStatus.uploaded: "probe",
+    VideoStatus.probed: "transcode",
+    VideoStatus.transcoded: "transcribe",
+    VideoStatus.transcribed: "finish",
+}
+
+
+class Video(Base):
+    __tablename__ = "video"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    original_filename: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[VideoStatus] = mapped_column(
+        Enum(VideoStatus, native_enum=False, length=20), default=VideoStatus.uploading, index=True
+    )
+    # Job state lives here, not only in the broker: which step runs, since when, how far along.
+    step: Mapped[str | None] = mapped_column(String(20))
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failed_step: Mapped[str | None] = mapped_column(String(20))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    duration: Mapped[float | None] = mapped_column(Float)
+    container: Mapped[str | None] = mapped_column(String(40))
+    video_codec: Mapped[str | None] = mapped_column(String(40))
+    audio_codec: Mapped[str | None] = mapped_column(String(40))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    fps: Mapped[float | None] = mapped_column(Float)
+    has_video: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    web_mode: Mapped[str | None] = mapped_column(String(10))  # "remux" or "encode"
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User] = relationship()
+    assets: Mapped[list[Asset]] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                               passive_deletes=True)
+    transcript: Mapped[Transcript | None] = relationship(back_populates="video", cascade="all, delete-orphan",
+                                                         passive_deletes=True, uselist=False)
+
+    @property
+    def display_width(self) -> int | None:
+        return self.height if self.rotation in (90, 270) else self.width
+
+    @property
+    def display_height(self) -> int | None:
+        return self.width if self.rotation in (90, 270) else self.height
+
+    def asset(self, kind: str) -> Asset | None:
+        return next((a for a in self.assets if a.kind == kind), None)
+
+
+class Asset(Base):
+    """One stored file of a video, at a deterministic key: videos/<public id>/<step>/<name>."""
+
+    __tablename__ = "video_asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # original, web, low, poster, storyboard, audio
+    key: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str] = mapped_column(String(100))
+    info: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    video: Mapped[Video] = relationship(back_populates="assets")
+
+    __table_args__ = (UniqueConstraint("video_id", "kind", name="uq_video_asset_video_kind"),)
+
+
+class Transcript(Base):
+    __tablename__ = "transcript"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), unique=True)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    model: Mapped[str] = mapped_column(String(300), default="")
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    video: Mapped[Video] = relationship(back_populates="transcript")
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="transcript", order_by="Segment.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Segment(Base):
+    """A stretch of speech. `text` is what Whisper heard; `corrected` is the owner's fix, used when set."""
+
+    __tablename__ = "transcript_segment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    corrected: Mapped[str | None] = mapped_column(Text)
+    words: Mapped[list] = mapped_column(JSON, default=list)
+
+    transcript: Mapped[Transcript] = relationship(back_populates="segments")
+
+    @property
+    def shown(self) -> str:
+        return self.corrected if self.corrected is not None else self.text
+
+    __table_args__ = (UniqueConstraint("transcript_id", "position", name="uq_transcript_segment_position"),)
+
+
+class Upload(Base):
+    """A tus upload in progress. Its bytes go straight to the video's original key in storage."""
+
+    __tablename__ = "upload"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The storage backend's multipart state (S3 upload id and parts, or the local part file).
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    video: Mapped[Video] = relationship()

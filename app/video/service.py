@@ -1,0 +1,218 @@
+"""Video use cases: plain functions taking a session and the acting user (no Flask here)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from app import authz, jobs
+from app.accounts.models import User
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput
+from app.video import policy as _policy  # noqa: F401 - the rules this module's checks rely on
+from app.video.models import NEXT_STEP, Asset, Segment, Transcript, Upload, Video, VideoStatus
+from storage import Storage
+
+TITLE_MAX = 300
+_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+
+def clean_title(title: str | None, filename: str = "") -> str:
+    title = unicodedata.normalize("NFC", (title or "").strip())
+    if not title:
+        title = Path(filename or "").stem.strip() or "Untitled lesson"
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"A title has at most {TITLE_MAX} characters.", field="title")
+    if any(unicodedata.category(c) == "Cc" for c in title):
+        raise InvalidInput("A title cannot contain control characters.", field="title")
+    return title
+
+
+def safe_filename(filename: str | None) -> str:
+    """The name as the teacher gave it, for display only: never part of a path or a command."""
+    name = unicodedata.normalize("NFC", Path((filename or "").replace("\\", "/")).name)
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    return name[:TITLE_MAX]
+
+
+def original_key(video: Video, filename: str = "") -> str:
+    ext = Path(filename or "").suffix.lower()
+    return f"videos/{video.public_id}/original/source{ext if _EXT.match(ext) else '.bin'}"
+
+
+def create_video(session: Session, owner: User, *, title: str | None, filename: str) -> Video:
+    filename = safe_filename(filename)
+    video = Video(owner=owner, title=clean_title(title, filename), original_filename=filename)
+    session.add(video)
+    session.flush()
+    return video
+
+
+def mark_uploaded(session: Session, video: Video, key: str, size: int) -> None:
+    """The original is in storage, byte for byte: record it and hand the video to the workers."""
+    put_asset(session, video, "original", key, size, "application/octet-stream")
+    video.status = VideoStatus.uploaded
+    video.size = size
+    video.progress = 0.0
+
+
+def ingest_file(session: Session, store: Storage, owner: User, path: Path, *, title: str | None = None) -> Video:
+    """`classlab ingest`: the same path as an upload, from a local file."""
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a file.", field="path")
+    video = create_video(session, owner, title=title, filename=path.name)
+    key = original_key(video, path.name)
+    with open(path, "rb") as fh:
+        size = store.put(key, fh)
+    mark_uploaded(session, video, key, size)
+    return video
+
+
+def start_processing(video: Video) -> None:
+    """Enqueue the step that moves the video on (after the caller committed)."""
+    step = NEXT_STEP.get(video.status)
+    if step:
+        jobs.enqueue_step(video.id, step, video.attempts)
+
+
+def put_asset(session: Session, video: Video, kind: str, key: str, size: int, content_type: str,
+              info: dict | None = None) -> Asset:
+    """One asset per kind: running a step twice replaces its row instead of adding one."""
+    asset = session.scalar(select(Asset).where(Asset.video_id == video.id, Asset.kind == kind))
+    if asset is None:
+        asset = Asset(video=video, kind=kind)
+        session.add(asset)
+    asset.key, asset.size, asset.content_type, asset.info = key, size, content_type, info or {}
+    asset.created_at = utcnow()
+    return asset
+
+
+def summary(video: Video) -> dict:
+    """What `classlab ingest` prints and the API returns about a video."""
+    transcript = video.transcript
+    return {
+        "id": video.public_id,
+        "title": video.title,
+        "status": video.status.value,
+        "step": video.step,
+        "progress": video.progress,
+        "failed_step": video.failed_step,
+        "failure_reason": video.failure_reason,
+        "duration": video.duration,
+        "size": video.size,
+        "sha256": video.sha256,
+        "container": video.container,
+        "video_codec": video.video_codec,
+        "audio_codec": video.audio_codec,
+        "width": video.display_width,
+        "height": video.display_height,
+        "rotation": video.rotation,
+        "web_mode": video.web_mode,
+        "assets": {a.kind: {"key": a.key, "size": a.size, "content_type": a.content_type} for a in video.assets},
+        "transcript": "\n".join(s.shown for s in transcript.segments) if transcript else "",
+        "language": transcript.language if transcript else None,
+    }
+
+
+def get_video(session: Session, actor: User, public_id: str, action: str = "view") -> Video:
+    video = session.scalar(
+        select(Video).where(Video.public_id == str(public_id)[:32]).options(selectinload(Video.assets))
+    )
+    authz.require(actor, action, video)
+    return video
+
+
+def list_videos(session: Session, actor: User) -> list[Video]:
+    query = authz.visible(actor, select(Video).where(Video.status != VideoStatus.uploading))
+    return list(session.scalars(query.order_by(Video.created_at.desc())))
+
+
+def delete_video(session: Session, store: Storage, actor: User, public_id: str) -> int:
+    """Remove the video, every stored file of it, and its rows. Returns the number of files removed."""
+    video = get_video(session, actor, public_id, "delete")
+    upload = session.scalar(select(Upload).where(Upload.video_id == video.id))
+    if upload is not None and upload.completed_at is None:
+        store.abort_append(original_key(video, upload.meta.get("filename", "")), upload.state)
+    removed = store.delete_prefix(f"videos/{video.public_id}/")
+    session.delete(video)
+    return removed
+
+
+def retry(session: Session, actor: User, public_id: str) -> Video:
+    video = get_video(session, actor, public_id, "retry")
+    if video.status != VideoStatus.failed:
+        raise Conflict("Only a video whose processing failed can be retried.")
+    back = {"probe": VideoStatus.uploaded, "transcode": VideoStatus.probed, "transcribe": VideoStatus.transcoded,
+            "finish": VideoStatus.transcribed}
+    video.status = back.get(video.failed_step or "probe", VideoStatus.uploaded)
+    video.failed_step = video.failure_reason = None
+    video.step = None
+    video.attempts += 1
+    return video
+
+
+def correct_segment(session: Session, actor: User, public_id: str, position: int, text_: str) -> Segment:
+    video = get_video(session, actor, public_id, "edit")
+    if video.transcript is None:
+        raise Conflict("This video has no transcript yet.")
+    segment = next((s for s in video.transcript.segments if s.position == position), None)
+    if segment is None:
+        raise InvalidInput(f"There is no transcript line {position}.", field="position")
+    text_ = unicodedata.normalize("NFC", (text_ or "").strip())
+    if len(text_) > 2000:
+        raise InvalidInput("A transcript line has at most 2000 characters.", field="text")
+    segment.corrected = None if text_ == segment.text else text_
+    video.transcript.corrected_at = utcnow()
+    index_segment(session, segment)
+    return segment
+
+
+# Full-text search: SQLite FTS5 or PostgreSQL's text search over what each line shows (corrections
+# included). The 'simple' configuration does not stem, so Hebrew and Arabic match as typed.
+def index_segment(session: Session, segment: Segment) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        session.flush()
+        session.execute(text("DELETE FROM transcript_fts WHERE rowid = :id"), {"id": segment.id})
+        session.execute(text("INSERT INTO transcript_fts(rowid, body) VALUES (:id, :body)"),
+                        {"id": segment.id, "body": segment.shown})
+
+
+def unindex_video(session: Session, video: Video) -> None:
+    if session.get_bind().dialect.name == "sqlite" and video.transcript is not None:
+        ids = [s.id for s in video.transcript.segments if s.id is not None]
+        if ids:
+            session.execute(text("DELETE FROM transcript_fts WHERE rowid IN (%s)" % ",".join(map(str, ids))))
+
+
+@dataclass
+class Hit:
+    video: Video
+    segment: Segment
+
+
+def search(session: Session, actor: User, q: str, limit: int = 50) -> list[Hit]:
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", q or ""))
+    if not words:
+        raise InvalidInput("Type a word to search for.", field="q")
+    query = (
+        select(Segment, Video)
+        .join(Transcript, Segment.transcript_id == Transcript.id)
+        .join(Video, Transcript.video_id == Video.id)
+        .where(Video.id.in_(authz.visible(actor, select(Video.id))))
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        match = " ".join('"' + w.replace('"', "") + '"*' for w in words[:10])
+        ids = select(text("rowid")).select_from(text("transcript_fts")).where(text("transcript_fts MATCH :m"))
+        query = query.where(Segment.id.in_(ids)).params(m=match)
+    else:
+        shown = func.coalesce(Segment.corrected, Segment.text)
+        tsq = func.to_tsquery("simple", " & ".join(w + ":*" for w in words[:10]))
+        query = query.where(func.to_tsvector("simple", shown).op("@@")(tsq))
+    rows = session.execute(query.order_by(Video.created_at.desc(), Segment.position).limit(limit)).all()
+    return [Hit(video=v, segment=s) for s, v in rows]

@@ -1,0 +1,138 @@
+"""tus 1.0 over HTTP at /api/v1/uploads/: core, creation, termination, expiration and checksum."""
+
+from __future__ import annotations
+
+import os
+from email.utils import format_datetime
+
+from flask import Blueprint, current_app, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.exceptions import ClientDisconnected
+
+from app import db
+from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType
+from app.video import service, uploads
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,termination,expiration,checksum"
+
+bp = Blueprint("tus", __name__, url_prefix="/api/v1/uploads")
+
+
+def _settings():
+    return current_app.extensions["classlab.settings"]
+
+
+def _store():
+    return current_app.extensions["classlab.storage"]
+
+
+@bp.after_request
+def tus_headers(resp):
+    resp.headers["Tus-Resumable"] = TUS_VERSION
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.before_request
+def check_version():
+    if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
+        raise PreconditionFailed(f"Send 'Tus-Resumable: {TUS_VERSION}': this server speaks tus {TUS_VERSION}.")
+
+
+def _int_header(name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None:
+        raise ClassLabError(f"The {name} header is required.", field=name)
+    if not raw.isdigit():
+        raise ClassLabError(f"{name} must be a whole number of bytes, not {raw[:40]!r}.", field=name)
+    return int(raw)
+
+
+def _upload_headers(upload) -> dict[str, str]:
+    return {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Upload-Expires": format_datetime(upload.expires_at, usegmt=True),
+        "ClassLab-Video-Id": upload.video.public_id,
+    }
+
+
+@bp.route("/", methods=["OPTIONS"], strict_slashes=False)
+def options():
+    return "", 204, {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": EXTENSIONS,
+        "Tus-Max-Size": str(_settings().max_upload_bytes),
+        "Tus-Checksum-Algorithm": ",".join(uploads.CHECKSUM_ALGORITHMS),
+    }
+
+
+@bp.route("/", methods=["POST"], strict_slashes=False)
+@login_required
+def create():
+    if "Upload-Defer-Length" in request.headers:
+        raise ClassLabError("Deferred lengths are not supported: send Upload-Length.", field="Upload-Defer-Length")
+    settings = _settings()
+    s = db.session()
+    upload = uploads.create_upload(
+        s, _store(), current_user, length=_int_header("Upload-Length"),
+        metadata=uploads.parse_metadata(request.headers.get("Upload-Metadata")),
+        max_bytes=settings.max_upload_bytes, expiry_hours=settings.upload_expiry_hours,
+    )
+    s.commit()
+    location = url_for("tus.upload", upload_id=upload.id, _external=True)
+    return "", 201, {"Location": location, **_upload_headers(upload)}
+
+
+@bp.route("/<upload_id>", methods=["HEAD"])
+@login_required
+def upload(upload_id: str):
+    found = uploads.get_upload(db.session(), current_user, upload_id)
+    return "", 200, _upload_headers(found)
+
+
+class _Body:
+    """The request body, with a dropped connection reported as OSError (what the service expects)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read(self, n: int) -> bytes:
+        try:
+            return self.stream.read(n)
+        except ClientDisconnected as exc:
+            raise OSError("client disconnected") from exc
+
+
+@bp.route("/<upload_id>", methods=["PATCH"])
+@login_required
+def patch(upload_id: str):
+    if request.mimetype != "application/offset+octet-stream":
+        raise UnsupportedMediaType("A tus PATCH needs 'Content-Type: application/offset+octet-stream'.")
+    settings = _settings()
+    offset = _int_header("Upload-Offset")
+    checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
+    request.max_content_length = settings.max_upload_bytes  # chunks are large; other requests are not
+    s = db.session()
+    try:
+        found = uploads.append_chunk(
+            s, _store(), current_user, upload_id, offset=offset, stream=_Body(request.stream), checksum=checksum,
+            spool_dir=os.path.join(settings.work_folder, "uploads"), expiry_hours=settings.upload_expiry_hours,
+        )
+        s.commit()
+    except Exception:
+        s.rollback()
+        raise
+    if found.completed_at is not None:
+        service.start_processing(found.video)
+    return "", 204, _upload_headers(found)
+
+
+@bp.route("/<upload_id>", methods=["DELETE"])
+@login_required
+def delete(upload_id: str):
+    s = db.session()
+    uploads.terminate(s, _store(), current_user, upload_id)
+    s.commit()
+    return "", 204

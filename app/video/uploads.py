@@ -1,0 +1,164 @@
+"""Resumable uploads (the tus 1.0 protocol's state, without HTTP). Each chunk is spooled to a private
+file while its checksum is computed, then appended to storage only once verified; the web process
+never holds more than a small buffer of it in memory."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+import tempfile
+from datetime import timedelta
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import authz
+from app.accounts.models import User
+from app.db import utcnow
+from app.errors import ChecksumMismatch, ClassLabError, Conflict, Gone, NotFound, TooLarge
+from app.video import service
+from app.video.models import Upload
+
+CHECKSUM_ALGORITHMS = ("sha256", "sha1", "md5")
+BUFFER = 1024 * 1024
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """Upload-Metadata: comma-separated 'key base64value' pairs."""
+    meta: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        if not key or not key.isascii() or " " in key:
+            raise ClassLabError(f"Upload-Metadata has a bad key {key!r}.", field="Upload-Metadata")
+        try:
+            meta[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
+        except (binascii.Error, UnicodeDecodeError):
+            raise ClassLabError(f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text.",
+                               field="Upload-Metadata") from None
+    return meta
+
+
+def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
+    if not header:
+        return None
+    algorithm, _, digest = header.strip().partition(" ")
+    algorithm = algorithm.lower()
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise ClassLabError(f"Checksum algorithm {algorithm!r} is not supported; use sha256.", field="Upload-Checksum")
+    try:
+        return algorithm, base64.b64decode(digest.strip(), validate=True)
+    except binascii.Error:
+        raise ClassLabError("Upload-Checksum's digest is not base64.", field="Upload-Checksum") from None
+
+
+def create_upload(session: Session, store, owner: User, *, length: int, metadata: dict[str, str],
+                  max_bytes: int, expiry_hours: int) -> Upload:
+    if length <= 0:
+        raise ClassLabError("The file is empty: there is nothing to upload.", field="Upload-Length")
+    if length > max_bytes:
+        raise TooLarge(f"The file is {_gb(length)}; the largest accepted is {_gb(max_bytes)}.")
+    filename = metadata.get("filename") or metadata.get("name") or ""
+    video = service.create_video(session, owner, title=metadata.get("title"), filename=filename)
+    key = service.original_key(video, filename)
+    upload = Upload(
+        id=secrets.token_hex(16), video=video, owner_id=owner.id, length=length, offset=0,
+        meta={"filename": service.safe_filename(filename), "key": key}, state=store.begin_append(key),
+        expires_at=utcnow() + timedelta(hours=expiry_hours),
+    )
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get_upload(session: Session, actor: User, upload_id: str, *, lock: bool = False) -> Upload:
+    query = select(Upload).where(Upload.id == str(upload_id)[:40])
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    upload = session.scalar(query)
+    if upload is None:
+        raise NotFound("There is no such upload (it may have expired or been cancelled).")
+    authz.require(actor, "view", upload)
+    if upload.completed_at is None and upload.expires_at <= utcnow():
+        raise Gone("This upload expired before it was finished; start it again.")
+    return upload
+
+
+def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset: int, stream: BinaryIO,
+                 checksum: tuple[str, bytes] | None, spool_dir: str, expiry_hours: int) -> Upload:
+    upload = get_upload(session, actor, upload_id, lock=True)
+    if upload.completed_at is not None:
+        raise Conflict("This upload is already complete.")
+    if offset != upload.offset:
+        raise Conflict(f"The upload is at byte {upload.offset}, not at {offset}: resume from {upload.offset}.")
+    hasher = hashlib.new(checksum[0]) if checksum else None
+    room = upload.length - upload.offset
+    os.makedirs(spool_dir, exist_ok=True)
+    fd, spool = tempfile.mkstemp(dir=spool_dir, prefix=f"{upload.id}-")
+    received, interrupted = 0, False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                try:
+                    block = stream.read(BUFFER)
+                except OSError:
+                    interrupted = True  # the connection dropped: keep what arrived (tus resumes from it)
+                    break
+                if not block:
+                    break
+                received += len(block)
+                if received > room:
+                    raise ClassLabError(
+                        f"The chunk goes past the declared Upload-Length of {upload.length} bytes.",
+                        field="Upload-Length",
+                    )
+                if hasher:
+                    hasher.update(block)
+                out.write(block)
+        if checksum and (interrupted or hasher.digest() != checksum[1]):
+            raise ChecksumMismatch(f"The chunk's {checksum[0]} does not match; nothing of it was kept. Send it again.")
+        if received == 0:
+            os.unlink(spool)
+            return upload
+        final = upload.offset + received == upload.length
+        upload.state = store.append(upload.meta["key"], upload.state, spool, final=final)
+    except BaseException:
+        if os.path.exists(spool):
+            os.unlink(spool)
+        raise
+    upload.offset += received
+    upload.expires_at = utcnow() + timedelta(hours=expiry_hours)
+    if final:
+        upload.completed_at = utcnow()
+        service.mark_uploaded(session, upload.video, upload.meta["key"], upload.length)
+    return upload
+
+
+def terminate(session: Session, store, actor: User, upload_id: str) -> None:
+    upload = get_upload(session, actor, upload_id)
+    authz.require(actor, "delete", upload)
+    if upload.completed_at is not None:
+        raise Conflict("This upload is complete; delete the video instead.")
+    store.abort_append(upload.meta["key"], upload.state)
+    session.delete(upload.video)
+
+
+def expire_uploads(session: Session, store) -> int:
+    """Abandoned uploads: free their storage and forget them."""
+    stale = session.scalars(select(Upload).where(Upload.completed_at.is_(None), Upload.expires_at <= utcnow()))
+    n = 0
+    for upload in list(stale):
+        store.abort_append(upload.meta["key"], upload.state)
+        session.delete(upload.video)
+        n += 1
+    return n
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.1f} MB"

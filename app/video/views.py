@@ -1,0 +1,181 @@
+"""Pages: my videos, upload, watch (player, captions, transcript), transcript corrections, search."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app import db
+from app.accounts.forms import ActionForm
+from app.errors import ClassLabError, NotFound
+from app.video import captions, service
+from app.video.delivery import asset_url
+from app.video.models import VideoStatus
+
+bp = Blueprint("video", __name__, url_prefix="/videos")
+search_bp = Blueprint("search", __name__)
+
+
+STATUS_LABELS = {
+    "uploading": _l("Uploading"), "uploaded": _l("Waiting to be processed"), "probed": _l("Checked"),
+    "transcoded": _l("Playable; transcribing"), "transcribed": _l("Transcribed"), "ready": _l("Ready"),
+    "failed": _l("Failed"),
+}
+STEP_LABELS = {"probe": _l("Checking the file"), "transcode": _l("Preparing for the web"),
+               "transcribe": _l("Transcribing speech"), "finish": _l("Finishing")}
+
+
+@bp.app_context_processor
+def video_labels():
+    return {"status_labels": STATUS_LABELS, "step_labels": STEP_LABELS}
+
+
+def _store():
+    return current_app.extensions["classlab.storage"]
+
+
+def _seconds() -> int:
+    return current_app.extensions["classlab.settings"].media_url_seconds
+
+
+@bp.get("/")
+@login_required
+def index():
+    videos = service.list_videos(db.session(), current_user)
+    return render_template("video/list.html", videos=videos, VideoStatus=VideoStatus)
+
+
+@bp.get("/upload")
+@login_required
+def upload():
+    settings = current_app.extensions["classlab.settings"]
+    return render_template("video/upload.html", max_bytes=settings.max_upload_bytes)
+
+
+@bp.get("/<public_id>")
+@login_required
+def watch(public_id: str):
+    video = service.get_video(db.session(), current_user, public_id)
+    store, seconds = _store(), _seconds()
+    urls = {a.kind: asset_url(store, a, seconds) for a in video.assets if a.kind != "storyboard_vtt"}
+    sources = {k: urls[k] for k in ("web", "low") if k in urls}
+    if not video.has_video and video.status == VideoStatus.ready and "original" in urls:
+        sources = {"audio": urls["original"]}
+    try:
+        start = max(0.0, float(request.args.get("t", "0")))
+    except ValueError:
+        start = 0.0
+    return render_template(
+        "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
+        segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
+        downloads={k: asset_url(store, a, seconds, download=True) for a in video.assets
+                   if a.kind in ("original", "web")},
+    )
+
+
+def _cues(video):
+    segments = video.transcript.segments if video.transcript else []
+    return captions.cues_from_segments(
+        {"start": s.start, "end": s.end, "text": s.shown, "words": [] if s.corrected is not None else s.words}
+        for s in segments
+    )
+
+
+@bp.get("/<public_id>/captions.vtt")
+@login_required
+def captions_vtt(public_id: str):
+    video = service.get_video(db.session(), current_user, public_id)
+    return Response(captions.to_webvtt(_cues(video)), mimetype="text/vtt",
+                    headers={"Cache-Control": "private, no-store"})
+
+
+@bp.get("/<public_id>/storyboard.vtt")
+@login_required
+def storyboard_vtt(public_id: str):
+    video = service.get_video(db.session(), current_user, public_id)
+    track, sprite = video.asset("storyboard_vtt"), video.asset("storyboard")
+    if track is None or sprite is None:
+        raise NotFound("This video has no storyboard yet.")
+    text = b"".join(_store().stream(track.key)).decode("utf-8")
+    signed = asset_url(_store(), sprite, _seconds())
+    text = re.sub(r"^storyboard\.jpg(?=#)", lambda _m: signed, text, flags=re.M)
+    return Response(text, mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.get("/<public_id>/transcript.<fmt>")
+@login_required
+def transcript_export(public_id: str, fmt: str):
+    video = service.get_video(db.session(), current_user, public_id, "download")
+    cues = _cues(video)
+    renderers = {"vtt": (captions.to_webvtt, "text/vtt"), "srt": (captions.to_srt, "application/x-subrip"),
+                 "txt": (lambda c: captions.to_text(c), "text/plain")}
+    if fmt not in renderers:
+        raise NotFound(f"No transcript format '{fmt}': choose vtt, srt or txt.")
+    render, mimetype = renderers[fmt]
+    name = quote(f"{video.title[:80]}.{fmt}", safe="")
+    return Response(render(cues), mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+@bp.route("/<public_id>/transcript/edit", methods=["GET", "POST"])
+@login_required
+def edit_transcript(public_id: str):
+    s = db.session()
+    video = service.get_video(s, current_user, public_id, "edit")
+    if request.method == "POST":
+        changed = 0
+        try:
+            for key, value in request.form.items():
+                if key.startswith("segment-"):
+                    position = int(key.removeprefix("segment-"))
+                    before = next((x.shown for x in video.transcript.segments if x.position == position), None)
+                    if before is not None and value.strip() != before:
+                        service.correct_segment(s, current_user, public_id, position, value)
+                        changed += 1
+        except (ClassLabError, ValueError) as exc:
+            s.rollback()
+            flash(getattr(exc, "detail", _("A transcript line number is not valid.")), "error")
+            return redirect(url_for("video.edit_transcript", public_id=public_id))
+        s.commit()
+        flash(_("%(n)d transcript lines corrected.", n=changed), "info")
+        return redirect(url_for("video.watch", public_id=public_id))
+    return render_template("video/edit_transcript.html", video=video, form=ActionForm())
+
+
+@bp.post("/<public_id>/retry")
+@login_required
+def retry(public_id: str):
+    s = db.session()
+    video = service.retry(s, current_user, public_id)
+    s.commit()
+    service.start_processing(video)
+    flash(_("Processing restarted."), "info")
+    return redirect(url_for("video.watch", public_id=public_id))
+
+
+@bp.post("/<public_id>/delete")
+@login_required
+def delete(public_id: str):
+    s = db.session()
+    service.delete_video(s, _store(), current_user, public_id)
+    s.commit()
+    flash(_("The video and all its files were deleted."), "info")
+    return redirect(url_for("video.index"))
+
+
+@search_bp.get("/search")
+@login_required
+def search():
+    q = request.args.get("q", "").strip()
+    hits, error = [], None
+    if q:
+        try:
+            hits = service.search(db.session(), current_user, q)
+        except ClassLabError as exc:
+            error = exc.detail
+    return render_template("video/search.html", q=q, hits=hits, error=error)

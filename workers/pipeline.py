@@ -1,0 +1,281 @@
+"""The video pipeline's steps as plain functions: uploaded → probed → transcoded → transcribed → ready.
+
+Each step: claim the video in the database (skipping if another run already moved it on), copy what
+it needs from storage into a private job folder, call the media functions, write every output to its
+deterministic key (videos/<id>/<step>/<name>, so a second run overwrites instead of duplicating),
+record the assets and the new status in one commit. ffmpeg and Whisper only ever see files in the
+job folder, never a URL or a name the teacher chose.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from app import db
+from app.config import Settings
+from app.db import utcnow
+from app.video import service
+from app.video.models import NEXT_STEP, Segment, Transcript, Video, VideoStatus
+from storage import Storage
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 2.0
+
+
+class Skip(Exception):
+    """This step has nothing to do (already done, or the video is gone)."""
+
+
+def ffprobe_binary(settings: Settings) -> str:
+    sibling = Path(settings.ffmpeg_binary).with_name("ffprobe")
+    if sibling.exists():
+        return str(sibling)
+    return shutil.which("ffprobe") or "ffprobe"
+
+
+def limits(settings: Settings):
+    from workers.media import Limits
+
+    return Limits(max_duration=float(settings.max_duration_seconds), run_seconds=float(settings.step_time_limit))
+
+
+def asr_settings(settings: Settings):
+    from workers.asr import AsrSettings
+
+    return AsrSettings(
+        model=settings.whisper_model, device=settings.whisper_device, compute_type=settings.whisper_compute_type,
+        language=settings.whisper_language or None, beam_size=settings.whisper_beam_size, vad=settings.whisper_vad,
+        batch_size=settings.whisper_batch_size, threads=settings.whisper_threads,
+    )
+
+
+def claim(video_id: int, step: str) -> None:
+    """Mark the step as running, or raise Skip when the video is not waiting for it."""
+    with db.session_scope() as s:
+        query = select(Video).where(Video.id == video_id)
+        if s.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        video = s.scalar(query)
+        if video is None:
+            raise Skip(f"video {video_id} no longer exists")
+        if NEXT_STEP.get(video.status) != step:
+            raise Skip(f"video {video_id} is {video.status.value}; nothing to do for {step}")
+        now = utcnow()
+        video.step, video.step_started_at, video.heartbeat_at, video.progress = step, now, now, 0.0
+
+
+def fail(video_id: int, step: str, reason: str) -> None:
+    with db.session_scope() as s:
+        video = s.get(Video, video_id)
+        if video is not None:
+            video.status, video.failed_step, video.failure_reason = VideoStatus.failed, step, reason
+            video.step = None
+
+
+class Progress:
+    """Throttled progress + heartbeat writes, so a 45-minute encode costs a few hundred UPDATEs."""
+
+    def __init__(self, video_id: int, start: float = 0.0, span: float = 1.0):
+        self.video_id, self.start, self.span, self.last = video_id, start, span, 0.0
+
+    def part(self, start: float, span: float) -> Progress:
+        return Progress(self.video_id, self.start + start * self.span, span * self.span)
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last < HEARTBEAT_SECONDS and fraction < 1.0:
+            return
+        self.last = now
+        with db.session_scope() as s:
+            video = s.get(Video, self.video_id)
+            if video is not None:
+                video.progress = round(min(1.0, self.start + max(0.0, min(1.0, fraction)) * self.span), 4)
+                video.heartbeat_at = utcnow()
+
+
+@contextmanager
+def job_folder(settings: Settings, video_id: int, step: str):
+    root = Path(settings.work_folder) / "jobs"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{video_id}-{step}-", dir=root))
+    folder.chmod(0o700)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fetch(store: Storage, key: str, dst: Path) -> Path:
+    with open(dst, "wb") as fh:
+        store.download(key, fh)
+    return dst
+
+
+def store_file(store: Storage, video: Video, kind: str, step: str, path: Path, name: str, content_type: str,
+               info: dict | None = None, session=None) -> None:
+    key = f"videos/{video.public_id}/{step}/{name}"
+    with open(path, "rb") as fh:
+        size = store.put(key, fh, content_type=content_type)
+    service.put_asset(session, video, kind, key, size, content_type, info)
+
+
+def _load(s, video_id: int) -> Video:
+    video = s.get(Video, video_id)
+    if video is None:
+        raise Skip(f"video {video_id} was deleted while it was processed")
+    return video
+
+
+def probe_step(video_id: int, settings: Settings, store: Storage) -> None:
+    from workers import media
+
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        original = video.asset("original").key
+    with job_folder(settings, video_id, "probe") as job:
+        info = media.probe(fetch(store, original, job / "original"), ffprobe=ffprobe_binary(settings),
+                           limits=limits(settings))
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        for name in ("sha256", "size", "duration", "container", "video_codec", "audio_codec", "width", "height",
+                     "rotation", "fps", "has_video", "has_audio"):
+            setattr(video, name, getattr(info, name))
+        video.asset("original").info = info.as_dict()
+        video.status, video.step, video.progress = VideoStatus.probed, None, 1.0
+
+
+def transcode_step(video_id: int, settings: Settings, store: Storage) -> None:
+    from workers import media
+
+    ffmpeg, lim = settings.ffmpeg_binary, limits(settings)
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        original, info_dict = video.asset("original").key, dict(video.asset("original").info)
+    info = media.ProbeResult(**info_dict)
+    progress = Progress(video_id)
+    with job_folder(settings, video_id, "transcode") as job:
+        src = fetch(store, original, job / "original")
+        mode = None
+        if info.has_video:
+            # Whatever becomes playable first goes first: the remux (seconds) or the 360p encode.
+            order = ["web", "low"] if info.browser_playable else ["low", "web"]
+            for i, kind in enumerate(order):
+                out = job / f"{kind}.mp4"
+                part = progress.part(0.45 * i, 0.45)
+                if kind == "web":
+                    mode = media.transcode_web(src, out, info, ffmpeg=ffmpeg, progress=part, limits=lim)
+                else:
+                    media.transcode_low(src, out, info, ffmpeg=ffmpeg, progress=part, limits=lim)
+                with db.session_scope() as s:
+                    video = _load(s, video_id)
+                    store_file(store, video, kind, "transcode", out, f"{kind}.mp4", "video/mp4",
+                               {"mode": mode} if kind == "web" else {}, session=s)
+                    if kind == "web":
+                        video.web_mode = mode
+            media.poster(src, job / "poster.jpg", info, ffmpeg=ffmpeg, limits=lim)
+            sprite_name = "storyboard.jpg"
+            vtt = media.storyboard(src, job / sprite_name, info, sprite_url=sprite_name, ffmpeg=ffmpeg, limits=lim)
+            (job / "storyboard.vtt").write_text(vtt, encoding="utf-8")
+            with db.session_scope() as s:
+                video = _load(s, video_id)
+                store_file(store, video, "poster", "transcode", job / "poster.jpg", "poster.jpg", "image/jpeg",
+                           session=s)
+                store_file(store, video, "storyboard", "transcode", job / sprite_name, sprite_name, "image/jpeg",
+                           session=s)
+                store_file(store, video, "storyboard_vtt", "transcode", job / "storyboard.vtt", "storyboard.vtt",
+                           "text/vtt", session=s)
+        progress(0.95)
+        if info.has_audio:
+            media.extract_audio(src, job / "speech.wav", info, ffmpeg=ffmpeg, limits=lim)
+        with db.session_scope() as s:
+            video = _load(s, video_id)
+            if info.has_audio:
+                store_file(store, video, "audio", "audio", job / "speech.wav", "speech.wav", "audio/wav", session=s)
+            video.status, video.step, video.progress = VideoStatus.transcoded, None, 1.0
+
+
+def transcribe_step(video_id: int, settings: Settings, store: Storage) -> None:
+    from workers import asr
+
+    conf = asr_settings(settings)
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        audio = video.asset("audio")
+        audio_key = audio.key if audio is not None else None
+    result = None
+    if audio_key is not None:
+        with job_folder(settings, video_id, "transcribe") as job:
+            result = asr.transcribe(fetch(store, audio_key, job / "speech.wav"), conf, progress=Progress(video_id))
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        transcript = s.scalar(select(Transcript).where(Transcript.video_id == video.id))
+        if transcript is None:
+            transcript = Transcript(video=video)
+            s.add(transcript)
+            s.flush()
+        else:  # a re-run replaces the machine transcript
+            service.unindex_video(s, video)
+            s.execute(delete(Segment).where(Segment.transcript_id == transcript.id))
+            s.expire(transcript, ["segments"])
+        transcript.language = result.language if result else ""
+        transcript.model = Path(conf.model).name if "/" in conf.model else conf.model
+        transcript.settings = {"device": conf.device, "compute_type": conf.compute_type, "beam_size": conf.beam_size,
+                               "batch_size": conf.batch_size, "vad": conf.vad, "language": conf.language}
+        for i, seg in enumerate(result.segments if result else ()):
+            segment = Segment(transcript=transcript, position=i, start=seg.start, end=seg.end, text=seg.text,
+                              words=[{"start": w.start, "end": w.end, "text": w.text, "p": round(w.probability, 3)}
+                                     for w in seg.words])
+            s.add(segment)
+            service.index_segment(s, segment)
+        video.status, video.step, video.progress = VideoStatus.transcribed, None, 1.0
+
+
+def finish_step(video_id: int, settings: Settings, store: Storage) -> None:
+    with db.session_scope() as s:
+        video = _load(s, video_id)
+        video.status, video.step, video.progress, video.ready_at = VideoStatus.ready, None, 1.0, utcnow()
+
+
+STEP_FUNCTIONS: dict[str, Callable[[int, Settings, Storage], None]] = {
+    "probe": probe_step, "transcode": transcode_step, "transcribe": transcribe_step, "finish": finish_step,
+}
+
+
+def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
+    """Every remaining step in this process (tests and `classlab ingest --inline`), with the same rules."""
+    from workers.media import MediaFailed, MediaRejected
+
+    for step in ("probe", "transcode", "transcribe", "finish"):
+        try:
+            claim(video_id, step)
+        except Skip:
+            continue
+        try:
+            STEP_FUNCTIONS[step](video_id, settings, store)
+        except (MediaRejected, MediaFailed) as exc:
+            fail(video_id, step, exc.reason)
+            return
+
+
+def stuck_videos(stuck_after: timedelta) -> list[tuple[int, str]]:
+    """Videos waiting for a step that nobody is running: not started, or silent for too long."""
+    cutoff = utcnow() - stuck_after
+    with db.session_scope() as s:
+        rows = s.execute(select(Video.id, Video.status, Video.step, Video.heartbeat_at, Video.updated_at).where(
+            Video.status.in_(list(NEXT_STEP))
+        )).all()
+    found = []
+    for video_id, status, step, heartbeat, updated in rows:
+        last = heartbeat if step else updated
+        if last is None or last <= cutoff:
+            found.append((video_id, NEXT_STEP[status]))
+    return found

@@ -1,0 +1,89 @@
+"""Celery tasks of the video pipeline: thin wrappers that claim a step, run it, enqueue the next."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import cache
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from app import db, jobs
+from app.video.models import NEXT_STEP, Video
+from storage import open_storage
+from workers import pipeline
+from workers.celery_app import celery_app
+
+log = logging.getLogger(__name__)
+SETTINGS = celery_app.conf.classlab_settings
+LIMIT = SETTINGS.step_time_limit
+
+
+@cache
+def _store():
+    return open_storage(SETTINGS)
+
+
+def _run(task, step: str, video_id: int) -> str:
+    from workers.media import MediaFailed, MediaRejected
+
+    try:
+        pipeline.claim(video_id, step)
+    except pipeline.Skip as why:
+        log.info("skip: %s", why)
+        return "skipped"
+    try:
+        pipeline.STEP_FUNCTIONS[step](video_id, SETTINGS, _store())
+    except pipeline.Skip as why:
+        log.info("skip: %s", why)
+        return "skipped"
+    except MediaRejected as exc:
+        pipeline.fail(video_id, step, exc.reason)
+        return "failed"
+    except SoftTimeLimitExceeded:
+        pipeline.fail(video_id, step, f"The {step} step took longer than its limit of {LIMIT // 60} minutes.")
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - anything else may be passing (storage, database, ffmpeg)
+        if task.request.retries < task.max_retries:
+            log.warning("%s of video %s failed (%s); retrying", step, video_id, exc)
+            raise task.retry(exc=exc, countdown=min(300, 5 * 2 ** task.request.retries)) from exc
+        reason = getattr(exc, "reason", None) or f"The {step} step kept failing: {type(exc).__name__}."
+        pipeline.fail(video_id, step, reason)
+        return "failed"
+    with db.session_scope() as s:
+        video = s.get(Video, video_id)
+        following = NEXT_STEP.get(video.status) if video else None
+        attempts = video.attempts if video else 0
+    if following:
+        jobs.enqueue_step(video_id, following, attempts)
+    return "done"
+
+
+def _step_task(step: str):
+    @celery_app.task(name=f"classlab.video.{step}", bind=True, max_retries=3, soft_time_limit=LIMIT,
+                     time_limit=LIMIT + 300, autoretry_for=())
+    def task(self, video_id: int) -> str:
+        return _run(self, step, video_id)
+
+    task.__name__ = f"{step}_task"
+    return task
+
+
+probe = _step_task("probe")
+transcode = _step_task("transcode")
+transcribe = _step_task("transcribe")
+finish = _step_task("finish")
+
+
+@celery_app.task(name="classlab.video.sweep")
+def sweep(stuck_after_seconds: int | None = None) -> dict:
+    """Re-queue videos stuck in a step, and clean up abandoned uploads."""
+    from app.video.uploads import expire_uploads
+
+    stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds or SETTINGS.stuck_after_seconds))
+    for video_id, step in stuck:
+        log.warning("video %s is stuck before %s; re-queueing", video_id, step)
+        jobs.enqueue_step(video_id, step, 0)
+    with db.session_scope() as s:
+        expired = expire_uploads(s, _store())
+    return {"requeued": [v for v, _ in stuck], "expired_uploads": expired}
