@@ -146,6 +146,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def authenticate_and_protect():
+        if request.method == "PATCH" and request.path.startswith("/api/v1/uploads/"):
+            # tus chunks are large; set before anything (the CSRF check) looks at the body.
+            request.max_content_length = settings.max_upload_bytes
         header = request.headers.get("Authorization", "")
         if request.path.startswith("/api/") and header:
             scheme, _, secret = header.partition(" ")

@@ -225,6 +225,21 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
 
 
 @main.command()
+@click.option("--stuck-after", default=None, type=int, help="Seconds without progress (default STUCK_AFTER_SECONDS).")
+def sweep(stuck_after: int | None) -> None:
+    """Re-queue videos stuck in a step and remove abandoned uploads (the worker's beat does this too)."""
+    from app import db as database
+    from app import jobs
+
+    settings = load_settings()
+    database.bind(settings.database_url)
+    jobs.bind(settings)
+    from workers.video import sweep as sweep_task
+
+    click.echo(json.dumps(sweep_task(stuck_after)))
+
+
+@main.command()
 @click.option("--timeout", default=10.0, show_default=True)
 def health(timeout: float) -> None:
     """Send a health task through the broker and print the worker's answer."""

@@ -98,8 +98,9 @@ def session() -> Session:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A unit of work for the CLI and workers: commit on success, roll back on error."""
-    s = Session_()
+    """A unit of work of its own (CLI, workers, pipeline steps): commit on success, roll back on error.
+    Independent of the thread's scoped session, so it never closes a session a caller still holds."""
+    s = session_factory()
     try:
         yield s
         s.commit()
@@ -107,7 +108,7 @@ def session_scope() -> Iterator[Session]:
         s.rollback()
         raise
     finally:
-        Session_.remove()
+        s.close()
 
 
 def normalise_url(url: str) -> str:

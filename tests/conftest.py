@@ -110,6 +110,9 @@ def _reset_postgres(url: str) -> None:
 
     db.dispose_all()
     with psycopg.connect(url, autocommit=True) as conn:
+        # A connection a previous test left open would block the DROP forever.
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 

@@ -25,7 +25,7 @@ def _store():
 
 
 def _run(task, step: str, video_id: int) -> str:
-    from workers.media import MediaFailed, MediaRejected
+    from workers.media import MediaRejected
 
     try:
         pipeline.claim(video_id, step)
@@ -65,7 +65,6 @@ def _step_task(step: str):
     def task(self, video_id: int) -> str:
         return _run(self, step, video_id)
 
-    task.__name__ = f"{step}_task"
     return task
 
 

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from app.accounts.models import Role
+from app.accounts.models import OrgKind, Role
 
 ROLE_LABELS = {
     Role.teacher: _l("Teacher"),
@@ -11,6 +11,14 @@ ROLE_LABELS = {
     Role.facilitator: _l("PLC facilitator"),
     Role.school_leader: _l("School leader"),
     Role.admin: _l("Administrator"),
+}
+
+
+ORG_KIND_LABELS = {
+    OrgKind.institute: _l("Institute"),
+    OrgKind.municipality: _l("Municipality"),
+    OrgKind.network: _l("School network"),
+    OrgKind.school: _l("School"),
 }
 
 

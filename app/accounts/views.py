@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db, limiter, login_limit
 from app.accounts import service
-from app.accounts.forms import ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
+from app.accounts.forms import ORG_KIND_LABELS, ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
 from app.accounts.models import Role
 from app.errors import ClassLabError, Forbidden, NotAuthenticated
 
@@ -32,6 +32,7 @@ def forms_for_layout():
         "language_form": LanguageForm(locale=None, next=request.full_path if request else "/"),
         "logout_form": ActionForm(),
         "role_labels": ROLE_LABELS,
+        "org_kind_labels": ORG_KIND_LABELS,
     }
 
 

@@ -6,7 +6,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -185,9 +184,8 @@ def index_segment(session: Session, segment: Segment) -> None:
 
 def unindex_video(session: Session, video: Video) -> None:
     if session.get_bind().dialect.name == "sqlite" and video.transcript is not None:
-        ids = [s.id for s in video.transcript.segments if s.id is not None]
-        if ids:
-            session.execute(text("DELETE FROM transcript_fts WHERE rowid IN (%s)" % ",".join(map(str, ids))))
+        for segment in video.transcript.segments:
+            session.execute(text("DELETE FROM transcript_fts WHERE rowid = :id"), {"id": segment.id})
 
 
 @dataclass

@@ -113,7 +113,6 @@ def patch(upload_id: str):
     settings = _settings()
     offset = _int_header("Upload-Offset")
     checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
-    request.max_content_length = settings.max_upload_bytes  # chunks are large; other requests are not
     s = db.session()
     try:
         found = uploads.append_chunk(

@@ -73,7 +73,7 @@ def watch(public_id: str):
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
-        downloads={k: asset_url(store, a, seconds, download=True) for a in video.assets
+        downloads={a.kind: asset_url(store, a, seconds, download=True) for a in video.assets
                    if a.kind in ("original", "web")},
     )
 

@@ -25,7 +25,8 @@ def test_migrations_create_exactly_the_models(stack, settings):
     migrate.upgrade(settings.database_url)
     engine = db.get_engine(settings.database_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": migrate.include_object}), Base.metadata)
+        opts = {"compare_type": True, "include_object": migrate.include_object}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
         tables = set(inspect(conn).get_table_names())
     assert diff == [], f"models and migrations differ: {diff}"
     assert set(Base.metadata.tables) <= tables

@@ -11,7 +11,6 @@ import pytest
 import requests
 from tusclient import client as tus_client
 
-from app import db
 from app.db import utcnow
 from app.video import uploads
 from app.video.models import Upload, Video, VideoStatus
@@ -210,3 +209,12 @@ def test_dropped_connection_keeps_the_bytes_that_arrived(live_app, auth):
         time.sleep(0.1)
     assert offset == "1234"
     assert patch(url, auth, 1234, b"q" * (5000 - 1234)).status_code == 204
+
+
+def test_a_path_in_the_file_name_is_reduced_to_its_name(live_app, auth, session):
+    url = create(live_app, auth, 4, filename="../../etc/passwd; rm -rf ~", title="")
+    assert patch(url, auth, 0, b"abcd").status_code == 204
+    video = session.query(Video).one()
+    assert video.original_filename == "passwd; rm -rf ~"
+    assert video.title == "passwd; rm -rf ~"
+    assert video.asset("original").key == f"videos/{video.public_id}/original/source.bin"
