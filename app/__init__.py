@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
     api.register_blueprint(video_api.search_blp)
+    video_tus.document(api.spec)
     errors.register(app)
 
     @login_manager.user_loader

@@ -22,9 +22,11 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -288,6 +290,10 @@ def _url(path: Path) -> str:
     return "file:" + os.path.abspath(path)
 
 
+def _have(binary: str) -> bool:
+    return bool(shutil.which(binary)) or Path(binary).is_file()
+
+
 def _input_args(binary: str, demuxer: str, path: Path) -> list[str]:
     args = ["-f", demuxer]
     if _supports(binary, "format_whitelist"):
@@ -406,8 +412,12 @@ def probe(path: Path, *, ffprobe: str = "ffprobe", limits: Limits = Limits()) ->
     """Check that `path` is a video or audio file we accept and describe it; MediaRejected says why not."""
     path = Path(path)
     demuxer = _sniff(path)
-    cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-    cmd += _input_args(ffprobe, demuxer, path)
+    if _have(ffprobe):
+        cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+        cmd += _input_args(ffprobe, demuxer, path)
+    else:
+        # No ffprobe binary (imageio-ffmpeg ships only ffmpeg): PyAV in a child process, same whitelists.
+        cmd = [sys.executable, "-m", "workers.probe_av", demuxer, str(path.resolve()), ",".join(_DECODERS)]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, timeout=limits.probe_seconds, stdin=subprocess.DEVNULL, start_new_session=True

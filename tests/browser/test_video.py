@@ -58,6 +58,19 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
     last.click()
     page.wait_for_function(f"Math.abs(document.querySelector('#player').currentTime - {target}) < 1.5")
 
+    # Hovering the scrub bar shows the storyboard thumbnail of that moment.
+    page.wait_for_function(
+        "(() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'metadata');"
+        " return t && t.cues && t.cues.length > 0; })()", timeout=30000)
+    bar = page.locator("#scrubber").bounding_box()
+    page.mouse.move(bar["x"] + bar["width"] * 0.6, bar["y"] + bar["height"] / 2)
+    thumb = page.locator("#scrub-thumb")
+    assert thumb.is_visible()
+    assert "url(" in thumb.evaluate("el => el.style.backgroundImage")
+    assert page.locator("#scrub-time").inner_text() in ("0:05", "0:06")  # 60 % of 10 s, to the second
+    page.mouse.click(bar["x"] + bar["width"] * 0.25, bar["y"] + bar["height"] / 2)
+    page.wait_for_function("Math.abs(document.querySelector('#player').currentTime - 2.5) < 0.6")
+
     page.fill("#transcript-search", "fractions")
     assert page.locator("#lines li.hit").count() >= 1
     page.fill("#transcript-search", "")

@@ -228,7 +228,10 @@ def test_health_and_openapi(client):
     assert client.get("/api/v1/health").get_json() == {"status": "ok", "database": "ok", "worker": None}
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
-    assert {"/api/v1/accounts/me", "/api/v1/accounts/tokens", "/api/v1/health"} <= set(spec["paths"])
+    assert {"/api/v1/accounts/me", "/api/v1/accounts/tokens", "/api/v1/health", "/api/v1/videos/",
+            "/api/v1/videos/{public_id}", "/api/v1/search", "/api/v1/uploads/",
+            "/api/v1/uploads/{upload_id}"} <= set(spec["paths"])
+    assert "patch" in spec["paths"]["/api/v1/uploads/{upload_id}"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 

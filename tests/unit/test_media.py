@@ -22,10 +22,6 @@ from tests import media_files as mf
 from workers import media
 from workers.media import Limits, MediaFailed, MediaRejected
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="ffmpeg/ffprobe not installed"
-)
-
 METADATA = {"location": "+31.7683+035.2137/", "make": "Apple"}
 
 
@@ -696,3 +692,24 @@ def test_progress_callback_can_cancel(tmp_path, clip, probed):
     with pytest.raises(Cancelled):
         media.transcode_low(clip("h264_5s"), out, probed("h264_5s"), progress=cancel)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["h264", "rotated", "audio", "hls"])
+def test_probe_without_ffprobe_falls_back_to_pyav_with_the_same_answers(tmp_path, kind):
+    """`make run` on a machine with no ffmpeg package: PyAV describes the file as ffprobe would."""
+    if kind == "h264":
+        path = mf.make_video(tmp_path / "a.mp4", seconds=1)
+    elif kind == "rotated":
+        path = mf.make_video(tmp_path / "r.mov", seconds=1, vcodec="libx265", rotate=90)
+    elif kind == "audio":
+        path = mf.make_audio(tmp_path / "a.m4a", seconds=1)
+    else:
+        path = mf.hls_playlist(tmp_path / "p.mp4", "/etc/passwd")
+    if kind == "hls":
+        with pytest.raises(media.MediaRejected, match="playlist"):
+            media.probe(path, ffprobe="/nonexistent/ffprobe")
+        return
+    with_ffprobe = media.probe(path)
+    with_pyav = media.probe(path, ffprobe="/nonexistent/ffprobe")
+    assert with_pyav.as_dict() | {"duration": 0} == with_ffprobe.as_dict() | {"duration": 0}
+    assert with_pyav.duration == pytest.approx(with_ffprobe.duration, abs=0.05)

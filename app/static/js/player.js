@@ -50,6 +50,47 @@ for (const li of lines) {
   li.addEventListener("keydown", (e) => { if (e.key === "Enter") seek(); });
 }
 
+// Scrubbing with thumbnails: the storyboard's WebVTT cues point into one sprite image (#xywh=).
+const scrubber = document.getElementById("scrubber");
+if (player && scrubber) {
+  const thumbs = [...player.textTracks].find((t) => t.kind === "metadata" && t.label === "thumbnails");
+  if (thumbs) thumbs.mode = "hidden"; // load the cues without showing them
+  const box = document.getElementById("scrub-thumb");
+  const label = document.getElementById("scrub-time");
+  const fill = document.getElementById("scrub-fill");
+  const timeAt = (event) => {
+    const r = scrubber.getBoundingClientRect();
+    return Math.max(0, Math.min(1, (event.clientX - r.left) / r.width)) * (player.duration || 0);
+  };
+  const clock = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
+  scrubber.addEventListener("mousemove", (event) => {
+    const t = timeAt(event);
+    const cue = thumbs && thumbs.cues ? [...thumbs.cues].find((c) => t >= c.startTime && t < c.endTime) : null;
+    label.textContent = clock(t);
+    if (cue) {
+      const [src, frag] = cue.text.trim().split("#xywh=");
+      const [x, y, w, h] = frag.split(",").map(Number);
+      box.style.backgroundImage = `url("${src}")`;
+      box.style.backgroundPosition = `-${x}px -${y}px`;
+      box.style.width = `${w}px`;
+      box.style.height = `${h}px`;
+      const r = scrubber.getBoundingClientRect();
+      box.style.left = `${Math.max(0, Math.min(r.width - w, event.clientX - r.left - w / 2))}px`;
+    }
+    box.hidden = false;
+  });
+  scrubber.addEventListener("mouseleave", () => { box.hidden = true; });
+  scrubber.addEventListener("click", (event) => { player.currentTime = timeAt(event); });
+  scrubber.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowRight") player.currentTime += 5;
+    if (event.key === "ArrowLeft") player.currentTime -= 5;
+  });
+  player.addEventListener("timeupdate", () => {
+    fill.style.width = `${(player.currentTime / (player.duration || 1)) * 100}%`;
+    scrubber.setAttribute("aria-valuenow", String(Math.round(player.currentTime)));
+  });
+}
+
 const find = document.getElementById("transcript-search");
 if (find) {
   find.addEventListener("input", () => {
