@@ -1,0 +1,793 @@
+"""Statistics for diagnostic assignments whose wrong answers reveal misconceptions.
+
+Pure Python (stdlib only): plain frozen dataclasses in, plain dataclasses out, so the web app, the
+bench and the tests all call the same code and none of them needs Flask or a database.
+
+    score_matrix(items, responses)            -> Matrix        students x items of 1/0/None
+    item_statistics(matrix)                   -> [ItemStats]    difficulty, discrimination, distractors
+    kr20(matrix)                              -> float | None   internal consistency
+    student_profiles(items, responses)        -> [StudentProfile]  score and misconception evidence
+    misconception_frequencies(profiles)       -> {misconception: students holding it}
+    suggest_groups(profiles, max_group=6)     -> [Group]
+    heatmap(matrix, items, responses)         -> Heatmap        one state per (student, item)
+    change_over_time(before, after)           -> dict           resolved / persisted / new, score change
+    render_heatmap_svg(heatmap, ...)          -> str            printable SVG
+    render_bar_chart_svg(values, title=...)   -> str            printable SVG
+
+Conventions shared by every function:
+
+* A response is *answered* when ``correct`` is not None. A response with ``correct=None`` (a short
+  text still waiting for the teacher) counts as missing everywhere, even if it carries a value.
+* Duplicate (student, item) responses: the last one in iteration order wins, even when it is
+  unanswered, so a teacher "un-scoring" an answer is honoured.
+* Responses for items that are not in ``items`` are ignored: an item deleted from the assignment
+  must not break the report.
+* A misconception is revealed only by a *wrong* answer: the explicit ``Response.misconception``
+  when given, else ``ItemSpec.misconception_of[value]``. A correct answer reveals nothing, because
+  the heatmap cell must say "correct" and a correct answer is not evidence of a misconception.
+* Students are ordered by plain string comparison of their codes; dict keys in outputs are sorted,
+  so every output is deterministic for the same input whatever order the responses came in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CORRECT",
+    "HELD_MIN_COUNT",
+    "HELD_MIN_STRENGTH",
+    "INCORRECT",
+    "MISSING",
+    "Evidence",
+    "Group",
+    "Heatmap",
+    "ItemSpec",
+    "ItemStats",
+    "Matrix",
+    "Response",
+    "StudentProfile",
+    "change_over_time",
+    "heatmap",
+    "item_statistics",
+    "kr20",
+    "misconception_frequencies",
+    "render_bar_chart_svg",
+    "render_heatmap_svg",
+    "score_matrix",
+    "student_profiles",
+    "suggest_groups",
+]
+
+# A single wrong answer can be a slip; two that point the same way are a pattern. Requiring at least
+# half of the chances to show it keeps a student who met the misconception's trap on ten items and
+# fell for it twice from being labelled as holding it.
+HELD_MIN_COUNT = 2
+HELD_MIN_STRENGTH = 0.5
+
+# Heatmap cell states other than a misconception's name.
+CORRECT = "correct"
+MISSING = "missing"
+INCORRECT = "incorrect"
+_RESERVED_STATES = (CORRECT, INCORRECT, MISSING)
+
+
+# --------------------------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    # For each possible response value (a choice key like "A", or a normalised numeric/text answer),
+    # the misconception it reveals, if any.
+    misconception_of: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    student: str
+    item: str
+    correct: bool | None  # None = not answered / not yet scored
+    value: str | None = None
+    misconception: str | None = None  # explicit (teacher-scored short text); else looked up via the item
+
+
+# -------------------------------------------------------------------------------------------- output
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Students x items. ``scores[i][j]`` is 1, 0 or None (missing) for ``students[i]``, ``items[j]``.
+
+    ``values`` and ``misconceptions`` are parallel grids (the value given, the misconception the
+    answer revealed) so that item statistics need nothing but the matrix.
+    """
+
+    students: tuple[str, ...]
+    items: tuple[str, ...]
+    scores: tuple[tuple[int | None, ...], ...]
+    values: tuple[tuple[str | None, ...], ...]
+    misconceptions: tuple[tuple[str | None, ...], ...]
+    specs: tuple[ItemSpec, ...] = ()
+
+    def score(self, student: str, item: str) -> int | None:
+        return self.scores[self.students.index(student)][self.items.index(item)]
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    item: str
+    n: int  # students who answered
+    difficulty: float | None  # proportion correct among those who answered
+    discrimination: float | None  # corrected item-total point-biserial
+    distractor_rates: dict[str, float]  # value -> share of answering students who gave it
+    misconception_rates: dict[str, float]  # misconception -> share of answering students revealing it
+
+
+@dataclass(frozen=True)
+class Evidence:
+    count: int  # items where the student's answer revealed the misconception
+    opportunities: int  # answered items on which it could have been revealed
+
+    @property
+    def strength(self) -> float:
+        return self.count / self.opportunities if self.opportunities else 0.0
+
+    @property
+    def held(self) -> bool:
+        return self.count >= HELD_MIN_COUNT and self.strength >= HELD_MIN_STRENGTH
+
+
+@dataclass(frozen=True)
+class StudentProfile:
+    student: str
+    score: float | None  # correct / answered; None when nothing was answered
+    answered: int
+    correct: int
+    misconceptions: dict[str, Evidence]  # every misconception the student had at least one chance to show
+    held: list[str]  # strongest first, then by name
+
+
+@dataclass(frozen=True)
+class Group:
+    misconception: str
+    students: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """``cells[i][j]`` is CORRECT, MISSING, INCORRECT or the name of the misconception revealed."""
+
+    students: tuple[str, ...]
+    items: tuple[str, ...]
+    cells: tuple[tuple[str, ...], ...]
+
+    def state(self, student: str, item: str) -> str:
+        return self.cells[self.students.index(student)][self.items.index(item)]
+
+    @property
+    def misconceptions(self) -> tuple[str, ...]:
+        return tuple(sorted({c for row in self.cells for c in row if c not in _RESERVED_STATES}))
+
+
+# ------------------------------------------------------------------------------------------ internals
+
+
+def _index_items(items: Sequence[ItemSpec]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for j, spec in enumerate(items):
+        if spec.key in index:
+            raise ValueError(f"item {spec.key!r} appears twice in the assignment")
+        index[spec.key] = j
+    return index
+
+
+def _latest(
+    items: Sequence[ItemSpec], responses: Iterable[Response], students: Iterable[str] | None
+) -> tuple[dict[str, int], dict[str, dict[str, Response]]]:
+    """Item index and student -> item -> the last response; roster students get an empty row."""
+    index = _index_items(items)
+    latest: dict[str, dict[str, Response]] = {s: {} for s in students or ()}
+    for r in responses:
+        if r.item in index:
+            latest.setdefault(r.student, {})[r.item] = r
+        else:
+            # Still a student of the class, even if this item was removed from the assignment.
+            latest.setdefault(r.student, {})
+    return index, latest
+
+
+def _revealed(spec: ItemSpec, r: Response) -> str | None:
+    if r.correct is not False:
+        return None
+    if r.misconception:
+        return r.misconception
+    if r.value is None:
+        return None
+    return spec.misconception_of.get(r.value)
+
+
+def _pearson(xs: Sequence[int], ys: Sequence[int]) -> float | None:
+    """Pearson r from integer sums, so zero variance is detected exactly rather than as 1e-17."""
+    n = len(xs)
+    if n < 3:
+        return None
+    sx = sum(xs)
+    sy = sum(ys)
+    sxy = sum(x * y for x, y in zip(xs, ys, strict=True))
+    sxx = sum(x * x for x in xs)
+    syy = sum(y * y for y in ys)
+    vx = n * sxx - sx * sx
+    vy = n * syy - sy * sy
+    if vx == 0 or vy == 0:
+        return None
+    r = (n * sxy - sx * sy) / math.sqrt(vx * vy)
+    return max(-1.0, min(1.0, r))
+
+
+# ------------------------------------------------------------------------------------------- scoring
+
+
+def score_matrix(
+    items: Sequence[ItemSpec], responses: Iterable[Response], *, students: Iterable[str] | None = None
+) -> Matrix:
+    """Students x items of 1/0/None; rows sorted by student code, columns in item order.
+
+    ``students`` (optional roster) adds rows for students with no response at all, so the report
+    shows who has not started instead of silently leaving them out.
+    """
+    index, latest = _latest(items, responses, students)
+    codes = tuple(sorted(latest))
+    k = len(items)
+    scores: list[tuple[int | None, ...]] = []
+    values: list[tuple[str | None, ...]] = []
+    revealed: list[tuple[str | None, ...]] = []
+    for code in codes:
+        s_row: list[int | None] = [None] * k
+        v_row: list[str | None] = [None] * k
+        m_row: list[str | None] = [None] * k
+        for key, r in latest[code].items():
+            j = index[key]
+            s_row[j] = None if r.correct is None else int(bool(r.correct))
+            v_row[j] = r.value
+            m_row[j] = _revealed(items[j], r)
+        scores.append(tuple(s_row))
+        values.append(tuple(v_row))
+        revealed.append(tuple(m_row))
+    return Matrix(
+        students=codes,
+        items=tuple(spec.key for spec in items),
+        scores=tuple(scores),
+        values=tuple(values),
+        misconceptions=tuple(revealed),
+        specs=tuple(items),
+    )
+
+
+def item_statistics(matrix: Matrix) -> list[ItemStats]:
+    """Per item: n, difficulty, corrected point-biserial discrimination, distractor and misconception rates.
+
+    The "total on the OTHER items" is the number right with a missing answer counted as 0 (classical
+    number-right scoring): a student who skipped the rest of the test did not show mastery of it.
+    Correlation is over the students who answered the item; None below 3 students or when either
+    variable has zero variance, since r is then undefined or meaningless.
+    """
+    totals = [sum(s for s in row if s) for row in matrix.scores]
+    specs = {spec.key: spec for spec in matrix.specs}
+    stats: list[ItemStats] = []
+    for j, key in enumerate(matrix.items):
+        xs: list[int] = []
+        rests: list[int] = []
+        value_counts: dict[str, int] = {}
+        misconception_counts: dict[str, int] = {}
+        for i, row in enumerate(matrix.scores):
+            x = row[j]
+            if x is None:
+                continue
+            xs.append(x)
+            rests.append(totals[i] - x)
+            value = matrix.values[i][j]
+            if value is not None:
+                value_counts[value] = value_counts.get(value, 0) + 1
+            m = matrix.misconceptions[i][j]
+            if m is not None:
+                misconception_counts[m] = misconception_counts.get(m, 0) + 1
+        n = len(xs)
+        if n == 0:
+            # No denominator: rates are left empty rather than reported as 0.0.
+            stats.append(ItemStats(key, 0, None, None, {}, {}))
+            continue
+        spec = specs.get(key)
+        if spec is not None:
+            # Values and misconceptions nobody showed are reported as 0.0: "nobody fell for B" is news.
+            for value, m in spec.misconception_of.items():
+                value_counts.setdefault(value, 0)
+                misconception_counts.setdefault(m, 0)
+        stats.append(
+            ItemStats(
+                item=key,
+                n=n,
+                difficulty=sum(xs) / n,
+                discrimination=_pearson(xs, rests),
+                distractor_rates={v: value_counts[v] / n for v in sorted(value_counts)},
+                misconception_rates={m: misconception_counts[m] / n for m in sorted(misconception_counts)},
+            )
+        )
+    return stats
+
+
+def kr20(matrix: Matrix) -> float | None:
+    """Kuder-Richardson 20: (k/(k-1)) * (1 - sum(p*q) / var(total)), population variance.
+
+    Only students who answered every item are used (listwise deletion): KR-20 assumes everyone
+    took the same k items, and treating a skip as wrong would inflate the total-score variance and
+    so the reliability. Consequently an item nobody answered leaves no complete student and gives
+    None. Also None when k < 2, with fewer than 2 complete students, or when every complete student
+    has the same total. The value can be negative for items that do not hang together.
+    """
+    k = len(matrix.items)
+    if k < 2:
+        return None
+    complete = [[s for s in row if s is not None] for row in matrix.scores if None not in row]
+    n = len(complete)
+    if n < 2:
+        return None
+    # Integer arithmetic: sum(p*q) = sum(c*(n-c))/n^2 and var = (n*sum(t^2) - sum(t)^2)/n^2, so the
+    # n^2 cancels and zero variance is detected exactly.
+    correct_per_item = [sum(row[j] for row in complete) for j in range(k)]
+    totals = [sum(row) for row in complete]
+    sum_pq = sum(c * (n - c) for c in correct_per_item)
+    variance = n * sum(t * t for t in totals) - sum(totals) ** 2
+    if variance == 0:
+        return None
+    return (k / (k - 1)) * (1 - sum_pq / variance)
+
+
+# ------------------------------------------------------------------------------------------ students
+
+
+def student_profiles(
+    items: Sequence[ItemSpec], responses: Iterable[Response], *, students: Iterable[str] | None = None
+) -> list[StudentProfile]:
+    """Score and misconception evidence per student, sorted by student code.
+
+    An answered item is an opportunity for misconception M when the item maps some value to M, or
+    when the student's answer on it revealed M (a teacher may tag a short text with a misconception
+    the item's table does not list); so count <= opportunities always holds.
+    """
+    index, latest = _latest(items, responses, students)
+    can_reveal = [frozenset(spec.misconception_of.values()) for spec in items]
+    profiles: list[StudentProfile] = []
+    for code in sorted(latest):
+        answered = correct = 0
+        counts: dict[str, int] = {}
+        chances: dict[str, int] = {}
+        for key, r in latest[code].items():
+            if r.correct is None:
+                continue
+            j = index[key]
+            answered += 1
+            correct += bool(r.correct)
+            shown = _revealed(items[j], r)
+            possible = can_reveal[j] if shown is None or shown in can_reveal[j] else can_reveal[j] | {shown}
+            for m in possible:
+                chances[m] = chances.get(m, 0) + 1
+            if shown is not None:
+                counts[shown] = counts.get(shown, 0) + 1
+        evidence = {m: Evidence(counts.get(m, 0), chances[m]) for m in sorted(chances)}
+        held = sorted((m for m, e in evidence.items() if e.held), key=lambda m: (-evidence[m].strength, m))
+        profiles.append(
+            StudentProfile(
+                student=code,
+                score=correct / answered if answered else None,
+                answered=answered,
+                correct=correct,
+                misconceptions=evidence,
+                held=held,
+            )
+        )
+    return profiles
+
+
+def misconception_frequencies(profiles: Iterable[StudentProfile]) -> dict[str, int]:
+    """Misconception -> number of students holding it, most frequent first, then by name.
+
+    Misconceptions some student could have shown but nobody holds are listed with 0, so a chart
+    shows them as absent rather than forgetting them.
+    """
+    counts: dict[str, int] = {}
+    for p in profiles:
+        for m in p.misconceptions:
+            counts.setdefault(m, 0)
+        for m in p.held:
+            counts[m] = counts.get(m, 0) + 1
+    return {m: counts[m] for m in sorted(counts, key=lambda m: (-counts[m], m))}
+
+
+def suggest_groups(profiles: Iterable[StudentProfile], max_group: int = 6) -> list[Group]:
+    """Small groups of students sharing a held misconception.
+
+    Each student joins the group of their strongest held misconception (``held[0]``: ties go to
+    the name), so nobody is in two groups. A misconception with more than ``max_group`` students
+    is split into ceil(n / max_group) groups whose sizes differ by at most one, filled in student
+    code order. Groups come largest misconception first, then by name, then split order. A student
+    alone with a misconception still gets a group of one: the teacher needs to see them.
+    """
+    if max_group < 1:
+        raise ValueError("max_group must be at least 1")
+    members: dict[str, list[str]] = {}
+    for p in profiles:
+        if p.held:
+            members.setdefault(p.held[0], []).append(p.student)
+    groups: list[Group] = []
+    for m in sorted(members, key=lambda m: (-len(members[m]), m)):
+        codes = sorted(members[m])
+        parts = -(-len(codes) // max_group)
+        size, extra = divmod(len(codes), parts)
+        start = 0
+        for part in range(parts):
+            end = start + size + (1 if part < extra else 0)
+            groups.append(Group(m, tuple(codes[start:end])))
+            start = end
+    return groups
+
+
+def heatmap(matrix: Matrix, items: Sequence[ItemSpec], responses: Iterable[Response]) -> Heatmap:
+    """One state per (student, item) of ``matrix``: CORRECT, MISSING, the misconception, or INCORRECT.
+
+    Rows and columns follow the matrix; the states come from ``items`` and ``responses`` with the
+    same rules as ``score_matrix``. A misconception named like a reserved state would be ambiguous
+    in the picture, so it is refused.
+    """
+    index, latest = _latest(items, responses, None)
+    rows: list[tuple[str, ...]] = []
+    for code in matrix.students:
+        given = latest.get(code, {})
+        row: list[str] = []
+        for key in matrix.items:
+            r = given.get(key)
+            if r is None or r.correct is None:
+                row.append(MISSING)
+            elif r.correct:
+                row.append(CORRECT)
+            else:
+                m = _revealed(items[index[key]], r)
+                if m in _RESERVED_STATES:
+                    raise ValueError(f"misconception {m!r} clashes with a heatmap state name")
+                row.append(m or INCORRECT)
+        rows.append(tuple(row))
+    return Heatmap(students=matrix.students, items=matrix.items, cells=tuple(rows))
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def change_over_time(
+    before_profiles: Iterable[StudentProfile], after_profiles: Iterable[StudentProfile]
+) -> dict[str, Any]:
+    """Compare two diagnostics of the same class: what was resolved, what persisted, what is new.
+
+    Only students present in both are compared (someone who missed the first test did not "newly"
+    acquire everything); the others are listed in ``only_before`` / ``only_after``. The result is
+    plain JSON-ready data::
+
+        {"students": {code: {"resolved": [...], "persisted": [...], "new": [...],
+                             "score_before": f|None, "score_after": f|None, "score_change": f|None}},
+         "class": {"students_compared": n, "resolved": {m: n}, "persisted": {m: n}, "new": {m: n},
+                   "held_before": {m: n}, "held_after": {m: n},
+                   "mean_score_before": f|None, "mean_score_after": f|None, "mean_score_change": f|None},
+         "only_before": [...], "only_after": [...]}
+
+    Class mean scores are over the students with a score on both occasions, so the change is not
+    an artefact of who was absent.
+    """
+    before = {p.student: p for p in before_profiles}
+    after = {p.student: p for p in after_profiles}
+    both = sorted(before.keys() & after.keys())
+    per_student: dict[str, dict[str, Any]] = {}
+    tallies: dict[str, dict[str, int]] = {k: {} for k in ("resolved", "persisted", "new", "held_before", "held_after")}
+    paired: list[tuple[float, float]] = []
+    for code in both:
+        b, a = before[code], after[code]
+        held_b, held_a = set(b.held), set(a.held)
+        sets = {
+            "resolved": held_b - held_a,
+            "persisted": held_b & held_a,
+            "new": held_a - held_b,
+            "held_before": held_b,
+            "held_after": held_a,
+        }
+        for name, ms in sets.items():
+            for m in ms:
+                tallies[name][m] = tallies[name].get(m, 0) + 1
+        change = None
+        if b.score is not None and a.score is not None:
+            change = a.score - b.score
+            paired.append((b.score, a.score))
+        per_student[code] = {
+            "resolved": sorted(sets["resolved"]),
+            "persisted": sorted(sets["persisted"]),
+            "new": sorted(sets["new"]),
+            "score_before": b.score,
+            "score_after": a.score,
+            "score_change": change,
+        }
+    mean_before = _mean([p[0] for p in paired])
+    mean_after = _mean([p[1] for p in paired])
+    summary: dict[str, Any] = {"students_compared": len(both)}
+    for name, counts in tallies.items():
+        summary[name] = {m: counts[m] for m in sorted(counts)}
+    summary["mean_score_before"] = mean_before
+    summary["mean_score_after"] = mean_after
+    summary["mean_score_change"] = _mean([p[1] - p[0] for p in paired])
+    return {
+        "students": per_student,
+        "class": summary,
+        "only_before": sorted(before.keys() - after.keys()),
+        "only_after": sorted(after.keys() - before.keys()),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- SVG
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies. Cells also carry a symbol
+# (a tick, a cross, the misconception's legend number) so a black-and-white print still reads.
+_DEFAULT_COLOURS = {CORRECT: "#009E73", INCORRECT: "#5A5A5A", MISSING: "#F2F2F2"}
+_PALETTE = ("#E69F00", "#56B4E9", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+_DEFAULT_LABELS = {CORRECT: "Correct", INCORRECT: "Incorrect (no known misconception)", MISSING: "Not answered"}
+_SYMBOLS = {CORRECT: "\u2713", INCORRECT: "\u2717", MISSING: ""}
+
+# Only plain colour notations: anything else (url(...), var(...)) could reference outside content.
+_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?|[a-zA-Z]{1,30}|rgba?\(\s*[0-9.%,\s]{1,40}\)")
+# Characters XML 1.0 forbids even as references; a pasted name carrying one would break the file.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+_FONT_SIZE = 12
+_CHAR_W = 7.0  # rough advance of one character at 12px, for layout without font metrics
+_CELL = 22
+_MARGIN = 10
+_MAX_LABEL_CHARS = 28
+_FONT = "DejaVu Sans, Arial, Noto Sans Hebrew, Noto Sans Arabic, sans-serif"
+
+
+def _clean(text: object) -> str:
+    return _XML_INVALID.sub("\ufffd", str(text))
+
+
+def _text(text: object) -> str:
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(text: object) -> str:
+    s = _text(text).replace('"', "&quot;")
+    return s.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _colour(value: str) -> str:
+    value = value.strip()
+    if not _COLOUR_RE.fullmatch(value):
+        raise ValueError(f"unsupported colour {value!r}: use #rgb, #rrggbb, rgb(...) or a colour name")
+    return value
+
+
+def _ink_for(fill: str) -> str:
+    """Black or white text, whichever reads better on the fill (hex fills only; else black)."""
+    h = fill.lstrip("#")
+    if not fill.startswith("#"):
+        return "#000000"
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return "#FFFFFF" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "#000000"
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
+
+
+def _svg_open(width: float, height: float, title: str) -> list[str]:
+    return [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(width)}" height="{_num(height)}" '
+        f'viewBox="0 0 {_num(width)} {_num(height)}" role="img" font-family="{_FONT}" font-size="{_FONT_SIZE}">',
+        f"<title>{_text(title)}</title>",
+        f'<rect x="0" y="0" width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF"/>',
+    ]
+
+
+def _label(x: float, y: float, text: str, anchor: str, extra: str = "") -> str:
+    # Anchors are physical (start = left) and no `direction` attribute is set: renderers disagree on
+    # whether direction flips text-anchor (svgwg#628, librsvg), whereas "end at the right edge" is
+    # read the same everywhere. Hebrew and Arabic runs are still shaped right-to-left by the bidi
+    # algorithm inside the label.
+    return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>{_text(text)}</text>'
+
+
+def render_heatmap_svg(
+    heatmap: Heatmap,
+    *,
+    colours: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    rtl: bool = False,
+    title: str | None = None,
+) -> str:
+    """A self-contained, printable SVG: a row per student, a column per item, and a legend.
+
+    ``colours`` and ``labels`` are keyed by state (CORRECT, INCORRECT, MISSING or a misconception
+    name) and override the defaults; labels appear in the legend and in each cell's tooltip. With
+    ``rtl`` the first item is the rightmost column, student labels sit right of the grid and are
+    right-aligned, and the legend runs from the right. No scripts, styles or external references.
+    """
+    colours = dict(colours or {})
+    labels = dict(labels or {})
+    misconceptions = heatmap.misconceptions
+    fills: dict[str, str] = {}
+    for state in _RESERVED_STATES:
+        fills[state] = _colour(colours.get(state, _DEFAULT_COLOURS[state]))
+    symbols = dict(_SYMBOLS)
+    names = dict(_DEFAULT_LABELS)
+    for n, m in enumerate(misconceptions):
+        fills[m] = _colour(colours.get(m, _PALETTE[n % len(_PALETTE)]))
+        symbols[m] = str(n + 1)
+        names[m] = m
+    names.update({k: v for k, v in labels.items() if k in names})
+
+    student_labels = [_truncate(s, _MAX_LABEL_CHARS) for s in heatmap.students]
+    item_labels = [_truncate(i, 10) for i in heatmap.items]
+    label_w = max((len(s) for s in student_labels), default=0) * _CHAR_W + 10
+    col_w = max([_CELL] + [len(i) * _CHAR_W + 6 for i in item_labels])
+    n_rows, n_cols = len(heatmap.students), len(heatmap.items)
+    grid_w = n_cols * col_w
+    heading = title if title is not None else "Diagnostic heatmap"
+    top = _MARGIN + 20  # title line
+    grid_top = top + 20  # item header line
+    grid_bottom = grid_top + n_rows * _CELL
+    legend_states = [*_RESERVED_STATES, *misconceptions]
+    legend_rows = [f"{symbols[s]} {names[s]}".strip() if s in misconceptions else names[s] for s in legend_states]
+    legend_w = 22 + max(len(t) for t in legend_rows) * _CHAR_W
+    width = max(2 * _MARGIN + label_w + grid_w, 2 * _MARGIN + legend_w, 2 * _MARGIN + len(heading) * _CHAR_W)
+    legend_top = grid_bottom + 16
+    height = legend_top + len(legend_states) * 18 + _MARGIN
+
+    if rtl:
+        grid_x = width - _MARGIN - label_w - grid_w
+        label_x, label_anchor = width - _MARGIN, "end"
+    else:
+        grid_x = _MARGIN + label_w
+        label_x, label_anchor = _MARGIN, "start"
+
+    def column_x(j: int) -> float:
+        return grid_x + ((n_cols - 1 - j) if rtl else j) * col_w
+
+    out = _svg_open(width, height, heading)
+    out.append(_label(label_x, _MARGIN + 14, heading, label_anchor, ' font-weight="bold" font-size="14"'))
+    out.append('<g class="items">')
+    for j, key in enumerate(heatmap.items):
+        out.append(
+            f'<text x="{_num(column_x(j) + col_w / 2)}" y="{_num(grid_top - 6)}" text-anchor="middle">'
+            f"<title>{_text(key)}</title>{_text(item_labels[j])}</text>"
+        )
+    out.append("</g>")
+    out.append('<g class="students">')
+    for i, code in enumerate(heatmap.students):
+        y = grid_top + i * _CELL + _CELL / 2 + 4
+        out.append(
+            f'<text x="{_num(label_x)}" y="{_num(y)}" text-anchor="{label_anchor}">'
+            f"<title>{_text(code)}</title>{_text(student_labels[i])}</text>"
+        )
+    out.append("</g>")
+    out.append('<g class="cells" stroke="#FFFFFF" stroke-width="1">')
+    for i, code in enumerate(heatmap.students):
+        y = grid_top + i * _CELL
+        for j, key in enumerate(heatmap.items):
+            state = heatmap.cells[i][j]
+            x = column_x(j)
+            fill = fills[state]
+            tip = f"{code} \u00b7 {key}: {names[state]}"
+            out.append(
+                f'<g data-student="{_attr(code)}" data-item="{_attr(key)}" data-state="{_attr(state)}">'
+                f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(col_w)}" height="{_CELL}" fill="{_attr(fill)}"/>'
+                f"<title>{_text(tip)}</title>"
+            )
+            if symbols[state]:
+                out.append(
+                    f'<text x="{_num(x + col_w / 2)}" y="{_num(y + _CELL / 2 + 4)}" text-anchor="middle" '
+                    f'stroke="none" fill="{_ink_for(fill)}">{_text(symbols[state])}</text>'
+                )
+            out.append("</g>")
+    out.append("</g>")
+    out.append('<g class="legend">')
+    for n, state in enumerate(legend_states):
+        y = legend_top + n * 18
+        fill = fills[state]
+        sx = width - _MARGIN - 14 if rtl else _MARGIN
+        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="14" height="14" fill="{_attr(fill)}" stroke="#999999"/>')
+        if symbols[state]:
+            out.append(
+                f'<text x="{_num(sx + 7)}" y="{_num(y + 11)}" text-anchor="middle" font-size="10" '
+                f'fill="{_ink_for(fill)}">{_text(symbols[state])}</text>'
+            )
+        tx = sx - 6 if rtl else sx + 20
+        out.append(_label(tx, y + 11, legend_rows[n], "end" if rtl else "start"))
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def render_bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False) -> str:
+    """Horizontal bars in the mapping's order (misconception frequencies, item difficulty, ...).
+
+    When every value lies in [0, 1] the axis runs 0..1, so a difficulty of 0.3 does not look like a
+    full bar; otherwise it spans the data and 0. Negative values (a discrimination) extend the other
+    way from the zero line. With ``rtl`` labels are on the right, right-aligned, and bars grow
+    leftwards.
+    """
+    data = list(values.items())
+    for key, v in data:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ValueError(f"value for {key!r} must be a finite number, not {v!r}")
+    nums = [float(v) for _, v in data]
+    lo = min([0.0, *nums])
+    hi = max([0.0, *nums])
+    if lo >= 0 and hi <= 1:
+        hi = 1.0
+    span = (hi - lo) or 1.0
+    bar_area = 300.0
+    row_h = 22
+    labels = [_truncate(k, _MAX_LABEL_CHARS) for k, _ in data]
+    label_w = max((len(s) for s in labels), default=0) * _CHAR_W + 10
+    value_w = 50.0
+    # Room for the number beyond each end that has bars: the positive end always, the negative one
+    # only when some value is negative.
+    outer = value_w * (2 if lo < 0 else 1)
+    width = max(2 * _MARGIN + label_w + bar_area + outer, 2 * _MARGIN + len(title) * _CHAR_W)
+    top = _MARGIN + 26
+    height = top + max(len(data), 1) * row_h + _MARGIN
+    inner_pad = value_w if lo < 0 else 0.0  # between the labels and the bar area
+
+    if rtl:
+        area_x = width - _MARGIN - label_w - inner_pad - bar_area
+        label_x, label_anchor = width - _MARGIN, "end"
+    else:
+        area_x = _MARGIN + label_w + inner_pad
+        label_x, label_anchor = _MARGIN, "start"
+
+    def position(v: float) -> float:
+        frac = (v - lo) / span
+        return area_x + (bar_area * (1 - frac) if rtl else bar_area * frac)
+
+    zero = position(0.0)
+    out = _svg_open(width, height, title)
+    out.append(_label(label_x, _MARGIN + 14, title, label_anchor, ' font-weight="bold" font-size="14"'))
+    if not data:
+        out.append(_label(label_x, top + 15, "\u2014", label_anchor))
+    for n, ((key, _), v) in enumerate(zip(data, nums, strict=True)):
+        y = top + n * row_h
+        end = position(v)
+        x0, x1 = min(zero, end), max(zero, end)
+        out.append(f'<g data-key="{_attr(key)}" data-value="{_attr(repr(v))}">')
+        out.append(f"<title>{_text(key)}: {_text(_num(v))}</title>")
+        out.append(_label(label_x, y + 15, labels[n], label_anchor))
+        out.append(
+            f'<rect x="{_num(x0)}" y="{_num(y + 3)}" width="{_num(x1 - x0)}" height="{row_h - 6}" fill="#0072B2"/>'
+        )
+        # The number sits just past the bar's outer end, on the side the bar grows towards.
+        outward_right = (v >= 0) != rtl
+        vx = x1 + 4 if outward_right else x0 - 4
+        out.append(_label(vx, y + 15, _num(v), "start" if outward_right else "end"))
+        out.append("</g>")
+    out.append(
+        f'<line x1="{_num(zero)}" y1="{_num(top)}" x2="{_num(zero)}" y2="{_num(top + max(len(data), 1) * row_h)}" '
+        'stroke="#333333" stroke-width="1"/>'
+    )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
