@@ -82,6 +82,11 @@ class Storage(ABC):
             self.delete(key)
         return len(keys)
 
+    def download_to(self, key: str, path: str) -> None:
+        """Put a private copy of the object at `path` (a job folder); backends may do better than a copy."""
+        with open(path, "wb") as fh:
+            self.download(key, fh)
+
     def download(self, key: str, fh: BinaryIO) -> int:
         n = 0
         for chunk in self.stream(key):

@@ -130,6 +130,14 @@ class S3Storage(Storage):
             pass  # already completed or aborted
         self.client.delete_object(Bucket=self.bucket, Key=self._tail_key(key))
 
+    def download_to(self, key: str, path: str) -> None:
+        try:
+            self.client.download_file(self.bucket, self._k(key), path, Config=TRANSFER)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                raise ObjectNotFound(key) from None
+            raise StorageError(str(exc)) from exc
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 

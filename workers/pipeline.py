@@ -115,8 +115,7 @@ def job_folder(settings: Settings, video_id: int, step: str):
 
 
 def fetch(store: Storage, key: str, dst: Path) -> Path:
-    with open(dst, "wb") as fh:
-        store.download(key, fh)
+    store.download_to(key, str(dst))
     return dst
 
 

@@ -202,7 +202,7 @@ def _latest(
 
 
 def _revealed(spec: ItemSpec, r: Response) -> str | None:
-    if r.correct is not False:
+    if r.correct is None or r.correct:
         return None
     if r.misconception:
         return r.misconception

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import quote
 
@@ -67,8 +68,10 @@ def watch(public_id: str):
     if not video.has_video and video.status == VideoStatus.ready and "original" in urls:
         sources = {"audio": urls["original"]}
     try:
-        start = max(0.0, float(request.args.get("t", "0")))
+        start = float(request.args.get("t", "0"))
     except ValueError:
+        start = 0.0
+    if not math.isfinite(start) or start < 0:
         start = 0.0
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,

@@ -82,6 +82,9 @@ def test_a_lesson_with_speech_becomes_ready_with_captions_and_search(app, client
     assert len(captions.parse_webvtt(vtt.get_data(as_text=True))) >= len(video.transcript.segments)
     page = client.get(f"/videos/{video.public_id}").get_data(as_text=True)
     assert 'kind="captions"' in page and "default" in page and 'id="lines"' in page
+    for t in ("abc", "inf", "nan", "-5"):
+        odd = client.get(f"/videos/{video.public_id}?t={t}")
+        assert odd.status_code == 200 and 'data-start="0.0"' in odd.get_data(as_text=True)
 
     word = "fractions"
     hits = client.get(f"/api/v1/search?q={word}").get_json()

@@ -131,3 +131,13 @@ def test_local_signed_tokens_expire_and_cannot_be_forged(tmp_path):
     time.sleep(0.01)
     with pytest.raises(StorageError, match="expired"):
         s.resolve_signed(expired)
+
+
+def test_download_to_makes_a_private_copy_that_outlives_a_replacement(store, tmp_path):
+    store.put("videos/8/original/source.mp4", io.BytesIO(b"first version"))
+    job = tmp_path / "job-original"
+    store.download_to("videos/8/original/source.mp4", str(job))
+    store.put("videos/8/original/source.mp4", io.BytesIO(b"second"))
+    assert job.read_bytes() == b"first version"
+    with pytest.raises(ObjectNotFound):
+        store.download_to("videos/8/none", str(tmp_path / "x"))
