@@ -41,6 +41,7 @@ translations: $(MO)
 # Starts the web app on http://127.0.0.1:5000 and one Celery worker, on the embedded defaults.
 run: install
 	$(BIN)/classlab db upgrade
+	$(BIN)/classlab diagnostics import
 	$(BIN)/classlab run --with-worker
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.

@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts import views as accounts_views
     from app.accounts.models import User
     from app.delivery import views as delivery_views
+    from app.diagnostics import views as diagnostics_views
     from app.health import api as health_api
     from app.video import api as video_api
     from app.video import tus as video_tus
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(video_views.bp)
     app.register_blueprint(video_views.search_bp)
     app.register_blueprint(video_tus.bp)
+    app.register_blueprint(diagnostics_views.bp)
+    app.register_blueprint(diagnostics_views.student_bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)

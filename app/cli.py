@@ -224,6 +224,32 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
         sys.exit(1)
 
 
+@main.group()
+def diagnostics() -> None:
+    """The diagnostic item bank."""
+
+
+@diagnostics.command("import")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+def diagnostics_import(folder: str | None) -> None:
+    """Load misconceptions, items and diagnostics from YAML (default: the starter bank). Safe to repeat."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.diagnostics import bankfile, service
+
+    try:
+        bank = bankfile.load_bank(Path(folder) if folder else None)
+    except bankfile.BankError as exc:
+        raise click.ClickException(str(exc)) from None
+    database.bind(load_settings().database_url)
+    with database.session_scope() as s:
+        report = service.import_bank(s, None, bank)
+    click.echo(f"misconceptions: {report.misconceptions}, items added: {report.items_added}, "
+               f"new versions: {report.items_versioned}, updated: {report.items_updated}, "
+               f"unchanged: {report.items_unchanged}, diagnostics: {report.diagnostics}")
+
+
 @main.command()
 @click.option("--stuck-after", default=None, type=int, help="Seconds without progress (default STUCK_AFTER_SECONDS).")
 def sweep(stuck_after: int | None) -> None:

@@ -1,4 +1,15 @@
 """Imports every module's models so that Base.metadata is complete (Alembic, tests)."""
 
 from app.accounts.models import ApiToken, Organization, User  # noqa: F401
+from app.diagnostics.models import (  # noqa: F401
+    Answer,
+    Assignment,
+    AssignmentItem,
+    ClassGroup,
+    Diagnostic,
+    Item,
+    Misconception,
+    Student,
+    Submission,
+)
 from app.video.models import Asset, Segment, Transcript, Upload, Video  # noqa: F401

@@ -1,0 +1,555 @@
+"""Diagnostics use cases: the bank, classes and rosters, assignments, answers, results (no Flask here)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import authz
+from app.accounts.models import User
+from app.db import utcnow
+from app.diagnostics import analysis, bankfile
+from app.diagnostics import policy as _policy  # noqa: F401 - the rules this module's checks rely on
+from app.diagnostics.models import (
+    Answer,
+    Assignment,
+    AssignmentItem,
+    ClassGroup,
+    Diagnostic,
+    Item,
+    Misconception,
+    Student,
+    Submission,
+)
+from app.errors import Conflict, InvalidInput, NotFound
+
+# ------------------------------------------------------------------------------------------- the bank
+
+
+def item_spec(item: bankfile.Item) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(item)))
+
+
+def spec_item(spec: dict) -> bankfile.Item:
+    """The bank's dataclass back from a stored spec (for scoring and QTI export)."""
+    rubric = spec.get("rubric")
+    return bankfile.Item(
+        key=spec["key"], topic=spec["topic"], type=spec["type"], stem=spec["stem"],
+        choices=tuple(bankfile.Choice(**c) for c in spec.get("choices") or ()),
+        answer=spec.get("answer"), tolerance=spec.get("tolerance"),
+        wrong_answers=tuple(bankfile.WrongAnswer(**w) for w in spec.get("wrong_answers") or ()),
+        rubric=bankfile.Rubric(
+            levels=tuple(bankfile.RubricLevel(**lv) for lv in rubric["levels"]),
+            patterns=tuple(bankfile.RubricPattern(**p) for p in rubric.get("patterns") or ()),
+        ) if rubric else None,
+        model_answer=spec.get("model_answer"), translations=spec.get("translations") or {},
+    )
+
+
+@dataclass
+class ImportReport:
+    misconceptions: int = 0
+    items_added: int = 0
+    items_versioned: int = 0
+    items_updated: int = 0
+    items_unchanged: int = 0
+    diagnostics: int = 0
+
+
+def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> ImportReport:
+    """Upsert a validated bank. An item whose content changed gets a new version when an assignment
+    already uses the old one (students' results stay tied to what they saw); otherwise it is updated."""
+    if actor is not None:  # the CLI runs as the operator; the page as a signed-in administrator
+        authz.require(actor, "manage", Item(), hide=False)
+    report = ImportReport()
+    for m in bank.misconceptions.values():
+        row = session.scalar(select(Misconception).where(Misconception.key == m.key)) or Misconception(key=m.key)
+        row.topic, row.title, row.description = m.topic, m.title, m.description
+        row.typical_reasoning, row.teaching_ideas = m.typical_reasoning, list(m.teaching_ideas)
+        row.source = dataclasses.asdict(m.source)
+        session.add(row)
+        report.misconceptions += 1
+    for item in bank.items.values():
+        spec = item_spec(item)
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+        current = session.scalar(select(Item).where(Item.key == item.key, Item.current.is_(True)))
+        if current is not None and current.digest == digest:
+            report.items_unchanged += 1
+            continue
+        used = current is not None and session.scalar(
+            select(func.count()).select_from(AssignmentItem).where(AssignmentItem.item_id == current.id))
+        if current is not None and not used:
+            current.topic, current.type, current.stem, current.spec, current.digest = (
+                item.topic, item.type, item.stem, spec, digest)
+            report.items_updated += 1
+            continue
+        version = 1
+        if current is not None:
+            current.current = False
+            version = current.version + 1
+            report.items_versioned += 1
+        else:
+            report.items_added += 1
+        session.add(Item(key=item.key, version=version, topic=item.topic, type=item.type, stem=item.stem, spec=spec,
+                         digest=digest, current=True))
+    for d in bank.diagnostics.values():
+        row = session.scalar(select(Diagnostic).where(Diagnostic.key == d.key)) or Diagnostic(key=d.key)
+        row.title, row.description, row.item_keys, row.targets = d.title, d.description, list(d.items), list(d.targets)
+        session.add(row)
+        report.diagnostics += 1
+    session.flush()
+    return report
+
+
+def current_items(session: Session, keys: list[str] | None = None) -> list[Item]:
+    query = select(Item).where(Item.current.is_(True))
+    if keys is not None:
+        query = query.where(Item.key.in_(keys))
+    found = {i.key: i for i in session.scalars(query.order_by(Item.topic, Item.key))}
+    if keys is None:
+        return list(found.values())
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise InvalidInput(f"Unknown item(s): {', '.join(missing)}.", field="items")
+    return [found[k] for k in keys]
+
+
+def misconceptions(session: Session) -> dict[str, Misconception]:
+    return {m.key: m for m in session.scalars(select(Misconception).order_by(Misconception.topic, Misconception.key))}
+
+
+def diagnostics(session: Session) -> list[Diagnostic]:
+    return list(session.scalars(select(Diagnostic).order_by(Diagnostic.title)))
+
+
+# ------------------------------------------------------------------------------------ scoring answers
+
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def parse_number(raw: str) -> float:
+    """A number as students type it: Arabic-Indic digits, a decimal comma, a fraction a/b, a minus sign."""
+    text = unicodedata.normalize("NFKC", raw or "").translate(_ARABIC_DIGITS).strip()
+    text = text.replace("−", "-").replace("٫", ".").replace(" ", "")
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        text = text.replace(",", ".")
+    fraction = re.fullmatch(r"([+-]?\d+)/(\d+)", text)
+    try:
+        if fraction:
+            if int(fraction.group(2)) == 0:
+                raise ValueError
+            return int(fraction.group(1)) / int(fraction.group(2))
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"'{raw}' is not a number.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidInput(f"'{raw}' is not a number.")
+    return value
+
+
+@dataclass
+class Scored:
+    value: str | None
+    correct: bool | None
+    misconception: str | None
+
+
+def score(item: Item, raw: str | None) -> Scored:
+    """Score one answer; raises InvalidInput (naming the item) for an answer of the wrong kind."""
+    raw = (raw or "").strip()
+    if not raw:
+        return Scored(None, None, None)
+    spec = item.spec
+    if item.type == "choice":
+        choice = next((c for c in spec["choices"] if c["key"] == raw.upper()), None)
+        if choice is None:
+            keys = ", ".join(c["key"] for c in spec["choices"])
+            raise InvalidInput(f"Item {item.key}: choose one of {keys}, not '{raw}'.", field=item.key)
+        return Scored(choice["key"], bool(choice.get("correct")), choice.get("misconception"))
+    if item.type == "numeric":
+        try:
+            value = parse_number(raw)
+        except InvalidInput:
+            raise InvalidInput(f"Item {item.key}: '{raw}' is not a number.", field=item.key) from None
+        tolerance = spec.get("tolerance") or 0.0
+        if abs(value - spec["answer"]) <= tolerance + 1e-9:
+            return Scored(bankfile.format_number(value), True, None)
+        for wrong in spec.get("wrong_answers") or ():
+            if abs(value - wrong["value"]) <= tolerance + 1e-9:
+                return Scored(bankfile.format_number(wrong["value"]), False, wrong["misconception"])
+        return Scored(bankfile.format_number(value), False, None)
+    if len(raw) > 2000:
+        raise InvalidInput(f"Item {item.key}: an answer has at most 2000 characters.", field=item.key)
+    return Scored(raw, None, None)  # short text: the teacher scores it with the rubric
+
+
+# ------------------------------------------------------------------------------- classes and rosters
+
+
+def create_class(session: Session, teacher: User, name: str) -> ClassGroup:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("A class needs a name of 1 to 200 characters.", field="name")
+    group = ClassGroup(teacher=teacher, name=name)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def classes_of(session: Session, teacher: User) -> list[ClassGroup]:
+    return list(session.scalars(authz.visible(teacher, select(ClassGroup).order_by(ClassGroup.name))))
+
+
+def get_class(session: Session, actor: User, class_id: int, action: str = "view") -> ClassGroup:
+    group = session.get(ClassGroup, class_id)
+    authz.require(actor, action, group)
+    return group
+
+
+_CODE = re.compile(r"^[\w\-]{1,40}$")
+
+
+def _clean_code(code: str) -> str:
+    code = unicodedata.normalize("NFC", (code or "").strip())
+    if not _CODE.match(code):
+        raise InvalidInput(f"'{code}' is not a student code: use 1 to 40 letters, digits or dashes.", field="code")
+    return code
+
+
+def add_student(session: Session, actor: User, class_id: int, code: str, name: str | None = None) -> Student:
+    group = get_class(session, actor, class_id, "edit")
+    code = _clean_code(code)
+    if any(s.code.lower() == code.lower() for s in group.students):
+        raise Conflict(f"There is already a student with code {code} in this class.", field="code")
+    student = Student(class_group=group, code=code, name=(name or "").strip()[:200] or None)
+    session.add(student)
+    session.flush()
+    return student
+
+
+CODE_HEADERS = {"code", "student code", "student", "קוד", "קוד תלמיד", "رمز", "رمز الطالب", "الرمز"}
+NAME_HEADERS = {"name", "student name", "שם", "שם תלמיד", "اسم", "اسم الطالب", "الاسم"}
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or, for files saved by Hebrew Windows, Windows-1255."""
+    for encoding in ("utf-8-sig", "cp1255"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("The file is neither UTF-8 nor Windows-1255 text; save it as CSV UTF-8.", field="file")
+
+
+def _rows(data: bytes) -> tuple[list[str], list[list[str]]]:
+    text = decode_csv(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in r)]
+    if not rows:
+        raise InvalidInput("The file is empty.", field="file")
+    header = [unicodedata.normalize("NFC", h.strip().lower()) for h in rows[0]]
+    return header, rows[1:]
+
+
+def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> int:
+    """Add the students of a CSV (columns: code, optional name). All or nothing; errors name the row."""
+    group = get_class(session, actor, class_id, "edit")
+    header, rows = _rows(data)
+    code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
+    name_col = next((i for i, h in enumerate(header) if h in NAME_HEADERS), None)
+    if code_col is None:
+        raise InvalidInput(f"The file has no 'code' column (found: {', '.join(header) or 'nothing'}).", field="file")
+    existing = {s.code.lower() for s in group.students}
+    seen: dict[str, int] = {}
+    problems, new = [], []
+    for n, row in enumerate(rows, start=2):
+        code = row[code_col].strip() if code_col < len(row) else ""
+        try:
+            code = _clean_code(code)
+        except InvalidInput as exc:
+            problems.append(f"row {n}: {exc.detail}")
+            continue
+        if code.lower() in seen:
+            problems.append(f"row {n}: code {code} repeats row {seen[code.lower()]}.")
+            continue
+        if code.lower() in existing:
+            problems.append(f"row {n}: code {code} is already in this class.")
+            continue
+        seen[code.lower()] = n
+        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        new.append(Student(class_group=group, code=code, name=name[:200] or None))
+    if problems:
+        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+    session.add_all(new)
+    session.flush()
+    return len(new)
+
+
+# -------------------------------------------------------------------------------------- assignments
+
+
+def create_assignment(session: Session, actor: User, class_id: int, *, title: str, opens_at: datetime,
+                      closes_at: datetime, diagnostic_key: str | None = None,
+                      item_keys: list[str] | None = None) -> Assignment:
+    group = get_class(session, actor, class_id, "assign")
+    if diagnostic_key:
+        diagnostic = session.scalar(select(Diagnostic).where(Diagnostic.key == diagnostic_key))
+        if diagnostic is None:
+            raise InvalidInput(f"Unknown diagnostic '{diagnostic_key}'.", field="diagnostic")
+        item_keys = list(diagnostic.item_keys)
+        title = title or diagnostic.title
+    if not item_keys:
+        raise InvalidInput("Pick a ready diagnostic or at least one item.", field="items")
+    if closes_at <= opens_at:
+        raise InvalidInput("The closing time must be after the opening time.", field="closes_at")
+    title = (title or "").strip()
+    if not title or len(title) > 300:
+        raise InvalidInput("An assignment needs a title of 1 to 300 characters.", field="title")
+    assignment = Assignment(class_group=group, title=title, diagnostic_key=diagnostic_key, opens_at=opens_at,
+                            closes_at=closes_at)
+    for position, item in enumerate(current_items(session, item_keys)):
+        assignment.items.append(AssignmentItem(item=item, position=position))
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def get_assignment(session: Session, actor: User, public_id: str, action: str = "view") -> Assignment:
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.public_id == str(public_id)[:32])
+        .options(selectinload(Assignment.items).selectinload(AssignmentItem.item))
+    )
+    authz.require(actor, action, assignment)
+    return assignment
+
+
+def assignments_of(session: Session, actor: User) -> list[Assignment]:
+    return list(session.scalars(authz.visible(actor, select(Assignment)).order_by(Assignment.created_at.desc())))
+
+
+# ------------------------------------------------------------------------- students answer (no account)
+
+
+def find_student(session: Session, class_code: str, student_code: str) -> Student:
+    code = (class_code or "").strip().upper()
+    group = session.scalar(select(ClassGroup).where(ClassGroup.code == code))
+    if group is None:
+        raise NotFound(f"There is no class with code {code or '(empty)'}. Check the code on the board.")
+    wanted = unicodedata.normalize("NFC", (student_code or "").strip()).lower()
+    student = next((s for s in group.students if s.code.lower() == wanted), None)
+    if student is None:
+        raise NotFound("This student code is not on the class list. Check it with your teacher.")
+    return student
+
+
+def open_assignments(session: Session, student: Student, now: datetime | None = None) -> list[Assignment]:
+    now = now or utcnow()
+    return list(session.scalars(select(Assignment).where(
+        Assignment.class_id == student.class_id, Assignment.opens_at <= now, Assignment.closes_at > now,
+    ).order_by(Assignment.closes_at)))
+
+
+def student_assignment(session: Session, student: Student, public_id: str) -> Assignment:
+    assignment = session.scalar(select(Assignment).where(Assignment.public_id == str(public_id)[:32]))
+    if assignment is None or assignment.class_id != student.class_id:
+        raise NotFound("This assignment is not for your class.")
+    return assignment
+
+
+def submission_of(session: Session, assignment: Assignment, student: Student) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.assignment_id == assignment.id,
+                                                   Submission.student_id == student.id))
+
+
+def _save(session: Session, assignment: Assignment, student: Student, raw: dict[int, str], *, source: str,
+          submit: bool) -> Submission:
+    items = {ai.item.id: ai.item for ai in assignment.items}
+    scored, problems = {}, []
+    for item_id, value in raw.items():
+        item = items.get(item_id)
+        if item is None:
+            problems.append(f"Item {item_id} is not part of this assignment.")
+            continue
+        try:
+            scored[item_id] = score(item, value)
+        except InvalidInput as exc:
+            problems.append(exc.detail)
+    if problems:
+        raise InvalidInput(" ".join(problems), field="answers")
+    submission = submission_of(session, assignment, student)
+    if submission is None:
+        submission = Submission(assignment=assignment, student=student, source=source)
+        session.add(submission)
+        session.flush()
+    answers = {a.item_id: a for a in submission.answers}
+    for item_id, result in scored.items():
+        answer = answers.get(item_id) or Answer(submission=submission, item_id=item_id)
+        answer.value, answer.correct, answer.misconception = result.value, result.correct, result.misconception
+        answer.scored_by, answer.score = "auto", None
+        session.add(answer)
+    if submit:
+        submission.submitted_at = utcnow()
+    session.flush()
+    return submission
+
+
+def student_answers(session: Session, student: Student, public_id: str, raw: dict[int, str], *, submit: bool,
+                    now: datetime | None = None) -> Submission:
+    """A student saves (and may resume) or submits; one submission each, inside the window."""
+    now = now or utcnow()
+    assignment = student_assignment(session, student, public_id)
+    if now < assignment.opens_at:
+        raise Conflict("This assignment has not opened yet.")
+    if now >= assignment.closes_at:
+        raise Conflict("This assignment is closed: answers are no longer accepted.")
+    existing = submission_of(session, assignment, student)
+    if existing is not None and existing.submitted_at is not None:
+        raise Conflict("You already submitted this assignment; ask your teacher if something needs changing.")
+    return _save(session, assignment, student, raw, source="student", submit=submit)
+
+
+def teacher_grid(session: Session, actor: User, public_id: str, grid: dict[tuple[int, int], str]) -> int:
+    """The teacher types answers for any students (paper diagnostics); replaces what was there."""
+    assignment = get_assignment(session, actor, public_id, "score")
+    students = {s.id: s for s in assignment.class_group.students}
+    by_student: dict[int, dict[int, str]] = {}
+    for (student_id, item_id), value in grid.items():
+        if student_id not in students:
+            raise InvalidInput(f"Student {student_id} is not in this class.", field="grid")
+        by_student.setdefault(student_id, {})[item_id] = value
+    problems = []
+    for student_id, raw in by_student.items():
+        try:
+            _save(session, assignment, students[student_id], raw, source="teacher", submit=True)
+        except InvalidInput as exc:
+            problems.append(f"{students[student_id].code}: {exc.detail}")
+    if problems:
+        raise InvalidInput(" ".join(problems), field="grid")
+    return len(by_student)
+
+
+def import_answers(session: Session, actor: User, public_id: str, data: bytes) -> int:
+    """A CSV with a student-code column and one column per item key. All or nothing; errors name the row."""
+    assignment = get_assignment(session, actor, public_id, "score")
+    header, rows = _rows(data)
+    code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
+    if code_col is None:
+        raise InvalidInput("The file has no 'code' column for the student codes.", field="file")
+    items = {ai.item.key.lower(): ai.item for ai in assignment.items}
+    columns = {i: items[h] for i, h in enumerate(header) if h in items}
+    unknown = [h for i, h in enumerate(header) if i != code_col and h not in items]
+    if unknown:
+        raise InvalidInput(f"Unknown item column(s): {', '.join(unknown)}.", field="file")
+    students = {s.code.lower(): s for s in assignment.class_group.students}
+    problems, parsed, seen = [], [], set()
+    for n, row in enumerate(rows, start=2):
+        code = row[code_col].strip() if code_col < len(row) else ""
+        student = students.get(code.lower())
+        if student is None:
+            problems.append(f"row {n}: no student with code '{code}' in this class.")
+            continue
+        if code.lower() in seen:
+            problems.append(f"row {n}: student {code} appears twice.")
+            continue
+        seen.add(code.lower())
+        raw = {columns[i].id: row[i] for i in columns if i < len(row)}
+        for i, item in columns.items():
+            try:
+                score(item, row[i] if i < len(row) else "")
+            except InvalidInput as exc:
+                problems.append(f"row {n}, column {item.key}: {exc.detail}")
+        parsed.append((student, raw))
+    if problems:
+        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+    for student, raw in parsed:
+        _save(session, assignment, student, raw, source="csv", submit=True)
+    return len(parsed)
+
+
+def score_text(session: Session, actor: User, answer_id: int, level: int, misconception: str | None) -> Answer:
+    answer = session.get(Answer, answer_id)
+    authz.require(actor, "score", answer)
+    item = answer.item
+    if item.type != "text":
+        raise InvalidInput("Only short-text answers are scored by hand.", field="answer")
+    levels = {lv["score"] for lv in item.spec["rubric"]["levels"]}
+    if level not in levels:
+        raise InvalidInput(f"Choose a rubric level: {', '.join(map(str, sorted(levels)))}.", field="level")
+    allowed = {p["misconception"] for p in item.spec["rubric"].get("patterns") or ()}
+    if misconception and misconception not in allowed:
+        raise InvalidInput(f"'{misconception}' is not a misconception this item can reveal.", field="misconception")
+    top = max(levels)
+    answer.score, answer.correct = level, level == top
+    answer.misconception = misconception if level != top else None
+    answer.scored_by = "teacher"
+    return answer
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+@dataclass
+class Results:
+    assignment: Assignment
+    items: list[Item]
+    students: list[Student]
+    matrix: analysis.Matrix
+    item_stats: list[analysis.ItemStats]
+    kr20: float | None
+    profiles: list[analysis.StudentProfile]
+    frequencies: dict[str, int]
+    groups: list[analysis.Group]
+    heatmap: analysis.Heatmap
+    pending_text: list[Answer]
+
+
+def _responses(assignment: Assignment) -> tuple[list[analysis.ItemSpec], list[analysis.Response], list[Answer]]:
+    specs = [analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of()) for ai in assignment.items]
+    responses, pending = [], []
+    for sub in assignment.submissions:
+        for ans in sub.answers:
+            responses.append(analysis.Response(student=sub.student.code, item=ans.item.key, correct=ans.correct,
+                                               value=ans.value, misconception=ans.misconception))
+            if ans.item.type == "text" and ans.value and ans.scored_by != "teacher":
+                pending.append(ans)
+    return specs, responses, pending
+
+
+def results(session: Session, actor: User, public_id: str) -> Results:
+    assignment = get_assignment(session, actor, public_id)
+    specs, responses, pending = _responses(assignment)
+    students = list(assignment.class_group.students)
+    codes = [s.code for s in students]
+    matrix = analysis.score_matrix(specs, responses, students=codes)
+    profiles = analysis.student_profiles(specs, responses, students=codes)
+    return Results(
+        assignment=assignment, items=[ai.item for ai in assignment.items], students=students, matrix=matrix,
+        item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
+        frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),
+        heatmap=analysis.heatmap(matrix, specs, responses), pending_text=pending,
+    )
+
+
+def results_csv(res: Results) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", "name", "score", *[i.key for i in res.items], "misconceptions held"])
+    names = {s.code: s.name or "" for s in res.students}
+    for profile in res.profiles:
+        cells = [res.heatmap.state(profile.student, i.key) for i in res.items]
+        score_ = "" if profile.score is None else f"{profile.score:.2f}"
+        writer.writerow([profile.student, names.get(profile.student, ""), score_, *cells, " ".join(profile.held)])
+    return out.getvalue()

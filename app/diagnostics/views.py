@@ -1,0 +1,276 @@
+"""Pages: the teacher's diagnostics (bank, classes, assignments, results) and the students' phone pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from app import db
+from app.accounts.forms import ActionForm
+from app.diagnostics import analysis, markup, service
+from app.errors import ClassLabError, InvalidInput
+
+bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
+student_bp = Blueprint("student", __name__, url_prefix="/s")
+
+
+@bp.app_template_filter("stem")
+def stem_filter(text: str) -> Markup:
+    return markup.render_stem(text or "")
+
+
+@bp.app_template_filter("inline")
+def inline_filter(text: str) -> Markup:
+    return markup.render_inline(text or "")
+
+
+def _local(value: str, field: str) -> datetime:
+    """A datetime-local form value in the user's time zone, stored in UTC."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"'{value}' is not a date and time.", field=field) from None
+    zone = ZoneInfo(str(get_timezone() or "Asia/Jerusalem"))
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+@bp.get("/")
+@login_required
+def index():
+    s = db.session()
+    return render_template("diagnostics/index.html", classes=service.classes_of(s, current_user),
+                           assignments=service.assignments_of(s, current_user), form=ActionForm())
+
+
+@bp.get("/bank")
+@login_required
+def bank():
+    s = db.session()
+    return render_template("diagnostics/bank.html", misconceptions=service.misconceptions(s),
+                           items=service.current_items(s), diagnostics=service.diagnostics(s))
+
+
+@bp.post("/classes")
+@login_required
+def create_class():
+    s = db.session()
+    try:
+        group = service.create_class(s, current_user, request.form.get("name", ""))
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("diagnostics.index"))
+    return redirect(url_for("diagnostics.class_page", class_id=group.id))
+
+
+@bp.get("/classes/<int:class_id>")
+@login_required
+def class_page(class_id: int):
+    s = db.session()
+    group = service.get_class(s, current_user, class_id)
+    now = datetime.now(ZoneInfo(str(get_timezone() or "Asia/Jerusalem")))
+    return render_template(
+        "diagnostics/class.html", group=group, form=ActionForm(), diagnostics=service.diagnostics(s),
+        assignments=[a for a in service.assignments_of(s, current_user) if a.class_id == group.id],
+        default_open=now.strftime("%Y-%m-%dT%H:%M"), default_close=(now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+        student_url=url_for("student.enter", _external=True),
+    )
+
+
+@bp.post("/classes/<int:class_id>/students")
+@login_required
+def add_students(class_id: int):
+    s = db.session()
+    try:
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            n = service.import_roster(s, current_user, class_id, upload.read())
+            flash(_("%(n)d students added.", n=n), "info")
+        else:
+            service.add_student(s, current_user, class_id, request.form.get("code", ""), request.form.get("name"))
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("diagnostics.class_page", class_id=class_id))
+
+
+@bp.post("/classes/<int:class_id>/assignments")
+@login_required
+def create_assignment(class_id: int):
+    s = db.session()
+    try:
+        assignment = service.create_assignment(
+            s, current_user, class_id, title=request.form.get("title", ""),
+            diagnostic_key=request.form.get("diagnostic") or None, item_keys=request.form.getlist("item") or None,
+            opens_at=_local(request.form.get("opens_at", ""), "opens_at"),
+            closes_at=_local(request.form.get("closes_at", ""), "closes_at"),
+        )
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("diagnostics.class_page", class_id=class_id))
+    return redirect(url_for("diagnostics.results", public_id=assignment.public_id))
+
+
+def _labels(s) -> dict[str, str]:
+    return {k: m.title for k, m in service.misconceptions(s).items()}
+
+
+@bp.get("/assignments/<public_id>")
+@login_required
+def results(public_id: str):
+    s = db.session()
+    res = service.results(s, current_user, public_id)
+    labels = _labels(s)
+    rtl = str(get_locale()) in ("he", "ar")
+    heat_labels = {**labels, analysis.CORRECT: _("correct"), analysis.INCORRECT: _("wrong, no known misconception"),
+                   analysis.MISSING: _("no answer")}
+    return render_template(
+        "diagnostics/results.html", res=res, labels=labels, form=ActionForm(),
+        heatmap_svg=Markup(analysis.render_heatmap_svg(res.heatmap, labels=heat_labels, rtl=rtl,
+                                                       title=_("Students and items"))),
+        freq_svg=Markup(analysis.render_bar_chart_svg(
+            {labels.get(k, k): v for k, v in res.frequencies.items()}, title=_("Students holding each misconception"),
+            rtl=rtl)),
+        difficulty_svg=Markup(analysis.render_bar_chart_svg(
+            {st.item: st.difficulty or 0.0 for st in res.item_stats}, title=_("Proportion correct per item"), rtl=rtl)),
+        names={st.code: st.name for st in res.students},
+        print_view=request.args.get("print") == "1",
+    )
+
+
+@bp.get("/assignments/<public_id>/results.csv")
+@login_required
+def results_csv(public_id: str):
+    res = service.results(db.session(), current_user, public_id)
+    return Response("\ufeff" + service.results_csv(res), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=results-{public_id}.csv"})
+
+
+@bp.route("/assignments/<public_id>/grid", methods=["GET", "POST"])
+@login_required
+def grid(public_id: str):
+    s = db.session()
+    assignment = service.get_assignment(s, current_user, public_id, "score")
+    if request.method == "POST":
+        try:
+            if request.files.get("file") and request.files["file"].filename:
+                n = service.import_answers(s, current_user, public_id, request.files["file"].read())
+            else:
+                cells = {}
+                for key, value in request.form.items():
+                    if key.startswith("a-"):
+                        _, student_id, item_id = key.split("-")
+                        if value.strip():
+                            cells[(int(student_id), int(item_id))] = value
+                n = service.teacher_grid(s, current_user, public_id, cells)
+            s.commit()
+            flash(_("Answers saved for %(n)d students.", n=n), "info")
+            return redirect(url_for("diagnostics.results", public_id=public_id))
+        except (ClassLabError, ValueError) as exc:
+            s.rollback()
+            flash(getattr(exc, "detail", _("The grid was not understood.")), "error")
+            return redirect(url_for("diagnostics.grid", public_id=public_id))
+    existing = {}
+    for sub in assignment.submissions:
+        for ans in sub.answers:
+            existing[(sub.student_id, ans.item_id)] = ans.value or ""
+    return render_template("diagnostics/grid.html", assignment=assignment, existing=existing, form=ActionForm())
+
+
+@bp.post("/answers/<int:answer_id>/score")
+@login_required
+def score_text(answer_id: int):
+    s = db.session()
+    try:
+        answer = service.score_text(s, current_user, answer_id, int(request.form.get("level", "-1")),
+                                    request.form.get("misconception") or None)
+        s.commit()
+        public_id = answer.submission.assignment.public_id
+    except (ClassLabError, ValueError) as exc:
+        s.rollback()
+        flash(getattr(exc, "detail", _("Choose a rubric level.")), "error")
+        return redirect(request.referrer or url_for("diagnostics.index"))
+    return redirect(url_for("diagnostics.results", public_id=public_id))
+
+
+# ---------------------------------------------------------------------------- students, no account
+
+
+@student_bp.route("/", methods=["GET", "POST"])
+def enter():
+    if request.method == "POST":
+        s = db.session()
+        try:
+            student = service.find_student(s, request.form.get("class_code", ""), request.form.get("student_code", ""))
+        except ClassLabError as exc:
+            return render_template("diagnostics/student_enter.html", error=exc.detail,
+                                   class_code=request.form.get("class_code", "")), exc.status
+        session["student"] = {"id": student.id, "class": student.class_group.code}
+        return redirect(url_for("student.home"))
+    return render_template("diagnostics/student_enter.html", class_code=request.args.get("c", ""))
+
+
+def _student():
+    info = session.get("student") or {}
+    if not info:
+        return None
+    from app.diagnostics.models import Student
+
+    student = db.session().get(Student, info.get("id"))
+    if student is None or student.class_group.code != info.get("class"):
+        session.pop("student", None)
+        return None
+    return student
+
+
+@student_bp.get("/home")
+def home():
+    student = _student()
+    if student is None:
+        return redirect(url_for("student.enter"))
+    s = db.session()
+    rows = [(a, service.submission_of(s, a, student)) for a in service.open_assignments(s, student)]
+    return render_template("diagnostics/student_home.html", student=student, rows=rows)
+
+
+@student_bp.route("/a/<public_id>", methods=["GET", "POST"])
+def answer(public_id: str):
+    student = _student()
+    if student is None:
+        return redirect(url_for("student.enter"))
+    s = db.session()
+    assignment = service.student_assignment(s, student, public_id)
+    submission = service.submission_of(s, assignment, student)
+    error, status = None, 200
+    typed = {}
+    if request.method == "POST":
+        typed = {int(k[2:]): v for k, v in request.form.items() if k.startswith("i-") and k[2:].isdigit()}
+        try:
+            submission = service.student_answers(s, student, public_id, typed, submit="submit" in request.form)
+            s.commit()
+            if submission.submitted_at:
+                return redirect(url_for("student.home"))
+            flash(_("Saved. You can come back and finish later."), "info")
+            return redirect(url_for("student.answer", public_id=public_id))
+        except ClassLabError as exc:
+            s.rollback()
+            error, status = exc.detail, exc.status
+    saved = {a.item_id: a.value or "" for a in submission.answers} if submission else {}
+    return render_template("diagnostics/student_answer.html", assignment=assignment, student=student,
+                           submission=submission, saved={**saved, **typed}, error=error), status
+
+
+@student_bp.post("/leave")
+def leave():
+    session.pop("student", None)
+    return redirect(url_for("student.enter"))

@@ -1,0 +1,236 @@
+"""Diagnostics end to end: the bank, classes and rosters, assignments, students answering, results."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from app.db import utcnow
+from app.diagnostics import bankfile, service
+from app.diagnostics.models import Answer, Item, Student, Submission
+from app.errors import Conflict, InvalidInput, NotFound
+from tests.conftest import classlab, csrf_token, login
+
+
+@pytest.fixture
+def bank(session):
+    report = service.import_bank(session, None, bankfile.load_bank())
+    session.commit()
+    return report
+
+
+@pytest.fixture
+def klass(session, people, bank):
+    group = service.create_class(session, people["teacher"], "ח'3 מתמטיקה")
+    for code, name in (("S01", "נועה"), ("S02", "سامي"), ("S03", None)):
+        service.add_student(session, people["teacher"], group.id, code, name)
+    session.commit()
+    return group
+
+
+@pytest.fixture
+def assignment(session, people, klass):
+    a = service.create_assignment(session, people["teacher"], klass.id, title="",
+                                  diagnostic_key="comparing-and-adding-fractions",
+                                  opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    return a
+
+
+def test_the_starter_bank_imports_once_and_again_changes_nothing(stack, bank):
+    assert bank.items_added >= 40 and bank.misconceptions >= 15 and bank.diagnostics == 4
+    classlab(stack, "db", "upgrade")
+    out = classlab(stack, "diagnostics", "import").stdout
+    assert "items added: 0" in out and "new versions: 0" in out
+
+
+def test_editing_an_item_used_by_an_assignment_makes_a_new_version(session, people, assignment):
+    used = assignment.items[0].item
+    bank = bankfile.load_bank()
+    changed = bankfile.Item(**{**bank.items[used.key].__dict__, "stem": used.stem + " (edited)"})
+    edited = bankfile.Bank(bank.topics, bank.misconceptions, {**bank.items, used.key: changed}, bank.diagnostics)
+    report = service.import_bank(session, None, edited)
+    session.commit()
+    assert report.items_versioned == 1
+    versions = session.query(Item).filter_by(key=used.key).order_by(Item.version).all()
+    assert [(v.version, v.current) for v in versions] == [(1, False), (2, True)]
+    session.expire_all()
+    assert assignment.items[0].item.version == 1  # students keep seeing what they saw
+
+
+def test_roster_import_utf8_and_windows_1255_all_or_nothing(session, people, klass):
+    n = service.import_roster(session, people["teacher"], klass.id, "code,name\nS10,דנה\nS11,\n".encode())
+    assert n == 2
+    n = service.import_roster(session, people["teacher"], klass.id, "קוד;שם\nS12;יוסי כהן\n".encode("cp1255"))
+    assert n == 1
+    session.commit()
+    assert {s.code: s.name for s in klass.students}["S12"] == "יוסי כהן"
+    before = session.query(Student).count()
+    with pytest.raises(InvalidInput) as err:
+        service.import_roster(session, people["teacher"], klass.id, b"code,name\nS20,a\nS20,b\nbad code!,c\nS01,d\n")
+    assert "row 3: code S20 repeats row 2" in err.value.detail
+    assert "row 4:" in err.value.detail and "row 5: code S01 is already in this class" in err.value.detail
+    session.rollback()
+    assert session.query(Student).count() == before
+    with pytest.raises(InvalidInput, match="no 'code' column"):
+        service.import_roster(session, people["teacher"], klass.id, b"first,last\na,b\n")
+    with pytest.raises(InvalidInput, match="neither UTF-8 nor Windows-1255"):
+        service.import_roster(session, people["teacher"], klass.id, b"code\n\xff\xfe\x00\x81")
+
+
+def test_assignment_window_and_unknowns_are_checked(session, people, klass):
+    now = utcnow()
+    with pytest.raises(InvalidInput, match="closing time must be after"):
+        service.create_assignment(session, people["teacher"], klass.id, title="x",
+                                  diagnostic_key="comparing-and-adding-fractions", opens_at=now, closes_at=now)
+    with pytest.raises(InvalidInput, match="Unknown diagnostic"):
+        service.create_assignment(session, people["teacher"], klass.id, title="x", diagnostic_key="nope",
+                                  opens_at=now, closes_at=now + timedelta(days=1))
+    with pytest.raises(InvalidInput, match="Unknown item"):
+        service.create_assignment(session, people["teacher"], klass.id, title="x", item_keys=["no-such-item"],
+                                  opens_at=now, closes_at=now + timedelta(days=1))
+    with pytest.raises(NotFound):
+        service.create_assignment(session, people["colleague"], klass.id, title="x",
+                                  diagnostic_key="comparing-and-adding-fractions", opens_at=now,
+                                  closes_at=now + timedelta(days=1))
+
+
+def _answers_for(assignment, pick):
+    return {ai.item.id: pick(ai.item) for ai in assignment.items}
+
+
+def _wrong_choice(item):
+    if item.type == "choice":
+        return next(c["key"] for c in item.spec["choices"] if c.get("misconception"))
+    if item.type == "numeric":
+        wrong = item.spec.get("wrong_answers") or []
+        return str(wrong[0]["value"]) if wrong else str(item.spec["answer"] + 1000)
+    return "I am not sure"
+
+
+def _right(item):
+    if item.type == "choice":
+        return next(c["key"] for c in item.spec["choices"] if c.get("correct"))
+    if item.type == "numeric":
+        return str(item.spec["answer"])
+    return "a full explanation"
+
+
+def test_student_codes_saving_resuming_submitting_once(session, klass, assignment):
+    with pytest.raises(NotFound, match="no class with code"):
+        service.find_student(session, "ZZZZZZ", "S01")
+    with pytest.raises(NotFound, match="not on the class list"):
+        service.find_student(session, klass.code, "S99")
+    student = service.find_student(session, klass.code.lower(), "s01")
+    half = dict(list(_answers_for(assignment, _right).items())[:2])
+    sub = service.student_answers(session, student, assignment.public_id, half, submit=False)
+    session.commit()
+    assert sub.submitted_at is None and len(sub.answers) == 2
+    service.student_answers(session, student, assignment.public_id, _answers_for(assignment, _right), submit=True)
+    session.commit()
+    with pytest.raises(Conflict, match="already submitted"):
+        service.student_answers(session, student, assignment.public_id, half, submit=True)
+    assert session.query(Submission).count() == 1
+
+
+def test_numeric_answer_that_is_not_a_number_names_the_item_and_nothing_is_saved(session, klass, assignment):
+    student = service.find_student(session, klass.code, "S02")
+    numeric = next(ai.item for ai in assignment.items if ai.item.type == "numeric")
+    with pytest.raises(InvalidInput, match=rf"Item {numeric.key}: 'three' is not a number"):
+        service.student_answers(session, student, assignment.public_id, {numeric.id: "three"}, submit=False)
+    assert session.query(Answer).count() == 0
+    assert service.parse_number("٣٫٥") == 3.5 and service.parse_number("3,5") == 3.5
+    assert service.parse_number("3/4") == 0.75 and service.parse_number("−2") == -2
+
+
+def test_answers_after_closing_or_before_opening_are_refused(session, people, klass, assignment):
+    student = service.find_student(session, klass.code, "S03")
+    with pytest.raises(Conflict, match="closed"):
+        service.student_answers(session, student, assignment.public_id, {}, submit=True,
+                                now=assignment.closes_at + timedelta(seconds=1))
+    with pytest.raises(Conflict, match="not opened yet"):
+        service.student_answers(session, student, assignment.public_id, {}, submit=True,
+                                now=assignment.opens_at - timedelta(seconds=1))
+
+
+def test_results_heatmap_groups_and_item_statistics(session, people, klass, assignment):
+    for code, pick in (("S01", _right), ("S02", _wrong_choice), ("S03", _wrong_choice)):
+        student = service.find_student(session, klass.code, code)
+        service.student_answers(session, student, assignment.public_id, _answers_for(assignment, pick), submit=True)
+    session.commit()
+    res = service.results(session, people["teacher"], assignment.public_id)
+    scores = {p.student: p.score for p in res.profiles}
+    assert scores["S01"] == 1.0 and scores["S02"] < 0.5
+    first = res.items[0]
+    assert res.heatmap.state("S01", first.key) == "correct"
+    assert res.heatmap.state("S02", first.key) not in ("correct", "missing")
+    grouped = {code for g in res.groups for code in g.students}
+    assert grouped == {"S02", "S03"}
+    stats = {st.item: st for st in res.item_stats}
+    assert stats[first.key].difficulty == pytest.approx(1 / 3)
+    assert "S01" in service.results_csv(res)
+    with pytest.raises(NotFound):
+        service.results(session, people["colleague"], assignment.public_id)
+
+
+def test_teacher_grid_and_csv_import_with_row_errors(session, people, klass, assignment):
+    items = [ai.item for ai in assignment.items]
+    header = "code," + ",".join(i.key for i in items)
+    good = "S01," + ",".join(_right(i) for i in items)
+    numeric_col = next(n for n, i in enumerate(items) if i.type == "numeric")
+    bad_cells = [_right(i) for i in items]
+    bad_cells[numeric_col] = "lots"
+    bad = f"{header}\n{good}\nS77,{','.join(_right(i) for i in items)}\nS02,{','.join(bad_cells)}\n"
+    with pytest.raises(InvalidInput) as err:
+        service.import_answers(session, people["teacher"], assignment.public_id, bad.encode())
+    assert "row 3: no student with code 'S77'" in err.value.detail
+    assert f"row 4, column {items[numeric_col].key}" in err.value.detail
+    assert session.query(Submission).count() == 0
+    assert service.import_answers(session, people["teacher"], assignment.public_id, f"{header}\n{good}\n".encode()) == 1
+    s02 = service.find_student(session, klass.code, "S02")
+    assert service.teacher_grid(session, people["teacher"], assignment.public_id,
+                                {(s02.id, items[0].id): _wrong_choice(items[0])}) == 1
+    session.commit()
+    assert session.query(Submission).count() == 2
+
+
+def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client, people, bank):
+    login(client, "teacher@a.example", people["password"])
+    resp = client.post("/diagnostics/classes", data={"name": "ז'1", "csrf_token": csrf_token(client, "/diagnostics/")})
+    class_url = resp.headers["Location"]
+    page = client.get(class_url).get_data(as_text=True)
+    code = re.search(r'id="class-code" dir="ltr">([A-Z0-9]+)<', page).group(1)
+    token = csrf_token(client, class_url)
+    client.post(class_url + "/students", data={"code": "T1", "csrf_token": token})
+    resp = client.post(class_url + "/assignments", data={
+        "diagnostic": "comparing-and-adding-fractions", "opens_at": "2020-01-01T08:00", "closes_at": "2099-01-01T08:00",
+        "csrf_token": token})
+    results_url = resp.headers["Location"]
+    assert client.get(results_url).status_code == 200
+
+    phone = app.test_client()
+    bad = phone.post("/s/", data={"class_code": "NOPE42", "student_code": "T1", "csrf_token": csrf_token(phone, "/s/")})
+    assert bad.status_code == 404 and "There is no class with code NOPE42" in bad.get_data(as_text=True)
+    phone.post("/s/", data={"class_code": code, "student_code": "t1", "csrf_token": csrf_token(phone, "/s/")})
+    home = phone.get("/s/home").get_data(as_text=True)
+    answer_url = re.search(r'href="(/s/a/[0-9a-f]+)"', home).group(1)
+    form = phone.get(answer_url).get_data(as_text=True)
+    fields = sorted(set(re.findall(r'name="(i-\d+)"', form)))
+    assert len(fields) >= 8
+    data = {f: "A" for f in fields} | {"submit": "1", "csrf_token": csrf_token(phone, answer_url)}
+    resp = phone.post(answer_url, data=data)
+    if resp.status_code == 422:  # a numeric item refuses "A": the page says which, keeps the rest
+        assert "is not a number" in resp.get_data(as_text=True) and 'value="A"' in resp.get_data(as_text=True)
+        numeric = re.findall(r'inputmode="decimal" name="(i-\d+)"', form)
+        resp = phone.post(answer_url, data=data | {n: "2" for n in numeric})
+    assert resp.status_code == 302
+    again = phone.post(answer_url, data=data)
+    assert again.status_code == 409 and "already submitted" in again.get_data(as_text=True)
+    report = client.get(results_url).get_data(as_text=True)
+    assert "<svg" in report and 'id="groups"' in report and "T1" in report
+    other = app.test_client()
+    login(other, "colleague@a.example", people["password"])
+    assert other.get(results_url).status_code == 404
+    assert other.get(class_url).status_code == 404
