@@ -1,0 +1,817 @@
+"""IMS QTI 3.0 export and import of bank items, and IMS Content Packages of them.
+
+    item_to_qti(item)                  -> str         one qti-assessment-item document
+    qti_to_item(xml)                   -> Item        raises QtiError naming the element at fault
+    bank_to_qti_package(bank, out_zip) -> Path        imsmanifest.xml + items/<key>.xml
+    qti_package_to_items(zip_path)     -> [Item]
+
+Everything a QTI player needs is in standard QTI 3.0 (ASI namespace imsqtiasi_v3p0):
+
+* choice: base-type identifier, `qti-choice-interaction` of `qti-simple-choice`, the
+  match_correct response-processing template;
+* numeric: base-type float, `qti-text-entry-interaction`, and response processing written out
+  (templates have no tolerance): `qti-equal` with tolerance-mode "absolute" against the correct
+  response sets SCORE to 1;
+* text: base-type string, `qti-extended-text-interaction`, the model answer as the correct
+  response, and the rubric in a `qti-rubric-block` (use "scoring", view "scorer") for the person
+  who scores it; response processing is present and empty, because a person scores the answer.
+
+How ClassLab's own data travels, so that export then import gives back the same item. We use only
+QTI 3.0's `data-*` attributes on body elements and QTI's own outcome machinery, never a foreign
+XML element, so the file stays a plain QTI item that other tools load and keep:
+
+* `data-misconception` on each distractor `qti-simple-choice` and on each rubric pattern;
+* numeric wrong answers are further branches of the response processing that set a
+  MISCONCEPTION outcome (base-type identifier) to the misconception's key, so any QTI engine
+  reports the misconception a wrong answer reveals, not only ClassLab;
+* `data-cl-topic` on `qti-item-body`; the Markdown source of the stem, choices and rubric lines in
+  `data-cl-source` next to their rendered XHTML + MathML, and the Hebrew and Arabic stems in
+  `data-cl-source-he` / `data-cl-source-ar` on the stem's `div`.
+
+An item from another tool has none of these: its stem and choices are turned back into Markdown
+(MathML into TeX) and its topic is "" for the importer to set.
+
+No copy of the official QTI 3.0 XSD is installed in the project's environment, so output is
+checked against the structure the specification describes (see the tests), not validated by XSD.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from app.diagnostics.bankfile import (
+    LANGUAGES,
+    Bank,
+    Choice,
+    Item,
+    Rubric,
+    RubricLevel,
+    RubricPattern,
+    WrongAnswer,
+    format_number,
+)
+from app.diagnostics.markup import FUNCTIONS as _FUNCTIONS
+from app.diagnostics.markup import render_inline, render_stem
+
+__all__ = [
+    "QTI_NS",
+    "MATHML_NS",
+    "QtiError",
+    "bank_to_qti_package",
+    "item_to_qti",
+    "qti_package_to_items",
+    "qti_to_item",
+]
+
+QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+SCHEMA_LOCATION = f"{QTI_NS} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
+CP_SCHEMA_LOCATION = f"{CP_NS} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd"
+_RP_TEMPLATES = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/"
+MATCH_CORRECT = _RP_TEMPLATES + "match_correct.xml"
+ITEM_RESOURCE_TYPE = "imsqti_item_xmlv3p0"
+
+RESPONSE = "RESPONSE"
+SCORE = "SCORE"
+MISCONCEPTION = "MISCONCEPTION"
+BASE_TYPES = frozenset(
+    {"boolean", "directedPair", "duration", "file", "float", "identifier", "integer", "pair", "point", "string", "uri"}
+)
+_INTERACTIONS = {
+    "qti-choice-interaction": ("choice", {"identifier"}),
+    "qti-text-entry-interaction": ("numeric", {"float", "integer", "string"}),
+    "qti-extended-text-interaction": ("text", {"string"}),
+}
+# A package member larger than this is not an item; refusing it bounds what an upload can cost.
+MAX_MEMBER_BYTES = 2_000_000
+MAX_PACKAGE_ITEMS = 5_000
+
+
+class QtiError(ValueError):
+    """A QTI document or package ClassLab cannot read; the message names the element at fault."""
+
+
+def _q(local: str) -> str:
+    return f"{{{QTI_NS}}}{local}"
+
+
+def _split(tag: str) -> tuple[str | None, str]:
+    if tag.startswith("{"):
+        ns, local = tag[1:].split("}", 1)
+        return ns, local
+    return None, tag
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+def _fill(dest: ET.Element, markdown: str, inline: bool) -> None:
+    """Append the rendered Markdown to `dest`: XHTML in the QTI namespace (as QTI requires), MathML in its own."""
+    html = render_inline(markdown) if inline else render_stem(markdown)
+    wrap = ET.fromstring(f'<wrap xmlns="{QTI_NS}">{html}</wrap>')
+    for el in wrap.iter(_q("math")):
+        for sub in el.iter():
+            sub.tag = f"{{{MATHML_NS}}}{_split(sub.tag)[1]}"
+    if len(dest):
+        dest[-1].tail = (dest[-1].tail or "") + (wrap.text or "")
+    else:
+        dest.text = (dest.text or "") + (wrap.text or "")
+    dest.extend(list(wrap))
+
+
+def _sub(parent: ET.Element, local: str, attrs: dict[str, str] | None = None, text: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, _q(local), attrs or {})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _set_outcome(parent: ET.Element, outcome: str, base_type: str, value: str) -> None:
+    setter = _sub(parent, "qti-set-outcome-value", {"identifier": outcome})
+    _sub(setter, "qti-base-value", {"base-type": base_type}, value)
+
+
+def _equal(parent: ET.Element, tolerance: float, value: float | None = None) -> None:
+    """RESPONSE compared with the correct response, or with `value` when given."""
+    # exact when there is no tolerance: "absolute" with 0 would ask engines for a float comparison they may round
+    attrs = {"tolerance-mode": "exact"}
+    if tolerance:
+        attrs = {"tolerance-mode": "absolute", "tolerance": format_number(tolerance)}
+    equal = _sub(parent, "qti-equal", attrs)
+    _sub(equal, "qti-variable", {"identifier": RESPONSE})
+    if value is None:
+        _sub(equal, "qti-correct", {"identifier": RESPONSE})
+    else:
+        _sub(equal, "qti-base-value", {"base-type": "float"}, format_number(value))
+
+
+def _numeric_processing(root: ET.Element, item: Item) -> None:
+    tolerance = item.tolerance or 0.0
+    processing = _sub(root, "qti-response-processing")
+    condition = _sub(processing, "qti-response-condition")
+    branch = _sub(condition, "qti-response-if")
+    _equal(branch, tolerance)
+    _set_outcome(branch, SCORE, "float", "1")
+    for wrong in item.wrong_answers:
+        branch = _sub(condition, "qti-response-else-if")
+        _equal(branch, tolerance, value=wrong.value)
+        _set_outcome(branch, MISCONCEPTION, "identifier", wrong.misconception)
+
+
+def _rubric_block(body: ET.Element, rubric: Rubric) -> None:
+    block = _sub(body, "qti-rubric-block", {"use": "scoring", "view": "scorer", "class": "cl-rubric"})
+    content = _sub(block, "qti-content-body")
+    levels = _sub(content, "ol", {"class": "cl-rubric-levels"})
+    for level in rubric.levels:
+        li = _sub(levels, "li", {"data-score": str(level.score), "data-cl-source": level.description})
+        _sub(li, "strong", {"class": "cl-score"}, text=f"{level.score}:").tail = " "
+        _fill(li, level.description, inline=True)
+    if rubric.patterns:
+        patterns = _sub(content, "ul", {"class": "cl-rubric-patterns"})
+        for pattern in rubric.patterns:
+            li = _sub(patterns, "li", {"data-misconception": pattern.misconception, "data-cl-source": pattern.pattern})
+            _fill(li, pattern.pattern, inline=True)
+
+
+_TYPE_BASE = {"choice": "identifier", "numeric": "float", "text": "string"}
+
+
+def _item_element(item: Item) -> ET.Element:
+    if item.type not in _TYPE_BASE:
+        raise QtiError(f"item {item.key!r}: unknown type {item.type!r}")
+    root = ET.Element(
+        _q("qti-assessment-item"),
+        {
+            "identifier": item.key,
+            "title": item.key,
+            "adaptive": "false",
+            "time-dependent": "false",
+            f"{{{XML_NS}}}lang": "en",
+            f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION,
+        },
+    )
+    declaration = _sub(
+        root,
+        "qti-response-declaration",
+        {"identifier": RESPONSE, "cardinality": "single", "base-type": _TYPE_BASE[item.type]},
+    )
+    correct: str | None = None
+    if item.type == "choice":
+        choice = item.correct_choice
+        correct = choice.key if choice else None
+    elif item.type == "numeric":
+        correct = format_number(item.answer) if item.answer is not None else None
+    else:
+        correct = item.model_answer
+    if correct is not None:
+        _sub(_sub(declaration, "qti-correct-response"), "qti-value", text=correct)
+
+    maximum = str(item.rubric.max_score) if item.type == "text" and item.rubric else "1"
+    score = _sub(
+        root,
+        "qti-outcome-declaration",
+        {"identifier": SCORE, "cardinality": "single", "base-type": "float", "normal-maximum": maximum},
+    )
+    _sub(_sub(score, "qti-default-value"), "qti-value", text="0")
+    if item.type == "numeric":
+        _sub(
+            root,
+            "qti-outcome-declaration",
+            {"identifier": MISCONCEPTION, "cardinality": "single", "base-type": "identifier"},
+        )
+
+    body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic})
+    stem_attrs = {"class": "cl-stem", "data-cl-source": item.stem}
+    stem_attrs.update({f"data-cl-source-{lang}": text for lang, text in item.translations.items()})
+    _fill(_sub(body, "div", stem_attrs), item.stem, inline=False)
+
+    if item.type == "choice":
+        interaction = _sub(
+            body, "qti-choice-interaction", {"response-identifier": RESPONSE, "max-choices": "1", "shuffle": "false"}
+        )
+        for choice in item.choices:
+            attrs = {"identifier": choice.key}
+            if choice.misconception:
+                attrs["data-misconception"] = choice.misconception
+            attrs["data-cl-source"] = choice.text
+            _fill(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
+        _sub(root, "qti-response-processing", {"template": MATCH_CORRECT})
+    elif item.type == "numeric":
+        _sub(_sub(body, "p"), "qti-text-entry-interaction", {"response-identifier": RESPONSE, "expected-length": "10"})
+        _numeric_processing(root, item)
+    else:
+        _sub(body, "qti-extended-text-interaction", {"response-identifier": RESPONSE, "expected-lines": "6"})
+        if item.rubric:
+            _rubric_block(body, item.rubric)
+        _sub(root, "qti-response-processing")
+    return root
+
+
+def item_to_qti(item: Item) -> str:
+    """One QTI 3.0 assessment item, as a UTF-8 XML document string."""
+    return _document(_item_element(item))
+
+
+# Elements whose content is running text: whitespace added inside them would change what is shown.
+_COMPACT = {
+    "p",
+    "li",
+    "strong",
+    "em",
+    "span",
+    "qti-simple-choice",
+    "qti-value",
+    "qti-base-value",
+    "title",
+    "schema",
+    "schemaversion",
+}
+_PREFIXES = {XML_NS: "xml", XSI_NS: "xsi"}
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_chars(text: str) -> str:
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise QtiError(f"U+{ord(bad.group()):04X} cannot be written in XML 1.0 (in {text[:40]!r})")
+    return text
+
+
+def _esc_text(text: str) -> str:
+    return _check_chars(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _esc_attr(text: str) -> str:
+    # newlines and tabs as references: a parser would otherwise normalise them to spaces
+    return _esc_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+
+
+def _write(el: ET.Element, out: list[str], default_ns: str | None, level: int, pretty: bool) -> None:
+    ns, local = _split(el.tag)
+    attrs: list[tuple[str, str]] = []
+    if ns != default_ns:
+        attrs.append(("xmlns", ns or ""))
+        default_ns = ns
+    if level == 0 and any(_split(k)[0] == XSI_NS for k in el.attrib):
+        attrs.append(("xmlns:xsi", XSI_NS))
+    for key, value in el.attrib.items():
+        key_ns, key_local = _split(key)
+        attrs.append((f"{_PREFIXES[key_ns]}:{key_local}" if key_ns else key_local, value))
+    start = local + "".join(f' {k}="{_esc_attr(v)}"' for k, v in attrs)
+    children = list(el)
+    if not children and not el.text:
+        out.append(f"<{start}/>")
+        return
+    out.append(f"<{start}>")
+    indent = (
+        pretty
+        and children
+        and not (el.text or "").strip()
+        and all(not (c.tail or "").strip() for c in children)
+        and local not in _COMPACT
+        and ns != MATHML_NS
+    )
+    if not indent:
+        out.append(_esc_text(el.text or ""))
+    for child in children:
+        if indent:
+            out.append("\n" + "  " * (level + 1))
+        _write(child, out, default_ns, level + 1, bool(indent))
+        if not indent:
+            out.append(_esc_text(child.tail or ""))
+    if indent:
+        out.append("\n" + "  " * level)
+    out.append(f"</{local}>")
+
+
+def _document(root: ET.Element) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    _write(root, out, None, 0, True)
+    out.append("\n")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+def _parse(xml: str | bytes, what: str) -> ET.Element:
+    # No DTDs: QTI needs none, and entity declarations are how XML uploads blow up.
+    pattern = rb"<!(DOCTYPE|ENTITY)" if isinstance(xml, bytes) else r"<!(DOCTYPE|ENTITY)"
+    if re.search(pattern, xml, re.IGNORECASE):
+        raise QtiError(f"{what}: DOCTYPE and ENTITY declarations are not allowed")
+    try:
+        return ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise QtiError(f"{what}: not well-formed XML ({exc})") from exc
+
+
+def _local_children(el: ET.Element, local: str) -> list[ET.Element]:
+    return [c for c in el if c.tag == _q(local)]
+
+
+def _values(declaration: ET.Element) -> list[str] | None:
+    correct = declaration.find(_q("qti-correct-response"))
+    if correct is None:
+        return None
+    return [(v.text or "").strip() for v in _local_children(correct, "qti-value")]
+
+
+def _float(text: str | None, where: str) -> float:
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        raise QtiError(f"{where}: {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise QtiError(f"{where}: {text!r} is not a finite number")
+    return value
+
+
+def _tolerance(equal: ET.Element) -> float:
+    mode = equal.get("tolerance-mode", "exact")
+    if mode == "exact":
+        return 0.0
+    if mode == "relative":
+        raise QtiError("qti-equal: tolerance-mode 'relative' is not supported (ClassLab tolerances are absolute)")
+    if mode != "absolute":
+        raise QtiError(f"qti-equal: unknown tolerance-mode {mode!r}")
+    parts = (equal.get("tolerance") or "").split()
+    if not parts or len(parts) > 2:
+        raise QtiError(f"qti-equal: tolerance must be one or two numbers, not {equal.get('tolerance')!r}")
+    values = [_float(p, "qti-equal tolerance") for p in parts]
+    if len(values) == 2 and values[0] != values[1]:
+        raise QtiError("qti-equal: a different tolerance below and above is not supported")
+    if values[0] < 0:
+        raise QtiError(f"qti-equal: tolerance {parts[0]} is negative")
+    return values[0]
+
+
+def _numeric_rules(root: ET.Element) -> tuple[float, list[WrongAnswer]]:
+    """The tolerance and the wrong answer -> misconception branches of ClassLab's numeric processing."""
+    processing = root.find(_q("qti-response-processing"))
+    tolerance, wrong = 0.0, []
+    if processing is None:
+        return tolerance, wrong
+    for branch in processing.iter():
+        if branch.tag not in (_q("qti-response-if"), _q("qti-response-else-if")) or not len(branch):
+            continue
+        condition = branch[0]
+        if condition.tag != _q("qti-equal"):
+            continue
+        operands = list(condition)
+        if any(o.tag == _q("qti-correct") for o in operands):
+            tolerance = _tolerance(condition)
+            continue
+        value = next((o for o in operands if o.tag == _q("qti-base-value")), None)
+        setter = next(
+            (s for s in branch.iter(_q("qti-set-outcome-value")) if s.get("identifier") == MISCONCEPTION), None
+        )
+        if value is None or setter is None:
+            continue
+        key = (setter.findtext(_q("qti-base-value")) or "").strip()
+        if not key:
+            raise QtiError("qti-set-outcome-value MISCONCEPTION: empty qti-base-value")
+        wrong.append(WrongAnswer(value=_float(value.text, "qti-base-value"), misconception=key))
+    return tolerance, wrong
+
+
+def _source(el: ET.Element, inline: bool) -> str:
+    """The Markdown ClassLab wrote, or Markdown rebuilt from the element's XHTML and MathML."""
+    source = el.get("data-cl-source")
+    if source is not None:
+        return source
+    return _inline_markdown(el).strip() if inline else _block_markdown(el)
+
+
+def _choices(interaction: ET.Element, correct: str | None) -> tuple[Choice, ...]:
+    elements = _local_children(interaction, "qti-simple-choice")
+    if not elements:
+        raise QtiError("qti-choice-interaction has no qti-simple-choice")
+    seen: set[str] = set()
+    choices = []
+    for n, el in enumerate(elements, 1):
+        key = (el.get("identifier") or "").strip()
+        if not key:
+            raise QtiError(f"qti-simple-choice number {n} has no identifier")
+        if key in seen:
+            raise QtiError(f"qti-simple-choice identifier {key!r} is used twice")
+        seen.add(key)
+        choices.append(
+            Choice(key=key, text=_source(el, True), correct=key == correct, misconception=el.get("data-misconception"))
+        )
+    if correct not in seen:
+        raise QtiError(f"qti-correct-response names {correct!r}, which is not the identifier of a qti-simple-choice")
+    return tuple(choices)
+
+
+def _rubric(body: ET.Element) -> Rubric | None:
+    block = next((b for b in body.iter(_q("qti-rubric-block")) if b.get("use", "scoring") == "scoring"), None)
+    if block is None:
+        return None
+    levels, patterns = [], []
+    for lst in block.iter():
+        css = (lst.get("class") or "").split()
+        if lst.tag == _q("ol") and "cl-rubric-levels" in css:
+            for li in _local_children(lst, "li"):
+                raw = li.get("data-score")
+                if raw is None or not raw.strip().isdigit():
+                    raise QtiError(f"qti-rubric-block: data-score {raw!r} on a level is not a whole number")
+                levels.append(RubricLevel(score=int(raw), description=_source(li, True)))
+        elif lst.tag == _q("ul") and "cl-rubric-patterns" in css:
+            for li in _local_children(lst, "li"):
+                misconception = li.get("data-misconception")
+                if not misconception:
+                    raise QtiError("qti-rubric-block: a pattern has no data-misconception")
+                patterns.append(RubricPattern(pattern=_source(li, True), misconception=misconception))
+    return Rubric(levels=tuple(levels), patterns=tuple(patterns))
+
+
+def _element_to_item(root: ET.Element) -> Item:
+    ns, local = _split(root.tag)
+    if root.tag != _q("qti-assessment-item"):
+        if local == "qti-assessment-item":
+            raise QtiError(f"root element qti-assessment-item is in namespace {ns or '(none)'!s}, expected {QTI_NS}")
+        hint = " (a QTI 2.x item: only QTI 3.0 is supported)" if local == "assessmentItem" else ""
+        raise QtiError(f"root element is {local}, expected qti-assessment-item{hint}")
+    identifier = (root.get("identifier") or "").strip()
+    if not identifier:
+        raise QtiError("qti-assessment-item has no identifier attribute")
+    body = root.find(_q("qti-item-body"))
+    if body is None:
+        raise QtiError(f"qti-assessment-item {identifier!r} has no qti-item-body")
+
+    found = [el for el in body.iter() if _split(el.tag)[1].endswith("-interaction")]
+    unsupported = [el for el in found if _split(el.tag)[1] not in _INTERACTIONS or _split(el.tag)[0] != QTI_NS]
+    if unsupported:
+        name = _split(unsupported[0].tag)[1]
+        raise QtiError(f"{name} is not supported: ClassLab reads {', '.join(_INTERACTIONS)}")
+    if not found:
+        raise QtiError(f"qti-item-body has no interaction (expected one of {', '.join(_INTERACTIONS)})")
+    if len(found) > 1:
+        raise QtiError(f"qti-item-body has {len(found)} interactions; a ClassLab item has exactly one")
+    interaction = found[0]
+    name = _split(interaction.tag)[1]
+    kind, base_types = _INTERACTIONS[name]
+
+    response_id = interaction.get("response-identifier")
+    if not response_id:
+        raise QtiError(f"{name} has no response-identifier")
+    declaration = next(
+        (d for d in _local_children(root, "qti-response-declaration") if d.get("identifier") == response_id), None
+    )
+    if declaration is None:
+        raise QtiError(f"{name} response-identifier {response_id!r} has no qti-response-declaration")
+    where = f"qti-response-declaration {response_id!r}"
+    base_type = declaration.get("base-type")
+    if not base_type:
+        raise QtiError(f"{where} has no base-type attribute")
+    if base_type not in BASE_TYPES:
+        raise QtiError(f"{where}: unknown base-type {base_type!r}")
+    if base_type not in base_types:
+        raise QtiError(f"{name} needs base-type {' or '.join(sorted(base_types))}, {where} has {base_type!r}")
+    cardinality = declaration.get("cardinality")
+    if cardinality != "single":
+        raise QtiError(f"{where}: cardinality {cardinality!r} is not supported (ClassLab items take one response)")
+    if kind == "numeric" and base_type == "string":
+        kind = "text"
+    values = _values(declaration)
+    if values is not None and len(values) != 1:
+        raise QtiError(f"{where}: qti-correct-response must hold exactly one qti-value, has {len(values)}")
+    correct = values[0] if values else None
+
+    stem_div = next((d for d in body.iter(_q("div")) if "cl-stem" in (d.get("class") or "").split()), None)
+    if stem_div is not None:
+        stem = _source(stem_div, False)
+        translations = {
+            lang: stem_div.get(f"data-cl-source-{lang}")
+            for lang in LANGUAGES
+            if stem_div.get(f"data-cl-source-{lang}") is not None
+        }
+    else:
+        stem, translations = _block_markdown(body), {}
+        prompt = interaction.find(_q("qti-prompt"))
+        if prompt is not None and _inline_markdown(prompt).strip():
+            # another tool's question may sit in the prompt; ClassLab items have no prompt of their own
+            stem = "\n\n".join(part for part in (stem, _inline_markdown(prompt).strip()) if part)
+    base = {
+        "key": identifier,
+        "topic": body.get("data-cl-topic", ""),
+        "type": kind,
+        "stem": stem,
+        "translations": translations,
+    }
+
+    if kind == "choice":
+        if correct is None:
+            raise QtiError(f"{where} has no qti-correct-response")
+        return Item(**base, choices=_choices(interaction, correct))
+    if kind == "numeric":
+        if correct is None:
+            raise QtiError(f"{where} has no qti-correct-response")
+        answer = _float(correct, f"{where} qti-correct-response")
+        tolerance, wrong = _numeric_rules(root)
+        return Item(**base, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrong))
+    return Item(**base, model_answer=correct or None, rubric=_rubric(body))
+
+
+def qti_to_item(xml: str | bytes) -> Item:
+    """The item in a QTI 3.0 document; QtiError names the element when it cannot be read."""
+    return _element_to_item(_parse(xml, "QTI item"))
+
+
+# ------------------------------------------------------------------- XHTML + MathML to Markdown
+
+_SKIP = {"qti-rubric-block", "qti-choice-interaction", "qti-text-entry-interaction", "qti-extended-text-interaction"}
+
+
+def _md_escape(text: str) -> str:
+    text = re.sub(r"\s+", " ", text)
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("*", "\\*")
+
+
+def _inline_element(el: ET.Element) -> str:
+    """Markdown for one inline element, without its tail."""
+    ns, local = _split(el.tag)
+    if local in _SKIP or "cl-score" in (el.get("class") or "").split():
+        return ""
+    if ns == MATHML_NS and local == "math":
+        tex = _tex(el).strip()
+        return f"$${tex}$$" if el.get("display") == "block" else f"${tex}$"
+    if local in ("strong", "b"):
+        return f"**{_inline_markdown(el).strip()}**"
+    if local in ("em", "i"):
+        return f"*{_inline_markdown(el).strip()}*"
+    if local == "br":
+        return " "
+    return _inline_markdown(el)
+
+
+def _inline_markdown(el: ET.Element) -> str:
+    parts = [_md_escape(el.text or "")]
+    for child in el:
+        parts.append(_inline_element(child))
+        parts.append(_md_escape(child.tail or ""))
+    return "".join(parts)
+
+
+def _block_markdown(container: ET.Element) -> str:
+    blocks: list[str] = []
+    run = [_md_escape(container.text or "")]  # inline content directly in the container
+
+    def flush() -> None:
+        text = "".join(run).strip()
+        if text:
+            blocks.append(text)
+        run.clear()
+
+    for child in container:
+        ns, local = _split(child.tag)
+        if local in _SKIP:
+            pass
+        elif ns == QTI_NS and local in ("p", "div", "blockquote", "qti-prompt"):
+            flush()
+            inner = _inline_markdown(child).strip() if local == "p" else _block_markdown(child)
+            if inner:
+                blocks.append(inner)
+        elif ns == QTI_NS and local in ("ul", "ol"):
+            flush()
+            start = int(child.get("start", "1")) if (child.get("start") or "1").isdigit() else 1
+            lines = []
+            for n, li in enumerate(_local_children(child, "li")):
+                marker = "-" if local == "ul" else f"{start + n}."
+                lines.append(f"{marker} {_inline_markdown(li).strip()}")
+            if lines:
+                blocks.append("\n".join(lines))
+        else:
+            run.append(_inline_element(child))
+        run.append(_md_escape(child.tail or ""))
+    flush()
+    return "\n\n".join(blocks)
+
+
+_MO_TEX = {
+    "\u2212": "-",
+    "\u2217": "*",
+    "\u2032": "'",
+    "\u00d7": "\\times ",
+    "\u00f7": "\\div ",
+    "\u22c5": "\\cdot ",
+    "\u2264": "\\le ",
+    "\u2265": "\\ge ",
+    "\u2260": "\\ne ",
+    "\u2248": "\\approx ",
+    "\u00b1": "\\pm ",
+    "\u2213": "\\mp ",
+    "\u2192": "\\to ",
+    "\u21d2": "\\Rightarrow ",
+    "\u2026": "\\ldots ",
+    "\u22ef": "\\cdots ",
+    "\u2218": "\\circ ",
+    "$": "\\$",
+    "{": "\\{",
+    "}": "\\}",
+    "\u2016": "\\| ",
+}
+_MI_TEX = {
+    "\u03c0": "\\pi ",
+    "\u03b8": "\\theta ",
+    "\u03b1": "\\alpha ",
+    "\u03b2": "\\beta ",
+    "\u221e": "\\infty ",
+    "\u25a1": "\\square ",
+}
+_SPACE_TEX = {"0.167em": "\\,", "0.222em": "\\:", "0.278em": "\\;", "0.25em": "~", "1em": "\\quad ", "2em": "\\qquad "}
+
+
+def _tex_sequence(children: list[ET.Element]) -> str:
+    out = []
+    previous = None
+    for child in children:
+        local = _split(child.tag)[1]
+        if local == "mn" and previous == "mn":
+            out.append(" ")  # 3 and 4 side by side are two numbers, not 34
+        out.append(_tex(child))
+        previous = local
+    return "".join(out)
+
+
+def _tex(el: ET.Element) -> str:
+    """TeX for the MathML our converter writes, and a fair reading of other presentation MathML."""
+    local = _split(el.tag)[1]
+    children = list(el)
+    text = (el.text or "").strip()
+    if local in ("math", "mstyle", "semantics", "mpadded", "mphantom"):
+        return _tex_sequence([c for c in children if _split(c.tag)[1] not in ("annotation", "annotation-xml")])
+    if local == "mrow":
+        first = _split(children[0].tag)[1] if children else None
+        first_text = (children[0].text or "").strip() if children else ""
+        if first == "mo" and first_text in ("(", "\u2212", "+"):
+            # a parenthesised group or a signed number: our parser rebuilds either without braces
+            return _tex_sequence(children)
+        return "{" + _tex_sequence(children) + "}"
+    if local == "mn":
+        return text
+    if local == "mi":
+        if text in _MI_TEX:
+            return _MI_TEX[text]
+        return f"\\{text} " if text in _FUNCTIONS else text
+    if local == "mo":
+        return _MO_TEX.get(text, text)
+    if local == "mtext":
+        return "\\text{" + (el.text or "") + "}"
+    if local == "mspace":
+        return _SPACE_TEX.get(el.get("width", ""), "~")
+    args = ["{" + _tex(c) + "}" for c in children]
+    if local == "mfrac" and len(args) == 2:
+        return "\\frac" + "".join(args)
+    if local == "msqrt":
+        return "\\sqrt{" + _tex_sequence(children) + "}"
+    if local == "mroot" and len(args) == 2:
+        return f"\\sqrt[{_tex(children[1])}]{args[0]}"
+    if local == "msup" and len(args) == 2:
+        return f"{args[0]}^{args[1]}"
+    if local == "msub" and len(args) == 2:
+        return f"{args[0]}_{args[1]}"
+    if local == "msubsup" and len(args) == 3:
+        return f"{args[0]}_{args[1]}^{args[2]}"
+    return _tex_sequence(children)
+
+
+# ------------------------------------------------------------------------------------- packages
+
+
+def _cp(local: str) -> str:
+    return f"{{{CP_NS}}}{local}"
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    # a fixed date: the same bank gives a byte-identical package
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def bank_to_qti_package(bank: Bank, out_zip: Path) -> Path:
+    """An IMS Content Package (QTI 3.0 profile): imsmanifest.xml and items/<key>.xml for every item."""
+    manifest = ET.Element(
+        _cp("manifest"),
+        {"identifier": "classlab-bank", f"{{{XSI_NS}}}schemaLocation": CP_SCHEMA_LOCATION},
+    )
+    metadata = ET.SubElement(manifest, _cp("metadata"))
+    ET.SubElement(metadata, _cp("schema")).text = "QTI Package"
+    ET.SubElement(metadata, _cp("schemaversion")).text = "3.0.0"
+    ET.SubElement(manifest, _cp("organizations"))
+    resources = ET.SubElement(manifest, _cp("resources"))
+    documents = {}
+    for item in bank.items.values():
+        href = f"items/{item.key}.xml"
+        documents[href] = item_to_qti(item)
+        resource = ET.SubElement(
+            resources, _cp("resource"), {"identifier": item.key, "type": ITEM_RESOURCE_TYPE, "href": href}
+        )
+        ET.SubElement(resource, _cp("file"), {"href": href})
+    out_zip = Path(out_zip)
+    with zipfile.ZipFile(out_zip, "w") as zf:
+        zf.writestr(_zip_info("imsmanifest.xml"), _document(manifest))
+        for href, document in documents.items():
+            zf.writestr(_zip_info(href), document)
+    return out_zip
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise QtiError(f"{name} is not in the package") from None
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise QtiError(f"{name} is {info.file_size} bytes; the limit for one file is {MAX_MEMBER_BYTES}")
+    with zf.open(info) as fh:
+        # the size in the directory can lie; never read more than the limit
+        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise QtiError(f"{name} is larger than {MAX_MEMBER_BYTES} bytes")
+    return data
+
+
+def qti_package_to_items(zip_path: Path) -> list[Item]:
+    """The items of a QTI 3.0 content package, in manifest order; other resource types are skipped."""
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as exc:
+        raise QtiError(f"{Path(zip_path).name}: not a zip file ({exc})") from exc
+    except OSError as exc:
+        raise QtiError(f"{Path(zip_path).name}: cannot be opened ({exc.strerror or exc})") from exc
+    with zf:
+        if "imsmanifest.xml" not in zf.namelist():
+            raise QtiError("the package has no imsmanifest.xml")
+        manifest = _parse(_read_member(zf, "imsmanifest.xml"), "imsmanifest.xml")
+        if _split(manifest.tag)[1] != "manifest":
+            raise QtiError(f"imsmanifest.xml: root element is {_split(manifest.tag)[1]}, expected manifest")
+        resources = [r for r in manifest.iter() if _split(r.tag)[1] == "resource"]
+        items = [r for r in resources if r.get("type") == ITEM_RESOURCE_TYPE]
+        if len(items) > MAX_PACKAGE_ITEMS:
+            raise QtiError(f"imsmanifest.xml lists {len(items)} items; the limit is {MAX_PACKAGE_ITEMS}")
+        out: list[Item] = []
+        seen: dict[str, str] = {}
+        for resource in items:
+            href = resource.get("href")
+            if not href:
+                file_el = next((f for f in resource if _split(f.tag)[1] == "file"), None)
+                href = file_el.get("href") if file_el is not None else None
+            if not href:
+                raise QtiError(f"imsmanifest.xml: resource {resource.get('identifier')!r} has no href")
+            try:
+                item = _element_to_item(_parse(_read_member(zf, href), href))
+            except QtiError as exc:
+                message = str(exc)
+                raise QtiError(message if message.startswith(href) else f"{href}: {message}") from None
+            if item.key in seen:
+                raise QtiError(f"{href}: item identifier {item.key!r} is also used by {seen[item.key]}")
+            seen[item.key] = href
+            out.append(item)
+        return out

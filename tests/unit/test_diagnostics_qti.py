@@ -1,0 +1,422 @@
+"""QTI 3.0 export and import of bank items, and IMS content packages of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zipfile
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from app.diagnostics.bankfile import Bank, Item, load_bank
+from app.diagnostics.markup import render_inline, render_stem
+from app.diagnostics.qti import (
+    MATCH_CORRECT,
+    MATHML_NS,
+    QTI_NS,
+    QtiError,
+    bank_to_qti_package,
+    item_to_qti,
+    qti_package_to_items,
+    qti_to_item,
+)
+
+Q = f"{{{QTI_NS}}}"
+M = f"{{{MATHML_NS}}}"
+CP = "{http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1}"
+
+
+@pytest.fixture(scope="module")
+def bank() -> Bank:
+    return load_bank()
+
+
+def _assert_same(a: Item, b: Item) -> None:
+    for f in dataclasses.fields(Item):
+        assert getattr(a, f.name) == getattr(b, f.name), (a.key, f.name)
+    assert a == b
+
+
+# ---------------------------------------------------------------------------------------------- round trips
+
+
+def test_whole_bank_round_trips_field_by_field(bank) -> None:
+    for item in bank.items.values():
+        _assert_same(qti_to_item(item_to_qti(item)), item)
+        # bytes, as read from a package, work the same
+        _assert_same(qti_to_item(item_to_qti(item).encode("utf-8")), item)
+
+
+def test_package_round_trip(bank, tmp_path) -> None:
+    out = bank_to_qti_package(bank, tmp_path / "bank.zip")
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        manifest = ET.fromstring(zf.read("imsmanifest.xml"))
+    assert names[0] == "imsmanifest.xml"
+    assert sorted(names[1:]) == sorted(f"items/{key}.xml" for key in bank.items)
+    assert manifest.tag == f"{CP}manifest"
+    assert manifest.findtext(f"{CP}metadata/{CP}schemaversion") == "3.0.0"
+    resources = manifest.findall(f"{CP}resources/{CP}resource")
+    assert len(resources) == len(bank.items)
+    for resource in resources:
+        assert resource.get("type") == "imsqti_item_xmlv3p0"
+        assert resource.get("href") == f"items/{resource.get('identifier')}.xml"
+        assert resource.find(f"{CP}file").get("href") == resource.get("href")
+
+    items = qti_package_to_items(out)
+    assert [i.key for i in items] == list(bank.items)
+    for item in items:
+        _assert_same(item, bank.items[item.key])
+    # the same bank gives the same bytes: packages can be compared and cached
+    again = bank_to_qti_package(bank, tmp_path / "again.zip")
+    assert again.read_bytes() == out.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------- structure
+
+
+def _root(item: Item) -> ET.Element:
+    return ET.fromstring(item_to_qti(item).encode("utf-8"))
+
+
+def _assert_common(root: ET.Element, item: Item, base_type: str) -> ET.Element:
+    assert root.tag == f"{Q}qti-assessment-item"
+    assert root.get("identifier") == item.key and root.get("title")
+    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    assert "imsqti_asiv3p0" in root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation")
+    declaration = root.find(f"{Q}qti-response-declaration")
+    assert declaration.attrib == {"identifier": "RESPONSE", "cardinality": "single", "base-type": base_type}
+    score = root.find(f"{Q}qti-outcome-declaration[@identifier='SCORE']")
+    assert score.get("cardinality") == "single" and score.get("base-type") == "float"
+    assert score.findtext(f"{Q}qti-default-value/{Q}qti-value") == "0"
+    body = root.find(f"{Q}qti-item-body")
+    assert body is not None and body.get("data-cl-topic") == item.topic
+    assert root.find(f"{Q}qti-response-processing") is not None
+    # order required by the schema: declarations, then the body, then response processing
+    order = [child.tag.split("}")[1] for child in root]
+    assert order.index("qti-item-body") > max(i for i, t in enumerate(order) if t.endswith("-declaration"))
+    assert order[-1] == "qti-response-processing"
+    # maths is MathML in its own namespace; XHTML stays in the QTI namespace
+    assert not root.findall(f".//{Q}math")
+    assert body.find(f"{Q}div/{Q}p") is not None
+    return body
+
+
+def test_choice_item_structure(bank) -> None:
+    item = bank.items["frac-compare-same-numerator"]
+    root = _root(item)
+    body = _assert_common(root, item, "identifier")
+    assert root.findtext(f"{Q}qti-response-declaration/{Q}qti-correct-response/{Q}qti-value") == "A"
+    interaction = body.find(f"{Q}qti-choice-interaction")
+    assert interaction.get("response-identifier") == "RESPONSE" and interaction.get("max-choices") == "1"
+    choices = interaction.findall(f"{Q}qti-simple-choice")
+    assert [c.get("identifier") for c in choices] == ["A", "B"]
+    assert [c.get("data-misconception") for c in choices] == [None, "larger-denominator-larger"]
+    assert choices[0].find(f"{M}math/{M}mfrac/{M}mn").text == "3"
+    assert root.find(f"{Q}qti-response-processing").get("template") == MATCH_CORRECT
+    stem = body.find(f"{Q}div")
+    assert stem.get("data-cl-source") == item.stem
+    assert stem.get("data-cl-source-he") == item.translations["he"]
+    assert [m.tag for m in stem.iter() if m.tag.startswith(M)][:3] == [f"{M}math", f"{M}mfrac", f"{M}mn"]
+
+
+def test_numeric_item_structure(bank) -> None:
+    item = bank.items["eq-two-step"]
+    root = _root(item)
+    body = _assert_common(root, item, "float")
+    assert root.findtext(f"{Q}qti-response-declaration/{Q}qti-correct-response/{Q}qti-value") == "4"
+    entry = body.find(f"{Q}p/{Q}qti-text-entry-interaction")
+    assert entry is not None and entry.get("response-identifier") == "RESPONSE"
+    outcome = root.find(f"{Q}qti-outcome-declaration[@identifier='MISCONCEPTION']")
+    assert outcome.get("base-type") == "identifier"
+    condition = root.find(f"{Q}qti-response-processing/{Q}qti-response-condition")
+    correct = condition.find(f"{Q}qti-response-if/{Q}qti-equal")
+    assert correct.attrib == {"tolerance-mode": "absolute", "tolerance": "0.001"}
+    assert correct.find(f"{Q}qti-correct").get("identifier") == "RESPONSE"
+    assert (
+        condition.findtext(f"{Q}qti-response-if/{Q}qti-set-outcome-value[@identifier='SCORE']/{Q}qti-base-value") == "1"
+    )
+    branches = condition.findall(f"{Q}qti-response-else-if")
+    found = [
+        (b.findtext(f"{Q}qti-equal/{Q}qti-base-value"), b.findtext(f"{Q}qti-set-outcome-value/{Q}qti-base-value"))
+        for b in branches
+    ]
+    assert found == [("7", "move-term-keep-sign"), ("2.2", "conjoining-terms")]
+    # no tolerance: an exact comparison
+    exact = _root(bank.items["eq-missing-number"]).find(f".//{Q}qti-response-if/{Q}qti-equal")
+    assert exact.attrib == {"tolerance-mode": "exact"}
+
+
+def test_text_item_structure(bank) -> None:
+    item = bank.items["frac-explain-denominator"]
+    root = _root(item)
+    body = _assert_common(root, item, "string")
+    assert root.findtext(f".//{Q}qti-correct-response/{Q}qti-value") == item.model_answer
+    assert root.find(f"{Q}qti-outcome-declaration[@identifier='SCORE']").get("normal-maximum") == "2"
+    assert body.find(f"{Q}qti-extended-text-interaction").get("response-identifier") == "RESPONSE"
+    assert len(body.findall(f"{Q}div/{Q}p")) == 2
+    rubric = body.find(f"{Q}qti-rubric-block")
+    assert rubric.get("use") == "scoring" and rubric.get("view") == "scorer"
+    levels = rubric.findall(f"{Q}qti-content-body/{Q}ol/{Q}li")
+    assert [li.get("data-score") for li in levels] == ["2", "1", "0"]
+    patterns = rubric.findall(f"{Q}qti-content-body/{Q}ul/{Q}li")
+    assert [li.get("data-misconception") for li in patterns] == ["larger-denominator-larger"]
+    assert len(root.find(f"{Q}qti-response-processing")) == 0  # a person scores it
+
+
+def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None:
+    """Without data-cl-*, stems and choices are rebuilt from the XHTML and MathML and render the same."""
+    for original in bank.items.values():
+        xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
+        item = qti_to_item(xml)
+        assert item.topic == "" and item.translations == {}
+        assert render_stem(item.stem) == render_stem(original.stem), original.key
+        assert [render_inline(c.text) for c in item.choices] == [render_inline(c.text) for c in original.choices]
+        assert [(c.key, c.correct, c.misconception) for c in item.choices] == [
+            (c.key, c.correct, c.misconception) for c in original.choices
+        ]
+        assert (item.answer, item.tolerance, item.wrong_answers) == (
+            original.answer,
+            original.tolerance,
+            original.wrong_answers,
+        )
+        if original.rubric:
+            assert [render_inline(lv.description) for lv in item.rubric.levels] == [
+                render_inline(lv.description) for lv in original.rubric.levels
+            ]
+
+
+FOREIGN_CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" xmlns:m="http://www.w3.org/1998/Math/MathML"
+    identifier="q1" title="Halves" adaptive="false" time-dependent="false">
+  <qti-response-declaration identifier="R1" cardinality="single" base-type="identifier">
+    <qti-correct-response><qti-value>c2</qti-value></qti-correct-response>
+  </qti-response-declaration>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <p>Which is <strong>half</strong> of
+      <m:math><m:mfrac><m:mn>1</m:mn><m:mn>2</m:mn></m:mfrac></m:math>?</p>
+    <qti-choice-interaction response-identifier="R1" max-choices="1">
+      <qti-prompt>Choose one.</qti-prompt>
+      <qti-simple-choice identifier="c1"><m:math><m:mn>1</m:mn></m:math></qti-simple-choice>
+      <qti-simple-choice identifier="c2">
+        <m:math><m:mfrac><m:mn>1</m:mn><m:mn>4</m:mn></m:mfrac></m:math>
+      </qti-simple-choice>
+    </qti-choice-interaction>
+  </qti-item-body>
+  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct"/>
+</qti-assessment-item>
+"""
+
+
+def test_a_hand_written_qti_item_imports() -> None:
+    item = qti_to_item(FOREIGN_CHOICE)
+    assert (item.key, item.type, item.topic) == ("q1", "choice", "")
+    assert item.stem == "Which is **half** of $\\frac{1}{2}$?\n\nChoose one."
+    assert [(c.key, c.text, c.correct, c.misconception) for c in item.choices] == [
+        ("c1", "$1$", False, None),
+        ("c2", "$\\frac{1}{4}$", True, None),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- malformed
+
+
+@pytest.fixture(scope="module")
+def choice_xml(bank) -> str:
+    return item_to_qti(bank.items["frac-compare-same-numerator"])
+
+
+@pytest.fixture(scope="module")
+def numeric_xml(bank) -> str:
+    return item_to_qti(bank.items["eq-two-step"])
+
+
+def _replace(xml: str, old: str, new: str, count: int = 1) -> str:
+    assert old in xml, old
+    return xml.replace(old, new, count)
+
+
+def test_not_xml() -> None:
+    with pytest.raises(QtiError, match=r"QTI item: not well-formed XML \(.*line 1, column"):
+        qti_to_item("<qti-assessment-item")
+    with pytest.raises(QtiError, match="not well-formed XML"):
+        qti_to_item("this is not XML at all")
+
+
+def test_wrong_root() -> None:
+    qti21 = '<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="x" title="x"/>'
+    with pytest.raises(QtiError, match=r"root element is assessmentItem, expected qti-assessment-item \(a QTI 2\.x"):
+        qti_to_item(qti21)
+    with pytest.raises(QtiError, match=r"root element qti-assessment-item is in namespace \(none\), expected"):
+        qti_to_item('<qti-assessment-item identifier="x"/>')
+    with pytest.raises(QtiError, match="root element is html, expected qti-assessment-item$"):
+        qti_to_item("<html/>")
+
+
+def test_missing_identifier(choice_xml) -> None:
+    xml = _replace(choice_xml, ' identifier="frac-compare-same-numerator"', "")
+    with pytest.raises(QtiError, match="^qti-assessment-item has no identifier attribute$"):
+        qti_to_item(xml)
+
+
+def test_choice_interaction_without_choices(choice_xml) -> None:
+    xml = re.sub(r"<qti-simple-choice .*?</qti-simple-choice>", "", choice_xml, flags=re.S)
+    with pytest.raises(QtiError, match="^qti-choice-interaction has no qti-simple-choice$"):
+        qti_to_item(xml)
+
+
+def test_unknown_base_type(choice_xml) -> None:
+    with pytest.raises(QtiError, match="^qti-response-declaration 'RESPONSE': unknown base-type 'colour'$"):
+        qti_to_item(_replace(choice_xml, 'base-type="identifier"', 'base-type="colour"'))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "old", "new", "message"),
+    [
+        (
+            "choice_xml",
+            "<?xml version",
+            '<!DOCTYPE x [<!ENTITY a "b">]><?xml version',
+            "QTI item: DOCTYPE and ENTITY declarations are not allowed",
+        ),
+        ("choice_xml", 'base-type="identifier"', "", "qti-response-declaration 'RESPONSE' has no base-type attribute"),
+        (
+            "choice_xml",
+            'base-type="identifier"',
+            'base-type="float"',
+            "qti-choice-interaction needs base-type identifier, qti-response-declaration 'RESPONSE' has 'float'",
+        ),
+        (
+            "choice_xml",
+            'cardinality="single" base-type="identifier"',
+            'cardinality="multiple" base-type="identifier"',
+            "qti-response-declaration 'RESPONSE': cardinality 'multiple' is not supported",
+        ),
+        (
+            "choice_xml",
+            'response-identifier="RESPONSE"',
+            'response-identifier="OTHER"',
+            "qti-choice-interaction response-identifier 'OTHER' has no qti-response-declaration",
+        ),
+        ("choice_xml", ' response-identifier="RESPONSE"', "", "qti-choice-interaction has no response-identifier"),
+        (
+            "choice_xml",
+            "<qti-value>A</qti-value>",
+            "<qti-value>E</qti-value>",
+            "qti-correct-response names 'E', which is not the identifier of a qti-simple-choice",
+        ),
+        (
+            "choice_xml",
+            "<qti-value>A</qti-value>",
+            "<qti-value>A</qti-value><qti-value>B</qti-value>",
+            "qti-response-declaration 'RESPONSE': qti-correct-response must hold exactly one qti-value, has 2",
+        ),
+        (
+            "choice_xml",
+            '<qti-simple-choice identifier="B"',
+            '<qti-simple-choice identifier="A"',
+            "qti-simple-choice identifier 'A' is used twice",
+        ),
+        (
+            "choice_xml",
+            '<qti-simple-choice identifier="B"',
+            "<qti-simple-choice",
+            "qti-simple-choice number 2 has no identifier",
+        ),
+        ("choice_xml", "qti-choice-interaction", "qti-hotspot-interaction", "qti-hotspot-interaction is not supported"),
+        (
+            "choice_xml",
+            "<qti-choice-interaction",
+            '<p><qti-text-entry-interaction response-identifier="X"/></p><qti-choice-interaction',
+            "qti-item-body has 2 interactions",
+        ),
+        (
+            "numeric_xml",
+            "<qti-value>4</qti-value>",
+            "<qti-value>four</qti-value>",
+            "qti-response-declaration 'RESPONSE' qti-correct-response: 'four' is not a number",
+        ),
+        (
+            "numeric_xml",
+            'tolerance-mode="absolute"',
+            'tolerance-mode="relative"',
+            "qti-equal: tolerance-mode 'relative' is not supported",
+        ),
+        ("numeric_xml", 'tolerance="0.001"', 'tolerance="small"', "qti-equal tolerance: 'small' is not a number"),
+        ("numeric_xml", 'tolerance="0.001"', 'tolerance="-1"', "qti-equal: tolerance -1 is negative"),
+        (
+            "numeric_xml",
+            '<qti-base-value base-type="float">7</qti-base-value>',
+            '<qti-base-value base-type="float">x</qti-base-value>',
+            "qti-base-value: 'x' is not a number",
+        ),
+    ],
+)
+def test_each_malformed_case_names_the_element(request, fixture: str, old: str, new: str, message: str) -> None:
+    xml = _replace(request.getfixturevalue(fixture), old, new, -1)
+    with pytest.raises(QtiError) as info:
+        qti_to_item(xml)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_missing_item_body_or_interaction(choice_xml) -> None:
+    without_body = re.sub(r"<qti-item-body.*</qti-item-body>", "", choice_xml, flags=re.S)
+    with pytest.raises(QtiError, match="^qti-assessment-item 'frac-compare-same-numerator' has no qti-item-body$"):
+        qti_to_item(without_body)
+    without_interaction = re.sub(r"<qti-choice-interaction.*</qti-choice-interaction>", "", choice_xml, flags=re.S)
+    with pytest.raises(QtiError, match="^qti-item-body has no interaction"):
+        qti_to_item(without_interaction)
+
+
+def test_bad_rubric_score(bank) -> None:
+    xml = _replace(item_to_qti(bank.items["frac-explain-denominator"]), 'data-score="2"', 'data-score="two"')
+    with pytest.raises(QtiError, match="^qti-rubric-block: data-score 'two' on a level is not a whole number$"):
+        qti_to_item(xml)
+
+
+def test_text_that_xml_cannot_carry_is_refused_on_export(bank) -> None:
+    item = dataclasses.replace(bank.items["frac-compare-same-numerator"], stem="bell \x07 here")
+    with pytest.raises(QtiError, match="U\\+0007 cannot be written in XML 1.0"):
+        item_to_qti(item)
+
+
+def test_malformed_packages(bank, tmp_path) -> None:
+    not_zip = tmp_path / "not.zip"
+    not_zip.write_text("hello")
+    with pytest.raises(QtiError, match="^not.zip: not a zip file"):
+        qti_package_to_items(not_zip)
+    with pytest.raises(QtiError, match="^missing.zip: cannot be opened"):
+        qti_package_to_items(tmp_path / "missing.zip")
+
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("items/a.xml", "<x/>")
+    with pytest.raises(QtiError, match="^the package has no imsmanifest.xml$"):
+        qti_package_to_items(empty)
+
+    good = bank_to_qti_package(bank, tmp_path / "good.zip")
+    with zipfile.ZipFile(good) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+
+    def repack(name: str, **changes: bytes | None) -> object:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as zf:
+            for member, data in {**members, **changes}.items():
+                if data is not None:
+                    zf.writestr(member, data)
+        return path
+
+    with pytest.raises(QtiError, match="^items/neg-lift.xml is not in the package$"):
+        qti_package_to_items(repack("hole.zip", **{"items/neg-lift.xml": None}))
+    broken = members["items/neg-lift.xml"].replace(b'base-type="float"', b'base-type="number"', 1)
+    with pytest.raises(QtiError, match="^items/neg-lift.xml: qti-response-declaration 'RESPONSE': unknown base-type"):
+        qti_package_to_items(repack("broken.zip", **{"items/neg-lift.xml": broken}))
+    with pytest.raises(QtiError, match="^items/neg-lift.xml: not well-formed XML"):
+        qti_package_to_items(repack("garbled.zip", **{"items/neg-lift.xml": b"<qti-assessment-item"}))
+    with pytest.raises(QtiError, match="^imsmanifest.xml: root element is html, expected manifest$"):
+        qti_package_to_items(repack("manifest.zip", **{"imsmanifest.xml": b"<html/>"}))
+    duplicate = members["items/neg-lift.xml"].replace(b'identifier="neg-lift"', b'identifier="neg-compare"', 1)
+    with pytest.raises(QtiError, match="item identifier 'neg-compare' is also used by items/neg-compare.xml"):
+        qti_package_to_items(repack("dup.zip", **{"items/neg-lift.xml": duplicate}))
