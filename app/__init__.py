@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts import views as accounts_views
     from app.accounts.models import User
     from app.delivery import views as delivery_views
+    from app.diagnostics import api as diagnostics_api
     from app.diagnostics import views as diagnostics_views
     from app.health import api as health_api
     from app.video import api as video_api
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
     api.register_blueprint(video_api.search_blp)
+    api.register_blueprint(diagnostics_api.blp)
     video_tus.document(api.spec)
     errors.register(app)
 

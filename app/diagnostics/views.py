@@ -148,6 +148,32 @@ def results(public_id: str):
     )
 
 
+@bp.get("/classes/<int:class_id>/progress")
+@login_required
+def progress(class_id: int):
+    s = db.session()
+    group = service.get_class(s, current_user, class_id)
+    assignments = [a for a in service.assignments_of(s, current_user) if a.class_id == group.id]
+    before, after = request.args.get("before"), request.args.get("after")
+    data, charts = None, {}
+    if before and after:
+        try:
+            data = service.progress(s, current_user, before, after)
+        except ClassLabError as exc:
+            flash(exc.detail, "error")
+        else:
+            labels = _labels(s)
+            rtl = str(get_locale()) in ("he", "ar")
+            cls = data["change"]["class"]
+            for name, title in (("held_before", _("Holding each misconception: before")),
+                                ("held_after", _("Holding each misconception: after"))):
+                charts[name] = Markup(analysis.render_bar_chart_svg(
+                    {labels.get(k, k): v for k, v in cls[name].items()} or {"—": 0}, title=title, rtl=rtl))
+            data["labels"] = labels
+    return render_template("diagnostics/progress.html", group=group, assignments=assignments, data=data,
+                           charts=charts, before=before, after=after)
+
+
 @bp.get("/assignments/<public_id>/results.csv")
 @login_required
 def results_csv(public_id: str):

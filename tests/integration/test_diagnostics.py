@@ -234,3 +234,62 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
     login(other, "colleague@a.example", people["password"])
     assert other.get(results_url).status_code == 404
     assert other.get(class_url).status_code == 404
+
+
+def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
+    from tests.conftest import bearer
+
+    auth = bearer(session, people["teacher"])
+    group = client.post("/api/v1/diagnostics/classes", json={"name": "9B"}, headers=auth).get_json()
+    roster = client.post(f"/api/v1/diagnostics/classes/{group['id']}/roster", data=b"code,name\nQ1,\nQ2,\n",
+                         headers={**auth, "Content-Type": "text/csv"})
+    assert roster.status_code == 201 and roster.get_json() == {"added": 2}
+    dup = client.post(f"/api/v1/diagnostics/classes/{group['id']}/students", json={"code": "q1"}, headers=auth)
+    assert dup.status_code == 409 and "already a student with code q1" in dup.get_json()["detail"]
+    made = client.post(f"/api/v1/diagnostics/classes/{group['id']}/assignments", headers=auth, json={
+        "diagnostic": "negative-numbers", "opens_at": "2020-01-01T00:00:00+02:00",
+        "closes_at": "2099-01-01T00:00:00+02:00"})
+    assert made.status_code == 201
+    pid = made.get_json()["id"]
+    diag = next(d for d in client.get("/api/v1/diagnostics/diagnostics", headers=auth).get_json()
+                if d["key"] == "negative-numbers")
+    first = diag["item_keys"][0]
+    bad = client.put(f"/api/v1/diagnostics/assignments/{pid}/answers", headers=auth,
+                     json={"answers": [{"student": "Q9", "item": first, "value": "A"}]})
+    assert bad.status_code == 422 and "answers[0]" in bad.get_json()["detail"]
+    ok = client.put(f"/api/v1/diagnostics/assignments/{pid}/answers", headers=auth,
+                    json={"answers": [{"student": "Q1", "item": first, "value": "A"}]})
+    assert ok.status_code == 200
+    results = client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=auth).get_json()
+    assert {s["code"] for s in results["students"]} == {"Q1", "Q2"}
+    assert results["students"][1]["cells"][first] == "missing"
+    other = bearer(session, people["colleague"], "other")
+    assert client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=other).status_code == 404
+    assert client.get(f"/api/v1/diagnostics/classes/{group['id']}", headers=other).status_code == 404
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/diagnostics/assignments/{public_id}/results" in spec["paths"]
+
+
+def test_progress_compares_a_reassessment(client, session, people, klass, assignment):
+    again = service.create_assignment(session, people["teacher"], klass.id, title="Again",
+                                      diagnostic_key="comparing-and-adding-fractions",
+                                      opens_at=utcnow() - timedelta(minutes=30), closes_at=utcnow() + timedelta(days=1))
+    for target, pick in ((assignment, _wrong_choice), (again, _right)):
+        for code in ("S01", "S02"):
+            student = service.find_student(session, klass.code, code)
+            service.student_answers(session, student, target.public_id, _answers_for(target, pick), submit=True)
+    session.commit()
+    data = service.progress(session, people["teacher"], again.public_id, assignment.public_id)
+    assert data["before"].public_id == assignment.public_id  # ordered by date whatever the order asked
+    s01 = data["change"]["students"]["S01"]
+    assert s01["resolved"] and not s01["persisted"] and s01["score_after"] > s01["score_before"]
+    login(client, "teacher@a.example", people["password"])
+    page = client.get(f"/diagnostics/classes/{klass.id}/progress?before={assignment.public_id}&after={again.public_id}")
+    assert page.status_code == 200 and 'id="student-change"' in page.get_data(as_text=True)
+    other = service.create_class(session, people["teacher"], "other class")
+    session.commit()
+    with pytest.raises(InvalidInput, match="same class"):
+        elsewhere = service.create_assignment(session, people["teacher"], other.id, title="x",
+                                              diagnostic_key="negative-numbers", opens_at=utcnow(),
+                                              closes_at=utcnow() + timedelta(days=1))
+        service.progress(session, people["teacher"], assignment.public_id, elsewhere.public_id)

@@ -1,0 +1,223 @@
+"""JSON endpoints under /api/v1/diagnostics/."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app import db
+from app.diagnostics import service
+
+blp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics",
+                description="Misconceptions, items, classes, assignments and results")
+
+
+class MisconceptionOut(Schema):
+    key = fields.String()
+    topic = fields.String()
+    title = fields.String()
+    description = fields.String()
+    typical_reasoning = fields.String()
+    teaching_ideas = fields.List(fields.String())
+    source = fields.Dict()
+
+
+class ItemOut(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    topic = fields.String()
+    type = fields.String()
+    stem = fields.String()
+
+
+class DiagnosticOut(Schema):
+    key = fields.String()
+    title = fields.String()
+    description = fields.String()
+    item_keys = fields.List(fields.String())
+    targets = fields.List(fields.String())
+
+
+class StudentOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String(allow_none=True)
+
+
+class ClassOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    code = fields.String()
+    students = fields.List(fields.Nested(StudentOut))
+
+
+class ClassIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class StudentIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class AssignmentIn(Schema):
+    title = fields.String(load_default="", validate=validate.Length(max=300))
+    diagnostic = fields.String(load_default=None)
+    items = fields.List(fields.String(), load_default=None)
+    opens_at = fields.AwareDateTime(required=True)
+    closes_at = fields.AwareDateTime(required=True)
+
+
+class AssignmentOut(Schema):
+    id = fields.String(attribute="public_id")
+    title = fields.String()
+    class_id = fields.Integer()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+
+
+class GridIn(Schema):
+    answers = fields.List(fields.Dict(), required=True, metadata={
+        "description": "[{student: code, item: key, value: answer}]"})
+
+
+class RosterOut(Schema):
+    added = fields.Integer()
+
+
+@blp.route("/misconceptions")
+class Misconceptions(MethodView):
+    @login_required
+    @blp.response(200, MisconceptionOut(many=True))
+    def get(self):
+        return list(service.misconceptions(db.session()).values())
+
+
+@blp.route("/items")
+class Items(MethodView):
+    @login_required
+    @blp.response(200, ItemOut(many=True))
+    def get(self):
+        return service.current_items(db.session())
+
+
+@blp.route("/diagnostics")
+class Diagnostics(MethodView):
+    @login_required
+    @blp.response(200, DiagnosticOut(many=True))
+    def get(self):
+        return service.diagnostics(db.session())
+
+
+@blp.route("/classes")
+class Classes(MethodView):
+    @login_required
+    @blp.response(200, ClassOut(many=True))
+    def get(self):
+        return service.classes_of(db.session(), current_user)
+
+    @login_required
+    @blp.arguments(ClassIn)
+    @blp.response(201, ClassOut)
+    def post(self, body):
+        s = db.session()
+        group = service.create_class(s, current_user, body["name"])
+        s.commit()
+        return group
+
+
+@blp.route("/classes/<int:class_id>")
+class OneClass(MethodView):
+    @login_required
+    @blp.response(200, ClassOut)
+    def get(self, class_id: int):
+        return service.get_class(db.session(), current_user, class_id)
+
+
+@blp.route("/classes/<int:class_id>/students")
+class Students(MethodView):
+    @login_required
+    @blp.arguments(StudentIn)
+    @blp.response(201, StudentOut)
+    def post(self, body, class_id: int):
+        s = db.session()
+        student = service.add_student(s, current_user, class_id, body["code"], body["name"])
+        s.commit()
+        return student
+
+
+@blp.route("/classes/<int:class_id>/roster")
+class Roster(MethodView):
+    @login_required
+    @blp.response(201, RosterOut)
+    @blp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}}}})
+    def post(self, class_id: int):
+        """Import students from a CSV body (columns code, name; UTF-8 or Windows-1255)."""
+        s = db.session()
+        added = service.import_roster(s, current_user, class_id, request.get_data())
+        s.commit()
+        return {"added": added}
+
+
+@blp.route("/classes/<int:class_id>/assignments")
+class Assignments(MethodView):
+    @login_required
+    @blp.arguments(AssignmentIn)
+    @blp.response(201, AssignmentOut)
+    def post(self, body, class_id: int):
+        s = db.session()
+        assignment = service.create_assignment(
+            s, current_user, class_id, title=body["title"], diagnostic_key=body["diagnostic"],
+            item_keys=body["items"], opens_at=body["opens_at"], closes_at=body["closes_at"])
+        s.commit()
+        return assignment
+
+
+@blp.route("/assignments/<public_id>/answers")
+class Answers(MethodView):
+    @login_required
+    @blp.arguments(GridIn)
+    @blp.response(200, RosterOut)
+    def put(self, body, public_id: str):
+        """Enter answers for students (paper diagnostics)."""
+        from app.errors import InvalidInput
+
+        s = db.session()
+        assignment = service.get_assignment(s, current_user, public_id, "score")
+        students = {st.code.lower(): st.id for st in assignment.class_group.students}
+        items = {ai.item.key: ai.item.id for ai in assignment.items}
+        cells = {}
+        for n, cell in enumerate(body["answers"]):
+            student, item = students.get(str(cell.get("student", "")).lower()), items.get(str(cell.get("item", "")))
+            if student is None or item is None:
+                raise InvalidInput(f"answers[{n}]: unknown student or item.", field="answers")
+            cells[(student, item)] = str(cell.get("value", ""))
+        n = service.teacher_grid(s, current_user, public_id, cells)
+        s.commit()
+        return {"added": n}
+
+
+@blp.route("/assignments/<public_id>/results")
+class Results(MethodView):
+    @login_required
+    @blp.response(200)
+    def get(self, public_id: str):
+        """Scores, misconception profiles, suggested groups, item statistics and KR-20."""
+        res = service.results(db.session(), current_user, public_id)
+        return {
+            "assignment": {"id": res.assignment.public_id, "title": res.assignment.title},
+            "kr20": res.kr20,
+            "items": [{"item": st.item, "n": st.n, "difficulty": st.difficulty, "discrimination": st.discrimination,
+                       "distractor_rates": st.distractor_rates, "misconception_rates": st.misconception_rates}
+                      for st in res.item_stats],
+            "students": [{"code": p.student, "score": p.score, "answered": p.answered, "held": p.held,
+                          "misconceptions": {k: {"count": e.count, "opportunities": e.opportunities}
+                                             for k, e in p.misconceptions.items()},
+                          "cells": {i.key: res.heatmap.state(p.student, i.key) for i in res.items}}
+                         for p in res.profiles],
+            "frequencies": res.frequencies,
+            "groups": [{"misconception": g.misconception, "students": list(g.students)} for g in res.groups],
+        }
