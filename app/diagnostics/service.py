@@ -111,6 +111,46 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
     return report
 
 
+def export_qti(session: Session, out_zip) -> None:
+    """Every current item of the bank as an IMS content package of QTI 3.0 items."""
+    from app.diagnostics import qti
+
+    items = {i.key: spec_item(i.spec) for i in current_items(session)}
+    qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}), out_zip)
+
+
+def import_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "") -> ImportReport:
+    """Items from a QTI 3.0 package (.zip) or one item (.xml). Misconceptions they name must exist;
+    items from other tools carry no topic, so the teacher gives one. All or nothing."""
+    import tempfile
+
+    from app.diagnostics import qti
+
+    try:
+        if filename.lower().endswith(".zip"):
+            with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                items = qti.qti_package_to_items(tmp.name)
+        else:
+            items = [qti.qti_to_item(data)]
+    except qti.QtiError as exc:
+        raise InvalidInput(f"This is not QTI we can read: {exc}", field="file") from None
+    known = set(misconceptions(session))
+    problems, ready = [], {}
+    for item in items:
+        item = item if item.topic else dataclasses.replace(item, topic=(topic or "").strip())
+        if not item.topic:
+            problems.append(f"item {item.key}: give a topic for items from other tools.")
+        missing = [m for m in item.misconceptions if m not in known]
+        if missing:
+            problems.append(f"item {item.key}: unknown misconception(s) {', '.join(missing)}.")
+        ready[item.key] = item
+    if problems:
+        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+    return import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready, diagnostics={}))
+
+
 def current_items(session: Session, keys: list[str] | None = None) -> list[Item]:
     query = select(Item).where(Item.current.is_(True))
     if keys is not None:

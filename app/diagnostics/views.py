@@ -56,6 +56,37 @@ def bank():
                            items=service.current_items(s), diagnostics=service.diagnostics(s))
 
 
+@bp.get("/bank/qti.zip")
+@login_required
+def export_qti():
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+        service.export_qti(db.session(), tmp.name)
+        data = open(tmp.name, "rb").read()
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": "attachment; filename=classlab-items-qti3.zip"})
+
+
+@bp.post("/bank/qti")
+@login_required
+def import_qti():
+    s = db.session()
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput(_("Choose a QTI file (.zip package or .xml item)."), field="file")
+        report = service.import_qti(s, current_user, upload.read(), upload.filename, request.form.get("topic", ""))
+        s.commit()
+        flash(_("Imported: %(added)d new items, %(versions)d new versions, %(same)d unchanged.",
+                added=report.items_added, versions=report.items_versioned + report.items_updated,
+                same=report.items_unchanged), "info")
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("diagnostics.bank"))
+
+
 @bp.post("/classes")
 @login_required
 def create_class():

@@ -293,3 +293,61 @@ def test_progress_compares_a_reassessment(client, session, people, klass, assign
                                               diagnostic_key="negative-numbers", opens_at=utcnow(),
                                               closes_at=utcnow() + timedelta(days=1))
         service.progress(session, people["teacher"], assignment.public_id, elsewhere.public_id)
+
+
+def test_qti_package_download_and_import_round_trip(client, session, people, bank, tmp_path):
+    login(client, "admin@classlab.example", people["password"])
+    resp = client.get("/diagnostics/bank/qti.zip")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        names = zf.namelist()
+        assert "imsmanifest.xml" in names and sum(n.endswith(".xml") for n in names) >= 41
+    before = session.query(Item).count()
+    token = csrf_token(client, "/diagnostics/bank")
+    again = client.post("/diagnostics/bank/qti", content_type="multipart/form-data", follow_redirects=True,
+                        data={"file": (io.BytesIO(resp.data), "items.zip"), "csrf_token": token})
+    assert "0 new items" in again.get_data(as_text=True)
+    session.expire_all()
+    assert session.query(Item).count() == before  # identical items: nothing new
+    broken = client.post("/diagnostics/bank/qti", data={"file": (io.BytesIO(b"<not-qti/>"), "x.xml"),
+                                                         "csrf_token": token},
+                         content_type="multipart/form-data", follow_redirects=True)
+    assert "This is not QTI we can read" in broken.get_data(as_text=True)
+    teacher = app_client_for(client, people)
+    denied = teacher.post("/diagnostics/bank/qti", data={"file": (io.BytesIO(resp.data), "items.zip"),
+                                                          "csrf_token": csrf_token(teacher, "/diagnostics/bank")},
+                          content_type="multipart/form-data", follow_redirects=True)
+    assert "You may not manage this." in denied.get_data(as_text=True)
+
+
+def app_client_for(client, people):
+    other = client.application.test_client()
+    login(other, "teacher@a.example", people["password"])
+    return other
+
+
+def test_short_text_answers_are_scored_by_the_teacher_with_the_rubric(session, people, klass):
+    text_item = next(i for i in service.current_items(session) if i.type == "text")
+    a = service.create_assignment(session, people["teacher"], klass.id, title="explain", item_keys=[text_item.key],
+                                  opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(hours=1))
+    student = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, student, a.public_id, {text_item.id: "because 8 is bigger"}, submit=True)
+    session.commit()
+    res = service.results(session, people["teacher"], a.public_id)
+    assert [p.answered for p in res.profiles if p.student == "S01"] == [0]  # waits for the teacher
+    pending = res.pending_text[0]
+    levels = sorted(lv["score"] for lv in text_item.spec["rubric"]["levels"])
+    pattern = text_item.spec["rubric"]["patterns"][0]["misconception"]
+    with pytest.raises(InvalidInput, match="Choose a rubric level"):
+        service.score_text(session, people["teacher"], pending.id, 99, None)
+    with pytest.raises(InvalidInput, match="not a misconception this item can reveal"):
+        service.score_text(session, people["teacher"], pending.id, levels[0], "equals-chain-nope")
+    with pytest.raises(NotFound):
+        service.score_text(session, people["colleague"], pending.id, levels[0], None)
+    service.score_text(session, people["teacher"], pending.id, levels[0], pattern)
+    session.commit()
+    res = service.results(session, people["teacher"], a.public_id)
+    assert res.heatmap.state("S01", text_item.key) == pattern and not res.pending_text
