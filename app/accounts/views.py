@@ -102,7 +102,14 @@ def language():
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    data = service.dashboard(db.session(), current_user)
+    from app.diagnostics.service import assignments_of, classes_of
+    from app.video.service import list_videos
+
+    s = db.session()
+    data = service.dashboard(s, current_user)
+    data["videos"] = list_videos(s, current_user)[:5]
+    data["classes"] = classes_of(s, current_user)
+    data["assignments"] = assignments_of(s, current_user)[:5]
     return render_template("accounts/dashboard.html", **data, Role=Role)
 
 
