@@ -11,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from app import db, errors, jobs
 from app.config import Settings, load_settings
@@ -32,6 +33,13 @@ class ClassLabApi(Api):
 
 
 api = ClassLabApi()
+
+
+class DatabaseInt(IntegerConverter):
+    """Ids in URLs fit a 64-bit column: a larger number is simply not found (not an overflow error)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def login_limit() -> str:
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
     app = Flask(__name__, instance_path=settings.instance_path)
+    app.url_map.converters["int"] = DatabaseInt
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,

@@ -33,5 +33,5 @@ class Health(MethodView):
         if args["worker"]:
             from workers.health import ping_worker
 
-            worker = ping_worker(timeout=10)
+            worker = ping_worker(timeout=5)
         return {"status": "ok", "database": "ok", "worker": worker}

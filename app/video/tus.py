@@ -153,7 +153,8 @@ def document(spec) -> None:
                  "responses": {"201": {"description": "Location of the upload; ClassLab-Video-Id"},
                                "413": {"description": "over MAX_UPLOAD_BYTES"}}},
     })
-    spec.path(rule=Rule("/api/v1/uploads/<upload_id>"), operations={
+    spec.path(rule=Rule("/api/v1/uploads/<upload_id>"), parameters=[
+        {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}], operations={
         "head": {"tags": ["uploads"], "summary": "Offset of an upload", "parameters": [tus],
                  "responses": {"200": {"description": "Upload-Offset, Upload-Length, Upload-Expires"},
                                "410": {"description": "expired"}}},

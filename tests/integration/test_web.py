@@ -266,3 +266,11 @@ def test_unexpected_errors_are_500_without_a_stack_trace(app, client):
     assert resp.status_code == 500
     text = resp.get_data(as_text=True)
     assert "secret internals" not in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts/users/9999999999999999999999999999",
+                                  "/api/v1/diagnostics/classes/8991710572904575077297608579874816",
+                                  "/diagnostics/classes/99999999999999999999999"])
+def test_ids_too_large_for_the_database_are_not_found(client, people, path):
+    login(client, "teacher@a.example", people["password"])
+    assert client.get(path).status_code == 404
