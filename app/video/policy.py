@@ -10,9 +10,9 @@ from sqlalchemy import Select
 
 from app.accounts.models import User
 from app.authz import may, rule, scope
-from app.video.models import Asset, Segment, Transcript, Upload, Video
+from app.video.models import Asset, Comment, ObservationFramework, Segment, Transcript, Upload, Video
 
-VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry"}
+VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry", "comment"}
 
 
 @rule(Video)
@@ -44,3 +44,22 @@ def segment_rule(actor: User, action: str, segment: Segment) -> bool:
 @rule(Upload)
 def upload_rule(actor: User, action: str, upload: Upload) -> bool:
     return upload.owner_id == actor.id and action in {"view", "edit", "delete"}
+
+
+@rule(Comment)
+def comment_rule(actor: User, action: str, comment: Comment) -> bool:
+    """Whoever may see the video sees its feedback; only the author edits or deletes a comment."""
+    if action == "view":
+        return may(actor, "view", comment.video)
+    if action in {"edit", "delete"}:
+        return comment.author_id == actor.id and may(actor, "view", comment.video)
+    if action == "reply":
+        return may(actor, "comment", comment.video)
+    return False
+
+
+@rule(ObservationFramework)
+def framework_rule(actor: User, action: str, framework: ObservationFramework) -> bool:
+    from app.accounts.models import Role
+
+    return action == "view" or (action == "manage" and actor.role == Role.admin)

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app import db
+from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, NotFound
-from app.video import captions, service
+from app.video import captions, feedback, service
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
 
@@ -73,8 +73,14 @@ def watch(public_id: str):
         start = 0.0
     if not math.isfinite(start) or start < 0:
         start = 0.0
+    s = db.session()
+    frameworks = feedback.current_frameworks(s)
+    element_titles = {f"{f.key}:{e['key']}": f"{d['title']} › {e['title']}"
+                      for f in frameworks for d in f.data["dimensions"] for e in d["elements"]}
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
+        threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,
+        can_comment=authz.may(current_user, "comment", video),
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, seconds, download=True) for a in video.assets
                    if a.kind in ("original", "web")},
@@ -87,6 +93,50 @@ def _cues(video):
         {"start": s.start, "end": s.end, "text": s.shown, "words": [] if s.corrected is not None else s.words}
         for s in segments
     )
+
+
+@bp.post("/<public_id>/comments")
+@login_required
+def add_comment(public_id: str):
+    s = db.session()
+    form = request.form
+    try:
+        comment = feedback.add_comment(
+            s, current_user, public_id, body=form.get("body", ""), start=form.get("start"), end=form.get("end"),
+            parent_id=int(form["parent_id"]) if form.get("parent_id", "").isdigit() else None,
+            quote=form.get("quote"), tags=form.getlist("tags"),
+        )
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
+    return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment.id}")
+
+
+@bp.post("/comments/<int:comment_id>/edit")
+@login_required
+def edit_comment(comment_id: int):
+    s = db.session()
+    comment = feedback.get_comment(s, current_user, comment_id, "edit")
+    public_id = comment.video.public_id
+    try:
+        feedback.edit_comment(s, current_user, comment_id, request.form.get("body", ""))
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment_id}")
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+@login_required
+def delete_comment(comment_id: int):
+    s = db.session()
+    public_id = feedback.get_comment(s, current_user, comment_id, "delete").video.public_id
+    feedback.delete_comment(s, current_user, comment_id)
+    s.commit()
+    return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
 
 
 @bp.get("/<public_id>/captions.vtt")

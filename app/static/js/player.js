@@ -103,6 +103,40 @@ if (find) {
   });
 }
 
+// Feedback: a comment's time seeks the player; "Now" and the transcript's quote buttons fill the form.
+const clock = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
+for (const item of document.querySelectorAll(".comment[data-start]")) {
+  item.querySelector(".seek").addEventListener("click", (e) => {
+    e.preventDefault();
+    if (player) { player.currentTime = Number(item.dataset.start); player.play().catch(() => {}); }
+  });
+}
+for (const marker of document.querySelectorAll(".marker[data-comment]")) {
+  marker.addEventListener("click", (e) => {
+    e.stopPropagation();
+    document.getElementById(`comment-${marker.dataset.comment}`).scrollIntoView({ block: "center" });
+  });
+}
+const nowButton = document.getElementById("comment-now");
+if (nowButton && player) {
+  nowButton.addEventListener("click", () => { document.getElementById("comment-start").value = clock(player.currentTime); });
+  player.addEventListener("pause", () => { document.getElementById("comment-start").value = clock(player.currentTime); });
+}
+for (const button of document.querySelectorAll("#lines .quote")) {
+  button.addEventListener("click", (e) => {
+    e.stopPropagation();
+    const li = button.closest("li");
+    const text = li.querySelector(".text").textContent.trim();
+    document.getElementById("comment-quote").value = text;
+    const preview = document.getElementById("quote-preview");
+    preview.textContent = `“${text}”`;
+    preview.hidden = false;
+    document.getElementById("comment-start").value = clock(Number(li.dataset.start));
+    document.getElementById("comment-end").value = clock(Number(li.dataset.end));
+    document.getElementById("comment-body").focus();
+  });
+}
+
 const del = document.getElementById("delete-form");
 if (del) {
   del.addEventListener("submit", (e) => { if (!window.confirm(del.dataset.confirm)) e.preventDefault(); });

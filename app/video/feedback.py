@@ -1,0 +1,177 @@
+"""Timestamped feedback on a lesson: comments at a moment or over a range, threaded replies, tags from
+observation frameworks (no Flask here)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app import authz
+from app.accounts.models import User
+from app.db import utcnow
+from app.errors import InvalidInput, NotFound
+from app.video import service
+from app.video.models import Comment, ObservationFramework
+
+BODY_MAX = 5000
+
+
+def _text(body: str | None) -> str:
+    body = unicodedata.normalize("NFC", (body or "").replace("\r\n", "\n")).strip()
+    if not body:
+        raise InvalidInput("Write something: a comment cannot be empty.", field="body")
+    if len(body) > BODY_MAX:
+        raise InvalidInput(f"A comment has at most {BODY_MAX} characters (this one has {len(body)}).", field="body")
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in body):
+        raise InvalidInput("A comment cannot contain control characters.", field="body")
+    return body
+
+
+def parse_clock(value) -> float | None:
+    """Seconds, or a clock as teachers write it: 42, 0:42, 1:02:03 (also with a decimal comma)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    parts = str(value).strip().replace(",", ".").split(":")
+    if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+        raise ValueError(value)
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _times(video, start, end) -> tuple[float, float | None]:
+    try:
+        start = parse_clock(start)
+        end = parse_clock(end)
+    except (TypeError, ValueError):
+        raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field="start") from None
+    if start is None:
+        raise InvalidInput("Say when in the video the comment is about.", field="start")
+    duration = video.duration or 0.0
+    if not (0 <= start <= duration) or start != start:
+        raise InvalidInput(f"The comment's time {start:g} s is outside the video (0–{duration:g} s).", field="start")
+    if end is not None:
+        if end != end or end > duration:
+            raise InvalidInput(f"The end {end:g} s is after the end of the video ({duration:g} s).", field="end")
+        if end <= start:
+            raise InvalidInput("A range must end after it starts.", field="end")
+    return round(start, 3), None if end is None else round(end, 3)
+
+
+def current_frameworks(session: Session) -> list[ObservationFramework]:
+    return list(session.scalars(select(ObservationFramework).where(ObservationFramework.current.is_(True))
+                                .order_by(ObservationFramework.title)))
+
+
+def _tags(session: Session, tags: list[str] | None) -> list[dict]:
+    """Tags arrive as 'framework:element'; each is pinned to the framework's current version."""
+    if not tags:
+        return []
+    frameworks = {f.key: f for f in current_frameworks(session)}
+    out = []
+    for tag in dict.fromkeys(tags):
+        key, _, element = str(tag).partition(":")
+        framework = frameworks.get(key)
+        elements = {e["key"] for d in (framework.data["dimensions"] if framework else []) for e in d["elements"]}
+        if framework is None or element not in elements:
+            raise InvalidInput(f"Unknown framework element '{tag}'.", field="tags")
+        out.append({"framework": key, "version": framework.version, "element": element})
+    return out
+
+
+def add_comment(session: Session, actor: User, public_id: str, *, body: str, start=None, end=None,
+                parent_id: int | None = None, quote: str | None = None, tags: list[str] | None = None) -> Comment:
+    video = service.get_video(session, actor, public_id, "view")
+    parent = None
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.video_id != video.id:
+            raise NotFound("There is no such comment on this video.")
+        authz.require(actor, "reply", parent, hide=False)
+        parent = parent if parent.parent_id is None else session.get(Comment, parent.parent_id)
+        start, end = parent.start, parent.end
+    else:
+        authz.require(actor, "comment", video, hide=False)
+    start, end = _times(video, start, end)
+    quote = (quote or "").strip()[:2000] or None
+    comment = Comment(video=video, author=actor, parent_id=parent.id if parent else None, start=start, end=end,
+                      body=_text(body), quote=quote, tags=_tags(session, tags) if parent is None else [])
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def get_comment(session: Session, actor: User, comment_id: int, action: str = "view") -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is not None and comment.deleted_at is not None:
+        comment = None
+    authz.require(actor, action, comment)
+    return comment
+
+
+def edit_comment(session: Session, actor: User, comment_id: int, body: str, tags: list[str] | None = None) -> Comment:
+    comment = get_comment(session, actor, comment_id, "edit")
+    comment.body = _text(body)
+    if tags is not None and comment.parent_id is None:
+        comment.tags = _tags(session, tags)
+    comment.edited_at = utcnow()
+    return comment
+
+
+def delete_comment(session: Session, actor: User, comment_id: int) -> None:
+    """A comment with replies keeps its place in the thread, marked deleted; one without goes."""
+    comment = get_comment(session, actor, comment_id, "delete")
+    if any(r.deleted_at is None for r in comment.replies):
+        comment.deleted_at, comment.body, comment.quote, comment.tags = utcnow(), "", None, []
+        return
+    parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
+    session.delete(comment)
+    session.flush()
+    if parent is not None:
+        session.refresh(parent)
+        if parent.deleted_at is not None and not any(r.deleted_at is None for r in parent.replies):
+            session.delete(parent)  # the last reply of a deleted comment: nothing is left to show
+
+
+def threads(session: Session, actor: User, public_id: str) -> list[Comment]:
+    video = service.get_video(session, actor, public_id)
+    query = (select(Comment).where(Comment.video_id == video.id, Comment.parent_id.is_(None))
+             .options(selectinload(Comment.replies).selectinload(Comment.author), selectinload(Comment.author))
+             .order_by(Comment.start, Comment.created_at))
+    return [c for c in session.scalars(query) if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
+
+
+def import_framework(session: Session, framework) -> ObservationFramework:
+    """Store a framework version (from app.video.frameworks); a new version becomes the current one."""
+    existing = session.scalar(select(ObservationFramework).where(
+        ObservationFramework.key == framework.key, ObservationFramework.version == framework.version))
+    data = framework.as_dict()
+    if existing is not None:
+        if existing.data != data:
+            raise InvalidInput(f"Framework {framework.key} version {framework.version} exists with other content: "
+                               "raise the version number.", field="version")
+        return existing
+    for old in session.scalars(select(ObservationFramework).where(ObservationFramework.key == framework.key)):
+        old.current = old.version > framework.version and old.current
+    newest = session.scalar(select(ObservationFramework).where(
+        ObservationFramework.key == framework.key, ObservationFramework.version > framework.version))
+    row = ObservationFramework(key=framework.key, version=framework.version, title=framework.title, data=data,
+                               current=newest is None)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def tag_summary(session: Session, actor: User, public_id: str) -> dict[str, int]:
+    """How often each framework element was tagged on this video."""
+    counts: dict[str, int] = {}
+    for thread in threads(session, actor, public_id):
+        for tag in thread.tags:
+            label = f"{tag['framework']}:{tag['element']}"
+            counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

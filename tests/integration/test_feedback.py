@@ -1,0 +1,110 @@
+"""Timestamped feedback on a lesson: comments, ranges, replies, tags, and the bad input around them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import db
+from app.errors import InvalidInput, NotFound
+from app.video import feedback, service
+from app.video.models import Comment, ObservationFramework, Video
+from tests import media_files
+from tests.conftest import csrf_token, login
+from workers.pipeline import run_inline
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return media_files.make_video(tmp_path_factory.mktemp("fb") / "lesson.mp4", seconds=4)
+
+
+@pytest.fixture
+def video(app, session, people, clip):
+    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], clip, title="Lesson")
+    session.commit()
+    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    return session.get(Video, v.id)
+
+
+@pytest.fixture
+def framework(session):
+    row = ObservationFramework(key="talk", version=1, title="Talk", current=True, data={
+        "key": "talk", "version": 1, "title": "Talk",
+        "dimensions": [{"key": "reasoning", "title": "Reasoning", "elements": [
+            {"key": "justify", "title": "Students justify"}, {"key": "build", "title": "Building on ideas"}]}]})
+    session.add(row)
+    session.commit()
+    return row
+
+
+def test_point_and_range_comments_replies_and_tags(session, people, video, framework):
+    teacher = people["teacher"]
+    point = feedback.add_comment(session, teacher, video.public_id, body="Nice question here", start="0:02",
+                                 tags=["talk:justify"])
+    span = feedback.add_comment(session, teacher, video.public_id, body="Wait time", start=1, end=3.5,
+                                quote="Good morning everyone")
+    reply = feedback.add_comment(session, teacher, video.public_id, body="Agreed", parent_id=point.id)
+    session.commit()
+    assert (point.start, point.end) == (2.0, None) and (span.start, span.end) == (1.0, 3.5)
+    assert point.tags == [{"framework": "talk", "version": 1, "element": "justify"}]
+    assert reply.start == point.start and reply.parent_id == point.id
+    threads = feedback.threads(session, teacher, video.public_id)
+    assert [t.id for t in threads] == [span.id, point.id]  # ordered by time
+    assert feedback.tag_summary(session, teacher, video.public_id) == {"talk:justify": 1}
+
+
+@pytest.mark.parametrize(
+    "kwargs,field,message",
+    [
+        ({"body": "x", "start": 99}, "start", "outside the video"),
+        ({"body": "x", "start": -1}, "start", "outside the video"),
+        ({"body": "x", "start": 2, "end": 1}, "end", "must end after it starts"),
+        ({"body": "x", "start": 1, "end": 60}, "end", "after the end of the video"),
+        ({"body": "x", "start": "soon"}, "start", "minutes:seconds"),
+        ({"body": "   ", "start": 1}, "body", "cannot be empty"),
+        ({"body": "x" * 100_000, "start": 1}, "body", "at most 5000 characters"),
+        ({"body": "x", "start": 1, "tags": ["talk:nope"]}, "tags", "Unknown framework element"),
+    ],
+)
+def test_bad_comments_are_refused_with_the_field(session, people, video, framework, kwargs, field, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        feedback.add_comment(session, people["teacher"], video.public_id, **kwargs)
+    assert err.value.field == field
+    assert session.query(Comment).count() == 0
+
+
+def test_only_the_author_edits_or_deletes_and_others_cannot_see_a_private_video(session, people, video):
+    c = feedback.add_comment(session, people["teacher"], video.public_id, body="first", start=1)
+    r = feedback.add_comment(session, people["teacher"], video.public_id, body="reply", parent_id=c.id)
+    session.commit()
+    for who in ("colleague", "other_teacher", "admin"):
+        with pytest.raises(NotFound):
+            feedback.add_comment(session, people[who], video.public_id, body="hi", start=1)
+        with pytest.raises(NotFound):
+            feedback.edit_comment(session, people[who], c.id, "hacked")
+    feedback.edit_comment(session, people["teacher"], c.id, "first, edited")
+    feedback.delete_comment(session, people["teacher"], c.id)  # has a reply: kept, marked deleted
+    session.commit()
+    assert session.get(Comment, c.id).deleted_at is not None and session.get(Comment, r.id) is not None
+    feedback.delete_comment(session, people["teacher"], r.id)
+    session.commit()
+    assert feedback.threads(session, people["teacher"], video.public_id) == []
+
+
+def test_the_watch_page_renders_comments_inert_with_markers(client, session, people, video, framework):
+    login(client, "teacher@a.example", people["password"])
+    url = f"/videos/{video.public_id}"
+    token = csrf_token(client, url)
+    resp = client.post(url + "/comments", data={"body": "<script>alert(1)</script> & <b>bold</b>", "start": "0:01",
+                                                "end": "0:03", "tags": "talk:build", "csrf_token": token})
+    assert resp.status_code == 302 and re.search(r"#comment-\d+$", resp.headers["Location"])
+    page = client.get(url).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    assert 'class="marker range"' in page and "Reasoning › Building on ideas" in page
+    bad = client.post(url + "/comments", data={"body": "x", "start": "9:00", "csrf_token": token},
+                      follow_redirects=True)
+    assert "outside the video" in bad.get_data(as_text=True)
