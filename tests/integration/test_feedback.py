@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from app import db
 from app.errors import InvalidInput, NotFound
 from app.video import feedback, service
 from app.video.models import Comment, ObservationFramework, Video
