@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import db
-from app.video import service
+from app.video import feedback, service
 from app.video.delivery import asset_url
 
 blp = Blueprint("videos_api", __name__, url_prefix="/api/v1/videos", description="Lesson videos and transcripts")
@@ -163,3 +163,74 @@ class Search(MethodView):
              "url": url_for("video.watch", public_id=h.video.public_id, t=f"{h.segment.start:.1f}")}
             for h in hits
         ]
+
+
+class TagOut(Schema):
+    framework = fields.String()
+    version = fields.Integer()
+    element = fields.String()
+
+
+class CommentOut(Schema):
+    id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    start = fields.Float()
+    end = fields.Float(allow_none=True)
+    body = fields.String()
+    quote = fields.String(allow_none=True)
+    tags = fields.List(fields.Nested(TagOut))
+    author = fields.String(attribute="author.display_name")
+    created_at = fields.DateTime()
+    edited_at = fields.DateTime(allow_none=True)
+    deleted = fields.Function(lambda c: c.deleted_at is not None)
+    replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
+
+
+class CommentIn(Schema):
+    body = fields.String(required=True)
+    start = fields.Raw(load_default=None, metadata={"description": "seconds, or m:ss"})
+    end = fields.Raw(load_default=None)
+    parent_id = fields.Integer(load_default=None)
+    quote = fields.String(load_default=None)
+    tags = fields.List(fields.String(), load_default=list, metadata={"description": "framework:element"})
+
+
+class CommentEdit(Schema):
+    body = fields.String(required=True)
+    tags = fields.List(fields.String(), load_default=None)
+
+
+@blp.route("/<public_id>/comments")
+class Comments(MethodView):
+    @login_required
+    @blp.response(200, CommentOut(many=True))
+    def get(self, public_id: str):
+        return feedback.threads(db.session(), current_user, public_id)
+
+    @login_required
+    @blp.arguments(CommentIn)
+    @blp.response(201, CommentOut)
+    def post(self, body, public_id: str):
+        s = db.session()
+        comment = feedback.add_comment(s, current_user, public_id, **body)
+        s.commit()
+        return comment
+
+
+@blp.route("/comments/<int:comment_id>")
+class OneComment(MethodView):
+    @login_required
+    @blp.arguments(CommentEdit)
+    @blp.response(200, CommentOut)
+    def patch(self, body, comment_id: int):
+        s = db.session()
+        comment = feedback.edit_comment(s, current_user, comment_id, body["body"], body["tags"])
+        s.commit()
+        return comment
+
+    @login_required
+    @blp.response(204)
+    def delete(self, comment_id: int):
+        s = db.session()
+        feedback.delete_comment(s, current_user, comment_id)
+        s.commit()

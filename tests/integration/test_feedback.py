@@ -107,3 +107,32 @@ def test_the_watch_page_renders_comments_inert_with_markers(client, session, peo
     bad = client.post(url + "/comments", data={"body": "x", "start": "9:00", "csrf_token": token},
                       follow_redirects=True)
     assert "outside the video" in bad.get_data(as_text=True)
+
+
+def test_comments_api_and_exports(client, session, people, video, framework):
+    from app.video import captions
+    from tests.conftest import bearer
+
+    auth = bearer(session, people["teacher"])
+    base = f"/api/v1/videos/{video.public_id}/comments"
+    made = client.post(base, json={"body": "Good pause", "start": "0:01", "end": 2, "tags": ["talk:justify"]},
+                       headers=auth)
+    assert made.status_code == 201 and made.get_json()["tags"][0]["element"] == "justify"
+    cid = made.get_json()["id"]
+    assert client.post(base, json={"body": "reply", "parent_id": cid}, headers=auth).status_code == 201
+    bad = client.post(base, json={"body": "x", "start": 1, "end": 0.5}, headers=auth)
+    assert bad.status_code == 422 and bad.get_json()["field"] == "end"
+    listed = client.get(base, headers=auth).get_json()
+    assert len(listed) == 1 and listed[0]["replies"][0]["body"] == "reply"
+    edited = client.patch(f"/api/v1/videos/comments/{cid}", json={"body": "Good wait time"}, headers=auth)
+    assert edited.status_code == 200 and edited.get_json()["edited_at"]
+    other = bearer(session, people["colleague"], "other")
+    assert client.patch(f"/api/v1/videos/comments/{cid}", json={"body": "x"}, headers=other).status_code == 404
+    login(client, "teacher@a.example", people["password"])
+    csv_text = client.get(f"/videos/{video.public_id}/comments.csv").get_data(as_text=True)
+    assert "Good wait time" in csv_text and "talk:justify" in csv_text
+    rows = client.get(f"/videos/{video.public_id}/comments.json").get_json()
+    assert [r["body"] for r in rows] == ["Good wait time", "reply"]
+    cues = captions.parse_webvtt(client.get(f"/videos/{video.public_id}/comments.vtt").get_data(as_text=True))
+    assert [(c.start, c.end) for c in cues] == [(1.0, 2.0)]
+    assert client.get(f"/videos/{video.public_id}/comments.pdf").status_code == 404
