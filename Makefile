@@ -42,6 +42,7 @@ translations: $(MO)
 run: install
 	$(BIN)/classlab db upgrade
 	$(BIN)/classlab diagnostics import
+	$(BIN)/classlab frameworks import
 	$(BIN)/classlab run --with-worker
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.

@@ -250,6 +250,37 @@ def diagnostics_import(folder: str | None) -> None:
                f"unchanged: {report.items_unchanged}, diagnostics: {report.diagnostics}")
 
 
+@main.group()
+def frameworks() -> None:
+    """Observation frameworks for tagging feedback."""
+
+
+@frameworks.command("import")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=str))
+def frameworks_import(files: tuple[str, ...]) -> None:
+    """Load framework YAML files (default: the two starter frameworks). A new version becomes current."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.errors import ClassLabError
+    from app.video import feedback
+    from app.video.frameworks import FrameworkError, load_framework_text, load_starter_frameworks
+
+    try:
+        found = ([load_framework_text(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
+                 if files else load_starter_frameworks())
+    except FrameworkError as exc:
+        raise click.ClickException(str(exc)) from None
+    database.bind(load_settings().database_url)
+    try:
+        with database.session_scope() as s:
+            for framework in found:
+                row = feedback.import_framework(s, framework)
+                click.echo(f"{row.key} v{row.version}: {row.title}{' (current)' if row.current else ''}")
+    except ClassLabError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
 @main.command()
 @click.option("--stuck-after", default=None, type=int, help="Seconds without progress (default STUCK_AFTER_SECONDS).")
 def sweep(stuck_after: int | None) -> None:

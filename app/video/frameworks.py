@@ -363,8 +363,9 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
         problems.add(again, "", f"field {str(key)!r} appears twice in the same block (first on line {first})")
 
     if not isinstance(data, Mapping):
-        problems.add(_line(data), "", f"a framework must be a mapping of fields (key, version, title, ...), got "
-                     f"{_kind(data)}")
+        problems.add(
+            _line(data), "", f"a framework must be a mapping of fields (key, version, title, ...), got {_kind(data)}"
+        )
         raise FrameworkError(problems.items)
 
     fw_key = _slug(data, "framework", problems)
@@ -377,8 +378,9 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
     else:
         raw = data["version"]
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            problems.add(_line(data, "version"), where, f"field 'version' must be a positive whole number, got "
-                         f"{_kind(raw)}")
+            problems.add(
+                _line(data, "version"), where, f"field 'version' must be a positive whole number, got {_kind(raw)}"
+            )
         else:
             version = raw
 
@@ -389,8 +391,11 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
     if "language" in data:
         raw_language = _text(data, "language", where, problems, required=True)
         if raw_language and raw_language not in LANGUAGES:
-            problems.add(_line(data, "language"), where,
-                         f"field 'language' must be one of {', '.join(LANGUAGES)}, got {raw_language!r}")
+            problems.add(
+                _line(data, "language"),
+                where,
+                f"field 'language' must be one of {', '.join(LANGUAGES)}, got {raw_language!r}",
+            )
         elif raw_language:
             language = raw_language
     translations = _translations(data, language, where, problems)
@@ -408,16 +413,20 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
         for i, raw_dim in enumerate(raw_dimensions):
             dim_where = f"dimension #{i + 1}"
             if not isinstance(raw_dim, Mapping):
-                problems.add(_item_line(raw_dimensions, i), dim_where, f"must be a mapping of fields, got "
-                             f"{_kind(raw_dim)}")
+                problems.add(
+                    _item_line(raw_dimensions, i), dim_where, f"must be a mapping of fields, got {_kind(raw_dim)}"
+                )
                 continue
             dim_key = _slug(raw_dim, dim_where, problems)
             if dim_key:
                 dim_where = f"dimension {dim_key!r}"
                 if dim_key in dimension_lines:
                     first = dimension_lines[dim_key]
-                    problems.add(_line(raw_dim, "key"), dim_where, "duplicate dimension key"
-                                 + (f" (first used on line {first})" if first else ""))
+                    problems.add(
+                        _line(raw_dim, "key"),
+                        dim_where,
+                        "duplicate dimension key" + (f" (first used on line {first})" if first else ""),
+                    )
                 else:
                     dimension_lines[dim_key] = _line(raw_dim, "key")
             _check_fields(raw_dim, _DIMENSION_FIELDS, dim_where, problems)
@@ -428,25 +437,32 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
             elements: list[Element] = []
             raw_elements = raw_dim.get("elements")
             if not raw_elements:
-                problems.add(_line(raw_dim, "elements"), dim_where, "has no elements (field 'elements' must list at "
-                             "least one)")
+                problems.add(
+                    _line(raw_dim, "elements"), dim_where, "has no elements (field 'elements' must list at least one)"
+                )
             elif not isinstance(raw_elements, list):
-                problems.add(_line(raw_dim, "elements"), dim_where, f"field 'elements' must be a list, got "
-                             f"{_kind(raw_elements)}")
+                problems.add(
+                    _line(raw_dim, "elements"), dim_where, f"field 'elements' must be a list, got {_kind(raw_elements)}"
+                )
             else:
                 for j, raw_el in enumerate(raw_elements):
                     el_where = f"{dim_where} › element #{j + 1}"
                     if not isinstance(raw_el, Mapping):
-                        problems.add(_item_line(raw_elements, j), el_where, f"must be a mapping of fields, got "
-                                     f"{_kind(raw_el)}")
+                        problems.add(
+                            _item_line(raw_elements, j), el_where, f"must be a mapping of fields, got {_kind(raw_el)}"
+                        )
                         continue
                     el_key = _slug(raw_el, el_where, problems)
                     if el_key:
                         el_where = f"{dim_where} › element {el_key!r}"
                         if el_key in element_lines:
                             first_dim, first = element_lines[el_key]
-                            problems.add(_line(raw_el, "key"), el_where, f"duplicate element key (first used in "
-                                         f"dimension {first_dim!r}" + (f" on line {first})" if first else ")"))
+                            problems.add(
+                                _line(raw_el, "key"),
+                                el_where,
+                                f"duplicate element key (first used in "
+                                f"dimension {first_dim!r}" + (f" on line {first})" if first else ")"),
+                            )
                         else:
                             element_lines[el_key] = (dim_key or f"#{i + 1}", _line(raw_el, "key"))
                     _check_fields(raw_el, _ELEMENT_FIELDS, el_where, problems)
@@ -489,6 +505,9 @@ def load_framework_text(name: str, text: str | bytes) -> Framework:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         detail = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
         prefix = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
+        context_mark = getattr(exc, "context_mark", None)
+        if mark and context_mark and context_mark.line != mark.line:
+            detail += f" (it began on line {context_mark.line + 1})"
         raise FrameworkError([f"{prefix}: malformed YAML: {detail or exc}"]) from None
     finally:
         loader.dispose()
@@ -516,7 +535,7 @@ def _base_language(lang: str) -> str:
 
 
 def tag_label(framework: Framework, element_key: str, lang: str = "en") -> str:
-    """"Dimension › Element" for a tag, in `lang` where the framework translates a title (English otherwise).
+    """ "Dimension › Element" for a tag, in `lang` where the framework translates a title (English otherwise).
 
     `lang` may be a locale such as "he_IL". Raises KeyError when the framework has no such element.
     """

@@ -74,9 +74,17 @@ def watch(public_id: str):
     if not math.isfinite(start) or start < 0:
         start = 0.0
     s = db.session()
+    from flask_babel import get_locale
+
+    from app.video.frameworks import Framework, tag_label
+
     frameworks = feedback.current_frameworks(s)
-    element_titles = {f"{f.key}:{e['key']}": f"{d['title']} › {e['title']}"
-                      for f in frameworks for d in f.data["dimensions"] for e in d["elements"]}
+    lang = str(get_locale() or "en")
+    element_titles = {}
+    for row in frameworks:
+        framework = Framework.from_dict(row.data)
+        for element in framework.elements():
+            element_titles[f"{row.key}:{element.key}"] = tag_label(framework, element.key, lang)
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
         threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,

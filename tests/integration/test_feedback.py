@@ -104,6 +104,7 @@ def test_the_watch_page_renders_comments_inert_with_markers(client, session, peo
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     assert "<script>alert(1)</script>" not in page
     assert 'class="marker range"' in page and "Reasoning › Building on ideas" in page
+    assert ' style="' not in page  # the Content-Security-Policy forbids inline styles
     bad = client.post(url + "/comments", data={"body": "x", "start": "9:00", "csrf_token": token},
                       follow_redirects=True)
     assert "outside the video" in bad.get_data(as_text=True)

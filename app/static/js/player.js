@@ -111,7 +111,14 @@ for (const item of document.querySelectorAll(".comment[data-start]")) {
     if (player) { player.currentTime = Number(item.dataset.start); player.play().catch(() => {}); }
   });
 }
+const duration = Number(document.getElementById("watch").dataset.duration || 0);
 for (const marker of document.querySelectorAll(".marker[data-comment]")) {
+  // Positioned from script: the page's Content-Security-Policy allows no inline style attributes.
+  if (duration > 0) {
+    const start = Number(marker.dataset.start);
+    marker.style.left = `${(100 * start) / duration}%`;
+    if (marker.dataset.end) marker.style.width = `${(100 * (Number(marker.dataset.end) - start)) / duration}%`;
+  }
   marker.addEventListener("click", (e) => {
     e.stopPropagation();
     document.getElementById(`comment-${marker.dataset.comment}`).scrollIntoView({ block: "center" });

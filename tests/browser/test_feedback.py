@@ -1,0 +1,51 @@
+"""A teacher leaves a range comment at 0:02 tagged with a framework element, sees the marker, replies."""
+
+import os
+import re
+
+import pytest
+
+from tests import media_files
+from tests.conftest import classlab
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
+
+
+def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, tmp_path):
+    classlab(live_server.env, "frameworks", "import")
+    classlab(live_server.env, "user", "create", "--email", "dana@tichon.example", "--name", "דנה",
+             "--locale", "he", "--password", "long enough password")
+    lesson = media_files.make_video(tmp_path / "lesson.mp4", seconds=8)
+    out = classlab(live_server.env, "ingest", str(lesson), "--owner", "dana@tichon.example", "--wait", "--json",
+                   "--timeout", "120", timeout=180)
+    public_id = re.search(r'"id": "([0-9a-f]+)"', out.stdout).group(1)
+    page.goto(live_server.url + "/login")
+    page.fill("#email", "dana@tichon.example")
+    page.fill("#password", "long enough password")
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/dashboard")
+    page.goto(f"{live_server.url}/videos/{public_id}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.fill("#comment-start", "0:02")
+    page.fill("#comment-end", "0:05")
+    page.fill("#comment-body", "שאלה פתוחה טובה — התלמידים מנמקים")
+    first_option = page.locator("#comment-tags option").first
+    tag_label = first_option.inner_text().strip()
+    page.select_option("#comment-tags", first_option.get_attribute("value"))
+    page.click("#comment-form button.primary")
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    comment = page.locator("li.comment").first
+    assert "שאלה פתוחה טובה" in comment.inner_text() and tag_label in comment.inner_text()
+    marker = page.locator(".marker.range").first
+    assert marker.is_visible()
+    bar = page.locator("#scrubber").bounding_box()
+    box = marker.bounding_box()
+    assert abs((box["x"] - bar["x"]) / bar["width"] - 0.25) < 0.05  # 2 s of 8 s
+    comment.locator(".seek").click()
+    page.wait_for_function("Math.abs(document.querySelector('#player').currentTime - 2) < 0.6")
+    comment.locator(".reply-form input[name=body]").fill("תודה!")
+    comment.locator(".reply-form button").click()
+    page.wait_for_selector("li.reply >> text=תודה!")
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, "feedback-he.png"), full_page=True)
