@@ -12,4 +12,14 @@ from app.diagnostics.models import (  # noqa: F401
     Student,
     Submission,
 )
-from app.video.models import Asset, Comment, ObservationFramework, Segment, Transcript, Upload, Video  # noqa: F401
+from app.video.models import (  # noqa: F401
+    Asset,
+    AuditEvent,
+    Comment,
+    ObservationFramework,
+    Segment,
+    Share,
+    Transcript,
+    Upload,
+    Video,
+)

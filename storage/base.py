@@ -59,8 +59,9 @@ class Storage(ABC):
         """All keys under `prefix`, sorted."""
 
     @abstractmethod
-    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
-        """A URL that serves the object until it expires (seconds)."""
+    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None, audience: int | None = None) -> str:
+        """A URL that serves the object until it expires (seconds). `audience` names who it was issued to,
+        where the backend can check it again when the URL is used (local files; S3 only expires)."""
 
     # Appending, for resumable uploads: each call adds one verified chunk (a local file, already on
     # disk) to an object that appears at `key` only when the last chunk is in.

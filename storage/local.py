@@ -147,12 +147,17 @@ class LocalStorage(Storage):
                     keys.append(key)
         return sorted(keys)
 
-    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
-        """A path served by the app's media view; the token carries the key and is checked for age."""
-        token = self._signer.dumps({"k": check_key(key), "f": filename, "x": int(time.time()) + int(expires_in)})
+    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None, audience: int | None = None) -> str:
+        """A path served by the app's media view; the token carries the key, its age and who it was for."""
+        token = self._signer.dumps({"k": check_key(key), "f": filename, "x": int(time.time()) + int(expires_in),
+                                    "a": audience})
         return SIGNED_PATH + token
 
     def resolve_signed(self, token: str) -> tuple[str, str | None]:
+        key, filename, _audience = self.resolve_signed_for(token)
+        return key, filename
+
+    def resolve_signed_for(self, token: str) -> tuple[str, str | None, int | None]:
         """The key and filename behind a token from signed_url(), or StorageError if bad or expired."""
         try:
             data = self._signer.loads(token)
@@ -161,4 +166,4 @@ class LocalStorage(Storage):
             raise StorageError("This media link is not valid.") from None
         if time.time() > expires:
             raise StorageError("This media link has expired; reload the page for a new one.")
-        return key, data.get("f")
+        return key, data.get("f"), data.get("a")

@@ -165,7 +165,7 @@ class S3Storage(Storage):
             keys.extend(obj["Key"][len(self.prefix):] for obj in page.get("Contents", []))
         return sorted(keys)
 
-    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+    def signed_url(self, key: str, expires_in: int, *, filename: str | None = None, audience: int | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": self._k(key)}
         if filename:
             params["ResponseContentDisposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"

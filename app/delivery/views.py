@@ -16,18 +16,39 @@ from storage.local import LocalStorage
 bp = Blueprint("delivery", __name__)
 
 
+def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> None:
+    """A copied link stops working once its user may no longer see the video (a share revoked)."""
+    from sqlalchemy import select
+
+    from app import authz, db
+    from app.accounts.models import User
+    from app.video.models import Video
+    from app.video.sharing import record
+
+    s = db.session()
+    video = s.scalar(select(Video).where(Video.public_id == key.split("/")[1]))
+    user = s.get(User, audience) if audience is not None else None
+    if video is None or user is None or not authz.may(user, "view", video):
+        abort(403, "Access to this video was withdrawn.")
+    if download:
+        record(s, video, user, "download", key.rsplit("/", 1)[-1])
+        s.commit()
+
+
 @bp.get("/media/<token>")
 def media(token: str):
     store = current_app.extensions["classlab.storage"]
     if not isinstance(store, LocalStorage):
         abort(404)
     try:
-        key, filename = store.resolve_signed(token)
+        key, filename, audience = store.resolve_signed_for(token)
         size = store.size(key)
     except ObjectNotFound:
         abort(404, "This media no longer exists.")
     except StorageError as exc:
         abort(403, str(exc))
+    if key.startswith("videos/"):
+        _check_still_allowed(key, audience, download=bool(filename))
     mimetype = mimetypes.guess_type(key)[0] or "application/octet-stream"
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
     if filename:

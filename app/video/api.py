@@ -79,7 +79,8 @@ def video_out(video) -> dict:
     seconds = current_app.extensions["classlab.settings"].media_url_seconds
     data["watch_url"] = url_for("video.watch", public_id=video.public_id, _external=True)
     data["assets"] = [
-        {"kind": a.kind, "size": a.size, "content_type": a.content_type, "url": asset_url(store, a, seconds)}
+        {"kind": a.kind, "size": a.size, "content_type": a.content_type,
+         "url": asset_url(store, a, seconds, audience=current_user.id)}
         for a in video.assets if a.kind != "storyboard_vtt"
     ]
     return data

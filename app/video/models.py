@@ -69,6 +69,10 @@ class Video(Base):
     has_video: Mapped[bool] = mapped_column(Boolean, default=False)
     has_audio: Mapped[bool] = mapped_column(Boolean, default=False)
     web_mode: Mapped[str | None] = mapped_column(String(10))  # "remux" or "encode"
+    # The class's consent to the recording: without full consent it is not shared beyond its owner.
+    consent: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    consent_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    consent_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -209,3 +213,41 @@ class Comment(Base):
     author: Mapped[User] = relationship()
     replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at", cascade="all, delete-orphan",
                                                   passive_deletes=True)
+
+
+class Consent(enum.StrEnum):
+    none = "none"
+    partial = "partial"
+    full = "full"
+
+
+class Share(Base):
+    """A video shared with a named colleague, to watch (view) or also to give feedback (comment)."""
+
+    __tablename__ = "video_share"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    right: Mapped[str] = mapped_column(String(10))  # view | comment
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    video: Mapped[Video] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """Who viewed, downloaded, shared, revoked or deleted what: the owner reads it for their videos."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_public_id: Mapped[str] = mapped_column(String(32), index=True)  # kept after the video is deleted
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

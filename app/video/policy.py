@@ -6,23 +6,44 @@ colleagues, a community) extends these rules in a later module; administrators g
 
 from __future__ import annotations
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import object_session
 
 from app.accounts.models import User
 from app.authz import may, rule, scope
-from app.video.models import Asset, Comment, ObservationFramework, Segment, Transcript, Upload, Video
+from app.video.models import Asset, Comment, ObservationFramework, Segment, Share, Transcript, Upload, Video
 
-VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry", "comment"}
+VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry", "comment", "share", "audit"}
+
+
+def _share_right(actor: User, video: Video) -> str | None:
+    session = object_session(video)
+    if session is None:
+        return None
+    return session.scalar(select(Share.right).where(Share.video_id == video.id, Share.user_id == actor.id,
+                                                    Share.revoked_at.is_(None)))
 
 
 @rule(Video)
 def video_rule(actor: User, action: str, video: Video) -> bool:
-    return action in VIDEO_ACTIONS and video.owner_id == actor.id
+    if video.owner_id == actor.id:
+        return action in VIDEO_ACTIONS
+    # Others see a video only through a live share: view, or comment as well. Never download or share on.
+    if action not in {"view", "comment"}:
+        return False
+    right = _share_right(actor, video)
+    return right == "comment" or (right == "view" and action == "view")
 
 
 @scope(Video)
 def video_scope(actor: User, query: Select) -> Select:
-    return query.where(Video.owner_id == actor.id)
+    shared = select(Share.video_id).where(Share.user_id == actor.id, Share.revoked_at.is_(None))
+    return query.where((Video.owner_id == actor.id) | Video.id.in_(shared))
+
+
+@rule(Share)
+def share_rule(actor: User, action: str, share: Share) -> bool:
+    return share.video.owner_id == actor.id
 
 
 # Assets, transcripts and segments follow their video, so there is one rule to get right.

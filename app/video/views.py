@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, NotFound
-from app.video import captions, feedback, service
+from app.video import captions, feedback, service, sharing
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
 
@@ -63,7 +63,8 @@ def upload():
 def watch(public_id: str):
     video = service.get_video(db.session(), current_user, public_id)
     store, seconds = _store(), _seconds()
-    urls = {a.kind: asset_url(store, a, seconds) for a in video.assets if a.kind != "storyboard_vtt"}
+    me = current_user.id
+    urls = {a.kind: asset_url(store, a, seconds, audience=me) for a in video.assets if a.kind != "storyboard_vtt"}
     sources = {k: urls[k] for k in ("web", "low") if k in urls}
     if not video.has_video and video.status == VideoStatus.ready and "original" in urls:
         sources = {"audio": urls["original"]}
@@ -74,6 +75,8 @@ def watch(public_id: str):
     if not math.isfinite(start) or start < 0:
         start = 0.0
     s = db.session()
+    sharing.record(s, video, current_user, "view")
+    s.commit()
     from flask_babel import get_locale
 
     from app.video.frameworks import Framework, tag_label
@@ -90,8 +93,9 @@ def watch(public_id: str):
         threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,
         can_comment=authz.may(current_user, "comment", video),
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
-        downloads={a.kind: asset_url(store, a, seconds, download=True) for a in video.assets
-                   if a.kind in ("original", "web")},
+        downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
+                   if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
+        shares=sharing.shares_of(s, video) if authz.may(current_user, "share", video) else None,
     )
 
 
@@ -203,7 +207,7 @@ def storyboard_vtt(public_id: str):
     if track is None or sprite is None:
         raise NotFound("This video has no storyboard yet.")
     text = b"".join(_store().stream(track.key)).decode("utf-8")
-    signed = asset_url(_store(), sprite, _seconds())
+    signed = asset_url(_store(), sprite, _seconds(), audience=current_user.id)
     text = re.sub(r"^storyboard\.jpg(?=#)", lambda _m: signed, text, flags=re.M)
     return Response(text, mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})
 
@@ -259,10 +263,61 @@ def retry(public_id: str):
     return redirect(url_for("video.watch", public_id=public_id))
 
 
+@bp.post("/<public_id>/share")
+@login_required
+def share(public_id: str):
+    s = db.session()
+    try:
+        found = sharing.share(s, current_user, public_id, request.form.get("email", ""), request.form.get("right", ""))
+        s.commit()
+        flash(_("Shared with %(name)s.", name=found.user.display_name), "info")
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
+
+
+@bp.post("/shares/<int:share_id>/revoke")
+@login_required
+def revoke_share(share_id: int):
+    from app.video.models import Share
+
+    s = db.session()
+    found = s.get(Share, share_id)
+    public_id = found.video.public_id if found is not None else None
+    sharing.revoke(s, current_user, share_id)
+    s.commit()
+    flash(_("Access withdrawn."), "info")
+    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
+
+
+@bp.post("/<public_id>/consent")
+@login_required
+def consent(public_id: str):
+    s = db.session()
+    try:
+        sharing.set_consent(s, current_user, public_id, request.form.get("consent", ""), request.form.get("note", ""))
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
+
+
+@bp.get("/<public_id>/audit")
+@login_required
+def audit(public_id: str):
+    s = db.session()
+    video = service.get_video(s, current_user, public_id, "audit")
+    return render_template("video/audit.html", video=video, events=sharing.audit_log(s, current_user, public_id))
+
+
 @bp.post("/<public_id>/delete")
 @login_required
 def delete(public_id: str):
     s = db.session()
+    video = service.get_video(s, current_user, public_id, "delete")
+    sharing.record(s, video, current_user, "delete", video.title)
     service.delete_video(s, _store(), current_user, public_id)
     s.commit()
     flash(_("The video and all its files were deleted."), "info")

@@ -1,0 +1,135 @@
+"""Sharing with consent, revocable media links, and the audit log."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import authz
+from app.errors import Conflict, InvalidInput, NotFound
+from app.video import feedback, service, sharing
+from app.video.models import Video
+from tests import media_files
+from tests.conftest import csrf_token, login
+from workers.pipeline import run_inline
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return media_files.make_video(tmp_path_factory.mktemp("share") / "lesson.mp4", seconds=3)
+
+
+@pytest.fixture
+def video(app, session, people, clip):
+    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], clip, title="Shared")
+    session.commit()
+    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    return session.get(Video, v.id)
+
+
+ROLES = ["teacher", "coach", "colleague", "other_teacher", "leader", "admin"]
+
+
+def test_private_by_default_and_consent_gates_sharing(session, people, video):
+    for who in ROLES[1:]:
+        assert not authz.may(people[who], "view", video)
+    with pytest.raises(Conflict, match="full consent"):
+        sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
+    sharing.set_consent(session, people["teacher"], video.public_id, "full", "forms signed 1.9")
+    with pytest.raises(NotFound, match="no ClassLab user"):
+        sharing.share(session, people["teacher"], video.public_id, "nobody@x.example", "view")
+    with pytest.raises(InvalidInput, match="own video"):
+        sharing.share(session, people["teacher"], video.public_id, "teacher@a.example", "view")
+    with pytest.raises(InvalidInput, match="not 'edit'"):
+        sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "edit")
+    with pytest.raises(NotFound):  # only the owner shares
+        sharing.share(session, people["colleague"], video.public_id, "coach@a.example", "view")
+    sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
+    sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")
+    session.commit()
+
+
+# (role, action) -> allowed, once the video has full consent, the coach may comment and the colleague view.
+MATRIX = {
+    "teacher": {"view", "comment", "download", "share", "delete", "audit", "edit"},
+    "coach": {"view", "comment"},
+    "colleague": {"view"},
+    "other_teacher": set(),
+    "leader": set(),
+    "admin": set(),
+}
+ACTIONS = ["view", "comment", "download", "share", "delete", "audit", "edit"]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_authorization_matrix_for_a_shared_video(session, people, video, who):
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
+    sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")
+    session.commit()
+    for action in ACTIONS:
+        assert authz.may(people[who], action, video) is (action in MATRIX[who]), (who, action)
+    listed = {v.public_id for v in service.list_videos(session, people[who])}
+    assert (video.public_id in listed) is ("view" in MATRIX[who])
+    transcript_ok = authz.may(people[who], "view", video.transcript)
+    assert transcript_ok is ("view" in MATRIX[who])
+    for asset in video.assets:
+        assert authz.may(people[who], "view", asset) is ("view" in MATRIX[who])
+
+
+def test_withdrawing_consent_or_a_share_stops_a_copied_media_link(app, client, session, people, video):
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    share = sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
+    session.commit()
+    coach = app.test_client()
+    login(coach, "coach@a.example", people["password"])
+    page = coach.get(f"/videos/{video.public_id}").get_data(as_text=True)
+    import re
+
+    link = re.search(r'<source src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    local = link.startswith("/media/")
+    if local:
+        assert coach.get(link).status_code == 200
+    else:  # S3 checks nothing but its signature: a presigned URL ends at its expiry, MEDIA_URL_SECONDS
+        assert "X-Amz-Expires=3600" in link
+    feedback.add_comment(session, people["coach"], video.public_id, body="Nice wait time", start=1)
+    sharing.revoke(session, people["teacher"], share.id)
+    session.commit()
+    if local:
+        stolen = app.test_client()  # even without the coach's session, the copied link is dead
+        assert stolen.get(link).status_code == 403
+    assert coach.get(f"/videos/{video.public_id}").status_code == 404
+    sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "view")
+    sharing.set_consent(session, people["teacher"], video.public_id, "partial", "one family withdrew")
+    session.commit()
+    assert coach.get(f"/videos/{video.public_id}").status_code == 404
+    log = [(e.action, e.actor.email if e.actor else None) for e in
+           sharing.audit_log(session, people["teacher"], video.public_id)]
+    assert ("share", "teacher@a.example") in log and ("view", "coach@a.example") in log
+    assert ("revoke", "teacher@a.example") in log and ("consent", "teacher@a.example") in log
+    with pytest.raises(NotFound):
+        sharing.audit_log(session, people["coach"], video.public_id)
+
+
+def test_sharing_page_flow_and_comment_by_a_shared_coach(app, client, session, people, video):
+    login(client, "teacher@a.example", people["password"])
+    url = f"/videos/{video.public_id}"
+    token = csrf_token(client, url)
+    blocked = client.get(url).get_data(as_text=True)
+    assert 'id="share-blocked"' in blocked
+    client.post(url + "/consent", data={"consent": "full", "note": "signed", "csrf_token": token})
+    client.post(url + "/share", data={"email": "coach@a.example", "right": "comment", "csrf_token": token})
+    unknown = client.post(url + "/share", data={"email": "ghost@x.example", "right": "view", "csrf_token": token},
+                          follow_redirects=True)
+    assert "no ClassLab user with the e-mail ghost@x.example" in unknown.get_data(as_text=True)
+    coach = app.test_client()
+    login(coach, "coach@a.example", people["password"])
+    page = coach.get(url).get_data(as_text=True)
+    assert 'id="comment-form"' in page and 'id="delete-form"' not in page and 'id="sharing"' not in page
+    resp = coach.post(url + "/comments", data={"body": "Range at 0:01", "start": "0:01", "end": "0:02",
+                                               "csrf_token": csrf_token(coach, url)})
+    assert resp.status_code == 302
+    assert "Range at 0:01" in client.get(url).get_data(as_text=True)
+    assert client.get(url + "/audit").status_code == 200
+    assert coach.get(url + "/audit").status_code == 403  # the coach sees the video, not its audit log
+    assert coach.post(url + "/delete", data={"csrf_token": csrf_token(coach, url)}).status_code == 403
