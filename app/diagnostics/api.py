@@ -221,3 +221,47 @@ class Results(MethodView):
             "frequencies": res.frequencies,
             "groups": [{"misconception": g.misconception, "students": list(g.students)} for g in res.groups],
         }
+
+
+class ProgressQuery(Schema):
+    before = fields.String(required=True)
+    after = fields.String(required=True)
+
+
+@blp.route("/assignments")
+class AssignmentList(MethodView):
+    @login_required
+    @blp.response(200, AssignmentOut(many=True))
+    def get(self):
+        return service.assignments_of(db.session(), current_user)
+
+
+@blp.route("/classes/<int:class_id>/progress")
+class Progress(MethodView):
+    @login_required
+    @blp.arguments(ProgressQuery, location="query")
+    @blp.response(200)
+    def get(self, args, class_id: int):
+        """Misconceptions resolved, persisting and new between two assignments of the class."""
+        s = db.session()
+        service.get_class(s, current_user, class_id)
+        data = service.progress(s, current_user, args["before"], args["after"])
+        if data["before"].class_id != class_id:
+            from app.errors import NotFound
+
+            raise NotFound("These assignments are not of this class.")
+        return {"before": data["before"].public_id, "after": data["after"].public_id, **data["change"]}
+
+
+@blp.route("/items/<key>/qti")
+class ItemQti(MethodView):
+    @login_required
+    @blp.response(200, content_type="application/xml")
+    def get(self, key: str):
+        """The current version of an item as a QTI 3.0 assessment item."""
+        from flask import Response
+
+        from app.diagnostics import qti
+
+        item = service.current_items(db.session(), [key])[0]
+        return Response(qti.item_to_qti(service.spec_item(item.spec)), mimetype="application/xml")

@@ -351,3 +351,19 @@ def test_short_text_answers_are_scored_by_the_teacher_with_the_rubric(session, p
     session.commit()
     res = service.results(session, people["teacher"], a.public_id)
     assert res.heatmap.state("S01", text_item.key) == pattern and not res.pending_text
+
+
+def test_api_progress_assignment_list_and_item_qti(client, session, people, klass, assignment):
+    from tests.conftest import bearer
+
+    auth = bearer(session, people["teacher"])
+    listed = client.get("/api/v1/diagnostics/assignments", headers=auth).get_json()
+    assert [a["id"] for a in listed] == [assignment.public_id]
+    resp = client.get(f"/api/v1/diagnostics/classes/{klass.id}/progress?before={assignment.public_id}"
+                      f"&after={assignment.public_id}", headers=auth)
+    assert resp.status_code == 200 and "students" in resp.get_json()
+    key = assignment.items[0].item.key
+    xml = client.get(f"/api/v1/diagnostics/items/{key}/qti", headers=auth)
+    assert xml.status_code == 200 and "qti-assessment-item" in xml.get_data(as_text=True)
+    missing = client.get("/api/v1/diagnostics/items/no-such-item/qti", headers=auth)
+    assert missing.status_code == 422 and "Unknown item" in missing.get_json()["detail"]
