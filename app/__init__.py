@@ -54,7 +54,9 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("locale") in LANGUAGES:
         return session["locale"]
-    return request.accept_languages.best_match(LANGUAGES.keys()) or "en"
+    from flask import current_app
+
+    return request.accept_languages.best_match(LANGUAGES.keys()) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str | None:

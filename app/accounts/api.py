@@ -33,7 +33,8 @@ class TokenRequest(Schema):
     email = fields.String(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(max=1024))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    days = fields.Integer(load_default=90, validate=validate.Range(1, 366))
+    days = fields.Integer(load_default=None, validate=validate.Range(1, 366),
+                          metadata={"description": "default: API_TOKEN_DAYS"})
 
 
 class TokenOut(Schema):
@@ -89,7 +90,10 @@ class Tokens(MethodView):
         """Exchange an e-mail and password for a bearer token."""
         s = db.session()
         user = service.authenticate(s, body["email"], body["password"])
-        issued = service.issue_token(s, user, body["name"], body["days"])
+        from flask import current_app
+
+        days = body["days"] or current_app.extensions["classlab.settings"].api_token_days
+        issued = service.issue_token(s, user, body["name"], days)
         s.commit()
         fields_ = {name: getattr(issued.token, name) for name in TokenOut().fields}
         return {**fields_, "token": issued.secret}

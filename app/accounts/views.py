@@ -116,8 +116,12 @@ def dashboard():
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
 def tokens():
+    from flask import current_app
+
     s = db.session()
     form = TokenForm()
+    if request.method == "GET":
+        form.days.data = current_app.extensions["classlab.settings"].api_token_days
     issued = None
     status = 200
     if form.validate_on_submit():

@@ -274,3 +274,28 @@ def test_unexpected_errors_are_500_without_a_stack_trace(app, client):
 def test_ids_too_large_for_the_database_are_not_found(client, people, path):
     login(client, "teacher@a.example", people["password"])
     assert client.get(path).status_code == 404
+
+
+def test_api_token_life_defaults_to_the_setting(app, client, people, settings):
+    import dataclasses
+
+    app.extensions["classlab.settings"] = dataclasses.replace(settings, api_token_days=7)
+    resp = client.post("/api/v1/accounts/tokens", json={"email": "teacher@a.example", "password": people["password"],
+                                                        "name": "week"})
+    body = resp.get_json()
+    from datetime import datetime
+
+    life = datetime.fromisoformat(body["expires_at"]) - datetime.fromisoformat(body["created_at"])
+    assert round(life.total_seconds() / 86400) == 7
+    login(client, "teacher@a.example", people["password"])
+    assert 'value="7"' in client.get("/tokens").get_data(as_text=True)
+
+
+def test_default_locale_applies_when_the_browser_says_nothing(settings):
+    import dataclasses
+
+    from app import create_app
+
+    hebrew = create_app(dataclasses.replace(settings, default_locale="he"))
+    page = hebrew.test_client().get("/login", headers={"Accept-Language": ""}).get_data(as_text=True)
+    assert 'lang="he" dir="rtl"' in page
