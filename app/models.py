@@ -15,6 +15,7 @@ from app.diagnostics.models import (  # noqa: F401
 from app.video.models import (  # noqa: F401
     Asset,
     AuditEvent,
+    Clip,
     Comment,
     ObservationFramework,
     Segment,

@@ -44,7 +44,7 @@ def parse_clock(value) -> float | None:
     return seconds
 
 
-def _times(video, start, end) -> tuple[float, float | None]:
+def check_times(video, start, end) -> tuple[float, float | None]:
     try:
         start = parse_clock(start)
         end = parse_clock(end)
@@ -97,7 +97,7 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", video, hide=False)
-    start, end = _times(video, start, end)
+    start, end = check_times(video, start, end)
     quote = (quote or "").strip()[:2000] or None
     comment = Comment(video=video, author=actor, parent_id=parent.id if parent else None, start=start, end=end,
                       body=_text(body), quote=quote, tags=_tags(session, tags) if parent is None else [])

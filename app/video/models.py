@@ -251,3 +251,22 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class Clip(Base):
+    """A named segment of a lesson (start..end), played from the lesson's own rendition."""
+
+    __tablename__ = "video_clip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    video: Mapped[Video] = relationship()
+    creator: Mapped[User] = relationship()

@@ -11,7 +11,17 @@ from sqlalchemy.orm import object_session
 
 from app.accounts.models import User
 from app.authz import may, rule, scope
-from app.video.models import Asset, Comment, ObservationFramework, Segment, Share, Transcript, Upload, Video
+from app.video.models import (
+    Asset,
+    Clip,
+    Comment,
+    ObservationFramework,
+    Segment,
+    Share,
+    Transcript,
+    Upload,
+    Video,
+)
 
 VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry", "comment", "share", "audit"}
 
@@ -84,3 +94,13 @@ def framework_rule(actor: User, action: str, framework: ObservationFramework) ->
     from app.accounts.models import Role
 
     return action == "view" or (action == "manage" and actor.role == Role.admin)
+
+
+@rule(Clip)
+def clip_rule(actor: User, action: str, clip: Clip) -> bool:
+    """A clip is seen by whoever sees its lesson; its maker or the lesson's owner removes it."""
+    if action == "view":
+        return may(actor, "view", clip.video)
+    if action == "delete":
+        return may(actor, "view", clip.video) and actor.id in (clip.creator_id, clip.video.owner_id)
+    return False

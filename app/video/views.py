@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, NotFound
-from app.video import captions, feedback, service, sharing
+from app.video import captions, clips, feedback, service, sharing
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
 
@@ -91,6 +91,7 @@ def watch(public_id: str):
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
         threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,
+        clips=clips.clips_of(s, current_user, video),
         can_comment=authz.may(current_user, "comment", video),
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
@@ -164,6 +165,46 @@ def comments_export(public_id: str, fmt: str):
         cues = [c for c in cues if c.end > c.start]
         return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers=disposition)
     raise NotFound(f"No feedback format '{fmt}': choose csv, json or vtt.")
+
+
+@bp.post("/<public_id>/clips")
+@login_required
+def add_clip(public_id: str):
+    s = db.session()
+    try:
+        clip = clips.create_clip(s, current_user, public_id, title=request.form.get("title", ""),
+                                 start=request.form.get("start"), end=request.form.get("end"),
+                                 note=request.form.get("note", ""))
+        s.commit()
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("video.watch", public_id=public_id) + "#clips")
+    return redirect(url_for("video.clip", clip_id=clip.public_id))
+
+
+@bp.get("/clips/<clip_id>")
+@login_required
+def clip(clip_id: str):
+    s = db.session()
+    found = clips.get_clip(s, current_user, clip_id)
+    video = found.video
+    asset = video.asset("web") or video.asset("low") or (video.asset("original") if not video.has_video else None)
+    src = asset_url(_store(), asset, _seconds(), audience=current_user.id) if asset else None
+    sharing.record(s, video, current_user, "view", f"clip {found.title}")
+    s.commit()
+    return render_template("video/clip.html", clip=found, video=video, src=src, action_form=ActionForm(),
+                           can_delete=authz.may(current_user, "delete", found))
+
+
+@bp.post("/clips/<clip_id>/delete")
+@login_required
+def delete_clip(clip_id: str):
+    s = db.session()
+    public_id = clips.get_clip(s, current_user, clip_id, "delete").video.public_id
+    clips.delete_clip(s, current_user, clip_id)
+    s.commit()
+    return redirect(url_for("video.watch", public_id=public_id) + "#clips")
 
 
 @bp.post("/comments/<int:comment_id>/edit")

@@ -49,3 +49,24 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
     page.wait_for_selector("li.reply >> text=תודה!")
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "feedback-he.png"), full_page=True)
+
+    # Cut a clip of 0:02-0:04: it plays from 0:02 and stops at 0:04.
+    page.fill("#clip-title", "השאלה המרכזית")
+    page.fill("#clip-start", "0:02")
+    page.fill("#clip-end", "0:04")
+    page.click("#clip-form button")
+    page.wait_for_url(re.compile(r"/videos/clips/[0-9a-f]+$"))
+    assert page.locator("h1").inner_text() == "השאלה המרכזית"
+    page.wait_for_function("document.querySelector('#clip-player').readyState >= 1")
+    page.evaluate("document.querySelector('#clip-player').muted = true; document.querySelector('#clip-player').play()")
+    import time
+
+    deadline = time.monotonic() + 15
+    state = None
+    while time.monotonic() < deadline:
+        state = page.evaluate("() => [document.querySelector('#clip-player').paused,"
+                              " document.querySelector('#clip-player').currentTime]")
+        if state[0] and abs(state[1] - 4) < 0.3:
+            break
+        time.sleep(0.2)
+    assert state[0] and abs(state[1] - 4) < 0.3, state

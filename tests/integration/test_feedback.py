@@ -137,3 +137,36 @@ def test_comments_api_and_exports(client, session, people, video, framework):
     cues = captions.parse_webvtt(client.get(f"/videos/{video.public_id}/comments.vtt").get_data(as_text=True))
     assert [(c.start, c.end) for c in cues] == [(1.0, 2.0)]
     assert client.get(f"/videos/{video.public_id}/comments.pdf").status_code == 404
+
+
+def test_clips_are_cut_named_played_from_the_lesson_and_follow_its_privacy(app, client, session, people, video):
+    from app.video import clips, sharing
+
+    with pytest.raises(InvalidInput, match="needs an end"):
+        clips.create_clip(session, people["teacher"], video.public_id, title="x", start=1, end=None)
+    with pytest.raises(InvalidInput, match="must end after it starts"):
+        clips.create_clip(session, people["teacher"], video.public_id, title="x", start=2, end=1)
+    with pytest.raises(InvalidInput, match="title of 1 to 300"):
+        clips.create_clip(session, people["teacher"], video.public_id, title=" ", start=1, end=2)
+    with pytest.raises(NotFound):
+        clips.create_clip(session, people["colleague"], video.public_id, title="x", start=1, end=2)
+    login(client, "teacher@a.example", people["password"])
+    url = f"/videos/{video.public_id}"
+    resp = client.post(url + "/clips", data={"title": "The key question", "start": "0:01", "end": "0:03",
+                                             "csrf_token": csrf_token(client, url)})
+    assert resp.status_code == 302 and "/videos/clips/" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "The key question" in page and "#t=1.0,3.0" in page and 'data-end="3.0"' in page
+    assert "The key question" in client.get(url).get_data(as_text=True)
+    other = app.test_client()
+    login(other, "colleague@a.example", people["password"])
+    assert other.get(resp.headers["Location"]).status_code == 404
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")
+    session.commit()
+    assert other.get(resp.headers["Location"]).status_code == 200
+    clip_id = resp.headers["Location"].rsplit("/", 1)[1]
+    denied = other.post(f"/videos/clips/{clip_id}/delete", data={"csrf_token": csrf_token(other, url)})
+    assert denied.status_code == 403
+    gone = client.post(f"/videos/clips/{clip_id}/delete", data={"csrf_token": csrf_token(client, url)})
+    assert gone.status_code == 302 and client.get(resp.headers["Location"]).status_code == 404
