@@ -39,5 +39,8 @@ def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:
     return list(session.scalars(select(Clip).where(Clip.video_id == video.id).order_by(Clip.start)))
 
 
-def delete_clip(session: Session, actor: User, clip_id: str) -> None:
-    session.delete(get_clip(session, actor, clip_id, "delete"))
+def delete_clip(session: Session, actor: User, clip_id: str) -> str:
+    """Remove the clip; returns its lesson's public id (where the page goes back to)."""
+    clip = get_clip(session, actor, clip_id, "delete")
+    session.delete(clip)
+    return clip.video.public_id

@@ -123,12 +123,14 @@ def edit_comment(session: Session, actor: User, comment_id: int, body: str, tags
     return comment
 
 
-def delete_comment(session: Session, actor: User, comment_id: int) -> None:
-    """A comment with replies keeps its place in the thread, marked deleted; one without goes."""
+def delete_comment(session: Session, actor: User, comment_id: int) -> str:
+    """A comment with replies keeps its place in the thread, marked deleted; one without goes.
+    Returns the video's public id."""
     comment = get_comment(session, actor, comment_id, "delete")
+    public_id = comment.video.public_id
     if any(r.deleted_at is None for r in comment.replies):
         comment.deleted_at, comment.body, comment.quote, comment.tags = utcnow(), "", None, []
-        return
+        return public_id
     parent = session.get(Comment, comment.parent_id) if comment.parent_id else None
     session.delete(comment)
     session.flush()
@@ -136,6 +138,7 @@ def delete_comment(session: Session, actor: User, comment_id: int) -> None:
         session.refresh(parent)
         if parent.deleted_at is not None and not any(r.deleted_at is None for r in parent.replies):
             session.delete(parent)  # the last reply of a deleted comment: nothing is left to show
+    return public_id
 
 
 def threads(session: Session, actor: User, public_id: str) -> list[Comment]:

@@ -201,8 +201,7 @@ def clip(clip_id: str):
 @login_required
 def delete_clip(clip_id: str):
     s = db.session()
-    public_id = clips.get_clip(s, current_user, clip_id, "delete").video.public_id
-    clips.delete_clip(s, current_user, clip_id)
+    public_id = clips.delete_clip(s, current_user, clip_id)
     s.commit()
     return redirect(url_for("video.watch", public_id=public_id) + "#clips")
 
@@ -226,8 +225,7 @@ def edit_comment(comment_id: int):
 @login_required
 def delete_comment(comment_id: int):
     s = db.session()
-    public_id = feedback.get_comment(s, current_user, comment_id, "delete").video.public_id
-    feedback.delete_comment(s, current_user, comment_id)
+    public_id = feedback.delete_comment(s, current_user, comment_id)
     s.commit()
     return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
 
