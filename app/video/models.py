@@ -4,10 +4,23 @@ import enum
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
+from app.communities.models import Community
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -208,6 +221,8 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Feedback given on a clip's own page; those who see only the clip see only these threads.
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="SET NULL"), index=True)
 
     video: Mapped[Video] = relationship()
     author: Mapped[User] = relationship()
@@ -222,19 +237,27 @@ class Consent(enum.StrEnum):
 
 
 class Share(Base):
-    """A video shared with a named colleague, to watch (view) or also to give feedback (comment)."""
+    """A video, or one clip of it, shared with a named colleague or a community, to watch (view) or
+    also to give feedback (comment). Exactly one of user and community is set."""
 
     __tablename__ = "video_share"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    # Set when only this clip is shared, not the whole lesson.
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
     right: Mapped[str] = mapped_column(String(10))  # view | comment
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     video: Mapped[Video] = relationship()
-    user: Mapped[User] = relationship()
+    clip: Mapped[Clip | None] = relationship()
+    user: Mapped[User | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+
+    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (community_id IS NULL)", name="one_audience"),)
 
 
 class AuditEvent(Base):
@@ -254,7 +277,11 @@ class AuditEvent(Base):
 
 
 class Clip(Base):
-    """A named segment of a lesson (start..end), played from the lesson's own rendition."""
+    """A named segment of a lesson (start..end).
+
+    Whoever may see the lesson plays the clip from the lesson's own rendition (no wait). A worker also
+    cuts the range into a file of its own, which is all that someone who was shared only the clip
+    ever receives: a media fragment on the whole lesson would hand them the whole lesson."""
 
     __tablename__ = "video_clip"
 
@@ -267,6 +294,8 @@ class Clip(Base):
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cut_status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | ready | failed
+    cut_key: Mapped[str | None] = mapped_column(String(300))
 
     video: Mapped[Video] = relationship()
     creator: Mapped[User] = relationship()
