@@ -14,6 +14,7 @@ from app.diagnostics.models import (  # noqa: F401
     Student,
     Submission,
 )
+from app.notifications.models import Notification  # noqa: F401
 from app.video.models import (  # noqa: F401
     Asset,
     AuditEvent,
@@ -26,4 +27,3 @@ from app.video.models import (  # noqa: F401
     Upload,
     Video,
 )
-from app.notifications.models import Notification  # noqa: F401
