@@ -97,7 +97,55 @@ def watch(public_id: str):
         downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
         shares=sharing.shares_of(s, video) if authz.may(current_user, "share", video) else None,
+        **_lesson_tags(s, public_id, lang),
     )
+
+
+def _lesson_tags(s, public_id: str, lang: str) -> dict:
+    """The watch page's tag chart: counts per five minutes of the lesson, and totals per element."""
+    from markupsafe import Markup
+
+    from app import RTL
+    from app.video import tagstats
+
+    timeline = tagstats.video_tag_timeline(s, current_user, public_id)
+    labels = tagstats.tag_labels(s, timeline.keys, lang)
+    chart = Markup(tagstats.render_stacked_columns_svg(
+        [tagstats.clock(t) for t in timeline.starts], {labels[k]: timeline.counts[k] for k in timeline.keys},
+        title=_("Framework tags across the lesson (per %(n)d minutes)", n=timeline.bucket_seconds // 60),
+        rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if timeline.total else None
+    return {"tag_timeline": timeline, "tag_labels": labels, "tag_chart": chart}
+
+
+@bp.get("/tags")
+@login_required
+def tag_summary():
+    """A teacher's framework tags per month over their lessons (?teacher=<id> for someone allowed to see them)."""
+    from datetime import date
+
+    from flask_babel import format_date, get_locale
+    from markupsafe import Markup
+
+    from app import RTL
+    from app.accounts.models import User
+    from app.video import tagstats
+
+    s = db.session()
+    wanted = request.args.get("teacher", "")
+    if wanted and not wanted.isdigit():
+        raise NotFound("No such teacher, or you may not see their summary.")
+    teacher = s.get(User, int(wanted)) if wanted else current_user._get_current_object()
+    summary = tagstats.teacher_tag_summary(s, current_user, teacher)
+    lang = str(get_locale() or "en")
+    labels = tagstats.tag_labels(s, summary.keys, lang)
+    months = [format_date(date(y, m, 1), "LLL") + (f"\n{y}" if m == 1 or i == 0 else "")
+              for i, (y, m) in enumerate(summary.months)]
+    chart = Markup(tagstats.render_stacked_columns_svg(
+        months, {labels[k]: summary.counts[k] for k in summary.keys}, title=_("Framework tags per month"),
+        rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if summary.total else None
+    return render_template("video/tag_summary.html", summary=summary, labels=labels, chart=chart,
+                           months=[format_date(date(y, m, 1), "LLL y") for y, m in summary.months],
+                           own=teacher.id == current_user.id)
 
 
 def _cues(video):
