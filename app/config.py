@@ -79,6 +79,13 @@ class Settings:
     whisper_threads: int = 0
     stuck_after_seconds: int = 600
     sweep_seconds: int = 300
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = True
+    mail_from: str = "ClassLab <classlab@localhost>"
+    public_url: str = "http://127.0.0.1:5000"
 
     @property
     def work_folder(self) -> str:
@@ -188,4 +195,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         whisper_threads=int(env.get("WHISPER_THREADS", "0")),
         stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
         sweep_seconds=int(env.get("SWEEP_SECONDS", "300")),
+        smtp_host=env.get("SMTP_HOST", ""),
+        smtp_port=int(env.get("SMTP_PORT", "") or "587"),
+        smtp_user=env.get("SMTP_USER", ""),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env.get("SMTP_STARTTLS", "true")),
+        mail_from=env.get("MAIL_FROM", "") or "ClassLab <classlab@localhost>",
+        public_url=(env.get("PUBLIC_URL", "") or "http://127.0.0.1:5000").rstrip("/"),
     )
