@@ -683,6 +683,32 @@ def transcode_low(
     )  # fmt: skip
 
 
+def cut(
+    src: Path,
+    dst: Path,
+    start: float,
+    end: float,
+    *,
+    has_video: bool = True,
+    ffmpeg: str = "ffmpeg",
+    limits: Limits = Limits(),
+) -> None:
+    """Cut start..end of a rendition into a file of its own (an MP4, or M4A for audio-only lessons).
+
+    Re-encoded rather than stream-copied so that the clip starts exactly at `start`, not at the keyframe
+    before it: a copied cut would show seconds of the lesson its recipient was not given."""
+    length = max(0.0, end - start)
+    args = ["-t", f"{length:.3f}", "-map", "0:a:0?", "-sn", "-dn"]
+    if has_video:
+        args = ["-t", f"{length:.3f}", "-map", "0:V:0", "-map", "0:a:0?", "-sn", "-dn", "-c:v", "libx264",
+                "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
+    args += ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4" if has_video else "ipod"]
+    _run_ffmpeg(
+        ffmpeg, src, dst, args, what="cut the clip", duration=length, limits=limits,
+        before_input=["-ss", f"{start:.3f}"],
+    )  # fmt: skip
+
+
 def poster(
     src: Path, dst: Path, info: ProbeResult, *, ffmpeg: str = "ffmpeg", width: int = 1280, limits: Limits = Limits()
 ) -> None:

@@ -249,6 +249,61 @@ STEP_FUNCTIONS: dict[str, Callable[[int, Settings, Storage], None]] = {
 }
 
 
+def cut_clip(clip_id: int, settings: Settings, store: Storage) -> str:
+    """Cut a clip into its own file under the lesson's storage folder (deleted with the lesson)."""
+    from app.video.models import Clip
+    from workers import media
+
+    with db.session_scope() as s:
+        clip = s.get(Clip, clip_id)
+        if clip is None:
+            return "gone"
+        video = clip.video
+        source = video.asset("web") or video.asset("low") or video.asset("original")
+        if source is None:
+            return "waiting"  # the lesson is not playable yet; the sweeper comes back
+        has_video = bool(video.has_video)
+        key, start, end, public_id = source.key, clip.start, clip.end, clip.public_id
+        folder = f"videos/{video.public_id}/clips"
+    ext = "mp4" if has_video else "m4a"
+    with job_folder(settings, clip_id, "clip") as job:
+        src = fetch(store, key, job / "source")
+        out = job / f"clip.{ext}"
+        try:
+            media.cut(src, out, start, end, has_video=has_video, ffmpeg=settings.ffmpeg_binary,
+                      limits=limits(settings))
+        except media.MediaRejected:
+            clip_failed(clip_id)
+            raise
+        cut_key = f"{folder}/{public_id}.{ext}"
+        with open(out, "rb") as fh:
+            store.put(cut_key, fh, content_type="video/mp4" if has_video else "audio/mp4")
+    with db.session_scope() as s:
+        clip = s.get(Clip, clip_id)
+        if clip is None or clip.start != start or clip.end != end:
+            store.delete(cut_key)  # deleted, or changed, while it was being cut
+            return "gone"
+        clip.cut_key, clip.cut_status = cut_key, "ready"
+    return "ready"
+
+
+def clip_failed(clip_id: int) -> None:
+    from app.video.models import Clip
+
+    with db.session_scope() as s:
+        clip = s.get(Clip, clip_id)
+        if clip is not None:
+            clip.cut_status = "failed"
+
+
+def clips_to_cut(older_than: timedelta) -> list[int]:
+    from app.video.models import Clip
+
+    with db.session_scope() as s:
+        cutoff = utcnow() - older_than
+        return list(s.scalars(select(Clip.id).where(Clip.cut_status == "pending", Clip.created_at < cutoff)))
+
+
 def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
     """Every remaining step in this process (tests and `classlab ingest --inline`), with the same rules."""
     from workers.media import MediaFailed, MediaRejected

@@ -74,15 +74,38 @@ transcribe = _step_task("transcribe")
 finish = _step_task("finish")
 
 
+@celery_app.task(name="classlab.video.cut_clip", bind=True, max_retries=3, soft_time_limit=LIMIT,
+                 time_limit=LIMIT + 300)
+def cut_clip(self, clip_id: int) -> str:
+    from workers.media import MediaFailed, MediaRejected
+
+    try:
+        return pipeline.cut_clip(clip_id, SETTINGS, _store())
+    except MediaRejected as exc:
+        log.warning("clip %s cannot be cut: %s", clip_id, exc.reason)
+        return "failed"
+    except (MediaFailed, OSError) as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=min(300, 5 * 2 ** self.request.retries)) from exc
+        pipeline.clip_failed(clip_id)
+        return "failed"
+
+
 @celery_app.task(name="classlab.video.sweep")
 def sweep(stuck_after_seconds: int | None = None) -> dict:
-    """Re-queue videos stuck in a step, and clean up abandoned uploads."""
+    """Re-queue videos stuck in a step, clean up abandoned uploads, delete data exports past EXPORT_DAYS."""
+    from app.accounts.export import expire_exports
     from app.video.uploads import expire_uploads
 
     stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds or SETTINGS.stuck_after_seconds))
     for video_id, step in stuck:
         log.warning("video %s is stuck before %s; re-queueing", video_id, step)
         jobs.enqueue_step(video_id, step, 0)
+    clips = pipeline.clips_to_cut(timedelta(seconds=60))
+    for clip_id in clips:
+        jobs.enqueue("classlab.video.cut_clip", clip_id)
     with db.session_scope() as s:
         expired = expire_uploads(s, _store())
-    return {"requeued": [v for v, _ in stuck], "expired_uploads": expired}
+    with db.session_scope() as s:
+        exports = expire_exports(s, _store(), SETTINGS.export_days, stuck_after=timedelta(seconds=LIMIT + 600))
+    return {"requeued": [v for v, _ in stuck], "expired_uploads": expired, "clips": clips, "expired_exports": exports}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app import authz
 from app.accounts.models import User
 from app.errors import InvalidInput, NotFound
 from app.video import feedback, service
-from app.video.models import Clip, Video
+from app.video.models import Clip, Comment, Video
 
 
 def create_clip(session: Session, actor: User, public_id: str, *, title: str, start, end, note: str = "") -> Clip:
@@ -39,8 +39,66 @@ def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:
     return list(session.scalars(select(Clip).where(Clip.video_id == video.id).order_by(Clip.start)))
 
 
-def delete_clip(session: Session, actor: User, clip_id: str) -> str:
-    """Remove the clip; returns its lesson's public id (where the page goes back to)."""
+def start_cutting(clip: Clip) -> None:
+    """After the commit: a worker cuts the clip's own file (what those shared only the clip receive)."""
+    from app import jobs
+
+    jobs.enqueue("classlab.video.cut_clip", clip.id)
+
+
+def delete_clip(session: Session, actor: User, clip_id: str, store=None) -> str:
+    """Remove the clip and its cut file; returns its lesson's public id (where the page goes back to)."""
     clip = get_clip(session, actor, clip_id, "delete")
+    if clip.cut_key and store is not None:
+        store.delete(clip.cut_key)
     session.delete(clip)
     return clip.video.public_id
+
+
+def playable(actor: User, clip: Clip):
+    """What this viewer plays: (storage key, offset of the file's 0 on the lesson's timeline), or None.
+
+    Those who may see the lesson play its rendition from clip.start (no wait for the cut); those shared
+    only the clip get the cut file, which holds nothing outside the clip."""
+    video = clip.video
+    if authz.may(actor, "view", video):
+        asset = video.asset("web") or video.asset("low") or (video.asset("original") if not video.has_video else None)
+        if asset is not None:
+            return asset.key, 0.0
+    if clip.cut_status == "ready" and clip.cut_key:
+        return clip.cut_key, clip.start
+    return None
+
+
+def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
+    authz.require(actor, "view", clip)
+    query = (select(Comment).where(Comment.clip_id == clip.id, Comment.parent_id.is_(None))
+             .options(selectinload(Comment.replies).selectinload(Comment.author), selectinload(Comment.author))
+             .order_by(Comment.start, Comment.created_at))
+    return [c for c in session.scalars(query) if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
+
+
+def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, start=None, end=None,
+                     parent_id: int | None = None, tags: list[str] | None = None) -> Comment:
+    """Feedback given on a clip's page: within the clip's range, seen by everyone who sees the clip
+    (and by the lesson's viewers, on the lesson's timeline)."""
+    clip = get_clip(session, actor, clip_id)
+    parent = None
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.clip_id != clip.id or parent.deleted_at is not None and not parent.replies:
+            raise NotFound("There is no such comment on this clip.")
+        authz.require(actor, "reply", parent, hide=False)
+        start, end = parent.start, parent.end
+    else:
+        authz.require(actor, "comment", clip, hide=False)
+    start, end = feedback.check_times(clip.video, start, end)
+    if not clip.start <= start <= clip.end or (end is not None and end > clip.end):
+        raise InvalidInput(f"Feedback on this clip is about its own range, {clip.start:g}–{clip.end:g} s.",
+                           field="start")
+    comment = Comment(video=clip.video, clip=clip, author=actor, parent_id=parent.id if parent else None,
+                      start=start, end=end, body=feedback.clean_body(body),
+                      tags=feedback.clean_tags(session, tags) if parent is None else [])
+    session.add(comment)
+    session.flush()
+    return comment

@@ -225,6 +225,7 @@ class Comment(Base):
     clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="SET NULL"), index=True)
 
     video: Mapped[Video] = relationship()
+    clip: Mapped[Clip | None] = relationship()
     author: Mapped[User] = relationship()
     replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at", cascade="all, delete-orphan",
                                                   passive_deletes=True)

@@ -1,12 +1,14 @@
 """Who may see and change a lesson video and everything derived from it.
 
-Video of minors is private by default: only its owner sees it. Sharing (with a coach, named
-colleagues, a community) extends these rules in a later module; administrators get no blanket view.
+Video of minors is private by default: only its owner sees it. The owner shares the lesson, or one
+clip of it, with named colleagues or a community, to view or to comment. Without the class's full
+consent only the owner's coach can be reached by a share. Administrators and school leaders get no
+blanket view.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import object_session
 
 from app.accounts.models import User
@@ -15,6 +17,7 @@ from app.video.models import (
     Asset,
     Clip,
     Comment,
+    Consent,
     ObservationFramework,
     Segment,
     Share,
@@ -26,29 +29,65 @@ from app.video.models import (
 VIDEO_ACTIONS = {"view", "download", "edit", "delete", "retry", "comment", "share", "audit"}
 
 
-def _share_right(actor: User, video: Video) -> str | None:
+def _coached_teachers(actor: User) -> Select:
+    from app.coaching.models import CoachLink
+
+    return select(CoachLink.teacher_id).where(CoachLink.coach_id == actor.id, CoachLink.status == "active")
+
+
+def _my_communities(actor: User) -> Select:
+    from app.communities.models import CommunityMember
+
+    return select(CommunityMember.community_id).where(CommunityMember.user_id == actor.id)
+
+
+def reaching(actor: User):
+    """Live shares that reach this actor and still hold under the lesson's consent.
+
+    Consent is checked here, when the share is used, not only when it was made: a video without the
+    class's full consent is seen by nobody but its owner and the owner's coach, whatever shares exist.
+    """
+    full = Video.consent == Consent.full.value
+    return and_(
+        Share.revoked_at.is_(None),
+        or_(and_(Share.user_id == actor.id, or_(full, Video.owner_id.in_(_coached_teachers(actor)))),
+            and_(Share.community_id.in_(_my_communities(actor)), full)),
+    )
+
+
+def share_rights(actor: User, video: Video, clip: Clip | None = None) -> set[str]:
+    """The rights (view, comment) live shares give this actor on the whole lesson, or on one clip."""
     session = object_session(video)
     if session is None:
-        return None
-    return session.scalar(select(Share.right).where(Share.video_id == video.id, Share.user_id == actor.id,
-                                                    Share.revoked_at.is_(None)))
+        return set()
+    query = (select(Share.right).join(Video, Share.video_id == Video.id)
+             .where(Share.video_id == video.id, reaching(actor)))
+    query = query.where(Share.clip_id.is_(None)) if clip is None else query.where(Share.clip_id == clip.id)
+    return set(session.scalars(query))
+
+
+def _allowed(rights: set[str], action: str) -> bool:
+    # Sharing gives view, or comment as well; never download, share on, edit or delete.
+    return action == "view" and bool(rights) or action == "comment" and "comment" in rights
 
 
 @rule(Video)
 def video_rule(actor: User, action: str, video: Video) -> bool:
     if video.owner_id == actor.id:
         return action in VIDEO_ACTIONS
-    # Others see a video only through a live share: view, or comment as well. Never download or share on.
     if action not in {"view", "comment"}:
         return False
-    right = _share_right(actor, video)
-    return right == "comment" or (right == "view" and action == "view")
+    return _allowed(share_rights(actor, video), action)
+
+
+def shared_video_ids(actor: User) -> Select:
+    return (select(Share.video_id).join(Video, Share.video_id == Video.id)
+            .where(Share.clip_id.is_(None), reaching(actor)))
 
 
 @scope(Video)
 def video_scope(actor: User, query: Select) -> Select:
-    shared = select(Share.video_id).where(Share.user_id == actor.id, Share.revoked_at.is_(None))
-    return query.where((Video.owner_id == actor.id) | Video.id.in_(shared))
+    return query.where((Video.owner_id == actor.id) | Video.id.in_(shared_video_ids(actor)))
 
 
 @rule(Share)
@@ -79,13 +118,19 @@ def upload_rule(actor: User, action: str, upload: Upload) -> bool:
 
 @rule(Comment)
 def comment_rule(actor: User, action: str, comment: Comment) -> bool:
-    """Whoever may see the video sees its feedback; only the author edits or deletes a comment."""
+    """Whoever may see the lesson sees its feedback; whoever was shared only a clip sees the feedback
+    given on that clip. Only the author edits or deletes a comment."""
+    clip = comment.clip
+
+    def sees() -> bool:
+        return may(actor, "view", comment.video) or (clip is not None and may(actor, "view", clip))
+
     if action == "view":
-        return may(actor, "view", comment.video)
+        return sees()
     if action in {"edit", "delete"}:
-        return comment.author_id == actor.id and may(actor, "view", comment.video)
+        return comment.author_id == actor.id and sees()
     if action == "reply":
-        return may(actor, "comment", comment.video)
+        return may(actor, "comment", comment.video) or (clip is not None and may(actor, "comment", clip))
     return False
 
 
@@ -98,9 +143,22 @@ def framework_rule(actor: User, action: str, framework: ObservationFramework) ->
 
 @rule(Clip)
 def clip_rule(actor: User, action: str, clip: Clip) -> bool:
-    """A clip is seen by whoever sees its lesson; its maker or the lesson's owner removes it."""
-    if action == "view":
-        return may(actor, "view", clip.video)
+    """A clip is seen by whoever sees its lesson, and by those it was shared with on its own.
+
+    Only the lesson's owner shares or downloads it; its maker or the lesson's owner removes it."""
+    video = clip.video
+    if video.owner_id == actor.id:
+        return action in {"view", "comment", "share", "download", "delete"}
+    if action in {"view", "comment"}:
+        return may(actor, action, video) or _allowed(share_rights(actor, video, clip), action)
     if action == "delete":
-        return may(actor, "view", clip.video) and actor.id in (clip.creator_id, clip.video.owner_id)
+        return actor.id == clip.creator_id and may(actor, "view", clip)
     return False
+
+
+@scope(Clip)
+def clip_scope(actor: User, query: Select) -> Select:
+    shared = (select(Share.clip_id).join(Video, Share.video_id == Video.id)
+              .where(Share.clip_id.is_not(None), reaching(actor)))
+    lessons = select(Video.id).where((Video.owner_id == actor.id) | Video.id.in_(shared_video_ids(actor)))
+    return query.where(Clip.video_id.in_(lessons) | Clip.id.in_(shared))

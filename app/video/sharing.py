@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from app import authz
 from app.accounts.models import User
+from app.communities import policy as _community_policy  # noqa: F401 - registers its rules
+from app.communities.models import Community
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.video import service
-from app.video.models import AuditEvent, Consent, Share, Video
+from app.video.models import AuditEvent, Clip, Consent, Share, Video
 
 RIGHTS = ("view", "comment")
 
@@ -20,6 +22,17 @@ RIGHTS = ("view", "comment")
 def record(session: Session, video: Video, actor: User | None, action: str, detail: str = "") -> None:
     session.add(AuditEvent(video_public_id=video.public_id, owner_id=video.owner_id,
                            actor_id=actor.id if actor else None, action=action, detail=detail[:300]))
+
+
+def _coach_ids(session: Session, teacher_id: int) -> set[int]:
+    from app.coaching.models import CoachLink
+
+    return set(session.scalars(select(CoachLink.coach_id).where(CoachLink.teacher_id == teacher_id,
+                                                                CoachLink.status == "active")))
+
+
+def audience_name(found: Share) -> str:
+    return found.user.email if found.user is not None else f"community {found.community.name}"
 
 
 def set_consent(session: Session, actor: User, public_id: str, status: str, note: str = "",
@@ -32,50 +45,112 @@ def set_consent(session: Session, actor: User, public_id: str, status: str, note
     video.consent_note = (note or "").strip()[:2000]
     video.consent_date = on or utcnow()
     if video.consent != Consent.full:
-        # Consent withdrawn: every share ends at once.
-        for share in session.scalars(select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None))):
-            share.revoked_at = utcnow()
-            record(session, video, actor, "revoke", f"{share.user.email} (consent {video.consent})")
+        # Consent withdrawn: every share ends at once, except to the owner's own coach.
+        coaches = _coach_ids(session, video.owner_id)
+        for found in session.scalars(select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None))):
+            if found.user_id is not None and found.user_id in coaches:
+                continue
+            found.revoked_at = utcnow()
+            record(session, video, actor, "revoke", f"{audience_name(found)} (consent {video.consent})")
     record(session, video, actor, "consent", video.consent)
     return video
 
 
-def share(session: Session, actor: User, public_id: str, email: str, right: str) -> Share:
-    video = service.get_video(session, actor, public_id, "share")
+def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Clip | None = None,
+           email: str | None = None, community_id: str | None = None, quiet: bool = False) -> Share:
+    """Share the lesson (or one clip of it) with one user or one community."""
     if right not in RIGHTS:
         raise InvalidInput(f"Share to view or to comment, not '{right}'.", field="right")
-    if video.consent != Consent.full:
-        raise Conflict("This video does not have the class's full consent, so it stays private to you. "
-                       "Record full consent first.")
-    target = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
-    if target is None or not target.active:
-        raise NotFound(f"There is no ClassLab user with the e-mail {email}.")
-    if target.id == video.owner_id:
-        raise InvalidInput("This is your own video.", field="email")
-    current = session.scalar(select(Share).where(Share.video_id == video.id, Share.user_id == target.id,
+    what = f"clip {clip.title}" if clip is not None else "lesson"
+    target = community = None
+    if community_id:
+        community = session.scalar(select(Community).where(Community.public_id == str(community_id)[:32]))
+        if community is None or not authz.may(actor, "share_into", community):
+            raise NotFound("There is no such community among yours.")
+        if video.consent != Consent.full:
+            raise Conflict("This video does not have the class's full consent, so it cannot be shared with a "
+                           "community. Record full consent first.")
+        audience = Share.community_id == community.id
+    else:
+        wanted = (email or "").strip().lower()
+        if not wanted:
+            raise InvalidInput("Give the e-mail of the person to share with.", field="email")
+        target = session.scalar(select(User).where(User.email == wanted))
+        if target is None or not target.active:
+            raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254]}.")
+        if target.id == video.owner_id:
+            raise InvalidInput("This is your own video.", field="email")
+        if video.consent != Consent.full and target.id not in _coach_ids(session, video.owner_id):
+            raise Conflict("This video does not have the class's full consent, so it stays private to you and "
+                           "your coach. Record full consent first.")
+        audience = Share.user_id == target.id
+    same = Share.clip_id.is_(None) if clip is None else Share.clip_id == clip.id
+    current = session.scalar(select(Share).where(Share.video_id == video.id, same, audience,
                                                  Share.revoked_at.is_(None)))
     if current is not None:
         current.right = right
     else:
-        current = Share(video=video, user=target, right=right)
+        current = Share(video=video, clip=clip, user=target, community=community, right=right)
         session.add(current)
-    record(session, video, actor, "share", f"{target.email} ({right})")
+    record(session, video, actor, "share", f"{what} with {audience_name(current)} ({right})")
     session.flush()
+    if not quiet:
+        _tell(session, actor, current)
     return current
 
 
-def revoke(session: Session, actor: User, share_id: int) -> None:
+def _tell(session: Session, actor: User, found: Share) -> None:
+    from app.notifications.service import notify
+
+    link = f"/videos/clips/{found.clip.public_id}" if found.clip is not None else f"/videos/{found.video.public_id}"
+    if found.user is not None:
+        if found.clip is not None:
+            notify(session, found.user, "clip_share", {"owner": actor.display_name, "clip_title": found.clip.title,
+                                                      "right": found.right}, link, actor=actor)
+        else:
+            notify(session, found.user, "share", {"owner": actor.display_name, "video_title": found.video.title,
+                                                 "right": found.right}, link, actor=actor)
+        return
+    title = found.clip.title if found.clip is not None else found.video.title
+    for member in found.community.members:
+        if member.user_id != actor.id:
+            notify(session, member.user, "community_share", {"owner": actor.display_name, "title": title,
+                                                             "community": found.community.name}, link, actor=actor)
+
+
+def share(session: Session, actor: User, public_id: str, email: str | None, right: str, *,
+          community_id: str | None = None, quiet: bool = False) -> Share:
+    """Share a whole lesson with a user (by e-mail) or with one of the actor's communities."""
+    video = service.get_video(session, actor, public_id, "share")
+    return _grant(session, actor, video, right, email=email, community_id=community_id, quiet=quiet)
+
+
+def share_clip(session: Session, actor: User, clip_id: str, email: str | None, right: str, *,
+               community_id: str | None = None) -> Share:
+    """Share one clip on its own: its recipients see that range, not the lesson."""
+    clip = session.scalar(select(Clip).where(Clip.public_id == str(clip_id)[:32]))
+    authz.require(actor, "share", clip)
+    return _grant(session, actor, clip.video, right, clip=clip, email=email, community_id=community_id)
+
+
+def revoke(session: Session, actor: User, share_id: int) -> Share:
     found = session.get(Share, share_id)
     if found is None or found.revoked_at is not None:
         raise NotFound("No such share.")
     authz.require(actor, "revoke", found)
     found.revoked_at = utcnow()
-    record(session, found.video, actor, "revoke", found.user.email)
+    record(session, found.video, actor, "revoke", audience_name(found))
+    return found
 
 
-def shares_of(session: Session, video: Video) -> list[Share]:
-    return list(session.scalars(select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None))
-                                .order_by(Share.created_at)))
+def shares_of(session: Session, video: Video, clip: Clip | None = None, *, lesson_only: bool = True) -> list[Share]:
+    """Live shares of the lesson (lesson_only) or of one clip."""
+    query = select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None)).order_by(Share.created_at)
+    if clip is not None:
+        query = query.where(Share.clip_id == clip.id)
+    elif lesson_only:
+        query = query.where(Share.clip_id.is_(None))
+    return list(session.scalars(query))
 
 
 def audit_log(session: Session, actor: User, public_id: str) -> list[AuditEvent]:

@@ -1,4 +1,5 @@
-// A clip plays only its own range of the lesson: start at `start`, stop at `end`, replay from `start`.
+// A clip plays only its own range: from `start` to `end` of the file it plays. That file is the
+// lesson's rendition (offset 0) or the clip's own cut (offset = the clip's start in the lesson).
 const box = document.getElementById("clip");
 const player = document.getElementById("clip-player");
 if (box && player) {
@@ -12,4 +13,10 @@ if (box && player) {
   player.addEventListener("play", () => {
     if (player.currentTime >= end - 0.05 || player.currentTime < start) player.currentTime = start;
   });
+  for (const button of document.querySelectorAll("[data-seek]")) {
+    button.addEventListener("click", () => {
+      player.currentTime = Math.min(end, Math.max(start, Number(button.dataset.seek)));
+      player.play();
+    });
+  }
 }

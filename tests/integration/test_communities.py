@@ -1,0 +1,175 @@
+"""Communities, sharing a lesson or one clip with them, and a clip shared on its own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import authz
+from app.communities import service as communities
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.video import clips, feedback, service, sharing
+from app.video.models import Clip, Video
+from tests import media_files
+from tests.conftest import csrf_token, login
+from workers import media
+from workers.pipeline import cut_clip, run_inline
+
+
+@pytest.fixture(scope="module")
+def lesson_file(tmp_path_factory):
+    return media_files.make_video(tmp_path_factory.mktemp("plc") / "lesson.mp4", seconds=6)
+
+
+@pytest.fixture
+def video(app, session, people, lesson_file):
+    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], lesson_file,
+                            title="Ratio tables")
+    session.commit()
+    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    return session.get(Video, v.id)
+
+
+@pytest.fixture
+def plc(session, people):
+    community = communities.create_community(session, people["facilitator"], "Grade 8 mathematics PLC")
+    communities.add_member(session, people["facilitator"], community.public_id, "teacher@a.example")
+    communities.add_member(session, people["facilitator"], community.public_id, "teacher@b.example")
+    session.commit()
+    return community
+
+
+def test_communities_are_run_by_their_facilitators(session, people, plc):
+    with pytest.raises(Forbidden, match="facilitators"):
+        communities.create_community(session, people["teacher"], "Mine")
+    with pytest.raises(InvalidInput, match="name"):
+        communities.create_community(session, people["facilitator"], " ")
+    with pytest.raises(Forbidden):  # a member does not manage
+        communities.add_member(session, people["teacher"], plc.public_id, "colleague@a.example")
+    with pytest.raises(NotFound):  # an outsider does not even see it
+        communities.get_community(session, people["colleague"], plc.public_id)
+    with pytest.raises(NotFound, match="no ClassLab user"):
+        communities.add_member(session, people["facilitator"], plc.public_id, "ghost@x.example")
+    with pytest.raises(InvalidInput, match="facilitator or a member"):
+        communities.add_member(session, people["facilitator"], plc.public_id, "colleague@a.example", "owner")
+    with pytest.raises(Conflict, match="at least one facilitator"):
+        communities.remove_member(session, people["facilitator"], plc.public_id, people["facilitator"].id)
+    assert {c.public_id for c in communities.list_communities(session, people["other_teacher"])} == {plc.public_id}
+    assert communities.list_communities(session, people["colleague"]) == []
+    communities.remove_member(session, people["other_teacher"], plc.public_id, people["other_teacher"].id)
+    session.commit()
+    assert communities.list_communities(session, people["other_teacher"]) == []
+
+
+def test_consent_blocks_sharing_with_a_community(session, people, video, plc):
+    with pytest.raises(Conflict, match="cannot be shared with a community"):
+        sharing.share(session, people["teacher"], video.public_id, None, "comment", community_id=plc.public_id)
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    with pytest.raises(NotFound, match="no such community"):  # only into a community you belong to
+        other = communities.create_community(session, people["admin"], "Science PLC")
+        sharing.share(session, people["teacher"], video.public_id, None, "view", community_id=other.public_id)
+    sharing.share(session, people["teacher"], video.public_id, None, "comment", community_id=plc.public_id)
+    session.commit()
+    member, outsider = people["other_teacher"], people["colleague"]
+    assert authz.may(member, "comment", video) and not authz.may(member, "download", video)
+    assert not authz.may(outsider, "view", video) and not authz.may(people["facilitator"], "share", video)
+    assert [s.video_id for s in communities.shared_with(session, member, plc)] == [video.id]
+    # Consent is checked when the share is used: partial consent hides it at once (and revokes it).
+    sharing.set_consent(session, people["teacher"], video.public_id, "partial")
+    session.commit()
+    assert not authz.may(member, "view", video) and communities.shared_with(session, member, plc) == []
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    sharing.share(session, people["teacher"], video.public_id, None, "view", community_id=plc.public_id)
+    session.commit()
+    assert authz.may(member, "view", video)
+    communities.remove_member(session, people["facilitator"], plc.public_id, member.id)
+    session.commit()
+    assert not authz.may(member, "view", video)  # leaving the community ends what it gave
+
+
+def test_a_clip_shared_on_its_own_gives_that_range_and_nothing_more(app, session, people, video, tmp_path):
+    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    clip = clips.create_clip(session, people["teacher"], video.public_id, title="The turn", start=2, end=4)
+    session.commit()
+    with pytest.raises(NotFound):  # only the lesson's owner shares its clips
+        sharing.share_clip(session, people["colleague"], clip.public_id, "teacher@b.example", "view")
+    sharing.share_clip(session, people["teacher"], clip.public_id, "colleague@a.example", "comment")
+    session.commit()
+    colleague = people["colleague"]
+    assert authz.may(colleague, "view", clip) and authz.may(colleague, "comment", clip)
+    assert not authz.may(colleague, "view", video) and not authz.may(colleague, "view", video.transcript)
+    assert not authz.may(colleague, "share", clip) and not authz.may(colleague, "download", clip)
+    assert clips.playable(colleague, clip) is None  # not cut yet: nothing to play rather than the whole lesson
+    assert cut_clip(clip.id, settings, store) == "ready"
+    session.expire_all()
+    clip = session.get(Clip, clip.id)
+    key, offset = clips.playable(colleague, clip)
+    assert key == clip.cut_key and key.startswith(f"videos/{video.public_id}/clips/") and offset == 2
+    out = tmp_path / "cut.mp4"
+    store.download_to(key, str(out))
+    assert media.probe(out).duration == pytest.approx(2.0, abs=0.25)
+    assert clips.playable(people["teacher"], clip)[0] == video.asset("web").key
+    # Feedback on the clip stays within its range and is what the clip's viewers see.
+    with pytest.raises(InvalidInput, match="own range"):
+        clips.add_clip_comment(session, colleague, clip.public_id, body="outside", start=5)
+    note = clips.add_clip_comment(session, colleague, clip.public_id, body="Good pause", start=3)
+    feedback.add_comment(session, people["teacher"], video.public_id, body="Lesson-only note", start=3)
+    session.commit()
+    assert [c.body for c in clips.clip_threads(session, colleague, clip)] == ["Good pause"]
+    assert "Good pause" in [c.body for c in feedback.threads(session, people["teacher"], video.public_id)]
+    assert authz.may(colleague, "view", note)
+    visible = {c.public_id for c in session.scalars(authz.visible(colleague, __import__("sqlalchemy").select(Clip)))}
+    assert visible == {clip.public_id}
+    # Deleting the lesson removes the cut with everything else.
+    service.delete_video(session, store, people["teacher"], video.public_id)
+    session.commit()
+    assert not store.exists(key)
+
+
+def test_clip_and_community_pages(app, client, session, people, video, plc):
+    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
+    sharing.set_consent(session, people["teacher"], video.public_id, "full")
+    clip = clips.create_clip(session, people["teacher"], video.public_id, title="The turn", start=1, end=3)
+    session.commit()
+    cut_clip(clip.id, settings, store)
+    login(client, "teacher@a.example", people["password"])
+    url = f"/videos/clips/{clip.public_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="sharing"' in page and "Grade 8 mathematics PLC" in page
+    token = csrf_token(client, url)
+    resp = client.post(url + "/share", data={"community": plc.public_id, "right": "view", "csrf_token": token},
+                       follow_redirects=True)
+    assert "Shared with Grade 8 mathematics PLC" in resp.get_data(as_text=True)
+    member = app.test_client()
+    login(member, "teacher@b.example", people["password"])
+    home = member.get(f"/communities/{plc.public_id}").get_data(as_text=True)
+    assert "The turn" in home and url in home
+    clip_page = member.get(url).get_data(as_text=True)
+    src = re.search(r'<video id="clip-player"[^>]* src="([^"]+)"', clip_page).group(1).replace("&amp;", "&")
+    assert 'data-offset="1.0"' in clip_page and 'id="comment-form"' not in clip_page  # view right only
+    if src.startswith("/media/"):
+        assert member.get(src).status_code == 200
+    assert member.get(f"/videos/{video.public_id}").status_code == 404
+    captions = member.get(url + "/captions.vtt")
+    assert captions.status_code == 200
+    # A member who leaves loses the clip, and the copied media link with it.
+    member.post(f"/communities/{plc.public_id}/members/{people['other_teacher'].id}/remove",
+                data={"csrf_token": csrf_token(member, f"/communities/{plc.public_id}")})
+    assert member.get(url).status_code == 404
+    if src.startswith("/media/"):
+        assert app.test_client().get(src).status_code == 403
+    outsider = app.test_client()
+    login(outsider, "colleague@a.example", people["password"])
+    assert outsider.get(f"/communities/{plc.public_id}").status_code == 404
+    assert outsider.post(f"/communities/{plc.public_id}/members",
+                         data={"email": "colleague@a.example", "csrf_token": csrf_token(outsider, "/communities/")}
+                         ).status_code == 404
+    fac = app.test_client()
+    login(fac, "plc@a.example", people["password"])
+    token = csrf_token(fac, "/communities/")
+    made = fac.post("/communities/", data={"name": "קהילת מדעים", "csrf_token": token})
+    assert made.status_code == 302 and "/communities/" in made.headers["Location"]
+    assert "קהילת מדעים" in fac.get("/communities/").get_data(as_text=True)
