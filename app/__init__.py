@@ -122,6 +122,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.diagnostics import api as diagnostics_api
     from app.diagnostics import views as diagnostics_views
     from app.health import api as health_api
+    from app.notifications import api as notifications_api
+    from app.notifications import service as notifications_service
+    from app.notifications import views as notifications_views
     from app.video import api as video_api
     from app.video import tus as video_tus
     from app.video import views as video_views
@@ -133,12 +136,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(video_tus.bp)
     app.register_blueprint(diagnostics_views.bp)
     app.register_blueprint(diagnostics_views.student_bp)
+    app.register_blueprint(notifications_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
     api.register_blueprint(video_api.search_blp)
     api.register_blueprint(diagnostics_api.blp)
+    api.register_blueprint(notifications_api.blp)
     video_tus.document(api.spec)
+    notifications_service.configure(settings)  # e-mail notifications after commit when SMTP_HOST is set
     errors.register(app)
 
     @login_manager.user_loader

@@ -87,12 +87,13 @@ def _tags(session: Session, tags: list[str] | None) -> list[dict]:
 def add_comment(session: Session, actor: User, public_id: str, *, body: str, start=None, end=None,
                 parent_id: int | None = None, quote: str | None = None, tags: list[str] | None = None) -> Comment:
     video = service.get_video(session, actor, public_id, "view")
-    parent = None
+    parent = replied_to = None
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.video_id != video.id:
             raise NotFound("There is no such comment on this video.")
         authz.require(actor, "reply", parent, hide=False)
+        replied_to = parent
         parent = parent if parent.parent_id is None else session.get(Comment, parent.parent_id)
         start, end = parent.start, parent.end
     else:
@@ -103,7 +104,28 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
                       body=_text(body), quote=quote, tags=_tags(session, tags) if parent is None else [])
     session.add(comment)
     session.flush()
+    _tell(session, actor, comment, replied_to)
     return comment
+
+
+def _tell(session: Session, actor: User, comment: Comment, replied_to: Comment | None) -> None:
+    """A comment tells the lesson's owner; a reply also tells the author of the comment it answers. Never
+    the writer, and only people who may see it (someone given only the clip is sent to the clip)."""
+    from app.notifications.service import notify
+
+    video = comment.video
+    recipients = [video.owner]
+    if replied_to is not None and replied_to.deleted_at is None:
+        recipients.insert(0, replied_to.author)
+    kind = "comment" if replied_to is None else "reply"
+    for user in {u.id: u for u in recipients}.values():
+        if user.id == actor.id or not authz.may(user, "view", comment):
+            continue
+        if authz.may(user, "view", video) or comment.clip is None:
+            title, link = video.title, f"/videos/{video.public_id}#comment-{comment.id}"
+        else:
+            title, link = comment.clip.title, f"/videos/clips/{comment.clip.public_id}#comment-{comment.id}"
+        notify(session, user, kind, {"author": actor.display_name, "video_title": title}, link, actor=actor)
 
 
 def get_comment(session: Session, actor: User, comment_id: int, action: str = "view") -> Comment:

@@ -1,0 +1,53 @@
+"""Pages: the notification list, opening one (marks it read), mark all read; the unread badge in the nav."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from app import db
+from app.accounts.forms import ActionForm
+from app.notifications import messages, service
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+def text_of(note) -> str:
+    """The notification's sentence in the language of this request (the reader's)."""
+    return messages.render(note.kind, note.params, gettext)
+
+
+@bp.app_context_processor
+def unread_badge():
+    if not current_user.is_authenticated:
+        return {"unread_notifications": 0}
+    return {"unread_notifications": service.unread_count(db.session(), current_user)}
+
+
+@bp.get("/")
+@login_required
+def index():
+    notes = service.list_for(db.session(), current_user, limit=200)
+    return render_template("notifications/list.html", notes=notes, text_of=text_of, form=ActionForm())
+
+
+@bp.get("/<int:notification_id>/open")
+@login_required
+def open_(notification_id: int):
+    """A plain link (it also works from an e-mail): marking one's own notification read is harmless to
+    forge, so it needs no CSRF token. Only a local path is followed, never another site."""
+    s = db.session()
+    target = service.open_notification(s, current_user, notification_id)
+    s.commit()
+    return redirect(target or url_for("notifications.index"))
+
+
+@bp.post("/read")
+@login_required
+def read_all():
+    # The CSRF token of the form is checked for every POST in create_app's before_request.
+    s = db.session()
+    service.mark_read(s, current_user, "all")
+    s.commit()
+    return redirect(url_for("notifications.index"))
