@@ -86,6 +86,7 @@ class Settings:
     smtp_starttls: bool = True
     mail_from: str = "ClassLab <classlab@localhost>"
     public_url: str = "http://127.0.0.1:5000"
+    export_days: int = 7
 
     @property
     def work_folder(self) -> str:
@@ -202,4 +203,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_starttls=_bool(env.get("SMTP_STARTTLS", "true")),
         mail_from=env.get("MAIL_FROM", "") or "ClassLab <classlab@localhost>",
         public_url=(env.get("PUBLIC_URL", "") or "http://127.0.0.1:5000").rstrip("/"),
+        export_days=int(env.get("EXPORT_DAYS", "7")),
     )

@@ -1,11 +1,11 @@
-"""Who may see and manage accounts, organizations and API tokens."""
+"""Who may see and manage accounts, organizations, API tokens and data exports."""
 
 from __future__ import annotations
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import object_session
 
-from app.accounts.models import ApiToken, Organization, Role, User
+from app.accounts.models import ApiToken, DataExport, Organization, Role, User
 from app.authz import rule, scope
 
 
@@ -87,3 +87,14 @@ def token_rule(actor: User, action: str, token: ApiToken) -> bool:
 @scope(ApiToken)
 def token_scope(actor: User, query: Select) -> Select:
     return query.where(ApiToken.user_id == actor.id)
+
+
+@rule(DataExport)
+def export_rule(actor: User, action: str, export: DataExport) -> bool:
+    """An archive of someone's data is theirs alone: not even an administrator opens it."""
+    return export.user_id == actor.id and action in {"view", "download"}
+
+
+@scope(DataExport)
+def export_scope(actor: User, query: Select) -> Select:
+    return query.where(DataExport.user_id == actor.id)

@@ -27,6 +27,7 @@ __all__ = [
     "to_srt",
     "to_text",
     "to_webvtt",
+    "video_cues",
     "word_error_rate",
 ]
 
@@ -235,6 +236,16 @@ def cues_from_segments(
         cues.append(Cue(start / 1000, end / 1000, text))
         previous_end = end
     return cues
+
+
+def video_cues(video: Any) -> list[Cue]:
+    """The cues of a lesson's transcript as shown: the owner's corrections win, and a corrected line's word timings
+    (which belong to the old text) are dropped. Captions, downloads and the data export all use this."""
+    segments = video.transcript.segments if video.transcript else []
+    return cues_from_segments(
+        {"start": s.start, "end": s.end, "text": s.shown, "words": [] if s.corrected is not None else s.words}
+        for s in segments
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -171,6 +171,36 @@ def threads(session: Session, actor: User, public_id: str) -> list[Comment]:
     return [c for c in session.scalars(query) if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
 
 
+EXPORT_COLUMNS = ["id", "reply_to", "start", "end", "author", "body", "quote", "tags", "created_at"]
+
+
+def export_rows(session: Session, actor: User, public_id: str) -> list[dict]:
+    """The video's live feedback, threads and their replies in order, as rows for the CSV/JSON exports."""
+    rows = []
+    for c in threads(session, actor, public_id):
+        for item in [c, *[r for r in c.replies if r.deleted_at is None]]:
+            if item.deleted_at is None:
+                rows.append({"id": item.id, "reply_to": item.parent_id, "start": item.start, "end": item.end,
+                             "author": item.author.display_name, "body": item.body, "quote": item.quote,
+                             "tags": [f"{t['framework']}:{t['element']}" for t in item.tags],
+                             "created_at": item.created_at.isoformat()})
+    return rows
+
+
+def rows_csv(rows: list[dict]) -> str:
+    """export_rows() as CSV, with a byte-order mark so that spreadsheet programs read Hebrew and Arabic as UTF-8."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        writer.writerow([r["id"], r["reply_to"] or "", r["start"], "" if r["end"] is None else r["end"],
+                         r["author"], r["body"], r["quote"] or "", " ".join(r["tags"]), r["created_at"]])
+    return "\ufeff" + out.getvalue()
+
+
 def import_framework(session: Session, framework) -> ObservationFramework:
     """Store a framework version (from app.video.frameworks); a new version becomes the current one."""
     existing = session.scalar(select(ObservationFramework).where(

@@ -149,11 +149,7 @@ def tag_summary():
 
 
 def _cues(video):
-    segments = video.transcript.segments if video.transcript else []
-    return captions.cues_from_segments(
-        {"start": s.start, "end": s.end, "text": s.shown, "words": [] if s.corrected is not None else s.words}
-        for s in segments
-    )
+    return captions.video_cues(video)
 
 
 @bp.post("/<public_id>/comments")
@@ -179,33 +175,18 @@ def add_comment(public_id: str):
 @login_required
 def comments_export(public_id: str, fmt: str):
     """The video's feedback as CSV, JSON or WebVTT chapters."""
-    import csv
-    import io
     import json
 
     s = db.session()
     video = service.get_video(s, current_user, public_id, "download")
-    rows = []
-    for c in feedback.threads(s, current_user, public_id):
-        for item in [c, *[r for r in c.replies if r.deleted_at is None]]:
-            if item.deleted_at is None:
-                rows.append({"id": item.id, "reply_to": item.parent_id, "start": item.start, "end": item.end,
-                             "author": item.author.display_name, "body": item.body, "quote": item.quote,
-                             "tags": [f"{t['framework']}:{t['element']}" for t in item.tags],
-                             "created_at": item.created_at.isoformat()})
+    rows = feedback.export_rows(s, current_user, public_id)
     name = quote(f"{video.title[:80]}-feedback.{fmt}", safe="")
     disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
     if fmt == "json":
         return Response(json.dumps(rows, ensure_ascii=False, indent=2), mimetype="application/json",
                         headers=disposition)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["id", "reply_to", "start", "end", "author", "body", "quote", "tags", "created_at"])
-        for r in rows:
-            writer.writerow([r["id"], r["reply_to"] or "", r["start"], "" if r["end"] is None else r["end"],
-                             r["author"], r["body"], r["quote"] or "", " ".join(r["tags"]), r["created_at"]])
-        return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers=disposition)
+        return Response(feedback.rows_csv(rows), mimetype="text/csv", headers=disposition)
     if fmt == "vtt":
         duration = video.duration or 0.0
         cues = [captions.Cue(r["start"], r["end"] if r["end"] is not None else min(duration, r["start"] + 5.0),
