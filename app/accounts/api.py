@@ -1,4 +1,4 @@
-"""JSON endpoints under /api/v1/accounts/."""
+"""JSON endpoints under /api/v1/accounts/: users, API tokens, exports of one's own data."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from marshmallow import Schema, fields, validate
 
 from app import db, limiter, login_limit
 from app.accounts import service
+from app.errors import ServiceUnavailable
 
-blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts", description="Users and API tokens")
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts", description="Users, API tokens, data exports")
 
 
 class OrganizationOut(Schema):
@@ -107,3 +108,64 @@ class OneToken(MethodView):
         s = db.session()
         service.revoke_token(s, current_user, token_id)
         s.commit()
+
+
+class ExportOut(Schema):
+    id = fields.String(attribute="public_id")
+    status = fields.String(metadata={"description": "pending | running | ready | failed"})
+    size = fields.Integer(allow_none=True, metadata={"description": "bytes of the ZIP archive, once ready"})
+    error = fields.String(allow_none=True, metadata={"description": "why it failed"})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    download_url = fields.String(allow_none=True, metadata={"description": "signed, expiring (MEDIA_URL_SECONDS)"})
+
+
+def _export_out(export) -> dict:
+    from flask import current_app
+
+    from app.accounts.export import download_url
+
+    url = download_url(current_app.extensions["classlab.storage"], export,
+                       current_app.extensions["classlab.settings"].media_url_seconds)
+    return {**{name: getattr(export, name) for name in ("public_id", "status", "size", "error", "created_at",
+                                                         "finished_at")}, "download_url": url}
+
+
+@blp.route("/exports")
+class Exports(MethodView):
+    @login_required
+    @blp.response(200, ExportOut(many=True))
+    def get(self):
+        """Your recent exports, newest first (each kept EXPORT_DAYS days)."""
+        from app.accounts.export import exports_of
+
+        return [_export_out(e) for e in exports_of(db.session(), current_user)]
+
+    @login_required
+    @blp.response(202, ExportOut)
+    @blp.alt_response(409, description="An export is already pending or running")
+    def post(self):
+        """Ask for a ZIP archive of all your data; poll the export until it is ready (409 while one is pending)."""
+        from app.accounts import export
+
+        s = db.session()
+        found = export.request_export(s, current_user)
+        s.commit()
+        try:
+            export.enqueue_export(found)
+        except Exception as exc:
+            export.fail_export(s, found.id, "The job queue could not be reached. Please try again in a few minutes.")
+            s.commit()
+            raise ServiceUnavailable("The job queue could not be reached. Please try again in a few minutes.") from exc
+        return _export_out(found)
+
+
+@blp.route("/exports/<export_id>")
+class OneExport(MethodView):
+    @login_required
+    @blp.response(200, ExportOut)
+    def get(self, export_id: str):
+        """The export's status, and a signed download URL once it is ready."""
+        from app.accounts.export import get_export
+
+        return _export_out(get_export(db.session(), current_user, export_id))

@@ -1,20 +1,23 @@
-"""Pages: login, logout, dashboard, language, API tokens, people."""
+"""Pages: login, logout, dashboard, language, API tokens, people, download of one's own data."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db, limiter, login_limit
 from app.accounts import service
 from app.accounts.forms import ORG_KIND_LABELS, ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
 from app.accounts.models import Role
-from app.errors import ClassLabError, Forbidden, NotAuthenticated
+from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated
 
 bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -176,3 +179,48 @@ def people():
     elif request.method == "POST":
         status = 422
     return render_template("accounts/people.html", form=form, people=service.users_visible_to(s, current_user)), status
+
+
+EXPORT_STATUS_LABELS = {"pending": _l("Waiting for a worker"), "running": _l("Being prepared"), "ready": _l("Ready"),
+                        "failed": _l("Failed")}
+
+
+@bp.get("/account/data")
+@login_required
+def data():
+    from flask import current_app
+
+    from app.accounts import export
+
+    settings = current_app.extensions["classlab.settings"]
+    store = current_app.extensions["classlab.storage"]
+    found = export.exports_of(db.session(), current_user)
+    rows = [(e, export.download_url(store, e, settings.media_url_seconds)) for e in found]
+    return render_template("accounts/data.html", exports=rows, form=ActionForm(), days=settings.export_days,
+                           busy=any(e.status in export.ACTIVE for e in found), labels=EXPORT_STATUS_LABELS)
+
+
+@bp.post("/account/data")
+@login_required
+def request_data():
+    from app.accounts import export
+
+    s = db.session()
+    try:
+        found = export.request_export(s, current_user)
+        s.commit()
+    except Conflict:
+        s.rollback()
+        flash(_("An archive of your data is already being prepared. Wait until it is ready, then ask again."),
+              "error")
+        return redirect(url_for("accounts.data"))
+    try:
+        export.enqueue_export(found)
+    except Exception:  # noqa: BLE001 - a broker that is down: say so instead of leaving it pending for hours
+        log.exception("could not enqueue export %s", found.id)
+        export.fail_export(s, found.id, "The job queue could not be reached. Please try again in a few minutes.")
+        s.commit()
+        flash(_("The archive could not be started. Please try again in a few minutes."), "error")
+        return redirect(url_for("accounts.data"))
+    flash(_("Your archive is being prepared. This page shows the download link when it is ready."), "info")
+    return redirect(url_for("accounts.data"))

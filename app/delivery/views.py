@@ -17,7 +17,8 @@ bp = Blueprint("delivery", __name__)
 
 
 def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> None:
-    """A copied link stops working once its user may no longer see the video (a share revoked)."""
+    """A copied link stops working once its user may no longer see the video (a share revoked); an archive of
+    someone's data (exports/) is served only to that user, and only while it exists."""
     from sqlalchemy import select
 
     from app import authz, db
@@ -26,6 +27,12 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
     from app.video.sharing import record
 
     s = db.session()
+    if key.startswith("exports/"):
+        from app.accounts.export import may_serve
+
+        if not may_serve(s, key, audience):
+            abort(403, "This archive is not yours, or it was deleted.")
+        return
     video = s.scalar(select(Video).where(Video.public_id == key.split("/")[1]))
     user = s.get(User, audience) if audience is not None else None
     if video is None or user is None or not authz.may(user, "view", video):
@@ -47,7 +54,7 @@ def media(token: str):
         abort(404, "This media no longer exists.")
     except StorageError as exc:
         abort(403, str(exc))
-    if key.startswith("videos/"):
+    if key.startswith(("videos/", "exports/")):
         _check_still_allowed(key, audience, download=bool(filename))
     mimetype = mimetypes.guess_type(key)[0] or "application/octet-stream"
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=0"}
