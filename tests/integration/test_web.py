@@ -239,8 +239,8 @@ def test_media_is_served_only_by_a_signed_url_with_ranges(app, client):
     from storage.local import LocalStorage
 
     store = app.extensions["classlab.storage"]
-    store.put("exports/7/web/web.mp4", io.BytesIO(b"0123456789"))
-    url = store.signed_url("exports/7/web/web.mp4", 60)
+    store.put("samples/7/web/web.mp4", io.BytesIO(b"0123456789"))
+    url = store.signed_url("samples/7/web/web.mp4", 60)
     if not isinstance(store, LocalStorage):
         assert url.startswith(app.extensions["classlab.settings"].s3_endpoint_url)
         return
@@ -250,10 +250,10 @@ def test_media_is_served_only_by_a_signed_url_with_ranges(app, client):
     assert part.status_code == 206 and part.data == b"234"
     assert part.headers["Content-Range"] == "bytes 2-4/10"
     assert client.get(url, headers={"Range": "bytes=50-60"}).status_code == 416
-    assert client.get("/media/exports/7/web/web.mp4").status_code == 404  # no guessable URL
+    assert client.get("/media/samples/7/web/web.mp4").status_code == 404  # no guessable URL
     forged = client.get(url[:-3] + "abc")
     assert forged.status_code == 403 and "not valid" in forged.get_data(as_text=True)
-    expired = client.get(store.signed_url("exports/7/web/web.mp4", -5))
+    expired = client.get(store.signed_url("samples/7/web/web.mp4", -5))
     assert expired.status_code == 403 and "expired" in expired.get_data(as_text=True)
 
 
