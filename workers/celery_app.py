@@ -69,7 +69,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_track_started=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        include=["workers.health", "workers.video", "workers.notifications"],
+        include=["workers.health", "workers.video", "workers.exports", "workers.notifications"],
         beat_schedule={
             "sweep": {"task": "classlab.video.sweep", "schedule": float(settings.sweep_seconds)},
         },
