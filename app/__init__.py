@@ -118,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
     from app.accounts import views as accounts_views
     from app.accounts.models import User
+    from app.coaching import views as coaching_views
+    from app.communities import views as communities_views
     from app.delivery import views as delivery_views
     from app.diagnostics import api as diagnostics_api
     from app.diagnostics import views as diagnostics_views
@@ -136,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(video_tus.bp)
     app.register_blueprint(diagnostics_views.bp)
     app.register_blueprint(diagnostics_views.student_bp)
+    app.register_blueprint(communities_views.bp)
+    app.register_blueprint(coaching_views.bp)
     app.register_blueprint(notifications_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)

@@ -23,7 +23,7 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
 
     from app import authz, db
     from app.accounts.models import User
-    from app.video.models import Video
+    from app.video.models import Clip, Video
     from app.video.sharing import record
 
     s = db.session()
@@ -33,9 +33,14 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
         if not may_serve(s, key, audience):
             abort(403, "This archive is not yours, or it was deleted.")
         return
-    video = s.scalar(select(Video).where(Video.public_id == key.split("/")[1]))
+    parts = key.split("/")
+    video = s.scalar(select(Video).where(Video.public_id == parts[1]))
     user = s.get(User, audience) if audience is not None else None
-    if video is None or user is None or not authz.may(user, "view", video):
+    # A clip's own file is also served to those who were shared only that clip.
+    target = video
+    if video is not None and len(parts) == 4 and parts[2] == "clips":
+        target = s.scalar(select(Clip).where(Clip.video_id == video.id, Clip.cut_key == key))
+    if target is None or user is None or not authz.may(user, "view", target):
         abort(403, "Access to this video was withdrawn.")
     if download:
         record(s, video, user, "download", key.rsplit("/", 1)[-1])

@@ -9,7 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import db
-from app.video import feedback, service
+from app.errors import NotFound
+from app.video import clips, feedback, service, sharing
 from app.video.delivery import asset_url
 
 blp = Blueprint("videos_api", __name__, url_prefix="/api/v1/videos", description="Lesson videos and transcripts")
@@ -221,6 +222,11 @@ class Comments(MethodView):
 @blp.route("/comments/<int:comment_id>")
 class OneComment(MethodView):
     @login_required
+    @blp.response(200, CommentOut)
+    def get(self, comment_id: int):
+        return feedback.get_comment(db.session(), current_user, comment_id)
+
+    @login_required
     @blp.arguments(CommentEdit)
     @blp.response(200, CommentOut)
     def patch(self, body, comment_id: int):
@@ -235,3 +241,218 @@ class OneComment(MethodView):
         s = db.session()
         feedback.delete_comment(s, current_user, comment_id)
         s.commit()
+
+
+# ------------------------------------------------------------------ download, consent, sharing, audit
+class DownloadOut(Schema):
+    url = fields.String(metadata={"description": "signed, expiring; served as an attachment"})
+    filename = fields.String()
+
+
+class ConsentIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["none", "partial", "full"]))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ShareIn(Schema):
+    email = fields.String(load_default=None, validate=validate.Length(max=254))
+    community = fields.String(load_default=None, validate=validate.Length(max=32),
+                              metadata={"description": "a community's id, instead of an e-mail"})
+    right = fields.String(required=True, validate=validate.OneOf(["view", "comment"]))
+
+
+class ShareOut(Schema):
+    id = fields.Integer()
+    right = fields.String()
+    user = fields.Function(lambda s: s.user.email if s.user else None)
+    community = fields.Function(lambda s: s.community.public_id if s.community else None)
+    clip = fields.Function(lambda s: s.clip.public_id if s.clip else None)
+    created_at = fields.DateTime()
+
+
+class AuditOut(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    actor = fields.Function(lambda e: e.actor.email if e.actor else None)
+    detail = fields.String()
+
+
+def _settings():
+    return current_app.extensions["classlab.settings"]
+
+
+@blp.route("/<public_id>/download")
+class Download(MethodView):
+    @login_required
+    @blp.response(200, DownloadOut)
+    def get(self, public_id: str):
+        """The original recording, for its owner only."""
+        s = db.session()
+        video = service.get_video(s, current_user, public_id, "download")
+        asset = video.asset("original")
+        if asset is None:
+            raise NotFound("This video has no stored original.")
+        store = current_app.extensions["classlab.storage"]
+        url = asset_url(store, asset, _settings().media_url_seconds, download=True, audience=current_user.id)
+        return {"url": url, "filename": video.original_filename or video.title}
+
+
+@blp.route("/<public_id>/consent")
+class ConsentView(MethodView):
+    @login_required
+    @blp.arguments(ConsentIn)
+    @blp.response(200, VideoOut)
+    def put(self, body, public_id: str):
+        s = db.session()
+        video = sharing.set_consent(s, current_user, public_id, body["status"], body["note"])
+        s.commit()
+        return video_out(video)
+
+
+@blp.route("/<public_id>/shares")
+class Shares(MethodView):
+    @login_required
+    @blp.response(200, ShareOut(many=True))
+    def get(self, public_id: str):
+        s = db.session()
+        return sharing.shares_of(s, service.get_video(s, current_user, public_id, "share"), lesson_only=False)
+
+    @login_required
+    @blp.arguments(ShareIn)
+    @blp.response(201, ShareOut)
+    def post(self, body, public_id: str):
+        s = db.session()
+        found = sharing.share(s, current_user, public_id, body["email"], body["right"], community_id=body["community"])
+        s.commit()
+        return found
+
+
+@blp.route("/shares/<int:share_id>")
+class OneShare(MethodView):
+    @login_required
+    @blp.response(204)
+    def delete(self, share_id: int):
+        s = db.session()
+        sharing.revoke(s, current_user, share_id)
+        s.commit()
+
+
+@blp.route("/<public_id>/audit")
+class Audit(MethodView):
+    @login_required
+    @blp.response(200, AuditOut(many=True))
+    def get(self, public_id: str):
+        return sharing.audit_log(db.session(), current_user, public_id)
+
+
+# --------------------------------------------------------------------------------------------- clips
+class ClipIn(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    start = fields.Raw(required=True, metadata={"description": "seconds, or m:ss"})
+    end = fields.Raw(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class ClipOut(Schema):
+    id = fields.String(attribute="public_id")
+    video_id = fields.String()
+    title = fields.String()
+    note = fields.String()
+    start = fields.Float()
+    end = fields.Float()
+    creator = fields.String()
+    cut_status = fields.String()
+    media_url = fields.String(allow_none=True, metadata={"description": "signed, expiring; None while being cut"})
+    media_offset = fields.Float(allow_none=True, metadata={"description": "where the media's 0 is in the lesson"})
+
+
+class ClipCommentIn(Schema):
+    body = fields.String(required=True)
+    start = fields.Raw(load_default=None)
+    end = fields.Raw(load_default=None)
+    parent_id = fields.Integer(load_default=None)
+    tags = fields.List(fields.String(), load_default=list)
+
+
+def clip_out(clip) -> dict:
+    media = clips.playable(current_user, clip)
+    store = current_app.extensions["classlab.storage"]
+    return {
+        "public_id": clip.public_id, "video_id": clip.video.public_id, "title": clip.title, "note": clip.note,
+        "start": clip.start, "end": clip.end, "creator": clip.creator.display_name, "cut_status": clip.cut_status,
+        "media_url": store.signed_url(media[0], _settings().media_url_seconds, audience=current_user.id)
+        if media else None,
+        "media_offset": media[1] if media else None,
+    }
+
+
+@blp.route("/<public_id>/clips")
+class VideoClips(MethodView):
+    @login_required
+    @blp.response(200, ClipOut(many=True))
+    def get(self, public_id: str):
+        s = db.session()
+        return [clip_out(c) for c in clips.clips_of(s, current_user, service.get_video(s, current_user, public_id))]
+
+    @login_required
+    @blp.arguments(ClipIn)
+    @blp.response(201, ClipOut)
+    def post(self, body, public_id: str):
+        s = db.session()
+        clip = clips.create_clip(s, current_user, public_id, **body)
+        s.commit()
+        clips.start_cutting(clip)
+        return clip_out(clip)
+
+
+@blp.route("/clips/<clip_id>")
+class OneClip(MethodView):
+    @login_required
+    @blp.response(200, ClipOut)
+    def get(self, clip_id: str):
+        return clip_out(clips.get_clip(db.session(), current_user, clip_id))
+
+    @login_required
+    @blp.response(204)
+    def delete(self, clip_id: str):
+        s = db.session()
+        clips.delete_clip(s, current_user, clip_id, current_app.extensions["classlab.storage"])
+        s.commit()
+
+
+@blp.route("/clips/<clip_id>/shares")
+class ClipShares(MethodView):
+    @login_required
+    @blp.response(200, ShareOut(many=True))
+    def get(self, clip_id: str):
+        s = db.session()
+        clip = clips.get_clip(s, current_user, clip_id, "share")
+        return sharing.shares_of(s, clip.video, clip)
+
+    @login_required
+    @blp.arguments(ShareIn)
+    @blp.response(201, ShareOut)
+    def post(self, body, clip_id: str):
+        s = db.session()
+        found = sharing.share_clip(s, current_user, clip_id, body["email"], body["right"],
+                                   community_id=body["community"])
+        s.commit()
+        return found
+
+
+@blp.route("/clips/<clip_id>/comments")
+class ClipComments(MethodView):
+    @login_required
+    @blp.response(200, CommentOut(many=True))
+    def get(self, clip_id: str):
+        s = db.session()
+        return clips.clip_threads(s, current_user, clips.get_clip(s, current_user, clip_id))
+
+    @login_required
+    @blp.arguments(ClipCommentIn)
+    @blp.response(201, CommentOut)
+    def post(self, body, clip_id: str):
+        s = db.session()
+        comment = clips.add_clip_comment(s, current_user, clip_id, **body)
+        s.commit()
+        return comment

@@ -230,3 +230,8 @@ def tag_summary(session: Session, actor: User, public_id: str) -> dict[str, int]
             label = f"{tag['framework']}:{tag['element']}"
             counts[label] = counts.get(label, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# The same cleaning for feedback given on a clip's own page (app/video/clips.py).
+clean_body = _text
+clean_tags = _tags

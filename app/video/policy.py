@@ -96,19 +96,21 @@ def share_rule(actor: User, action: str, share: Share) -> bool:
 
 
 # Assets, transcripts and segments follow their video, so there is one rule to get right.
+# Only what makes sense for each: a file is watched or downloaded (it goes when its video goes); a
+# transcript is read, downloaded or corrected. Commenting and sharing are done on the video.
 @rule(Asset)
 def asset_rule(actor: User, action: str, asset: Asset) -> bool:
-    return may(actor, action, asset.video)
+    return action in {"view", "download"} and may(actor, action, asset.video)
 
 
 @rule(Transcript)
 def transcript_rule(actor: User, action: str, transcript: Transcript) -> bool:
-    return may(actor, action, transcript.video)
+    return action in {"view", "download", "edit"} and may(actor, action, transcript.video)
 
 
 @rule(Segment)
 def segment_rule(actor: User, action: str, segment: Segment) -> bool:
-    return may(actor, action, segment.transcript.video)
+    return action in {"view", "download", "edit"} and may(actor, action, segment.transcript.video)
 
 
 @rule(Upload)
@@ -129,8 +131,10 @@ def comment_rule(actor: User, action: str, comment: Comment) -> bool:
         return sees()
     if action in {"edit", "delete"}:
         return comment.author_id == actor.id and sees()
-    if action == "reply":
+    if action in {"reply", "comment"}:  # to comment on a comment is to reply to it
         return may(actor, "comment", comment.video) or (clip is not None and may(actor, "comment", clip))
+    if action == "download":  # the lesson's feedback export
+        return may(actor, "download", comment.video)
     return False
 
 
@@ -145,10 +149,11 @@ def framework_rule(actor: User, action: str, framework: ObservationFramework) ->
 def clip_rule(actor: User, action: str, clip: Clip) -> bool:
     """A clip is seen by whoever sees its lesson, and by those it was shared with on its own.
 
-    Only the lesson's owner shares or downloads it; its maker or the lesson's owner removes it."""
+    Only the lesson's owner shares it (and downloads the lesson it comes from); its maker or the lesson's
+    owner removes it."""
     video = clip.video
     if video.owner_id == actor.id:
-        return action in {"view", "comment", "share", "download", "delete"}
+        return action in {"view", "comment", "share", "delete"}
     if action in {"view", "comment"}:
         return may(actor, action, video) or _allowed(share_rights(actor, video, clip), action)
     if action == "delete":

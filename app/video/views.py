@@ -77,17 +77,10 @@ def watch(public_id: str):
     s = db.session()
     sharing.record(s, video, current_user, "view")
     s.commit()
-    from flask_babel import get_locale
+    frameworks, element_titles, lang = _frameworks(s)
+    from app.communities.service import list_communities
 
-    from app.video.frameworks import Framework, tag_label
-
-    frameworks = feedback.current_frameworks(s)
-    lang = str(get_locale() or "en")
-    element_titles = {}
-    for row in frameworks:
-        framework = Framework.from_dict(row.data)
-        for element in framework.elements():
-            element_titles[f"{row.key}:{element.key}"] = tag_label(framework, element.key, lang)
+    owner = authz.may(current_user, "share", video)
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
         threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,
@@ -96,7 +89,8 @@ def watch(public_id: str):
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
-        shares=sharing.shares_of(s, video) if authz.may(current_user, "share", video) else None,
+        shares=sharing.shares_of(s, video) if owner else None, share_action=url_for("video.share", public_id=public_id),
+        communities=list_communities(s, current_user) if owner else [],
         **_lesson_tags(s, public_id, lang),
     )
 
@@ -148,6 +142,22 @@ def tag_summary():
                            own=teacher.id == current_user.id)
 
 
+def _frameworks(s):
+    """The current frameworks, and each element's title in the page's language."""
+    from flask_babel import get_locale
+
+    from app.video.frameworks import Framework, tag_label
+
+    frameworks = feedback.current_frameworks(s)
+    lang = str(get_locale() or "en")
+    element_titles = {}
+    for row in frameworks:
+        framework = Framework.from_dict(row.data)
+        for element in framework.elements():
+            element_titles[f"{row.key}:{element.key}"] = tag_label(framework, element.key, lang)
+    return frameworks, element_titles, lang
+
+
 def _cues(video):
     return captions.video_cues(video)
 
@@ -157,6 +167,8 @@ def _cues(video):
 def add_comment(public_id: str):
     s = db.session()
     form = request.form
+    # Who may not see the lesson gets 404, who may only watch gets 403; a flashed message is for bad input.
+    authz.require(current_user, "comment", service.get_video(s, current_user, public_id), hide=False)
     try:
         comment = feedback.add_comment(
             s, current_user, public_id, body=form.get("body", ""), start=form.get("start"), end=form.get("end"),
@@ -209,6 +221,7 @@ def add_clip(public_id: str):
         s.rollback()
         flash(exc.detail, "error")
         return redirect(url_for("video.watch", public_id=public_id) + "#clips")
+    clips.start_cutting(clip)
     return redirect(url_for("video.clip", clip_id=clip.public_id))
 
 
@@ -218,21 +231,85 @@ def clip(clip_id: str):
     s = db.session()
     found = clips.get_clip(s, current_user, clip_id)
     video = found.video
-    asset = video.asset("web") or video.asset("low") or (video.asset("original") if not video.has_video else None)
-    src = asset_url(_store(), asset, _seconds(), audience=current_user.id) if asset else None
+    media = clips.playable(current_user, found)
+    src, offset = (None, 0.0)
+    if media is not None:
+        src = _store().signed_url(media[0], _seconds(), audience=current_user.id)
+        offset = media[1]
     sharing.record(s, video, current_user, "view", f"clip {found.title}")
     s.commit()
-    return render_template("video/clip.html", clip=found, video=video, src=src, action_form=ActionForm(),
-                           can_delete=authz.may(current_user, "delete", found))
+    from app.communities.service import list_communities
+
+    owner = authz.may(current_user, "share", found)
+    frameworks, element_titles, _lang = _frameworks(s)
+    return render_template(
+        "video/clip.html", clip=found, video=video, src=src, offset=offset, action_form=ActionForm(),
+        can_delete=authz.may(current_user, "delete", found), sees_lesson=authz.may(current_user, "view", video),
+        can_comment=authz.may(current_user, "comment", found), threads=clips.clip_threads(s, current_user, found),
+        frameworks=frameworks, element_titles=element_titles,
+        shares=sharing.shares_of(s, video, found) if owner else None,
+        communities=list_communities(s, current_user) if owner else [],
+    )
+
+
+@bp.get("/clips/<clip_id>/captions.vtt")
+@login_required
+def clip_captions(clip_id: str):
+    """The clip's captions on the clip file's own timeline: nothing from outside the clip."""
+    found = clips.get_clip(db.session(), current_user, clip_id)
+    offset = 0.0 if authz.may(current_user, "view", found.video) else found.start
+    cues = [captions.Cue(max(c.start, found.start) - offset, min(c.end, found.end) - offset, c.text)
+            for c in _cues(found.video) if c.end > found.start and c.start < found.end]
+    return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.post("/clips/<clip_id>/comments")
+@login_required
+def add_clip_comment(clip_id: str):
+    s = db.session()
+    authz.require(current_user, "comment", clips.get_clip(s, current_user, clip_id), hide=False)
+    try:
+        parent = request.form.get("parent_id")
+        comment = clips.add_clip_comment(
+            s, current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
+            end=request.form.get("end") or None, tags=request.form.getlist("tags"),
+            parent_id=int(parent) if parent and parent.isdigit() and len(parent) < 19 else None)
+        s.commit()
+        anchor = f"#comment-{comment.id}"
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+        anchor = "#feedback"
+    return redirect(url_for("video.clip", clip_id=clip_id) + anchor)
+
+
+@bp.post("/clips/<clip_id>/share")
+@login_required
+def share_clip(clip_id: str):
+    s = db.session()
+    authz.require(current_user, "share", clips.get_clip(s, current_user, clip_id), hide=False)
+    try:
+        found = sharing.share_clip(s, current_user, clip_id, request.form.get("email"), request.form.get("right", ""),
+                                   community_id=request.form.get("community") or None)
+        s.commit()
+        flash(_("Shared with %(name)s.", name=_audience(found)), "info")
+    except ClassLabError as exc:
+        s.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("video.clip", clip_id=clip_id) + "#sharing")
 
 
 @bp.post("/clips/<clip_id>/delete")
 @login_required
 def delete_clip(clip_id: str):
     s = db.session()
-    public_id = clips.delete_clip(s, current_user, clip_id)
+    public_id = clips.delete_clip(s, current_user, clip_id, _store())
     s.commit()
     return redirect(url_for("video.watch", public_id=public_id) + "#clips")
+
+
+def _audience(found) -> str:
+    return found.user.display_name if found.user is not None else found.community.name
 
 
 @bp.post("/comments/<int:comment_id>/edit")
@@ -335,10 +412,12 @@ def retry(public_id: str):
 @login_required
 def share(public_id: str):
     s = db.session()
+    authz.require(current_user, "share", service.get_video(s, current_user, public_id), hide=False)
     try:
-        found = sharing.share(s, current_user, public_id, request.form.get("email", ""), request.form.get("right", ""))
+        found = sharing.share(s, current_user, public_id, request.form.get("email"), request.form.get("right", ""),
+                              community_id=request.form.get("community") or None)
         s.commit()
-        flash(_("Shared with %(name)s.", name=found.user.display_name), "info")
+        flash(_("Shared with %(name)s.", name=_audience(found)), "info")
     except ClassLabError as exc:
         s.rollback()
         flash(exc.detail, "error")
@@ -348,15 +427,13 @@ def share(public_id: str):
 @bp.post("/shares/<int:share_id>/revoke")
 @login_required
 def revoke_share(share_id: int):
-    from app.video.models import Share
-
     s = db.session()
-    found = s.get(Share, share_id)
-    public_id = found.video.public_id if found is not None else None
-    sharing.revoke(s, current_user, share_id)
+    found = sharing.revoke(s, current_user, share_id)
     s.commit()
     flash(_("Access withdrawn."), "info")
-    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
+    if found.clip is not None:
+        return redirect(url_for("video.clip", clip_id=found.clip.public_id) + "#sharing")
+    return redirect(url_for("video.watch", public_id=found.video.public_id) + "#sharing")
 
 
 @bp.post("/<public_id>/consent")
