@@ -47,9 +47,9 @@ MESSAGES: dict[str, str] = {
     "coach_request": _l("%(assigned_by)s proposed %(coach)s as your coach."),
     "coach_accepted": _l("%(teacher)s accepted the coaching request."),
     "coach_declined": _l("%(teacher)s declined the coaching request."),
-    "cycle_started": _l("%(coach)s started a coaching cycle with you: %(focus)s."),
+    "cycle_started": _l("A coaching cycle with %(coach)s as coach has started: %(focus)s."),
     "cycle_lesson": _l("%(teacher)s added the lesson “%(video_title)s” to the coaching cycle."),
-    "next_steps": _l("%(author)s wrote next steps for you."),
+    "next_steps": _l("%(author)s updated the next steps of your coaching cycle."),
     "export_ready": _l("Your data export is ready to download."),
     "community_added": _l("%(by)s added you to the community %(community)s."),
 }
@@ -61,7 +61,8 @@ SHARED_TO_COMMENT = {
     "clip_share": _l("%(owner)s shared the clip “%(clip_title)s” with you to watch and comment."),
 }
 COACH_OFFERS_SELF = _l("%(coach)s would like to be your coach.")
-CYCLE_WITHOUT_FOCUS = _l("%(coach)s started a coaching cycle with you.")
+# Either side may start a cycle or write next steps, and either may read it: worded for both.
+CYCLE_WITHOUT_FOCUS = _l("A coaching cycle with %(coach)s as coach has started.")
 GENERIC = _l("You have a new notification.")
 
 EMAIL_SUBJECT = _l("ClassLab: %(message)s")

@@ -329,7 +329,7 @@ def test_email_is_in_the_readers_language(settings, session, people, smtp, tmp_p
     from workers.notifications import email_notification
 
     catalog = Catalog(locale="he")
-    catalog.add(messages.MESSAGES["next_steps"], "%(author)s כתב/ה לך צעדים הבאים.")
+    catalog.add(messages.MESSAGES["next_steps"], "%(author)s עדכן/ה את הצעדים הבאים.")
     catalog.add(messages.EMAIL_SUBJECT, "ClassLab: %(message)s")
     folder = tmp_path / "translations" / "he" / "LC_MESSAGES"
     folder.mkdir(parents=True)
@@ -348,8 +348,8 @@ def test_email_is_in_the_readers_language(settings, session, people, smtp, tmp_p
     finally:
         messages.translations.cache_clear()
     subjects = {msg["To"]: msg["Subject"] for _rcpt, msg in smtp.received}
-    assert subjects == {teacher.email: "ClassLab: דנה כתב/ה לך צעדים הבאים",
-                        colleague.email: "ClassLab: Dana wrote next steps for you"}
+    assert subjects == {teacher.email: "ClassLab: דנה עדכן/ה את הצעדים הבאים",
+                        colleague.email: "ClassLab: Dana updated the next steps of your coaching cycle"}
 
 
 def test_no_smtp_no_address_or_a_refusal_sends_nothing_and_a_dead_server_is_retried(settings, session, people, smtp):

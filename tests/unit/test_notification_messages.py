@@ -63,7 +63,7 @@ def test_sentences_as_a_reader_sees_them():
     assert messages.render("coach_request", {"coach": "Dana", "assigned_by": ""}, english) == (
         "Dana would like to be your coach.")
     assert messages.render("cycle_started", {"coach": "Dana", "focus": ""}, english) == (
-        "Dana started a coaching cycle with you.")
+        "A coaching cycle with Dana as coach has started.")
 
 
 def test_unknown_kinds_missing_params_and_broken_translations_never_fail():
