@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
     from app.accounts import views as accounts_views
     from app.accounts.models import User
+    from app.coaching import api as coaching_api
     from app.coaching import views as coaching_views
+    from app.communities import api as communities_api
     from app.communities import views as communities_views
     from app.delivery import views as delivery_views
     from app.diagnostics import api as diagnostics_api
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(video_api.search_blp)
     api.register_blueprint(diagnostics_api.blp)
     api.register_blueprint(notifications_api.blp)
+    api.register_blueprint(communities_api.blp)
+    api.register_blueprint(coaching_api.blp)
     video_tus.document(api.spec)
     notifications_service.configure(settings)  # e-mail notifications after commit when SMTP_HOST is set
     errors.register(app)

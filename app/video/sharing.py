@@ -63,6 +63,8 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
         raise InvalidInput(f"Share to view or to comment, not '{right}'.", field="right")
     what = f"clip {clip.title}" if clip is not None else "lesson"
     target = community = None
+    if community_id and (email or "").strip():
+        raise InvalidInput("Share with one person or one community at a time, not both.", field="email")
     if community_id:
         community = session.scalar(select(Community).where(Community.public_id == str(community_id)[:32]))
         if community is None or not authz.may(actor, "share_into", community):

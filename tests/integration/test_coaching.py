@@ -208,3 +208,49 @@ def test_coaching_pages(app, client, session, people, video):
     for lang in ("he", "ar"):
         client.post("/language", data={"locale": lang, "next": "/coaching/", "csrf_token": token})
         assert 'dir="rtl"' in client.get(cycle_url).get_data(as_text=True)
+
+
+def test_coaching_api(app, session, people, video):
+    video_id = video.public_id
+
+    def client_for(email):
+        c = app.test_client()
+        login(c, email, people["password"])
+        return c, {"X-CSRFToken": csrf_token(c, "/coaching/")}
+
+    leader, lh = client_for("leader@a.example")
+    resp = leader.post("/api/v1/coaching/links", json={"coach": "coach@a.example", "teacher": "teacher@a.example"},
+                       headers=lh)
+    assert resp.status_code == 201, resp.get_json()
+    link_id = resp.get_json()["id"]
+    bad = leader.post("/api/v1/coaching/links", json={"coach": "coach@a.example"}, headers=lh)
+    assert bad.status_code == 422 and "teacher" in bad.get_data(as_text=True)
+    again = leader.post("/api/v1/coaching/links", json={"coach": "coach@a.example", "teacher": "teacher@a.example"},
+                        headers=lh)
+    assert again.status_code == 409 and "already coaches" in again.get_json()["detail"]
+    teacher, th = client_for("teacher@a.example")
+    assert teacher.post(f"/api/v1/coaching/links/{link_id}", json={"accept": True}, headers=th).status_code == 200
+    made = teacher.post(f"/api/v1/coaching/links/{link_id}/cycles",
+                        json={"focus_goal": "Wait time", "starts_on": "2026-12-01", "due_on": "2026-11-01"}, headers=th)
+    assert made.status_code == 422 and "due before it starts" in made.get_json()["detail"]
+    made = teacher.post(f"/api/v1/coaching/links/{link_id}/cycles",
+                        json={"focus_goal": "Wait time", "due_on": "not a date"}, headers=th)
+    assert made.status_code == 422
+    made = teacher.post(f"/api/v1/coaching/links/{link_id}/cycles", json={"focus_goal": "Wait time"}, headers=th)
+    cycle = made.get_json()["id"]
+    resp = teacher.post(f"/api/v1/coaching/cycles/{cycle}/lessons", json={"video": video_id}, headers=th)
+    assert resp.status_code == 201 and resp.get_json()["lessons"] == [video_id]
+    coach, ch = client_for("coach@a.example")
+    assert coach.get(f"/api/v1/videos/{video_id}").status_code == 200
+    steps = coach.patch(f"/api/v1/coaching/cycles/{cycle}", json={"next_steps": "Count to five"}, headers=ch)
+    assert steps.status_code == 200 and steps.get_json()["next_steps_agreed_at"] is None
+    assert coach.post(f"/api/v1/coaching/cycles/{cycle}/agree", headers=ch).status_code == 403
+    agreed = teacher.post(f"/api/v1/coaching/cycles/{cycle}/agree", headers=th)
+    assert agreed.status_code == 200 and agreed.get_json()["next_steps_agreed_at"]
+    stranger, sh = client_for("teacher@b.example")
+    assert stranger.get(f"/api/v1/coaching/cycles/{cycle}").status_code == 404
+    assert stranger.delete(f"/api/v1/coaching/links/{link_id}", headers=sh).status_code == 404
+    assert [lk["id"] for lk in leader.get("/api/v1/coaching/links").get_json()] == [link_id]
+    ended = teacher.delete(f"/api/v1/coaching/links/{link_id}", headers=th)
+    assert ended.status_code == 200 and ended.get_json()["status"] == "ended"
+    assert coach.get(f"/api/v1/videos/{video_id}").status_code == 404  # consent was never full

@@ -173,3 +173,65 @@ def test_clip_and_community_pages(app, client, session, people, video, plc):
     made = fac.post("/communities/", data={"name": "קהילת מדעים", "csrf_token": token})
     assert made.status_code == 302 and "/communities/" in made.headers["Location"]
     assert "קהילת מדעים" in fac.get("/communities/").get_data(as_text=True)
+
+
+def test_communities_and_sharing_api_with_bad_input(app, session, people, video):
+    other_id, video_id = people["other_teacher"].id, video.public_id
+
+    def client_for(email):
+        c = app.test_client()
+        login(c, email, people["password"])
+        return c, {"X-CSRFToken": csrf_token(c, "/communities/")}
+
+    fac, fh = client_for("plc@a.example")
+    assert fac.post("/api/v1/communities/", json={"name": ""}, headers=fh).status_code == 422
+    made = fac.post("/api/v1/communities/", json={"name": "مجتمع الرياضيات"}, headers=fh)
+    assert made.status_code == 201
+    cid = made.get_json()["id"]
+    assert fac.post(f"/api/v1/communities/{cid}/members", json={"email": "ghost@x.example"},
+                    headers=fh).status_code == 404
+    assert fac.post(f"/api/v1/communities/{cid}/members", json={"email": "teacher@a.example", "role": "boss"},
+                    headers=fh).status_code == 422
+    for email in ("teacher@a.example", "teacher@b.example"):
+        assert fac.post(f"/api/v1/communities/{cid}/members", json={"email": email}, headers=fh).status_code == 201
+    teacher, th = client_for("teacher@a.example")
+    api = f"/api/v1/videos/{video_id}"
+    blocked = teacher.post(api + "/shares", json={"community": cid, "right": "view"}, headers=th)
+    assert blocked.status_code == 409 and "community" in blocked.get_json()["detail"]
+    assert teacher.put(api + "/consent", json={"status": "maybe"}, headers=th).status_code == 422
+    assert teacher.put(api + "/consent", json={"status": "full", "note": "forms"}, headers=th).status_code == 200
+    both = teacher.post(api + "/shares", json={"community": cid, "email": "coach@a.example", "right": "view"},
+                        headers=th)
+    assert both.status_code == 422 and "not both" in both.get_json()["detail"]
+    assert teacher.post(api + "/shares", json={"email": "ghost@x.example", "right": "view"},
+                        headers=th).status_code == 404
+    assert teacher.post(api + "/shares", json={"email": "coach@a.example", "right": "own"},
+                        headers=th).status_code == 422
+    assert teacher.post(api + "/shares", json={"community": cid, "right": "view"}, headers=th).status_code == 201
+    clip = teacher.post(api + "/clips", json={"title": "Turn", "start": "0:01", "end": "0:09"}, headers=th)
+    assert clip.status_code == 422 and "after the end" in clip.get_json()["detail"]
+    clip = teacher.post(api + "/clips", json={"title": "Turn", "start": 1, "end": 3}, headers=th)
+    assert clip.status_code == 201
+    clip_id = clip.get_json()["id"]
+    shared = teacher.post(f"/api/v1/videos/clips/{clip_id}/shares", json={"email": "colleague@a.example",
+                                                                          "right": "comment"}, headers=th)
+    assert shared.status_code == 201 and shared.get_json()["clip"] == clip_id
+    member, mh = client_for("teacher@b.example")
+    listing = member.get(f"/api/v1/communities/{cid}/shared").get_json()
+    assert [(i["kind"], i["id"]) for i in listing] == [("lesson", video_id)]
+    assert member.post(f"/api/v1/videos/clips/{clip_id}/shares", json={"email": "plc@a.example", "right": "view"},
+                       headers=mh).status_code == 403  # sees the clip through the lesson, may not share it
+    colleague, oh = client_for("colleague@a.example")
+    got = colleague.get(f"/api/v1/videos/clips/{clip_id}").get_json()
+    assert got["title"] == "Turn" and got["media_url"] is None  # not cut yet: nothing rather than the lesson
+    huge = colleague.post(f"/api/v1/videos/clips/{clip_id}/comments", json={"body": "x" * 100_000, "start": 2},
+                          headers=oh)
+    assert huge.status_code == 422
+    xss = colleague.post(f"/api/v1/videos/clips/{clip_id}/comments",
+                         json={"body": "<script>alert(1)</script>", "start": 2}, headers=oh)
+    assert xss.status_code == 201
+    page = colleague.get(f"/videos/clips/{clip_id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert colleague.get(api).status_code == 404
+    assert fac.delete(f"/api/v1/communities/{cid}/members/{other_id}", headers=fh).status_code == 204
+    assert member.get(f"/api/v1/communities/{cid}").status_code == 404
