@@ -43,7 +43,7 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
     box = marker.bounding_box()
     assert abs((box["x"] - bar["x"]) / bar["width"] - 0.25) < 0.05  # 2 s of 8 s
     comment.locator(".seek").click()
-    page.wait_for_function("Math.abs(document.querySelector('#player').currentTime - 2) < 0.6")
+    page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 2) < 0.6")
     comment.locator(".reply-form input[name=body]").fill("תודה!")
     comment.locator(".reply-form button").click()
     page.wait_for_selector("li.reply >> text=תודה!")
@@ -57,7 +57,7 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
     page.click("#clip-form button")
     page.wait_for_url(re.compile(r"/videos/clips/[0-9a-f]+$"))
     assert page.locator("h1").inner_text() == "השאלה המרכזית"
-    page.wait_for_function("document.querySelector('#clip-player').readyState >= 1")
+    page.wait_for_function("() => document.querySelector('#clip-player').readyState >= 1")
     page.evaluate("document.querySelector('#clip-player').muted = true; document.querySelector('#clip-player').play()")
     import time
 

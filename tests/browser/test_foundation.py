@@ -33,7 +33,7 @@ def test_admin_logs_in_switches_language_and_logs_out(live_server, page):
 
     page.select_option("#locale", "he")
     page.click("form.lang button")
-    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    page.wait_for_function("() => document.documentElement.dir === 'rtl'")
     assert page.locator("html").get_attribute("lang") == "he"
     assert page.locator("h1").inner_text() == "שלום, Administrator"
     # Right-to-left for real: the brand sits at the right edge, the tools at the left.
@@ -45,7 +45,7 @@ def test_admin_logs_in_switches_language_and_logs_out(live_server, page):
 
     page.select_option("#locale", "ar")
     page.click("form.lang button")
-    page.wait_for_function("document.documentElement.lang === 'ar'")
+    page.wait_for_function("() => document.documentElement.lang === 'ar'")
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert "مرحبًا" in page.locator("h1").inner_text()
 

@@ -42,26 +42,26 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
 
     # The page polls the status and reloads itself when the video is ready.
     page.wait_for_selector("#lines li", timeout=180000)
-    page.wait_for_function("document.querySelector('#watch').dataset.status === 'ready'", timeout=60000)
+    page.wait_for_function("() => document.querySelector('#watch').dataset.status === 'ready'", timeout=60000)
     video = page.locator("video#player")
-    page.wait_for_function("document.querySelector('#player').readyState >= 1", timeout=30000)
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 1", timeout=30000)
     assert page.evaluate("document.querySelector('#player').duration") == pytest.approx(10, abs=0.5)
     # Captions are on by default and have cues.
     page.wait_for_function(
-        "(() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'captions');"
-        " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; })()", timeout=30000)
+        "() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'captions');"
+        " return t && t.mode === 'showing' && t.cues && t.cues.length > 0; }", timeout=30000)
 
     lines = page.locator("#lines li")
     assert lines.count() >= 1
     last = lines.nth(lines.count() - 1)
     target = float(last.get_attribute("data-start"))
     last.click()
-    page.wait_for_function(f"Math.abs(document.querySelector('#player').currentTime - {target}) < 1.5")
+    page.wait_for_function(f"() => Math.abs(document.querySelector('#player').currentTime - {target}) < 1.5")
 
     # Hovering the scrub bar shows the storyboard thumbnail of that moment.
     page.wait_for_function(
-        "(() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'metadata');"
-        " return t && t.cues && t.cues.length > 0; })()", timeout=30000)
+        "() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'metadata');"
+        " return t && t.cues && t.cues.length > 0; }", timeout=30000)
     bar = page.locator("#scrubber").bounding_box()
     page.mouse.move(bar["x"] + bar["width"] * 0.6, bar["y"] + bar["height"] / 2)
     thumb = page.locator("#scrub-thumb")
@@ -69,7 +69,7 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
     assert "url(" in thumb.evaluate("el => el.style.backgroundImage")
     assert page.locator("#scrub-time").inner_text() in ("0:05", "0:06")  # 60 % of 10 s, to the second
     page.mouse.click(bar["x"] + bar["width"] * 0.25, bar["y"] + bar["height"] / 2)
-    page.wait_for_function("Math.abs(document.querySelector('#player').currentTime - 2.5) < 0.6")
+    page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 2.5) < 0.6")
 
     page.fill("#transcript-search", "fractions")
     assert page.locator("#lines li.hit").count() >= 1
@@ -77,8 +77,8 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
 
     page.select_option("#quality", "low")
     page.wait_for_function(
-        "(() => { const p = document.querySelector('#player');"
-        " return p.currentSrc === new URL(p.dataset.low, location.href).href; })()")
+        "() => { const p = document.querySelector('#player');"
+        " return p.currentSrc === new URL(p.dataset.low, location.href).href; }")
     assert video.get_attribute("data-low") != video.get_attribute("data-full")
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "watch-he.png"), full_page=True)
