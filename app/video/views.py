@@ -288,15 +288,20 @@ def add_clip_comment(clip_id: str):
 def share_clip(clip_id: str):
     s = db.session()
     authz.require(current_user, "share", clips.get_clip(s, current_user, clip_id), hide=False)
+    _share_from_form(s, sharing.share_clip, clip_id)
+    return redirect(url_for("video.clip", clip_id=clip_id) + "#sharing")
+
+
+def _share_from_form(s, share, target: str) -> None:
+    """The sharing form of a lesson or a clip: a person's e-mail or a community, and a right."""
     try:
-        found = sharing.share_clip(s, current_user, clip_id, request.form.get("email"), request.form.get("right", ""),
-                                   community_id=request.form.get("community") or None)
+        found = share(s, current_user, target, request.form.get("email"), request.form.get("right", ""),
+                      community_id=request.form.get("community") or None)
         s.commit()
         flash(_("Shared with %(name)s.", name=_audience(found)), "info")
     except ClassLabError as exc:
         s.rollback()
         flash(exc.detail, "error")
-    return redirect(url_for("video.clip", clip_id=clip_id) + "#sharing")
 
 
 @bp.post("/clips/<clip_id>/delete")
@@ -413,14 +418,7 @@ def retry(public_id: str):
 def share(public_id: str):
     s = db.session()
     authz.require(current_user, "share", service.get_video(s, current_user, public_id), hide=False)
-    try:
-        found = sharing.share(s, current_user, public_id, request.form.get("email"), request.form.get("right", ""),
-                              community_id=request.form.get("community") or None)
-        s.commit()
-        flash(_("Shared with %(name)s.", name=_audience(found)), "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    _share_from_form(s, sharing.share, public_id)
     return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
 
 
