@@ -83,12 +83,14 @@ def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, 
     """Feedback given on a clip's page: within the clip's range, seen by everyone who sees the clip
     (and by the lesson's viewers, on the lesson's timeline)."""
     clip = get_clip(session, actor, clip_id)
-    parent = None
+    parent = replied_to = None
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.clip_id != clip.id or parent.deleted_at is not None and not parent.replies:
             raise NotFound("There is no such comment on this clip.")
         authz.require(actor, "reply", parent, hide=False)
+        replied_to = parent
+        parent = parent if parent.parent_id is None else session.get(Comment, parent.parent_id)
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", clip, hide=False)
@@ -101,4 +103,5 @@ def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, 
                       tags=feedback.clean_tags(session, tags) if parent is None else [])
     session.add(comment)
     session.flush()
+    feedback.tell_about(session, actor, comment, replied_to)
     return comment

@@ -101,7 +101,8 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
     start, end = check_times(video, start, end)
     quote = (quote or "").strip()[:2000] or None
     comment = Comment(video=video, author=actor, parent_id=parent.id if parent else None, start=start, end=end,
-                      body=_text(body), quote=quote, tags=_tags(session, tags) if parent is None else [])
+                      body=_text(body), quote=quote, tags=_tags(session, tags) if parent is None else [],
+                      clip=parent.clip if parent else None)  # a reply stays in its thread's clip
     session.add(comment)
     session.flush()
     _tell(session, actor, comment, replied_to)
@@ -235,3 +236,4 @@ def tag_summary(session: Session, actor: User, public_id: str) -> dict[str, int]
 # The same cleaning for feedback given on a clip's own page (app/video/clips.py).
 clean_body = _text
 clean_tags = _tags
+tell_about = _tell

@@ -200,9 +200,12 @@ def test_coaching_pages(app, client, session, people, video):
     assert 'id="agree-form"' in client.get(cycle_url).get_data(as_text=True)
     client.post(cycle_url + "/agree", data={"csrf_token": token})
     assert 'id="agreed"' in client.get(cycle_url).get_data(as_text=True)
+    teacher_id = int(client.get("/api/v1/accounts/me").get_json()["id"])
+    assert coach.get(f"/videos/tags?teacher={teacher_id}").status_code == 200  # the coach sees the tag summary
     stranger = app.test_client()
     login(stranger, "teacher@b.example", people["password"])
     assert stranger.get(cycle_url).status_code == 404
+    assert stranger.get(f"/videos/tags?teacher={teacher_id}").status_code == 404
     assert stranger.post(f"/coaching/links/{link_id}/end",
                          data={"csrf_token": csrf_token(stranger, "/coaching/")}).status_code == 404
     for lang in ("he", "ar"):

@@ -119,6 +119,20 @@ def test_a_clip_shared_on_its_own_gives_that_range_and_nothing_more(app, session
     feedback.add_comment(session, people["teacher"], video.public_id, body="Lesson-only note", start=3)
     session.commit()
     assert [c.body for c in clips.clip_threads(session, colleague, clip)] == ["Good pause"]
+    # The owner hears of it; the owner's reply reaches the colleague, pointing at the clip, not the lesson.
+    from app.notifications.models import Notification
+
+    def last_link(user):
+        return session.scalars(__import__("sqlalchemy").select(Notification.link).where(
+            Notification.user_id == user.id).order_by(Notification.id.desc())).first()
+
+    assert last_link(people["teacher"]).startswith(f"/videos/{video.public_id}#comment-{note.id}")
+    reply = feedback.add_comment(session, people["teacher"], video.public_id, body="Thanks", parent_id=note.id)
+    session.commit()
+    assert reply.clip_id == clip.id and authz.may(colleague, "view", reply)
+    assert last_link(colleague) == f"/videos/clips/{clip.public_id}#comment-{reply.id}"
+    session.expire_all()  # a request starts with a fresh session; this test keeps one
+    assert [r.body for r in clips.clip_threads(session, colleague, clip)[0].replies] == ["Thanks"]
     assert "Good pause" in [c.body for c in feedback.threads(session, people["teacher"], video.public_id)]
     assert authz.may(colleague, "view", note)
     visible = {c.public_id for c in session.scalars(authz.visible(colleague, __import__("sqlalchemy").select(Clip)))}
