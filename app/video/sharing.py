@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +19,21 @@ from app.video.models import AuditEvent, Clip, Consent, Share, Video
 RIGHTS = ("view", "comment")
 
 
+VIEW_QUIET_MINUTES = 10
+
+
 def record(session: Session, video: Video, actor: User | None, action: str, detail: str = "") -> None:
+    if action == "view" and actor is not None and _viewed_lately(session, video, actor, detail):
+        return  # a reload (or the page refreshing itself while the video is processed) is not a new view
     session.add(AuditEvent(video_public_id=video.public_id, owner_id=video.owner_id,
                            actor_id=actor.id if actor else None, action=action, detail=detail[:300]))
+
+
+def _viewed_lately(session: Session, video: Video, actor: User, detail: str) -> bool:
+    since = utcnow() - timedelta(minutes=VIEW_QUIET_MINUTES)
+    return session.scalar(select(AuditEvent.id).where(
+        AuditEvent.video_public_id == video.public_id, AuditEvent.actor_id == actor.id, AuditEvent.action == "view",
+        AuditEvent.detail == detail[:300], AuditEvent.at >= since).limit(1)) is not None
 
 
 def _coach_ids(session: Session, teacher_id: int) -> set[int]:

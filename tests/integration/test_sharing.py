@@ -133,3 +133,20 @@ def test_sharing_page_flow_and_comment_by_a_shared_coach(app, client, session, p
     assert client.get(url + "/audit").status_code == 200
     assert coach.get(url + "/audit").status_code == 403  # the coach sees the video, not its audit log
     assert coach.post(url + "/delete", data={"csrf_token": csrf_token(coach, url)}).status_code == 403
+
+
+def test_a_reload_is_not_a_new_view_in_the_audit_log(client, session, people, video):
+    url = f"/videos/{video.public_id}"
+    login(client, "teacher@a.example", people["password"])
+    for _ in range(3):  # the page reloads itself while a video is processed
+        assert client.get(url).status_code == 200
+    from sqlalchemy import select
+
+    from app import db
+    from app.accounts.models import User
+
+    s = db.session()
+    owner = s.scalar(select(User).where(User.email == "teacher@a.example"))
+    public_id = s.scalar(select(Video.public_id))
+    views = [e for e in sharing.audit_log(s, owner, public_id) if e.action == "view"]
+    assert len(views) == 1
