@@ -35,6 +35,15 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def find_active_user(session: Session, email: str) -> User:
+    """The active user with this e-mail, for sharing, coaching and communities (not a login check)."""
+    wanted = (email or "").strip().lower()
+    user = session.scalar(select(User).where(User.email == wanted)) if wanted else None
+    if user is None or not user.active:
+        raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254] or '(empty)'}.")
+    return user
+
+
 def hash_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")

@@ -22,12 +22,15 @@ def manages(actor: User, teacher: User) -> bool:
     return actor.role == Role.admin or leads(actor, teacher.organization_id)
 
 
+def active_coach_ids(session, teacher_id: int) -> set[int]:
+    """Whom this teacher has accepted as coach, and not ended: the one audience beyond full consent."""
+    return set(session.scalars(select(CoachLink.coach_id).where(CoachLink.teacher_id == teacher_id,
+                                                                CoachLink.status == "active")))
+
+
 def is_active_coach(actor: User, teacher: User) -> bool:
     session = object_session(teacher) or object_session(actor)
-    if session is None:
-        return False
-    return session.scalar(select(CoachLink.id).where(CoachLink.coach_id == actor.id, CoachLink.teacher_id == teacher.id,
-                                                     CoachLink.status == "active")) is not None
+    return session is not None and actor.id in active_coach_ids(session, teacher.id)
 
 
 def may_see_teacher_summary(actor: User, teacher: User) -> bool:

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import authz
 from app.accounts.models import User
+from app.accounts.service import find_active_user
 from app.coaching import policy
 from app.coaching.models import CoachingCycle, CoachLink, CycleLesson
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput
 from app.notifications.service import notify
 from app.video import service as video_service
 from app.video import sharing
@@ -22,17 +23,9 @@ from app.video.models import AuditEvent, Comment, Video
 LIVE = ("pending", "active")
 
 
-def _user_by_email(session: Session, email: str, field_name: str) -> User:
-    wanted = (email or "").strip().lower()
-    user = session.scalar(select(User).where(User.email == wanted)) if wanted else None
-    if user is None or not user.active:
-        raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254] or '(empty)'}.")
-    return user
-
-
 def assign_coach(session: Session, actor: User, coach_email: str, teacher_email: str) -> CoachLink:
-    coach = _user_by_email(session, coach_email, "coach")
-    teacher = _user_by_email(session, teacher_email, "teacher")
+    coach = find_active_user(session, coach_email)
+    teacher = find_active_user(session, teacher_email)
     if not policy.manages(actor, teacher):
         raise Forbidden("Only an administrator, or a school leader of the teacher's school, assigns a coach.")
     if coach.role not in policy.COACH_ROLES:

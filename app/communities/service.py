@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import authz
 from app.accounts.models import User
+from app.accounts.service import find_active_user
 from app.communities import policy
 from app.communities.models import MEMBER_ROLES, Community, CommunityMember
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -49,10 +50,7 @@ def add_member(session: Session, actor: User, public_id: str, email: str, role: 
     community = get_community(session, actor, public_id, "manage")
     if role not in MEMBER_ROLES:
         raise InvalidInput(f"A member is a facilitator or a member, not '{role}'.", field="role")
-    wanted = (email or "").strip().lower()
-    user = session.scalar(select(User).where(User.email == wanted)) if wanted else None
-    if user is None or not user.active:
-        raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254] or '(empty)'}.")
+    user = find_active_user(session, email)
     current = session.scalar(select(CommunityMember).where(CommunityMember.community_id == community.id,
                                                            CommunityMember.user_id == user.id))
     if current is not None:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app import authz
 from app.accounts.models import User
+from app.accounts.service import find_active_user
+from app.coaching.policy import active_coach_ids
 from app.communities import policy as _community_policy  # noqa: F401 - registers its rules
 from app.communities.models import Community
 from app.db import utcnow
@@ -36,13 +38,6 @@ def _viewed_lately(session: Session, video: Video, actor: User, detail: str) -> 
         AuditEvent.detail == detail[:300], AuditEvent.at >= since).limit(1)) is not None
 
 
-def _coach_ids(session: Session, teacher_id: int) -> set[int]:
-    from app.coaching.models import CoachLink
-
-    return set(session.scalars(select(CoachLink.coach_id).where(CoachLink.teacher_id == teacher_id,
-                                                                CoachLink.status == "active")))
-
-
 def audience_name(found: Share) -> str:
     return found.user.email if found.user is not None else f"community {found.community.name}"
 
@@ -58,7 +53,7 @@ def set_consent(session: Session, actor: User, public_id: str, status: str, note
     video.consent_date = on or utcnow()
     if video.consent != Consent.full:
         # Consent withdrawn: every share ends at once, except to the owner's own coach.
-        coaches = _coach_ids(session, video.owner_id)
+        coaches = active_coach_ids(session, video.owner_id)
         for found in session.scalars(select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None))):
             if found.user_id is not None and found.user_id in coaches:
                 continue
@@ -86,15 +81,12 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
                            "community. Record full consent first.")
         audience = Share.community_id == community.id
     else:
-        wanted = (email or "").strip().lower()
-        if not wanted:
+        if not (email or "").strip():
             raise InvalidInput("Give the e-mail of the person to share with.", field="email")
-        target = session.scalar(select(User).where(User.email == wanted))
-        if target is None or not target.active:
-            raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254]}.")
+        target = find_active_user(session, email)
         if target.id == video.owner_id:
             raise InvalidInput("This is your own video.", field="email")
-        if video.consent != Consent.full and target.id not in _coach_ids(session, video.owner_id):
+        if video.consent != Consent.full and target.id not in active_coach_ids(session, video.owner_id):
             raise Conflict("This video does not have the class's full consent, so it stays private to you and "
                            "your coach. Record full consent first.")
         audience = Share.user_id == target.id
