@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app import authz
 from app.accounts.models import User
 from app.errors import InvalidInput, NotFound
 from app.video import feedback, service
+from app.video.feedback import reply_target
 from app.video.models import Clip, Comment, Video
 
 
@@ -72,10 +73,7 @@ def playable(actor: User, clip: Clip):
 
 def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
     authz.require(actor, "view", clip)
-    query = (select(Comment).where(Comment.clip_id == clip.id, Comment.parent_id.is_(None))
-             .options(selectinload(Comment.replies).selectinload(Comment.author), selectinload(Comment.author))
-             .order_by(Comment.start, Comment.created_at))
-    return [c for c in session.scalars(query) if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
+    return feedback.threads_where(session, Comment.clip_id == clip.id)
 
 
 def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, start=None, end=None,
@@ -85,12 +83,9 @@ def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, 
     clip = get_clip(session, actor, clip_id)
     parent = replied_to = None
     if parent_id is not None:
-        parent = session.get(Comment, parent_id)
-        if parent is None or parent.clip_id != clip.id or parent.deleted_at is not None and not parent.replies:
-            raise NotFound("There is no such comment on this clip.")
-        authz.require(actor, "reply", parent, hide=False)
-        replied_to = parent
-        parent = parent if parent.parent_id is None else session.get(Comment, parent.parent_id)
+        parent, replied_to = reply_target(
+            session, actor, parent_id, lambda c: c.clip_id == clip.id and (c.deleted_at is None or bool(c.replies)),
+            "There is no such comment on this clip.")
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", clip, hide=False)

@@ -89,12 +89,8 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
     video = service.get_video(session, actor, public_id, "view")
     parent = replied_to = None
     if parent_id is not None:
-        parent = session.get(Comment, parent_id)
-        if parent is None or parent.video_id != video.id:
-            raise NotFound("There is no such comment on this video.")
-        authz.require(actor, "reply", parent, hide=False)
-        replied_to = parent
-        parent = parent if parent.parent_id is None else session.get(Comment, parent.parent_id)
+        parent, replied_to = reply_target(session, actor, parent_id, lambda c: c.video_id == video.id,
+                                          "There is no such comment on this video.")
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", video, hide=False)
@@ -107,6 +103,16 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
     session.flush()
     _tell(session, actor, comment, replied_to)
     return comment
+
+
+def reply_target(session: Session, actor: User, parent_id: int, belongs, missing: str) -> tuple[Comment, Comment]:
+    """For a reply: (the thread's top comment, whose times it takes; the comment answered, who is told)."""
+    answered = session.get(Comment, parent_id)
+    if answered is None or not belongs(answered):
+        raise NotFound(missing)
+    authz.require(actor, "reply", answered, hide=False)
+    top = answered if answered.parent_id is None else session.get(Comment, answered.parent_id)
+    return top, answered
 
 
 def _tell(session: Session, actor: User, comment: Comment, replied_to: Comment | None) -> None:
@@ -166,7 +172,13 @@ def delete_comment(session: Session, actor: User, comment_id: int) -> str:
 
 def threads(session: Session, actor: User, public_id: str) -> list[Comment]:
     video = service.get_video(session, actor, public_id)
-    query = (select(Comment).where(Comment.video_id == video.id, Comment.parent_id.is_(None))
+    return threads_where(session, Comment.video_id == video.id)
+
+
+def threads_where(session: Session, condition) -> list[Comment]:
+    """Top-level comments matching `condition` (a lesson's, a clip's) with their replies, in time order;
+    a deleted comment stays only while it has replies. The caller has checked who may read them."""
+    query = (select(Comment).where(condition, Comment.parent_id.is_(None))
              .options(selectinload(Comment.replies).selectinload(Comment.author), selectinload(Comment.author))
              .order_by(Comment.start, Comment.created_at))
     return [c for c in session.scalars(query) if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
