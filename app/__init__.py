@@ -38,7 +38,7 @@ api = ClassLabApi()
 class DatabaseInt(IntegerConverter):
     """Ids in URLs fit a 64-bit column: a larger number is simply not found (not an overflow error)."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+    def __init__(self, url_map, fixed_digits=0, min=None, max=db.MAX_ID, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

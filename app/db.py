@@ -49,6 +49,10 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Ids are 64-bit columns: a larger number from a URL or a form is nobody's id (and would overflow).
+MAX_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app import authz, db
 from app.accounts.models import User
 from app.config import Settings
-from app.db import utcnow
+from app.db import MAX_ID, utcnow
 from app.notifications import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.notifications.messages import PARAMS
 from app.notifications.models import Notification
@@ -83,7 +83,7 @@ def mark_read(session: Session, user: User, ids: Iterable[int] | Literal["all"])
     """Mark the user's own notifications read (ids of anyone else's are ignored); how many changed."""
     own = authz.visible(user, select(Notification.id)).where(Notification.read_at.is_(None))
     if ids != "all":
-        wanted = {int(i) for i in ids if 0 < int(i) < 2**63}  # a larger id is nobody's
+        wanted = {int(i) for i in ids if 0 < int(i) <= MAX_ID}
         if not wanted:
             return 0
         own = own.where(Notification.id.in_(wanted))

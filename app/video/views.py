@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from app import authz, db
 from app.accounts.forms import ActionForm
-from app.errors import ClassLabError, NotFound
+from app.errors import ClassLabError, InvalidInput, NotFound
 from app.video import captions, clips, feedback, service, sharing
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
@@ -142,6 +142,16 @@ def tag_summary():
                            own=teacher.id == current_user.id)
 
 
+def _form_parent_id() -> int | None:
+    """The comment a form replies to; an id no database row can have is refused, not sent to the database."""
+    raw = request.form.get("parent_id", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > db.MAX_ID:
+        raise InvalidInput("There is no such comment to reply to.", field="parent_id")
+    return int(raw)
+
+
 def _frameworks(s):
     """The current frameworks, and each element's title in the page's language."""
     from flask_babel import get_locale
@@ -172,7 +182,7 @@ def add_comment(public_id: str):
     try:
         comment = feedback.add_comment(
             s, current_user, public_id, body=form.get("body", ""), start=form.get("start"), end=form.get("end"),
-            parent_id=int(form["parent_id"]) if form.get("parent_id", "").isdigit() else None,
+            parent_id=_form_parent_id(),
             quote=form.get("quote"), tags=form.getlist("tags"),
         )
         s.commit()
@@ -269,11 +279,10 @@ def add_clip_comment(clip_id: str):
     s = db.session()
     authz.require(current_user, "comment", clips.get_clip(s, current_user, clip_id), hide=False)
     try:
-        parent = request.form.get("parent_id")
         comment = clips.add_clip_comment(
             s, current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
             end=request.form.get("end") or None, tags=request.form.getlist("tags"),
-            parent_id=int(parent) if parent and parent.isdigit() and len(parent) < 19 else None)
+            parent_id=_form_parent_id())
         s.commit()
         anchor = f"#comment-{comment.id}"
     except ClassLabError as exc:

@@ -249,3 +249,17 @@ def test_communities_and_sharing_api_with_bad_input(app, session, people, video)
     assert colleague.get(api).status_code == 404
     assert fac.delete(f"/api/v1/communities/{cid}/members/{other_id}", headers=fh).status_code == 204
     assert member.get(f"/api/v1/communities/{cid}").status_code == 404
+
+
+def test_a_reply_to_an_impossible_comment_id_is_refused_with_a_message(app, client, session, people, video):
+    clip = clips.create_clip(session, people["teacher"], video.public_id, title="Turn", start=1, end=3)
+    session.commit()
+    pages = (f"/videos/{video.public_id}", f"/videos/clips/{clip.public_id}")
+    login(client, "teacher@a.example", people["password"])
+    for page in pages:
+        token = csrf_token(client, page)
+        for parent_id in ("99999999999999999999", "12a"):  # beyond any 64-bit id (PostgreSQL would overflow)
+            resp = client.post(page + "/comments", data={"body": "x", "start": "2", "parent_id": parent_id,
+                                                         "csrf_token": token}, follow_redirects=True)
+            assert resp.status_code == 200 and "There is no such comment to reply to." in resp.get_data(as_text=True)
+    assert feedback.threads(session, people["teacher"], video.public_id) == []  # nothing was stored
