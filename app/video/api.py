@@ -375,14 +375,12 @@ class ClipCommentIn(Schema):
 
 
 def clip_out(clip) -> dict:
-    media = clips.playable(current_user, clip)
-    store = current_app.extensions["classlab.storage"]
+    url, offset = clips.media_url(current_app.extensions["classlab.storage"], _settings().media_url_seconds,
+                                  current_user, clip)
     return {
         "public_id": clip.public_id, "video_id": clip.video.public_id, "title": clip.title, "note": clip.note,
         "start": clip.start, "end": clip.end, "creator": clip.creator.display_name, "cut_status": clip.cut_status,
-        "media_url": store.signed_url(media[0], _settings().media_url_seconds, audience=current_user.id)
-        if media else None,
-        "media_offset": media[1] if media else None,
+        "media_url": url, "media_offset": offset,
     }
 
 

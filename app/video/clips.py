@@ -71,6 +71,14 @@ def playable(actor: User, clip: Clip):
     return None
 
 
+def media_url(store, seconds: int, actor: User, clip: Clip) -> tuple[str | None, float | None]:
+    """A signed, expiring URL of what this viewer plays, and where its 0 lies in the lesson."""
+    media = playable(actor, clip)
+    if media is None:
+        return None, None
+    return store.signed_url(media[0], seconds, audience=actor.id), media[1]
+
+
 def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
     authz.require(actor, "view", clip)
     return feedback.threads_where(session, Comment.clip_id == clip.id)

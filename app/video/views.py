@@ -241,11 +241,7 @@ def clip(clip_id: str):
     s = db.session()
     found = clips.get_clip(s, current_user, clip_id)
     video = found.video
-    media = clips.playable(current_user, found)
-    src, offset = (None, 0.0)
-    if media is not None:
-        src = _store().signed_url(media[0], _seconds(), audience=current_user.id)
-        offset = media[1]
+    src, offset = clips.media_url(_store(), _seconds(), current_user, found)
     sharing.record(s, video, current_user, "view", f"clip {found.title}")
     s.commit()
     from app.communities.service import list_communities
@@ -253,7 +249,7 @@ def clip(clip_id: str):
     owner = authz.may(current_user, "share", found)
     frameworks, element_titles, _lang = _frameworks(s)
     return render_template(
-        "video/clip.html", clip=found, video=video, src=src, offset=offset, action_form=ActionForm(),
+        "video/clip.html", clip=found, video=video, src=src, offset=offset or 0.0, action_form=ActionForm(),
         can_delete=authz.may(current_user, "delete", found), sees_lesson=authz.may(current_user, "view", video),
         can_comment=authz.may(current_user, "comment", found), threads=clips.clip_threads(s, current_user, found),
         frameworks=frameworks, element_titles=element_titles,
