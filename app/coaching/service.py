@@ -85,10 +85,9 @@ def links_for(session: Session, actor: User) -> list[CoachLink]:
     return list(session.scalars(query.options(selectinload(CoachLink.cycles))))
 
 
-def _date(value, name: str, *, required: bool) -> date | None:
+def _date(value, name: str) -> date | None:
+    """An optional date from a form (YYYY-MM-DD) or the API (a date)."""
     if value in (None, ""):
-        if required:
-            raise InvalidInput(f"Give the {name} date.", field=name)
         return None
     if isinstance(value, date):
         return value
@@ -111,8 +110,8 @@ def start_cycle(session: Session, actor: User, link_id: int, focus_goal: str, st
                 due_on=None) -> CoachingCycle:
     link = get_link(session, actor, link_id, "view")
     authz.require(actor, "plan", link, hide=False)
-    starts = _date(starts_on, "start", required=False) or date.today()
-    due = _date(due_on, "due", required=False)
+    starts = _date(starts_on, "start") or date.today()
+    due = _date(due_on, "due")
     cycle = CoachingCycle(link=link, focus_goal=_check(focus_goal, starts, due), starts_on=starts, due_on=due)
     session.add(cycle)
     session.flush()
@@ -132,8 +131,8 @@ def update_cycle(session: Session, actor: User, public_id: str, *, focus_goal: s
                  starts_on=None, due_on=None, next_steps: str | None = None) -> CoachingCycle:
     cycle = get_cycle(session, actor, public_id, "view")
     authz.require(actor, "edit", cycle, hide=False)
-    starts = _date(starts_on, "start", required=False) or cycle.starts_on
-    due = _date(due_on, "due", required=False) if due_on is not None else cycle.due_on
+    starts = _date(starts_on, "start") or cycle.starts_on
+    due = _date(due_on, "due") if due_on is not None else cycle.due_on
     cycle.focus_goal = _check(focus_goal if focus_goal is not None else cycle.focus_goal, starts, due)
     cycle.starts_on, cycle.due_on = starts, due
     if next_steps is not None:
