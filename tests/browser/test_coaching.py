@@ -9,24 +9,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.conftest import LiveServer
 from tests.browser.test_video import _login
 from tests.conftest import classlab
 
 pytestmark = pytest.mark.browser
 PASSWORD = "long enough password"
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """A ClassLab of this module's own. Its eight people sign in from 127.0.0.1 within a minute; on the
-    session's shared server that would use up the login throttle (10 a minute per address) that the other
-    browser tests sign in under, so those logins go to a server of their own, throttled more loosely."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LOGIN_RATE_LIMIT", "100 per minute")
-        server = LiveServer(tmp_path_factory.mktemp("live-coaching"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
