@@ -81,6 +81,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
 @signals.worker_process_init.connect
 @signals.worker_init.connect
 def _bind_database(**_kwargs) -> None:
+    import app.models  # noqa: F401 - every model and every rule, as in the web app (relationships name classes)
     from app import db
 
     db.bind(celery_app.conf.classlab_settings.database_url)

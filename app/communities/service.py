@@ -93,7 +93,7 @@ def remove_member(session: Session, actor: User, public_id: str, user_id: int) -
 
 def shared_with(session: Session, actor: User, community: Community) -> list:
     """Live shares into this community the actor may open (consent is checked by the video policy)."""
-    from app.video.models import Share
+    from app.sharing.models import Share
 
     authz.require(actor, "view", community)
     found = session.scalars(select(Share).where(Share.community_id == community.id, Share.revoked_at.is_(None))

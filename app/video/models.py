@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    CheckConstraint,
     Enum,
     Float,
     ForeignKey,
@@ -20,7 +19,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.communities.models import Community
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -188,47 +186,6 @@ class Upload(Base):
     video: Mapped[Video] = relationship()
 
 
-class ObservationFramework(Base):
-    """One version of an observation framework (the YAML, as loaded). Tags name key, version and element."""
-
-    __tablename__ = "observation_framework"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(300))
-    data: Mapped[dict] = mapped_column(JSON)
-    current: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_observation_framework_key_version"),)
-
-
-class Comment(Base):
-    """Feedback at a moment (start) or over a range (start..end) of a lesson; replies form a thread."""
-
-    __tablename__ = "video_comment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("video_comment.id", ondelete="CASCADE"), index=True)
-    start: Mapped[float] = mapped_column(Float)
-    end: Mapped[float | None] = mapped_column(Float)
-    body: Mapped[str] = mapped_column(Text)
-    quote: Mapped[str | None] = mapped_column(Text)  # a transcript line the comment refers to
-    tags: Mapped[list] = mapped_column(JSON, default=list)  # [{"framework", "version", "element"}]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Feedback given on a clip's own page; those who see only the clip see only these threads.
-    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="SET NULL"), index=True)
-
-    video: Mapped[Video] = relationship()
-    clip: Mapped[Clip | None] = relationship()
-    author: Mapped[User] = relationship()
-    replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at", cascade="all, delete-orphan",
-                                                  passive_deletes=True)
 
 
 class Consent(enum.StrEnum):
@@ -237,44 +194,6 @@ class Consent(enum.StrEnum):
     full = "full"
 
 
-class Share(Base):
-    """A video, or one clip of it, shared with a named colleague or a community, to watch (view) or
-    also to give feedback (comment). Exactly one of user and community is set."""
-
-    __tablename__ = "video_share"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
-    # Set when only this clip is shared, not the whole lesson.
-    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
-    right: Mapped[str] = mapped_column(String(10))  # view | comment
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    video: Mapped[Video] = relationship()
-    clip: Mapped[Clip | None] = relationship()
-    user: Mapped[User | None] = relationship()
-    community: Mapped[Community | None] = relationship()
-
-    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (community_id IS NULL)", name="one_audience"),)
-
-
-class AuditEvent(Base):
-    """Who viewed, downloaded, shared, revoked or deleted what: the owner reads it for their videos."""
-
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_public_id: Mapped[str] = mapped_column(String(32), index=True)  # kept after the video is deleted
-    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(20))
-    detail: Mapped[str] = mapped_column(String(300), default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
 
 
 class Clip(Base):

@@ -17,8 +17,11 @@ from sqlalchemy import select
 from app import authz
 from app.coaching.models import CoachLink
 from app.communities import service as communities
-from app.video import clips, feedback, service, sharing
-from app.video.models import Comment, Video
+from app.feedback import service as feedback
+from app.feedback.models import Comment
+from app.sharing import service as sharing
+from app.video import clips, service
+from app.video.models import Video
 from tests import media_files
 from tests.conftest import csrf_token, login
 from workers.pipeline import cut_clip, run_inline

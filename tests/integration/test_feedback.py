@@ -7,8 +7,10 @@ import re
 import pytest
 
 from app.errors import InvalidInput, NotFound
-from app.video import feedback, service
-from app.video.models import Comment, ObservationFramework, Video
+from app.feedback import service as feedback
+from app.feedback.models import Comment, ObservationFramework
+from app.video import service
+from app.video.models import Video
 from tests import media_files
 from tests.conftest import csrf_token, login
 from workers.pipeline import run_inline
@@ -140,7 +142,8 @@ def test_comments_api_and_exports(client, session, people, video, framework):
 
 
 def test_clips_are_cut_named_played_from_the_lesson_and_follow_its_privacy(app, client, session, people, video):
-    from app.video import clips, sharing
+    from app.sharing import service as sharing
+    from app.video import clips
 
     with pytest.raises(InvalidInput, match="needs an end"):
         clips.create_clip(session, people["teacher"], video.public_id, title="x", start=1, end=None)

@@ -21,13 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import authz, charts
+from app import authz, charts, signals
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import InvalidInput, NotAuthenticated, NotFound
-from app.video import feedback
-from app.video.frameworks import Framework, tag_label
-from app.video.models import Comment, ObservationFramework, Video
+from app.feedback import service as feedback
+from app.feedback.frameworks import Framework, tag_label
+from app.feedback.models import Comment, ObservationFramework
+from app.video.models import Video
 
 DEFAULT_TIMEZONE = "Asia/Jerusalem"
 MAX_MONTHS = 60
@@ -116,18 +117,13 @@ class TeacherSummary:
 
 
 def may_see_teacher_summary(actor: User, teacher: User) -> bool:
-    """A teacher sees their own summary. Coaching may widen this by defining
-    `app.coaching.policy.may_see_teacher_summary(actor, teacher)`; either way only lessons the actor may see
-    are counted."""
+    """A teacher sees their own summary; others when a higher module answers `teacher_summary_readers`
+    (coaching: the teacher's active coach). Either way only lessons the actor may see are counted."""
     if actor is None or teacher is None:
         return False
     if actor.id == teacher.id:
         return True
-    try:
-        from app.coaching.policy import may_see_teacher_summary as coaching_rule
-    except ImportError:
-        return False
-    return bool(coaching_rule(actor, teacher))
+    return any(signals.answers(signals.teacher_summary_readers, actor, teacher=teacher))
 
 
 def _zone(name: str | None) -> ZoneInfo:

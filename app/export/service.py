@@ -222,8 +222,11 @@ class _Archive:
         }
 
     def video(self, video, folder: str) -> None:
-        from app.video import captions, feedback, sharing
-        from app.video.models import Clip, Share
+        from app.feedback import service as feedback
+        from app.sharing import service as sharing
+        from app.sharing.models import Share
+        from app.video import captions
+        from app.video.models import Clip
 
         shares = self.session.scalars(select(Share).where(Share.video_id == video.id).order_by(Share.created_at))
         self.text(folder + "video.json", _json({
@@ -268,7 +271,8 @@ class _Archive:
              "detail": e.detail} for e in reversed(events)]))
 
     def comments_on_others(self) -> list[dict]:
-        from app.video.models import Comment, Video
+        from app.feedback.models import Comment
+        from app.video.models import Video
 
         query = (select(Comment, Video).join(Video, Comment.video_id == Video.id)
                  .where(Comment.author_id == self.user.id, Video.owner_id != self.user.id,
