@@ -28,29 +28,47 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ENTRY_MODULES: tuple[str, ...] = tuple(
+    f"app.{package}.{module}"
+    for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "notifications",
+                    "sharing", "video")
+    for module in ("views", "api", "forms", "tus")
+)
+
 # Bottom to top. A unit is a module or a package (then with everything in it, except parts declared as
 # units of their own: the longest declared name wins).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
-        # app.richtext and app.yamlbank, shared pieces of issue 9, are being written on other branches.
         "storage", "app.config", "app.db", "app.errors", "app.charts", "app.richtext", "app.yamlbank",
+        # The questions lower layers ask higher ones (blinker signals), and the Flask extensions that views
+        # share without importing the application factory.
+        "app.signals", "app.extensions",
         # Sending a task needs the Celery application, so its configuration sits below everything that
         # asks for work; the tasks themselves are in `workers`, at the top.
         "app.jobs", "workers.celery_app",
     )),
     ("accounts", ("app.authz", "app.accounts")),
+    # Anyone may tell a person something: a comment, a share, a coaching request. So the inbox sits just
+    # above accounts and every domain calls notify() downwards.
+    ("notifications", ("app.notifications",)),
     # Diagnostics needs nothing but accounts and the chart kit, so it sits as low as that allows, beside the
     # lesson: learning plans and standards, still to come, may build on either.
     ("lesson and diagnostics", ("app.video", "app.diagnostics")),
-    ("feedback and sharing", ("app.feedback", "app.sharing")),  # to be split out of app.video
-    # Notifications learn of comments and shares through signals, so they sit above what they report on.
-    ("people and programs", ("app.coaching", "app.communities", "app.notifications")),
+    # Who else reaches a lesson, and what is said about it. The lesson asks sharing through signals.
+    ("feedback and sharing", ("app.feedback", "app.sharing")),
+    # Sharing asks these (whose coach, which communities) through signals.
+    ("people and programs", ("app.coaching", "app.communities")),
+    # "Download all my data" gathers every module's records of one person.
+    ("the whole account", ("app.export",)),
     ("entry points", (
         "app",  # create_app() in app/__init__.py: wires every blueprint
         "app.cli", "app.delivery", "app.health",
-        # Every module's tables in one import (for Alembic and create_all), and the migration runner.
+        # Every module's tables and rules in one import (Alembic, workers, tests), and the migration runner.
         "app.models", "app.migrate",
         "workers",
+        # The web entry points of each module: pages, JSON API, forms and the tus endpoint compose the
+        # services of several modules (the watch page shows feedback and sharing), so they sit on top.
+        *ENTRY_MODULES,
     )),
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,9 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, utcnow
 from app.video.models import Clip, Video
-
-if TYPE_CHECKING:  # the community a share names is a model of a higher layer; no import at run time
-    from app.communities.models import Community
 
 
 class Share(Base):
@@ -35,7 +31,8 @@ class Share(Base):
     video: Mapped[Video] = relationship()
     clip: Mapped[Clip | None] = relationship()
     user: Mapped[User | None] = relationship()
-    community: Mapped[Community | None] = relationship("Community")
+    # The community is a model of a higher layer: named, not imported; SQLAlchemy resolves the name.
+    community = relationship("Community")
 
     __table_args__ = (CheckConstraint("(user_id IS NULL) <> (community_id IS NULL)", name="one_audience"),)
 
