@@ -125,9 +125,7 @@ def start_cycle(session: Session, actor: User, link_id: int, focus_goal: str, st
 
 
 def get_cycle(session: Session, actor: User, public_id: str, action: str = "view") -> CoachingCycle:
-    cycle = session.scalar(select(CoachingCycle).where(CoachingCycle.public_id == str(public_id)[:32]))
-    authz.require(actor, action, cycle)
-    return cycle
+    return authz.load(session, actor, CoachingCycle, public_id, action)
 
 
 def update_cycle(session: Session, actor: User, public_id: str, *, focus_goal: str | None = None,

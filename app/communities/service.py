@@ -28,9 +28,7 @@ def create_community(session: Session, actor: User, name: str, description: str 
 
 
 def get_community(session: Session, actor: User, public_id: str, action: str = "view") -> Community:
-    community = session.scalar(select(Community).where(Community.public_id == str(public_id)[:32]))
-    authz.require(actor, action, community)
-    return community
+    return authz.load(session, actor, Community, public_id, action)
 
 
 def list_communities(session: Session, actor: User) -> list[Community]:

@@ -76,9 +76,7 @@ def enqueue_export(export: DataExport) -> None:
 
 
 def get_export(session: Session, actor: User, public_id: str, action: str = "view") -> DataExport:
-    export = session.scalar(select(DataExport).where(DataExport.public_id == str(public_id)[:32]))
-    authz.require(actor, action, export)
-    return export
+    return authz.load(session, actor, DataExport, public_id, action)
 
 
 def exports_of(session: Session, actor: User, limit: int = 10) -> list[DataExport]:

@@ -141,8 +141,7 @@ def share(session: Session, actor: User, public_id: str, email: str | None, righ
 def share_clip(session: Session, actor: User, clip_id: str, email: str | None, right: str, *,
                community_id: str | None = None) -> Share:
     """Share one clip on its own: its recipients see that range, not the lesson."""
-    clip = session.scalar(select(Clip).where(Clip.public_id == str(clip_id)[:32]))
-    authz.require(actor, "share", clip)
+    clip = authz.load(session, actor, Clip, clip_id, "share")
     return _grant(session, actor, clip.video, right, clip=clip, email=email, community_id=community_id)
 
 

@@ -29,9 +29,7 @@ def create_clip(session: Session, actor: User, public_id: str, *, title: str, st
 
 
 def get_clip(session: Session, actor: User, clip_id: str, action: str = "view") -> Clip:
-    clip = session.scalar(select(Clip).where(Clip.public_id == str(clip_id)[:32]))
-    authz.require(actor, action, clip)
-    return clip
+    return authz.load(session, actor, Clip, clip_id, action)
 
 
 def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:

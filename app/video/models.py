@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -19,12 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, utcnow
-
-
-def new_public_id() -> str:
-    """Ids in URLs are random: nobody reaches a video by counting."""
-    return secrets.token_hex(12)
+from app.db import Base, PublicId, UTCDateTime, utcnow
 
 
 class VideoStatus(enum.StrEnum):
@@ -47,11 +41,10 @@ NEXT_STEP = {
 }
 
 
-class Video(Base):
+class Video(PublicId, Base):
     __tablename__ = "video"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     original_filename: Mapped[str] = mapped_column(String(300), default="")
@@ -196,7 +189,7 @@ class Consent(enum.StrEnum):
 
 
 
-class Clip(Base):
+class Clip(PublicId, Base):
     """A named segment of a lesson (start..end).
 
     Whoever may see the lesson plays the clip from the lesson's own rendition (no wait). A worker also
@@ -206,7 +199,6 @@ class Clip(Base):
     __tablename__ = "video_clip"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
