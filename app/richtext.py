@@ -5,6 +5,7 @@
     tex_to_mathml(tex)      -> str      one <math> element
     check(markdown)         -> [str]    what an author should fix: unclosed $, TeX the converter refuses,
                                         control characters
+    sanitize(html)          -> str      the allow-list every rendering passes through
 
 Every bank's texts go through here (items, choices, rubrics, misconception notes, and the banks to come), so
 the rules are in one place. Markdown is parsed by markdown-it-py with raw HTML off (a `<script>` in a stem is
@@ -34,7 +35,7 @@ from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-__all__ = ["MATHML_NS", "check", "render_block", "render_inline", "tex_to_mathml"]
+__all__ = ["MATHML_NS", "check", "render_block", "render_inline", "sanitize", "tex_to_mathml"]
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 
@@ -103,7 +104,8 @@ for _tag in _MATHML_TAGS:
     _ATTRIBUTES[_tag] = _ATTRIBUTES.get(_tag, set()) | _COMMON_MATH
 
 
-def _sanitize(html: str) -> str:
+def sanitize(html: str) -> str:
+    """Only the allowed HTML and MathML, as XHTML. Every rendering ends here; the tests feed it hostile markup."""
     clean = nh3.clean(
         html,
         tags=_HTML_TAGS | _MATHML_TAGS,
@@ -236,7 +238,7 @@ def _drop_redundant_rows(el: ET.Element) -> None:
 
 def tex_to_mathml(tex: str, display: bool = False) -> str:
     """One sanitized `<math>` element in the MathML namespace; TeX it cannot convert is shown as its source."""
-    return _sanitize(_convert(tex, display)[0])
+    return sanitize(_convert(tex, display)[0])
 
 
 # ----------------------------------------------------------------------------------------- Markdown
@@ -287,7 +289,7 @@ def _render(markdown: str, inline: bool) -> tuple[str, list[str]]:
         # markdown-it nests as deep as the input does; such a text is not a question
         env["problems"].append("the text is nested too deeply")
         html = escape(text, quote=False)
-    return _sanitize(html.strip()), env["problems"]
+    return sanitize(html.strip()), env["problems"]
 
 
 def render_block(markdown: str) -> Markup:
