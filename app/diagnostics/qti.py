@@ -42,6 +42,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from latex2mathml.symbols_parser import SYMBOLS
+
 from app.diagnostics.bankfile import (
     LANGUAGES,
     Bank,
@@ -115,6 +117,10 @@ def _fill(dest: ET.Element, markdown: str, inline: bool) -> None:
     html = render_inline(markdown) if inline else render_block(markdown)
     # app.richtext declares the MathML namespace on every <math>, so its elements are already in it
     wrap = ET.fromstring(f'<wrap xmlns="{QTI_NS}">{html}</wrap>')
+    for link in wrap.iter(_q("a")):
+        # QTI's <a> has href and type; rel and title are the page's, not the item's
+        for name in set(link.attrib) - {"href"}:
+            del link.attrib[name]
     if len(dest):
         dest[-1].tail = (dest[-1].tail or "") + (wrap.text or "")
     else:
@@ -585,6 +591,10 @@ def _inline_element(el: ET.Element) -> str:
         return f"*{_inline_markdown(el).strip()}*"
     if local == "br":
         return " "
+    if local == "a" and el.get("href"):
+        # <…> lets the address hold brackets and spaces; only < and > need encoding
+        href = el.get("href", "").replace("<", "%3C").replace(">", "%3E")
+        return f"[{_inline_markdown(el).strip()}](<{href}>)"
     return _inline_markdown(el)
 
 
@@ -664,6 +674,11 @@ _TEX_SPECIAL = {"%": "\\%", "#": "\\#", "&": "\\&", "_": "\\_", "$": "\\$", "{":
 _OVER_TEX = {"\u2015": "\\overline", "\u00af": "\\overline", "\u203e": "\\overline", "\u2192": "\\vec",
              "^": "\\hat", "\u02c6": "\\hat", "~": "\\tilde", "\u02dc": "\\tilde", "\u02d9": "\\dot"}  # fmt: skip
 _UNDER_TEX = {"\u2015": "\\underline", "_": "\\underline", "\u0332": "\\underline"}
+# Any other symbol: the first TeX command in latex2mathml's own table (unicode-math's names) for it, so ∈ is \in.
+_UNICODE_TEX: dict[str, str] = {}
+for _command, _code in SYMBOLS.items():
+    if re.fullmatch(r"\\[A-Za-z]+", _command) and len(_code) <= 6:
+        _UNICODE_TEX.setdefault(chr(int(_code, 16)), _command + " ")
 # Written upright as one identifier: MathML <mi>sin</mi> is TeX \sin.
 _FUNCTIONS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "min", "max", "gcd", "lim", "det"})
 _MI_TEX = {
@@ -682,15 +697,43 @@ _MI_TEX = {
 _SPACE_TEX = {"0.167em": "\\,", "0.222em": "\\:", "0.278em": "\\;", "0.25em": "~", "1em": "\\quad ", "2em": "\\qquad "}
 
 
+_MATRICES = {("(", ")"): "pmatrix", ("[", "]"): "bmatrix", ("|", "|"): "vmatrix", ("{", "}"): "Bmatrix"}
+
+
+def _bracketed(children: list[ET.Element], i: int) -> str | None:
+    """TeX for brackets around a table or a line-less fraction at children[i:i+3] (a matrix, a binomial), or None."""
+    if i + 2 >= len(children):
+        return None
+    opening, middle, closing = children[i : i + 3]
+    if _split(opening.tag)[1] != "mo" or _split(closing.tag)[1] != "mo":
+        return None
+    pair = ((opening.text or "").strip(), (closing.text or "").strip())
+    local = _split(middle.tag)[1]
+    if local == "mtable" and pair in _MATRICES and opening.get("stretchy") != "false":
+        return _tex(middle).replace("{matrix}", "{" + _MATRICES[pair] + "}")
+    line_less = middle.get("linethickness") in ("0", "0px", "0pt") and len(middle) == 2
+    if local == "mfrac" and pair == ("(", ")") and line_less:
+        return "\\binom{" + _tex(middle[0]) + "}{" + _tex(middle[1]) + "}"
+    return None
+
+
 def _tex_sequence(children: list[ET.Element]) -> str:
     out = []
     previous = None
-    for child in children:
+    i = 0
+    while i < len(children):
+        child = children[i]
         local = _split(child.tag)[1]
+        bracketed = _bracketed(children, i)
+        if bracketed is not None:
+            out.append(bracketed)
+            previous, i = "mo", i + 3
+            continue
         if local == "mn" and previous == "mn":
             out.append(" ")  # 3 and 4 side by side are two numbers, not 34
         out.append(_tex(child))
         previous = local
+        i += 1
     return "".join(out)
 
 
@@ -699,6 +742,8 @@ def _tex(el: ET.Element) -> str:
     local = _split(el.tag)[1]
     children = list(el)
     text = (el.text or "").strip()
+    if local == "mstyle" and el.get("displaystyle") == "true":
+        return "\\displaystyle " + _tex_sequence(children)
     if local in ("math", "mstyle", "semantics", "mpadded", "mphantom"):
         return _tex_sequence([c for c in children if _split(c.tag)[1] not in ("annotation", "annotation-xml")])
     if local == "mrow":
@@ -747,6 +792,8 @@ def _token_tex(el: ET.Element, local: str, text: str) -> str:
         tex = _MI_TEX.get(text) or _MO_TEX[text]
     elif text in _FUNCTIONS:
         tex = f"\\{text} "
+    elif len(text) == 1 and not text.isascii() and text in _UNICODE_TEX:
+        tex = _UNICODE_TEX[text]
     elif len(text) == 1:
         tex = _TEX_SPECIAL.get(text, text)
     elif local == "mo" and text.isalpha():

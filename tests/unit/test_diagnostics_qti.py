@@ -187,6 +187,20 @@ def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None
             ]
 
 
+
+def test_teachers_tex_survives_a_trip_through_another_tool(bank) -> None:
+    """Maths beyond the bank's (matrices, units, Hebrew in \\text, accents) is read back from MathML alone."""
+    from tests.unit.test_richtext import TEACHERS_TEX
+
+    numeric = bank.items["frac-add-decimal"]
+    for tex, _ in TEACHERS_TEX:
+        stem = f"Work out ${tex}$ and $$\\frac{{1}}{{2}}$$ with **care**, [see](https://example.org/a?b=1&c=(2))."
+        original = dataclasses.replace(numeric, stem=stem)
+        xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
+        assert ' rel="' not in xml
+        assert render_block(qti_to_item(xml).stem) == render_block(original.stem), tex
+
+
 FOREIGN_CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
 <qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" xmlns:m="http://www.w3.org/1998/Math/MathML"
     identifier="q1" title="Halves" adaptive="false" time-dependent="false">
