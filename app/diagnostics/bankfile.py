@@ -16,7 +16,7 @@ Item shapes (the YAML keys are the dataclass fields):
              model_answer (optional)
 
 Optional `he` and `ar` hold the stem in Hebrew and Arabic. Stems, choices and rubric lines are
-Markdown with $TeX$ (see markup.py); write them in single-quoted or block YAML strings, because in a
+Markdown with $TeX$ (see app/richtext.py); write them in single-quoted or block YAML strings, because in a
 double-quoted string "\\frac" starts with a form feed.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from app.diagnostics import markup
+from app import richtext
 
 __all__ = [
     "BANK_DIR",
@@ -295,7 +295,7 @@ def _text(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None
 
 def _markdown(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
     value = _text(ctx, data, name, path, required)
-    for problem in markup.check(value):
+    for problem in richtext.check(value):
         ctx.error(path or name, problem, data)
     return value
 

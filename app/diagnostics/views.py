@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app import db
+from app import db, richtext
 from app.accounts.forms import ActionForm
-from app.diagnostics import analysis, markup, service
+from app.diagnostics import analysis, service
 from app.errors import ClassLabError, InvalidInput
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
@@ -22,12 +22,12 @@ student_bp = Blueprint("student", __name__, url_prefix="/s")
 
 @bp.app_template_filter("stem")
 def stem_filter(text: str) -> Markup:
-    return markup.render_stem(text or "")
+    return richtext.render_block(text or "")
 
 
 @bp.app_template_filter("inline")
 def inline_filter(text: str) -> Markup:
-    return markup.render_inline(text or "")
+    return richtext.render_inline(text or "")
 
 
 def _local(value: str, field: str) -> datetime:
