@@ -28,7 +28,7 @@ What `load` refuses, each with the file and, where it has one, the line:
   no use for them; tags other than YAML's plain ones (`!!python/...`, `!custom`); keys that are lists or mappings;
   nesting deeper than `MAX_DEPTH`; several documents in one file; an empty file.
 
-Duplicate keys in one mapping are not fatal: `Document.duplicates` lists each with both line numbers (the first
+Duplicate keys in one mapping are not fatal: `Document.duplicates` lists each with both line numbers (the later
 value is the one kept), so the bank can report them with every other problem in one pass.
 
 The data is read as YAML 1.1, like PyYAML, which these banks were first written against: `yes`/`no` are booleans
@@ -72,7 +72,7 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Duplicate:
-    """A key written twice in one mapping: `line` is the repeat, `first_line` the one that counts."""
+    """A key written twice in one mapping: `line` is the repeat (whose value is kept), `first_line` the first."""
 
     key: Any
     line: int
@@ -154,7 +154,9 @@ class _Composer(Composer):
         if tag is not None and tag not in _PLAIN_TAGS and tag != "!":
             shown = tag.replace("tag:yaml.org,2002:", "!!")
             raise ComposerError(
-                None, None, f"the tag {shown!r} is not allowed (a bank holds only text, numbers, lists and mappings)",
+                None,
+                None,
+                f"the tag {shown!r} is not allowed (a bank holds only text, numbers, lists and mappings)",
                 event.start_mark,
             )
         return super().compose_node(parent, index)
@@ -171,7 +173,7 @@ class _Constructor(RoundTripConstructor):
             raise ConstructorError(None, None, message, key_node.start_mark)
         if key in mapping:
             self.duplicates.append(Duplicate(key, key_node.start_mark.line + 1, mapping.lc.key(key)[0] + 1))
-            return False  # keep the first value; the bank reports the repeat
+        # The later value wins, as in PyYAML and JSON parsers; the bank reports the repeat with both lines.
         return True
 
     def construct_plain_str(self, node: Any) -> Any:
