@@ -38,7 +38,7 @@ The data is read as YAML 1.1, like PyYAML, which these banks were first written 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,10 +187,10 @@ _Constructor.add_constructor("tag:yaml.org,2002:str", _Constructor.construct_pla
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return "a mapping"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "a list"
     return type(value).__name__
 
 
