@@ -267,7 +267,7 @@ def frameworks_import(files: tuple[str, ...]) -> None:
     from app.feedback.frameworks import FrameworkError, load_framework_text, load_starter_frameworks
 
     try:
-        found = ([load_framework_text(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
+        found = ([load_framework_text(Path(f).name, Path(f).read_bytes()) for f in files]
                  if files else load_starter_frameworks())
     except FrameworkError as exc:
         raise click.ClickException(str(exc)) from None
