@@ -2,8 +2,9 @@
 
 - acks_late + reject_on_worker_lost + prefetch 1: a task whose worker dies is redelivered, not lost.
 - Transient failures (TransientError, connection errors) retry with exponential backoff and jitter.
-- Tasks are idempotent, keyed by object id + step (`task_key`): running one twice overwrites.
-- The web app enqueues by task name (`enqueue`), so it never imports worker code.
+- Tasks are idempotent, keyed by object id + step: running one twice overwrites.
+- Task names live in app/jobs.py; the app asks for work with `jobs.enqueue(session, ...)`, sent after
+  its commit, so it never imports worker code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from celery import Celery, Task, signals
 
+from app import jobs
 from app.config import Settings, load_settings
 
 
@@ -37,12 +39,14 @@ class ClassLabTask(Task):
 def broker_options(settings: Settings) -> dict:
     if settings.broker_url.startswith("filesystem://"):
         folder = Path(settings.broker_folder)
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # kombu's default is "control" in the working directory (broadcasts, e.g. the worker's mingle)
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     # Above the longest step's hard limit, so a slow transcode is not handed to a second worker.
@@ -71,7 +75,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
         include=["workers.health", "workers.video", "workers.exports", "workers.notifications"],
         beat_schedule={
-            "sweep": {"task": "classlab.video.sweep", "schedule": float(settings.sweep_seconds)},
+            "sweep": {"task": jobs.VIDEO_SWEEP, "schedule": float(settings.sweep_seconds)},
         },
         classlab_settings=settings,
     )
@@ -86,13 +90,4 @@ def _bind_database(**_kwargs) -> None:
     db.bind(celery_app.conf.classlab_settings.database_url)
 
 
-def task_key(name: str, object_id: int | str, step: str) -> str:
-    """The deterministic task id of one step on one object."""
-    return f"{name}:{object_id}:{step}"
-
-
 celery_app = make_celery()
-
-
-def enqueue(name: str, *args, key: str | None = None, **kwargs):
-    return celery_app.send_task(name, args=args, kwargs=kwargs, task_id=key)
