@@ -189,7 +189,7 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
             run_inline(video_id, settings, store)
         else:
             with database.session_scope() as s:
-                service.start_processing(s.get(Video, video_id))
+                service.start_processing(s, s.get(Video, video_id))
     except ClassLabError as exc:
         raise click.ClickException(exc.detail) from None
     if not as_json:
