@@ -122,10 +122,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.delivery import views as delivery_views
     from app.diagnostics import api as diagnostics_api
     from app.diagnostics import views as diagnostics_views
+    from app.feedback import api as feedback_api
+    from app.feedback import views as feedback_views
     from app.health import api as health_api
     from app.notifications import api as notifications_api
     from app.notifications import service as notifications_service
     from app.notifications import views as notifications_views
+    from app.sharing import api as sharing_api
+    from app.sharing import views as sharing_views
     from app.video import api as video_api
     from app.video import tus as video_tus
     from app.video import views as video_views
@@ -134,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(delivery_views.bp)
     app.register_blueprint(video_views.bp)
     app.register_blueprint(video_views.search_bp)
+    app.register_blueprint(feedback_views.bp)
+    app.register_blueprint(sharing_views.bp)
     app.register_blueprint(video_tus.bp)
     app.register_blueprint(diagnostics_views.bp)
     app.register_blueprint(diagnostics_views.student_bp)
@@ -144,6 +150,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
     api.register_blueprint(video_api.search_blp)
+    api.register_blueprint(feedback_api.blp)
+    api.register_blueprint(sharing_api.blp)
     api.register_blueprint(diagnostics_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)

@@ -10,14 +10,11 @@ from marshmallow import Schema, fields, validate
 
 from app import db
 from app.errors import NotFound
-from app.feedback import service as feedback
-from app.sharing import service as sharing
 from app.video import clips, service
 from app.video.delivery import asset_url
 
 blp = Blueprint("videos_api", __name__, url_prefix="/api/v1/videos", description="Lesson videos and transcripts")
 search_blp = Blueprint("search_api", __name__, url_prefix="/api/v1/search", description="Transcript search")
-
 
 class AssetOut(Schema):
     kind = fields.String()
@@ -165,111 +162,9 @@ class Search(MethodView):
         ]
 
 
-class TagOut(Schema):
-    framework = fields.String()
-    version = fields.Integer()
-    element = fields.String()
-
-
-class CommentOut(Schema):
-    id = fields.Integer()
-    parent_id = fields.Integer(allow_none=True)
-    start = fields.Float()
-    end = fields.Float(allow_none=True)
-    body = fields.String()
-    quote = fields.String(allow_none=True)
-    tags = fields.List(fields.Nested(TagOut))
-    author = fields.String(attribute="author.display_name")
-    created_at = fields.DateTime()
-    edited_at = fields.DateTime(allow_none=True)
-    deleted = fields.Function(lambda c: c.deleted_at is not None)
-    replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
-
-
-class CommentIn(Schema):
-    body = fields.String(required=True)
-    start = fields.Raw(load_default=None, metadata={"description": "seconds, or m:ss"})
-    end = fields.Raw(load_default=None)
-    parent_id = fields.Integer(load_default=None)
-    quote = fields.String(load_default=None)
-    tags = fields.List(fields.String(), load_default=list, metadata={"description": "framework:element"})
-
-
-class CommentEdit(Schema):
-    body = fields.String(required=True)
-    tags = fields.List(fields.String(), load_default=None)
-
-
-@blp.route("/<public_id>/comments")
-class Comments(MethodView):
-    @login_required
-    @blp.response(200, CommentOut(many=True))
-    def get(self, public_id: str):
-        return feedback.threads(db.session(), current_user, public_id)
-
-    @login_required
-    @blp.arguments(CommentIn)
-    @blp.response(201, CommentOut)
-    def post(self, body, public_id: str):
-        s = db.session()
-        comment = feedback.add_comment(s, current_user, public_id, **body)
-        return comment
-
-
-@blp.route("/comments/<int:comment_id>")
-class OneComment(MethodView):
-    @login_required
-    @blp.response(200, CommentOut)
-    def get(self, comment_id: int):
-        return feedback.get_comment(db.session(), current_user, comment_id)
-
-    @login_required
-    @blp.arguments(CommentEdit)
-    @blp.response(200, CommentOut)
-    def patch(self, body, comment_id: int):
-        s = db.session()
-        comment = feedback.edit_comment(s, current_user, comment_id, body["body"], body["tags"])
-        return comment
-
-    @login_required
-    @blp.response(204)
-    def delete(self, comment_id: int):
-        s = db.session()
-        feedback.delete_comment(s, current_user, comment_id)
-
-
-# ------------------------------------------------------------------ download, consent, sharing, audit
 class DownloadOut(Schema):
     url = fields.String(metadata={"description": "signed, expiring; served as an attachment"})
     filename = fields.String()
-
-
-class ConsentIn(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["none", "partial", "full"]))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-
-
-class ShareIn(Schema):
-    email = fields.String(load_default=None, validate=validate.Length(max=254))
-    community = fields.String(load_default=None, validate=validate.Length(max=32),
-                              metadata={"description": "a community's id, instead of an e-mail"})
-    right = fields.String(required=True, validate=validate.OneOf(["view", "comment"]))
-
-
-class ShareOut(Schema):
-    id = fields.Integer()
-    right = fields.String()
-    user = fields.Function(lambda s: s.user.email if s.user else None)
-    community = fields.Function(lambda s: s.community.public_id if s.community else None)
-    clip = fields.Function(lambda s: s.clip.public_id if s.clip else None)
-    created_at = fields.DateTime()
-
-
-class AuditOut(Schema):
-    at = fields.DateTime()
-    action = fields.String()
-    actor = fields.Function(lambda e: e.actor.email if e.actor else None)
-    detail = fields.String()
 
 
 def _settings():
@@ -292,52 +187,6 @@ class Download(MethodView):
         return {"url": url, "filename": video.original_filename or video.title}
 
 
-@blp.route("/<public_id>/consent")
-class ConsentView(MethodView):
-    @login_required
-    @blp.arguments(ConsentIn)
-    @blp.response(200, VideoOut)
-    def put(self, body, public_id: str):
-        s = db.session()
-        video = sharing.set_consent(s, current_user, public_id, body["status"], body["note"])
-        return video_out(video)
-
-
-@blp.route("/<public_id>/shares")
-class Shares(MethodView):
-    @login_required
-    @blp.response(200, ShareOut(many=True))
-    def get(self, public_id: str):
-        s = db.session()
-        return sharing.shares_of(s, service.get_video(s, current_user, public_id, "share"), lesson_only=False)
-
-    @login_required
-    @blp.arguments(ShareIn)
-    @blp.response(201, ShareOut)
-    def post(self, body, public_id: str):
-        s = db.session()
-        found = sharing.share(s, current_user, public_id, body["email"], body["right"], community_id=body["community"])
-        return found
-
-
-@blp.route("/shares/<int:share_id>")
-class OneShare(MethodView):
-    @login_required
-    @blp.response(204)
-    def delete(self, share_id: int):
-        s = db.session()
-        sharing.revoke(s, current_user, share_id)
-
-
-@blp.route("/<public_id>/audit")
-class Audit(MethodView):
-    @login_required
-    @blp.response(200, AuditOut(many=True))
-    def get(self, public_id: str):
-        return sharing.audit_log(db.session(), current_user, public_id)
-
-
-# --------------------------------------------------------------------------------------------- clips
 class ClipIn(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     start = fields.Raw(required=True, metadata={"description": "seconds, or m:ss"})
@@ -356,14 +205,6 @@ class ClipOut(Schema):
     cut_status = fields.String()
     media_url = fields.String(allow_none=True, metadata={"description": "signed, expiring; None while being cut"})
     media_offset = fields.Float(allow_none=True, metadata={"description": "where the media's 0 is in the lesson"})
-
-
-class ClipCommentIn(Schema):
-    body = fields.String(required=True)
-    start = fields.Raw(load_default=None)
-    end = fields.Raw(load_default=None)
-    parent_id = fields.Integer(load_default=None)
-    tags = fields.List(fields.String(), load_default=list)
 
 
 def clip_out(clip) -> dict:
@@ -405,39 +246,3 @@ class OneClip(MethodView):
     def delete(self, clip_id: str):
         s = db.session()
         clips.delete_clip(s, current_user, clip_id, current_app.extensions["classlab.storage"])
-
-
-@blp.route("/clips/<clip_id>/shares")
-class ClipShares(MethodView):
-    @login_required
-    @blp.response(200, ShareOut(many=True))
-    def get(self, clip_id: str):
-        s = db.session()
-        clip = clips.get_clip(s, current_user, clip_id, "share")
-        return sharing.shares_of(s, clip.video, clip)
-
-    @login_required
-    @blp.arguments(ShareIn)
-    @blp.response(201, ShareOut)
-    def post(self, body, clip_id: str):
-        s = db.session()
-        found = sharing.share_clip(s, current_user, clip_id, body["email"], body["right"],
-                                   community_id=body["community"])
-        return found
-
-
-@blp.route("/clips/<clip_id>/comments")
-class ClipComments(MethodView):
-    @login_required
-    @blp.response(200, CommentOut(many=True))
-    def get(self, clip_id: str):
-        s = db.session()
-        return feedback.clip_threads(s, current_user, clips.get_clip(s, current_user, clip_id))
-
-    @login_required
-    @blp.arguments(ClipCommentIn)
-    @blp.response(201, CommentOut)
-    def post(self, body, clip_id: str):
-        s = db.session()
-        comment = feedback.add_clip_comment(s, current_user, clip_id, **body)
-        return comment

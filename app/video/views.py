@@ -32,7 +32,6 @@ STATUS_LABELS = {
 STEP_LABELS = {"probe": _l("Checking the file"), "transcode": _l("Preparing for the web"),
                "transcribe": _l("Transcribing speech"), "finish": _l("Finishing")}
 
-
 @bp.app_context_processor
 def video_labels():
     return {"status_labels": STATUS_LABELS, "step_labels": STEP_LABELS}
@@ -90,7 +89,8 @@ def watch(public_id: str):
         segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
-        shares=sharing.shares_of(s, video) if owner else None, share_action=url_for("video.share", public_id=public_id),
+        shares=sharing.shares_of(s, video) if owner else None,
+        share_action=url_for("sharing.share", public_id=public_id),
         communities=list_communities(s, current_user) if owner else [],
         **_lesson_tags(s, public_id, lang),
     )
@@ -112,47 +112,6 @@ def _lesson_tags(s, public_id: str, lang: str) -> dict:
     return {"tag_timeline": timeline, "tag_labels": labels, "tag_chart": chart}
 
 
-@bp.get("/tags")
-@login_required
-def tag_summary():
-    """A teacher's framework tags per month over their lessons (?teacher=<id> for someone allowed to see them)."""
-    from datetime import date
-
-    from flask_babel import format_date, get_locale
-    from markupsafe import Markup
-
-    from app.accounts.models import User
-    from app.config import RTL
-    from app.feedback import tagstats
-
-    s = db.session()
-    wanted = request.args.get("teacher", "")
-    if wanted and not wanted.isdigit():
-        raise NotFound("No such teacher, or you may not see their summary.")
-    teacher = s.get(User, int(wanted)) if wanted else current_user._get_current_object()
-    summary = tagstats.teacher_tag_summary(s, current_user, teacher)
-    lang = str(get_locale() or "en")
-    labels = tagstats.tag_labels(s, summary.keys, lang)
-    months = [format_date(date(y, m, 1), "LLL") + (f"\n{y}" if m == 1 or i == 0 else "")
-              for i, (y, m) in enumerate(summary.months)]
-    chart = Markup(tagstats.render_stacked_columns_svg(
-        months, {labels[k]: summary.counts[k] for k in summary.keys}, title=_("Framework tags per month"),
-        rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if summary.total else None
-    return render_template("video/tag_summary.html", summary=summary, labels=labels, chart=chart,
-                           months=[format_date(date(y, m, 1), "LLL y") for y, m in summary.months],
-                           own=teacher.id == current_user.id)
-
-
-def _form_parent_id() -> int | None:
-    """The comment a form replies to; an id no database row can have is refused, not sent to the database."""
-    raw = request.form.get("parent_id", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > db.MAX_ID:
-        raise InvalidInput("There is no such comment to reply to.", field="parent_id")
-    return int(raw)
-
-
 def _frameworks(s):
     """The current frameworks, and each element's title in the page's language."""
     from flask_babel import get_locale
@@ -171,44 +130,6 @@ def _frameworks(s):
 
 def _cues(video):
     return captions.video_cues(video)
-
-
-@bp.post("/<public_id>/comments")
-@login_required
-@form_errors_to("video.watch", "#feedback")
-def add_comment(public_id: str):
-    # Who may not see the lesson gets 404, who may only watch gets 403 (the service's check); bad input a message.
-    form = request.form
-    comment = feedback.add_comment(
-        db.session(), current_user, public_id, body=form.get("body", ""), start=form.get("start"),
-        end=form.get("end"), parent_id=_form_parent_id(), quote=form.get("quote"), tags=form.getlist("tags"),
-    )
-    return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment.id}")
-
-
-@bp.get("/<public_id>/comments.<fmt>")
-@login_required
-def comments_export(public_id: str, fmt: str):
-    """The video's feedback as CSV, JSON or WebVTT chapters."""
-    import json
-
-    s = db.session()
-    video = service.get_video(s, current_user, public_id, "download")
-    rows = feedback.export_rows(s, current_user, public_id)
-    name = quote(f"{video.title[:80]}-feedback.{fmt}", safe="")
-    disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
-    if fmt == "json":
-        return Response(json.dumps(rows, ensure_ascii=False, indent=2), mimetype="application/json",
-                        headers=disposition)
-    if fmt == "csv":
-        return Response(feedback.rows_csv(rows), mimetype="text/csv", headers=disposition)
-    if fmt == "vtt":
-        duration = video.duration or 0.0
-        cues = [captions.Cue(r["start"], r["end"] if r["end"] is not None else min(duration, r["start"] + 5.0),
-                             f"{r['author']}: {r['body']}") for r in rows if r["reply_to"] is None]
-        cues = [c for c in cues if c.end > c.start]
-        return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers=disposition)
-    raise NotFound(f"No feedback format '{fmt}': choose csv, json or vtt.")
 
 
 @bp.post("/<public_id>/clips")
@@ -254,60 +175,11 @@ def clip_captions(clip_id: str):
     return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})
 
 
-@bp.post("/clips/<clip_id>/comments")
-@login_required
-@form_errors_to("video.clip", "#feedback")
-def add_clip_comment(clip_id: str):
-    comment = feedback.add_clip_comment(
-        db.session(), current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
-        end=request.form.get("end") or None, tags=request.form.getlist("tags"), parent_id=_form_parent_id())
-    return redirect(url_for("video.clip", clip_id=clip_id) + f"#comment-{comment.id}")
-
-
-@bp.post("/clips/<clip_id>/share")
-@login_required
-@form_errors_to("video.clip", "#sharing")
-def share_clip(clip_id: str):
-    _share_from_form(sharing.share_clip, clip_id)
-    return redirect(url_for("video.clip", clip_id=clip_id) + "#sharing")
-
-
-def _share_from_form(share, target: str) -> None:
-    """The sharing form of a lesson or a clip: a person's e-mail or a community, and a right."""
-    found = share(db.session(), current_user, target, request.form.get("email"), request.form.get("right", ""),
-                  community_id=request.form.get("community") or None)
-    flash(_("Shared with %(name)s.", name=_audience(found)), "info")
-
-
 @bp.post("/clips/<clip_id>/delete")
 @login_required
 def delete_clip(clip_id: str):
     public_id = clips.delete_clip(db.session(), current_user, clip_id, _store())
     return redirect(url_for("video.watch", public_id=public_id) + "#clips")
-
-
-def _audience(found) -> str:
-    return found.user.display_name if found.user is not None else found.community.name
-
-
-def _comment_on_page(comment_id: int) -> str:
-    comment = feedback.get_comment(db.session(), current_user, comment_id)
-    return url_for("video.watch", public_id=comment.video.public_id) + f"#comment-{comment_id}"
-
-
-@bp.post("/comments/<int:comment_id>/edit")
-@login_required
-@form_errors_to(_comment_on_page)
-def edit_comment(comment_id: int):
-    feedback.edit_comment(db.session(), current_user, comment_id, request.form.get("body", ""))
-    return redirect(_comment_on_page(comment_id))
-
-
-@bp.post("/comments/<int:comment_id>/delete")
-@login_required
-def delete_comment(comment_id: int):
-    public_id = feedback.delete_comment(db.session(), current_user, comment_id)
-    return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
 
 
 @bp.get("/<public_id>/captions.vtt")
@@ -375,41 +247,6 @@ def retry(public_id: str):
     service.retry(db.session(), current_user, public_id)
     flash(_("Processing restarted."), "info")
     return redirect(url_for("video.watch", public_id=public_id))
-
-
-@bp.post("/<public_id>/share")
-@login_required
-@form_errors_to("video.watch", "#sharing")
-def share(public_id: str):
-    _share_from_form(sharing.share, public_id)
-    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
-
-
-@bp.post("/shares/<int:share_id>/revoke")
-@login_required
-def revoke_share(share_id: int):
-    found = sharing.revoke(db.session(), current_user, share_id)
-    flash(_("Access withdrawn."), "info")
-    if found.clip is not None:
-        return redirect(url_for("video.clip", clip_id=found.clip.public_id) + "#sharing")
-    return redirect(url_for("video.watch", public_id=found.video.public_id) + "#sharing")
-
-
-@bp.post("/<public_id>/consent")
-@login_required
-@form_errors_to("video.watch", "#sharing")
-def consent(public_id: str):
-    sharing.set_consent(db.session(), current_user, public_id, request.form.get("consent", ""),
-                        request.form.get("note", ""))
-    return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
-
-
-@bp.get("/<public_id>/audit")
-@login_required
-def audit(public_id: str):
-    s = db.session()
-    video = service.get_video(s, current_user, public_id, "audit")
-    return render_template("video/audit.html", video=video, events=sharing.audit_log(s, current_user, public_id))
 
 
 @bp.post("/<public_id>/delete")

@@ -1,0 +1,113 @@
+"""JSON endpoints of feedback under /api/v1/videos/: comments and replies on a lesson or one of its clips."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user, login_required
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app import db
+from app.feedback import service as feedback
+from app.video import clips
+
+blp = Blueprint("feedback_api", __name__, url_prefix="/api/v1/videos", description="Feedback on lessons and clips")
+
+
+class TagOut(Schema):
+    framework = fields.String()
+    version = fields.Integer()
+    element = fields.String()
+
+
+class CommentOut(Schema):
+    id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    start = fields.Float()
+    end = fields.Float(allow_none=True)
+    body = fields.String()
+    quote = fields.String(allow_none=True)
+    tags = fields.List(fields.Nested(TagOut))
+    author = fields.String(attribute="author.display_name")
+    created_at = fields.DateTime()
+    edited_at = fields.DateTime(allow_none=True)
+    deleted = fields.Function(lambda c: c.deleted_at is not None)
+    replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
+
+
+class CommentIn(Schema):
+    body = fields.String(required=True)
+    start = fields.Raw(load_default=None, metadata={"description": "seconds, or m:ss"})
+    end = fields.Raw(load_default=None)
+    parent_id = fields.Integer(load_default=None)
+    quote = fields.String(load_default=None)
+    tags = fields.List(fields.String(), load_default=list, metadata={"description": "framework:element"})
+
+
+class CommentEdit(Schema):
+    body = fields.String(required=True)
+    tags = fields.List(fields.String(), load_default=None)
+
+
+@blp.route("/<public_id>/comments")
+class Comments(MethodView):
+    @login_required
+    @blp.response(200, CommentOut(many=True))
+    def get(self, public_id: str):
+        return feedback.threads(db.session(), current_user, public_id)
+
+    @login_required
+    @blp.arguments(CommentIn)
+    @blp.response(201, CommentOut)
+    def post(self, body, public_id: str):
+        s = db.session()
+        comment = feedback.add_comment(s, current_user, public_id, **body)
+        return comment
+
+
+@blp.route("/comments/<int:comment_id>")
+class OneComment(MethodView):
+    @login_required
+    @blp.response(200, CommentOut)
+    def get(self, comment_id: int):
+        return feedback.get_comment(db.session(), current_user, comment_id)
+
+    @login_required
+    @blp.arguments(CommentEdit)
+    @blp.response(200, CommentOut)
+    def patch(self, body, comment_id: int):
+        s = db.session()
+        comment = feedback.edit_comment(s, current_user, comment_id, body["body"], body["tags"])
+        return comment
+
+    @login_required
+    @blp.response(204)
+    def delete(self, comment_id: int):
+        s = db.session()
+        feedback.delete_comment(s, current_user, comment_id)
+
+
+
+class ClipCommentIn(Schema):
+    body = fields.String(required=True)
+    start = fields.Raw(load_default=None)
+    end = fields.Raw(load_default=None)
+    parent_id = fields.Integer(load_default=None)
+    tags = fields.List(fields.String(), load_default=list)
+
+
+@blp.route("/clips/<clip_id>/comments")
+class ClipComments(MethodView):
+    @login_required
+    @blp.response(200, CommentOut(many=True))
+    def get(self, clip_id: str):
+        s = db.session()
+        return feedback.clip_threads(s, current_user, clips.get_clip(s, current_user, clip_id))
+
+    @login_required
+    @blp.arguments(ClipCommentIn)
+    @blp.response(201, CommentOut)
+    def post(self, body, clip_id: str):
+        s = db.session()
+        comment = feedback.add_clip_comment(s, current_user, clip_id, **body)
+        return comment
