@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 
 from app import db
 from app.feedback import service as feedback
+from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn
 from app.video import clips
 
 blp = Blueprint("feedback_api", __name__, url_prefix="/api/v1/videos", description="Feedback on lessons and clips")
@@ -33,20 +34,6 @@ class CommentOut(Schema):
     edited_at = fields.DateTime(allow_none=True)
     deleted = fields.Function(lambda c: c.deleted_at is not None)
     replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
-
-
-class CommentIn(Schema):
-    body = fields.String(required=True)
-    start = fields.Raw(load_default=None, metadata={"description": "seconds, or m:ss"})
-    end = fields.Raw(load_default=None)
-    parent_id = fields.Integer(load_default=None)
-    quote = fields.String(load_default=None)
-    tags = fields.List(fields.String(), load_default=list, metadata={"description": "framework:element"})
-
-
-class CommentEdit(Schema):
-    body = fields.String(required=True)
-    tags = fields.List(fields.String(), load_default=None)
 
 
 @blp.route("/<public_id>/comments")
@@ -86,14 +73,6 @@ class OneComment(MethodView):
         s = db.session()
         feedback.delete_comment(s, current_user, comment_id)
 
-
-
-class ClipCommentIn(Schema):
-    body = fields.String(required=True)
-    start = fields.Raw(load_default=None)
-    end = fields.Raw(load_default=None)
-    parent_id = fields.Integer(load_default=None)
-    tags = fields.List(fields.String(), load_default=list)
 
 
 @blp.route("/clips/<clip_id>/comments")

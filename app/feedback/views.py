@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
-from app.errors import InvalidInput, NotFound, form_errors_to
+from app.errors import NotFound, form_errors_to
 from app.feedback import service as feedback
+from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn
+from app.inputs import read_form
 from app.video import captions, service
 
 bp = Blueprint("feedback", __name__, url_prefix="/videos")
@@ -50,26 +52,12 @@ def tag_summary():
                            own=teacher.id == current_user.id)
 
 
-def _form_parent_id() -> int | None:
-    """The comment a form replies to; an id no database row can have is refused, not sent to the database."""
-    raw = request.form.get("parent_id", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > db.MAX_ID:
-        raise InvalidInput("There is no such comment to reply to.", field="parent_id")
-    return int(raw)
-
-
 @bp.post("/<public_id>/comments")
 @login_required
 @form_errors_to("video.watch", "#feedback")
 def add_comment(public_id: str):
     # Who may not see the lesson gets 404, who may only watch gets 403 (the service's check); bad input a message.
-    form = request.form
-    comment = feedback.add_comment(
-        db.session(), current_user, public_id, body=form.get("body", ""), start=form.get("start"),
-        end=form.get("end"), parent_id=_form_parent_id(), quote=form.get("quote"), tags=form.getlist("tags"),
-    )
+    comment = feedback.add_comment(db.session(), current_user, public_id, **read_form(CommentIn, request.form))
     return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment.id}")
 
 
@@ -102,9 +90,7 @@ def comments_export(public_id: str, fmt: str):
 @login_required
 @form_errors_to("video.clip", "#feedback")
 def add_clip_comment(clip_id: str):
-    comment = feedback.add_clip_comment(
-        db.session(), current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
-        end=request.form.get("end") or None, tags=request.form.getlist("tags"), parent_id=_form_parent_id())
+    comment = feedback.add_clip_comment(db.session(), current_user, clip_id, **read_form(ClipCommentIn, request.form))
     return redirect(url_for("video.clip", clip_id=clip_id) + f"#comment-{comment.id}")
 
 
@@ -117,7 +103,8 @@ def _comment_on_page(comment_id: int) -> str:
 @login_required
 @form_errors_to(_comment_on_page)
 def edit_comment(comment_id: int):
-    feedback.edit_comment(db.session(), current_user, comment_id, request.form.get("body", ""))
+    edit = read_form(CommentEdit, request.form)
+    feedback.edit_comment(db.session(), current_user, comment_id, edit["body"], edit["tags"])
     return redirect(_comment_on_page(comment_id))
 
 

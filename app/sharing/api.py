@@ -6,27 +6,16 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from app import db
 from app.sharing import service as sharing
+from app.sharing.schemas import ConsentIn, ShareIn
 from app.video import clips, service
 from app.video.api import VideoOut, video_out
 
 blp = Blueprint("sharing_api", __name__, url_prefix="/api/v1/videos",
                 description="Consent, shares and the audit log of lessons and clips")
-
-
-class ConsentIn(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["none", "partial", "full"]))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-
-
-class ShareIn(Schema):
-    email = fields.String(load_default=None, validate=validate.Length(max=254))
-    community = fields.String(load_default=None, validate=validate.Length(max=32),
-                              metadata={"description": "a community's id, instead of an e-mail"})
-    right = fields.String(required=True, validate=validate.OneOf(["view", "comment"]))
 
 
 class ShareOut(Schema):

@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.errors import form_errors_to
+from app.inputs import read_form
 from app.sharing import service as sharing
+from app.sharing.schemas import ConsentIn, ShareIn
 from app.video import service
 
 bp = Blueprint("sharing", __name__, url_prefix="/videos")
@@ -27,8 +29,9 @@ def share_clip(clip_id: str):
 
 def _share_from_form(share, target: str) -> None:
     """The sharing form of a lesson or a clip: a person's e-mail or a community, and a right."""
-    found = share(db.session(), current_user, target, request.form.get("email"), request.form.get("right", ""),
-                  community_id=request.form.get("community") or None)
+    wanted = read_form(ShareIn, request.form)
+    found = share(db.session(), current_user, target, wanted["email"], wanted["right"],
+                  community_id=wanted["community"] or None)
     flash(_("Shared with %(name)s.", name=_audience(found)), "info")
 
 
@@ -58,8 +61,8 @@ def revoke_share(share_id: int):
 @login_required
 @form_errors_to("video.watch", "#sharing")
 def consent(public_id: str):
-    sharing.set_consent(db.session(), current_user, public_id, request.form.get("consent", ""),
-                        request.form.get("note", ""))
+    consent = read_form(ConsentIn, request.form)
+    sharing.set_consent(db.session(), current_user, public_id, consent["status"], consent["note"])
     return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
 
 

@@ -12,6 +12,7 @@ from app import db
 from app.errors import NotFound
 from app.video import clips, service
 from app.video.delivery import asset_url
+from app.video.schemas import ClipIn
 
 blp = Blueprint("videos_api", __name__, url_prefix="/api/v1/videos", description="Lesson videos and transcripts")
 search_blp = Blueprint("search_api", __name__, url_prefix="/api/v1/search", description="Transcript search")
@@ -185,13 +186,6 @@ class Download(MethodView):
         store = current_app.extensions["classlab.storage"]
         url = asset_url(store, asset, _settings().media_url_seconds, download=True, audience=current_user.id)
         return {"url": url, "filename": video.original_filename or video.title}
-
-
-class ClipIn(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    start = fields.Raw(required=True, metadata={"description": "seconds, or m:ss"})
-    end = fields.Raw(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class ClipOut(Schema):

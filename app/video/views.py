@@ -15,10 +15,12 @@ from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to
 from app.feedback import service as feedback
+from app.inputs import read_form
 from app.sharing import service as sharing
 from app.video import captions, clips, service
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
+from app.video.schemas import ClipIn
 
 bp = Blueprint("video", __name__, url_prefix="/videos")
 search_bp = Blueprint("search", __name__)
@@ -136,9 +138,7 @@ def _cues(video):
 @login_required
 @form_errors_to("video.watch", "#clips")
 def add_clip(public_id: str):
-    clip = clips.create_clip(db.session(), current_user, public_id, title=request.form.get("title", ""),
-                             start=request.form.get("start"), end=request.form.get("end"),
-                             note=request.form.get("note", ""))
+    clip = clips.create_clip(db.session(), current_user, public_id, **read_form(ClipIn, request.form))
     return redirect(url_for("video.clip", clip_id=clip.public_id))
 
 

@@ -119,7 +119,7 @@ def test_sharing_page_flow_and_comment_by_a_shared_coach(app, client, session, p
     token = csrf_token(client, url)
     blocked = client.get(url).get_data(as_text=True)
     assert 'id="share-blocked"' in blocked
-    client.post(url + "/consent", data={"consent": "full", "note": "signed", "csrf_token": token})
+    client.post(url + "/consent", data={"status": "full", "note": "signed", "csrf_token": token})
     client.post(url + "/share", data={"email": "coach@a.example", "right": "comment", "csrf_token": token})
     unknown = client.post(url + "/share", data={"email": "ghost@x.example", "right": "view", "csrf_token": token},
                           follow_redirects=True)
