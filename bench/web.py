@@ -108,7 +108,7 @@ def seed(comments: int, minutes: float) -> tuple[str, str]:
             n = max(3, int(length * 2.6))
             step = length / n
             words = [{"start": round(t + k * step, 3), "end": round(t + (k + 1) * step, 3),
-                      "text": " " + rng.choice(WORDS), "probability": round(rng.uniform(0.6, 1), 4)}
+                      "text": " " + rng.choice(WORDS), "p": round(rng.uniform(0.6, 1), 3)}
                      for k in range(n)]
             rows.append({"transcript_id": transcript.id, "position": position, "start": round(t, 3),
                          "end": round(t + length, 3), "text": "".join(w["text"] for w in words).strip(),
