@@ -79,7 +79,7 @@ def media_url(store, seconds: int, actor: User, clip: Clip) -> tuple[str | None,
     return store.signed_url(media[0], seconds, audience=actor.id), media[1]
 
 
-def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
+def clip_threads(session: Session, actor: User, clip: Clip) -> list[feedback.ShownComment]:
     authz.require(actor, "view", clip)
     return feedback.threads_where(session, Comment.clip_id == clip.id)
 
