@@ -9,9 +9,10 @@ gunicorn serves it with 2 workers on a free loopback port; 32 client threads the
 --seconds, one endpoint after the other, logged in as the lesson's owner (session cookie).
 
 Printed per endpoint: req/s, p50/p95 latency, the ratio of its req/s to the health endpoint's (goal ≥ 0.5),
-and the SQL queries one request makes (counted in-process with the same app and data, through a test
-client and a `before_cursor_execute` listener). The machine's load average is printed with the figures:
-on a shared machine they are only comparable between runs at a similar load.
+the SQL queries one request makes and the CPU time it takes (both in-process with the same app and data,
+through a test client and a `before_cursor_execute` listener). The endpoints take turns (--rounds) so that a
+change of load on a shared machine falls on all of them; the load average is printed with the figures, which
+are only comparable between runs at a similar load (the CPU column much less depends on it).
 """
 
 from __future__ import annotations
@@ -153,8 +154,9 @@ def log_in(client_get, client_post) -> None:
     client_post("/login", {"email": "owner@bench.example", "password": PASSWORD, "csrf_token": token})
 
 
-def count_queries(env: dict[str, str], paths: dict[str, str]) -> dict[str, int]:
-    """SQL statements one request to each path makes, through a test client of the same app and data."""
+def count_queries(env: dict[str, str], paths: dict[str, str], repeat: int = 5) -> dict[str, tuple[int, float]]:
+    """SQL statements one request to each path makes, through a test client of the same app and data, and the
+    CPU time (ms) one request takes in this process: unlike req/s, barely moved by other load on the machine."""
     from sqlalchemy import event
 
     from app import create_app, db
@@ -177,7 +179,11 @@ def count_queries(env: dict[str, str], paths: dict[str, str]) -> dict[str, int]:
             counted.clear()
             status = client.get(path).status_code
             assert status == 200, (name, status)
-            out[name] = len(counted)
+            queries = len(counted)
+            cpu = time.process_time()
+            for _ in range(repeat):
+                client.get(path)
+            out[name] = (queries, (time.process_time() - cpu) / repeat * 1000)
     finally:
         event.remove(engine, "before_cursor_execute", count)
         db.dispose_all()
@@ -252,8 +258,9 @@ def session_cookie(server: Server) -> str:
     return cookie()["Cookie"]
 
 
-def hammer(port: int, path: str, cookie: str, clients: int, seconds: float) -> tuple[int, int, list[float]]:
-    """`clients` threads sending GET `path` back to back for `seconds`. Returns (ok, errors, latencies)."""
+def hammer(port: int, path: str, cookie: str, clients: int, seconds: float) -> tuple[int, int, list[float], float]:
+    """`clients` threads sending GET `path` back to back for `seconds`. Returns (ok, errors, latencies, elapsed):
+    requests under way at the deadline are finished and counted, over the time they took."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = time.monotonic() + seconds
@@ -284,12 +291,13 @@ def hammer(port: int, path: str, cookie: str, clients: int, seconds: float) -> t
             conn.close()
 
     threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(clients)]
+    t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(seconds + 60)
-    flat = sorted(x for lat in latencies for x in lat)
-    return len(flat) - sum(errors), sum(errors), flat
+    flat = [x for lat in latencies for x in lat]
+    return len(flat) - sum(errors), sum(errors), flat, time.monotonic() - t0
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -305,14 +313,17 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10, help="per endpoint")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="the endpoints take turns this many times, so that a change in the machine's load "
+                             "falls on all of them rather than on the one measured at that moment")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--comments", type=int, default=500)
     parser.add_argument("--minutes", type=float, default=45)
     parser.add_argument("--database-url", default="", help="a PostgreSQL server URL: a database of its own is made")
     args = parser.parse_args()
-    if args.clients > 256 or args.seconds > 120:
-        parser.error("at most 256 clients and 120 seconds per endpoint")
+    if args.clients > 256 or args.seconds > 120 or not 1 <= args.rounds <= 10:
+        parser.error("at most 256 clients, 120 seconds per endpoint and 10 turns")
 
     work = Path(tempfile.mkdtemp(prefix="classlab-bench-web-"))
     database = create_postgres(args.database_url) if args.database_url else f"sqlite:///{work}/db.sqlite"
@@ -343,15 +354,20 @@ def main() -> None:
         for path in paths.values():  # each worker imports templates and warms caches once
             for _ in range(2 * args.workers):
                 server.request("GET", path, headers={"Cookie": cookie})
-        print(f"gunicorn -w {args.workers}, {args.clients} clients, {args.seconds:g} s per endpoint; {load()}")
-        print(f"{'endpoint':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'× health':>9} {'queries':>8} {'errors':>7}")
-        health = None
-        for name, path in paths.items():
-            ok, errors, lat = hammer(server.port, path, cookie, args.clients, args.seconds)
-            rate = ok / args.seconds
-            health = health or rate
+        print(f"gunicorn -w {args.workers}, {args.clients} clients, {args.seconds:g} s per endpoint in {args.rounds} "
+              f"turns; {load()}")
+        done = {name: (0, 0, [], 0.0) for name in paths}
+        for _ in range(args.rounds):
+            for name, path in paths.items():
+                ok, errors, lat, took = hammer(server.port, path, cookie, args.clients, args.seconds / args.rounds)
+                done[name] = (done[name][0] + ok, done[name][1] + errors, done[name][2] + lat, done[name][3] + took)
+        print(f"{'endpoint':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'× health':>9} {'queries':>8} "
+              f"{'cpu ms':>7} {'errors':>7}")
+        health = done["health"][0] / done["health"][3]
+        for name, (ok, errors, lat, took) in done.items():
+            rate, lat = ok / took, sorted(lat)
             print(f"{name:<16} {rate:8.1f} {percentile(lat, 0.5) * 1000:8.1f} {percentile(lat, 0.95) * 1000:8.1f} "
-                  f"{rate / health:9.2f} {queries[name]:8d} {errors:7d}", flush=True)
+                  f"{rate / health:9.2f} {queries[name][0]:8d} {queries[name][1]:7.1f} {errors:7d}")
         print(f"goal: every endpoint ≥ 0.50 × health; {load()}")
     finally:
         if server is not None:
