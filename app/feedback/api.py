@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
@@ -36,12 +39,32 @@ class CommentOut(Schema):
     replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
 
 
+_TAG_KEYS = ("framework", "version", "element")
+
+
+def _comment_out(c, *, replies: bool) -> dict:
+    """One CommentOut, built by hand (the schema stays the contract and the documentation)."""
+    out = {"id": c.id, "parent_id": c.parent_id, "start": c.start, "end": c.end, "body": c.body, "quote": c.quote,
+           "tags": [{k: t[k] for k in _TAG_KEYS if k in t} for t in c.tags], "author": c.author.display_name,
+           "created_at": c.created_at.isoformat(), "edited_at": c.edited_at.isoformat() if c.edited_at else None,
+           "deleted": c.deleted_at is not None}
+    if replies:
+        out["replies"] = [_comment_out(r, replies=False) for r in c.replies]
+    return out
+
+
+def comments_json(threads) -> Response:
+    """CommentOut(many=True) for a lesson's threads: marshmallow took longer over 500 comments than loading them."""
+    body = json.dumps([_comment_out(c, replies=True) for c in threads], separators=(",", ":"))
+    return current_app.response_class(body + "\n", mimetype="application/json")
+
+
 @blp.route("/<public_id>/comments")
 class Comments(MethodView):
     @login_required
     @blp.response(200, CommentOut(many=True))
     def get(self, public_id: str):
-        return feedback.threads(db.session(), current_user, public_id)
+        return comments_json(feedback.threads(db.session(), current_user, public_id))
 
     @login_required
     @blp.arguments(CommentIn)

@@ -157,6 +157,15 @@ def _split(text: str, tokens: list[_Token], max_chars: int, max_ms: int) -> list
     inf = float("inf")
     best: list[float] = [0.0] + [inf] * n
     back = [0] * (n + 1)
+    # A cue from token j to token i is measured as it will be cut (from the previous cue's end), which matters only
+    # around unmatched text: len(text[cut_j:cut_i].strip()) is right[i] - left[j] (or 0), where left[j] is where
+    # the text after cut_j starts and right[i] where the text before cut_i ends. Worked out once per token rather
+    # than by slicing in the inner loop, which ran over every pair of nearby tokens.
+    size = len(text)
+    cut_at = [0] + [t[3] for t in tokens[:-1]]
+    left = [size - len(text[a:].lstrip()) for a in cut_at]
+    right = [0] + [len(text[: size if i == n else tokens[i - 1][3]].rstrip()) for i in range(1, n + 1)]
+    starts = [t[0] for t in tokens]
     for i in range(1, n + 1):
         end_char, end_ms = tokens[i - 1][3], tokens[i - 1][1]
         last_word = text[tokens[i - 1][2] : end_char]
@@ -166,12 +175,14 @@ def _split(text: str, tokens: list[_Token], max_chars: int, max_ms: int) -> list
             boundary = 10.0
         else:
             boundary = 40.0
+        right_i, earliest = right[i], end_ms - max_ms
         for j in range(i - 1, -1, -1):
-            # Measured as it will be cut (from the previous cue's end), which matters only around unmatched text.
-            length = len(text[tokens[j - 1][3] if j else 0 : len(text) if i == n else end_char].strip())
-            if j < i - 1 and (length > max_chars or end_ms - tokens[j][0] > max_ms):
+            length = right_i - left[j]
+            if length < 0:
+                length = 0
+            if j < i - 1 and (length > max_chars or starts[j] < earliest):
                 break  # growing the cue further back only makes it longer
-            slack = (max_chars - min(length, max_chars)) / max_chars
+            slack = (max_chars - length) / max_chars if length < max_chars else 0.0
             cost = best[j] + 1000.0 + 100.0 * slack * slack + boundary
             if cost < best[i]:
                 best[i], back[i] = cost, j

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz, jobs
@@ -117,6 +117,34 @@ def summary(video: Video) -> dict:
         "transcript": "\n".join(s.shown for s in transcript.segments) if transcript else "",
         "language": transcript.language if transcript else None,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A transcript line as read for showing it: the page, the API and captions need no ORM object per line
+    (540 of them in a 45-minute lesson), and `words` stays the stored JSON text unless a caller parses it."""
+
+    position: int
+    start: float
+    end: float
+    text: str
+    corrected: str | None
+    words_json: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.corrected if self.corrected is not None else self.text
+
+
+def transcript_lines(session: Session, video: Video, *, words: bool = False) -> list[Line]:
+    """The lines of `video`'s transcript in order, in one query; with `words`, each line's word timings as the
+    JSON text stored (the caller has checked who may read them)."""
+    columns = [Segment.position, Segment.start, Segment.end, Segment.text, Segment.corrected]
+    if words:
+        columns.append(cast(Segment.words, Text))
+    query = (select(*columns).join(Transcript, Segment.transcript_id == Transcript.id)
+             .where(Transcript.video_id == video.id).order_by(Segment.position))
+    return [Line(*row) for row in session.execute(query)]
 
 
 def get_video(session: Session, actor: User, public_id: str, action: str = "view") -> Video:

@@ -83,29 +83,31 @@ def watch(public_id: str):
     from app.communities.service import list_communities
 
     owner = authz.may(current_user, "share", video)
+    threads = feedback.threads(s, current_user, public_id)  # read once: the list and the tag chart both use it
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
-        threads=feedback.threads(s, current_user, public_id), frameworks=frameworks, element_titles=element_titles,
+        threads=threads, frameworks=frameworks, element_titles=element_titles,
         clips=clips.clips_of(s, current_user, video),
         can_comment=authz.may(current_user, "comment", video),
-        segments=video.transcript.segments if video.transcript else [], action_form=ActionForm(),
+        segments=service.transcript_lines(s, video), action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
         shares=sharing.shares_of(s, video) if owner else None,
         share_action=url_for("sharing.share", public_id=public_id),
         communities=list_communities(s, current_user) if owner else [],
-        **_lesson_tags(s, public_id, lang),
+        **_lesson_tags(s, video, threads, lang),
     )
 
 
-def _lesson_tags(s, public_id: str, lang: str) -> dict:
-    """The watch page's tag chart: counts per five minutes of the lesson, and totals per element."""
+def _lesson_tags(s, video, threads, lang: str) -> dict:
+    """The watch page's tag chart: counts per five minutes of the lesson, and totals per element, over the
+    threads the page already read through authz."""
     from markupsafe import Markup
 
     from app.config import RTL
     from app.feedback import tagstats
 
-    timeline = tagstats.video_tag_timeline(s, current_user, public_id)
+    timeline = tagstats.timeline_of(threads, video.duration, public_id=video.public_id)
     labels = tagstats.tag_labels(s, timeline.keys, lang)
     chart = Markup(tagstats.render_stacked_columns_svg(
         [tagstats.clock(t) for t in timeline.starts], {labels[k]: timeline.counts[k] for k in timeline.keys},
