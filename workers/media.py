@@ -570,8 +570,8 @@ def _command(
 ) -> list[str]:
     """The argument list of one run: global flags, the locked-down input, the job's output, no metadata."""
     # -t on the input: a file whose streams outlast what its container claimed stops at the longest we accept.
-    source = ffmpeg_python.input(_url(src), **_input_options(binary, demuxer), t=f"{limits.max_duration:g}",
-                          **job.input_options)  # fmt: skip
+    cap = {"t": f"{limits.max_duration:.3f}".rstrip("0").rstrip(".")}
+    source = ffmpeg_python.input(_url(src), **_input_options(binary, demuxer), **cap, **job.input_options)
     streams, options = job.build(source)
     output = ffmpeg_python.output(*streams, _url(dst), **options, map_metadata=-1, map_chapters=-1)
     return output.global_args(*_global_args(binary, progress=progress)).compile(cmd=binary, overwrite_output=True)
@@ -713,14 +713,14 @@ def _video_job(r: Rendition, info: ProbeResult) -> _Job:
         else:
             # ffmpeg turns the picture upright before filters run (autorotate), so the scale works on displayed size.
             height = _even(min(displayed_height, r.height or displayed_height))
-            video = video.filter("scale", -2, height, **({"flags": r.scaler} if r.scaler else {}))
+            video = video.filter("scale", -2, height)
             options |= {"c:v": r.video_codec, "preset": r.preset, "crf": r.crf, "pix_fmt": "yuv420p"}
             if r.tune:
                 options["tune"] = r.tune
         options |= {"c:a": "copy"} if copy and info.audio_codec == "aac" else _audio_encode(r)
         return [video, source["a:0?"]], options
 
-    return _Job(r.what_copy if copy and r.what_copy else r.what, build, r.decode_options if not copy else {})
+    return _Job(r.what_copy if copy and r.what_copy else r.what, build)
 
 
 def _poster_job(r: Rendition, info: ProbeResult, *, seek: bool = True) -> _Job:
