@@ -1,12 +1,13 @@
 """The video pipeline against the raw tools, on a generated 10-minute 720p lesson with speech.
 
-    .venv/bin/python bench/pipeline.py [--minutes 10] [--hevc-seconds 120]
+    .venv/bin/python bench/pipeline.py [--minutes 10] [--hevc-seconds 120] [--hevc-only]
 
 Prints, as ratios:
 - `classlab ingest --wait` (through a real worker) ÷ the same ffmpeg commands run by hand plus raw
   faster-whisper with the same model and settings (goal ≤ 1.10);
 - time to playable ÷ media duration on the remux path (goal ≤ 0.01);
-- first playable rendition ÷ duration for an HEVC phone file that must be re-encoded (goal ≤ 0.15);
+- first playable rendition ÷ duration for an HEVC phone file that must be re-encoded (goal ≤ 0.08;
+  `--hevc-only` measures just that, with the milestones after upload);
 - transcription speed (× realtime) and word error rate, pipeline and raw.
 The ffmpeg commands for the raw run are recorded from the pipeline's own media functions, so both
 sides run exactly the same commands.
@@ -156,11 +157,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--hevc-seconds", type=float, default=120)
+    parser.add_argument("--hevc-only", action="store_true",
+                        help="only the HEVC phone file's first playable rendition, with its milestones")
     args = parser.parse_args()
     from app.config import load_settings
     from app.video.captions import word_error_rate
     from workers.asr import AsrSettings
 
+    if args.hevc_only:
+        return hevc_only(args.hevc_seconds)
     video, script, duration = lesson(args.minutes)
     phone = hevc(args.hevc_seconds)
     root = Path(tempfile.mkdtemp(prefix="classlab-bench-"))
@@ -212,7 +217,7 @@ def main() -> None:
         print(f"time to playable (remux) / duration: {(playable - submitted) / duration:.4f}   "
               f"({playable - submitted:.1f} s; goal <= 0.01)")
         print(f"HEVC {args.hevc_seconds:g} s phone file: first playable / duration: "
-              f"{(hevc_first - hevc_marks.get('uploaded', 0.0)) / args.hevc_seconds:.3f}   (goal <= 0.15); "
+              f"{(hevc_first - hevc_marks.get('uploaded', 0.0)) / args.hevc_seconds:.3f}   (goal <= 0.08); "
               f"whole ingest {hevc_wall:.1f} s")
         print(f"transcription speed: pipeline {duration / pipeline_asr:5.1f}x realtime, raw {duration / raw_asr:5.1f}x"
               f" (goal >= 35x)")
@@ -220,6 +225,29 @@ def main() -> None:
               f"raw faster-whisper {word_error_rate(script, raw_text):.3f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def hevc_only(seconds: float) -> None:
+    """The first playable rendition of the HEVC phone file alone, and where its time went."""
+    phone = hevc(seconds)
+    root = Path(tempfile.mkdtemp(prefix="classlab-bench-"))
+    try:
+        inst = Instance(root)
+        worker = inst.worker()
+        try:
+            wall, summary, marks = inst.ingest(phone)
+        finally:
+            os.killpg(worker.pid, 15)
+            worker.wait()
+        assert summary["status"] == "ready", summary
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    start = marks.get("uploaded", 0.0)
+    first = min(v for k, v in marks.items() if k in ("asset:web", "asset:low"))
+    steps = ", ".join(f"{k} {v - start:.1f} s" for k, v in sorted(marks.items(), key=lambda kv: kv[1]))
+    print(f"HEVC {seconds:g} s phone file: first playable / duration: {(first - start) / seconds:.3f}   "
+          f"(goal <= 0.08); whole ingest {wall:.1f} s; load {os.getloadavg()[0]:.1f}")
+    print(f"milestones after upload: {steps}")
 
 
 if __name__ == "__main__":

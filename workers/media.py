@@ -17,6 +17,7 @@ a run failed on an accepted file (worth logging, maybe retrying).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -34,6 +35,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import ffmpeg as ffmpeg_python  # ffmpeg-python; plain `ffmpeg` names the binary in the signatures below
+from ffmpeg.nodes import FilterableStream, Stream
+
+from workers import renditions
+from workers.renditions import Rendition
+
 __all__ = [
     "ALLOWED_AUDIO_CODECS",
     "ALLOWED_VIDEO_CODECS",
@@ -41,9 +48,13 @@ __all__ = [
     "MediaFailed",
     "MediaRejected",
     "ProbeResult",
+    "Rendered",
+    "command",
+    "cut",
     "extract_audio",
     "poster",
     "probe",
+    "render",
     "sha256_file",
     "storyboard",
     "transcode_low",
@@ -294,13 +305,26 @@ def _have(binary: str) -> bool:
     return bool(shutil.which(binary)) or Path(binary).is_file()
 
 
-def _input_args(binary: str, demuxer: str, path: Path) -> list[str]:
-    args = ["-f", demuxer]
+def _input_options(binary: str, demuxer: str) -> dict[str, str]:
+    """The options that lock an input down: the one demuxer the magic check chose, our decoders, local files only."""
+    options = {"format": demuxer}  # -f
     if _supports(binary, "format_whitelist"):
-        args += ["-format_whitelist", demuxer]
+        options["format_whitelist"] = demuxer
     if _supports(binary, "codec_whitelist"):
-        args += ["-codec_whitelist", ",".join(_DECODERS)]
-    return [*args, "-protocol_whitelist", "file", "-i", _url(path)]
+        options["codec_whitelist"] = ",".join(_DECODERS)
+    options["protocol_whitelist"] = "file"
+    return options
+
+
+def _probe_command(ffprobe: str, demuxer: str, path: Path) -> list[str]:
+    # ffmpeg-python describes ffmpeg graphs (inputs to outputs); ffprobe has no output, so its list is spelled
+    # here, from the same input options as every ffmpeg run.
+    options = _input_options(ffprobe, demuxer)
+    args = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    args += ["-f", options.pop("format")]
+    for name, value in options.items():
+        args += [f"-{name}", value]
+    return [*args, "-i", _url(path)]
 
 
 def _tail(data: bytes | str) -> str:
@@ -413,8 +437,7 @@ def probe(path: Path, *, ffprobe: str = "ffprobe", limits: Limits = Limits()) ->
     path = Path(path)
     demuxer = _sniff(path)
     if _have(ffprobe):
-        cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-        cmd += _input_args(ffprobe, demuxer, path)
+        cmd = _probe_command(ffprobe, demuxer, path)
     else:
         # No ffprobe binary (imageio-ffmpeg ships only ffmpeg): PyAV in a child process, same whitelists.
         cmd = [sys.executable, "-m", "workers.probe_av", demuxer, str(path.resolve()), ",".join(_DECODERS)]
@@ -514,7 +537,44 @@ def probe(path: Path, *, ffprobe: str = "ffprobe", limits: Limits = Limits()) ->
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Running ffmpeg
+# Building ffmpeg commands (ffmpeg-python) and running them (our own code)
+#
+# ffmpeg-python builds each argument list from a graph: the locked-down input, the streams and filters taken from
+# it, one output. It never runs anything here: `_run_ffmpeg` does, with our time limit, process group and progress
+# parsing. Every command gets the same global flags, input options and metadata stripping from `_command`, so a
+# rendition cannot leave one out (ffmpeg-python refuses a second value for an option that is already set).
+
+Options = dict[str, object]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One ffmpeg run: what it does (in a teacher's words), extra input options, and the output it makes."""
+
+    what: str
+    # From the locked-down input stream: the streams to write, in order, and the output's options.
+    build: Callable[[FilterableStream], tuple[Sequence[Stream], Options]]
+    input_options: Options = dataclasses.field(default_factory=dict)
+
+
+def _global_args(binary: str, *, progress: bool) -> list[str]:
+    args = ["-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1", "-nostats"]
+    if progress and _supports(binary, "stats_period"):
+        # The default half-second period gives a short clip only one or two updates.
+        args += ["-stats_period", "0.2"]
+    return args
+
+
+def _command(
+    binary: str, demuxer: str, src: Path, dst: Path, job: _Job, *, limits: Limits, progress: bool = False
+) -> list[str]:
+    """The argument list of one run: global flags, the locked-down input, the job's output, no metadata."""
+    # -t on the input: a file whose streams outlast what its container claimed stops at the longest we accept.
+    cap = {"t": f"{limits.max_duration:.3f}".rstrip("0").rstrip(".")}
+    source = ffmpeg_python.input(_url(src), **_input_options(binary, demuxer), **cap, **job.input_options)
+    streams, options = job.build(source)
+    output = ffmpeg_python.output(*streams, _url(dst), **options, map_metadata=-1, map_chapters=-1)
+    return output.global_args(*_global_args(binary, progress=progress)).compile(cmd=binary, overwrite_output=True)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -525,16 +585,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _run_ffmpeg(
-    ffmpeg: str,
+    binary: str,
     src: Path,
     dst: Path,
-    output_args: Sequence[str],
+    job: _Job,
     *,
-    what: str,
     duration: float,
     limits: Limits,
     progress: Callable[[float], None] | None = None,
-    before_input: Sequence[str] = (),
 ) -> None:
     """Run one ffmpeg conversion src -> dst under the safety rules of this module.
 
@@ -542,13 +600,8 @@ def _run_ffmpeg(
     A failed run leaves no partial `dst` behind.
     """
     src, dst = Path(src), Path(dst)
-    demuxer = _sniff(src)
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"]
-    if progress is not None and _supports(ffmpeg, "stats_period"):
-        # The default half-second period gives a short clip only one or two updates.
-        cmd += ["-stats_period", "0.2"]
-    cmd += [*before_input, *_input_args(ffmpeg, demuxer, src), *output_args]
-    cmd += ["-map_metadata", "-1", "-map_chapters", "-1", _url(dst)]
+    cmd = _command(binary, _sniff(src), src, dst, job, limits=limits, progress=progress is not None)
+    what = job.what
 
     timed_out = threading.Event()
     # stderr goes to a file, not a pipe: nobody reads it while stdout is being parsed, and a full pipe would block.
@@ -621,8 +674,212 @@ def _even(n: float) -> int:
     return max(2, int(n) // 2 * 2)
 
 
-# Mono stays mono; anything with more channels is mixed down to stereo (ffmpeg picks the closest layout).
-_AUDIO_LAYOUT = ["-af", "aformat=channel_layouts=mono|stereo"]
+# --------------------------------------------------------------------------------------------------------------
+# Renditions: one maker per kind of row in workers.renditions
+
+
+@dataclass(frozen=True)
+class Rendered:
+    info: dict  # recorded on the asset: {"mode": "remux" | "encode"} for a rendition that may copy the picture
+    sidecar: str | None = None  # the text of the rendition's sidecar file (the storyboard's WebVTT track)
+
+
+def _audio_encode(r: Rendition) -> Options:
+    # The sound is mapped as optional ("a:0?"), which a filter graph input cannot be, so the layout is an -af:
+    # mono stays mono, anything with more channels is mixed down to stereo (ffmpeg picks the closest layout).
+    layout = "aformat=channel_layouts=mono|stereo"
+    return {"c:a": r.audio_codec, "b:a": r.audio_bitrate, "ar": r.sample_rate, "af": layout}
+
+
+def _copies_picture(r: Rendition, info: ProbeResult) -> bool:
+    _, displayed_height = _require_video(info, f"the {r.name} video")
+    return r.copy_when_playable and info.browser_playable and (r.height is None or displayed_height <= r.height)
+
+
+def _video_job(r: Rendition, info: ProbeResult) -> _Job:
+    """An MP4: the picture copied when the browser can play it as it is (H.264 within the height), else encoded.
+
+    A copy keeps the display matrix, so a rotated phone video stays upright; AAC sound is copied with it, other
+    sound re-encoded, which is cheap and still counts as a copy because the expensive part, the picture, was not
+    touched."""
+    _, displayed_height = _require_video(info, f"the {r.name} video")
+    copy = _copies_picture(r, info)
+
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        video = source["V:0"]
+        options: Options = {"sn": None, "dn": None, "movflags": "+faststart", "format": r.container}
+        if copy:
+            options["c:v"] = "copy"
+        else:
+            # ffmpeg turns the picture upright before filters run (autorotate), so the scale works on displayed size.
+            height = _even(min(displayed_height, r.height or displayed_height))
+            video = video.filter("scale", -2, height)
+            options |= {"c:v": r.video_codec, "preset": r.preset, "crf": r.crf, "pix_fmt": "yuv420p"}
+            if r.tune:
+                options["tune"] = r.tune
+        options |= {"c:a": "copy"} if copy and info.audio_codec == "aac" else _audio_encode(r)
+        return [video, source["a:0?"]], options
+
+    return _Job(r.what_copy if copy and r.what_copy else r.what, build)
+
+
+def _poster_job(r: Rendition, info: ProbeResult, *, seek: bool = True) -> _Job:
+    """A JPEG still from about 10% into the video (the opening frames are often black or a title card)."""
+    displayed_width, _ = _require_video(info, "a poster")
+    target = _even(min(displayed_width, r.width or displayed_width))
+    # Very short clips have nothing better than frame 0.
+    at = info.duration * 0.1 if info.duration >= 2 else 0.0
+
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        # The raw mjpeg muxer writes the one frame as a plain JPEG; the image2 muxer would read "%d" in names.
+        options: Options = {"an": None, "sn": None, "dn": None, "frames:v": 1, "c:v": r.video_codec, "q:v": r.quality,
+                            "format": r.container}  # fmt: skip
+        return [source["V:0"].filter("scale", target, -2)], options
+
+    return _Job(r.what, build, {"ss": f"{at:.3f}"} if seek else {})
+
+
+_NICE_INTERVALS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600)
+_MAX_TILES = 100
+
+
+@dataclass(frozen=True)
+class _Grid:
+    interval: float
+    count: int
+    cols: int
+    rows: int
+    tile_w: int
+    tile_h: int
+
+
+def _grid(r: Rendition, info: ProbeResult, interval: float | None) -> _Grid:
+    displayed_width, displayed_height = _require_video(info, "a storyboard")
+    duration = info.duration
+    if interval is None:
+        interval = next((i for i in _NICE_INTERVALS if math.ceil(duration / i) <= _MAX_TILES), duration / _MAX_TILES)
+    if interval <= 0:
+        raise ValueError("interval must be positive")
+    # A tail shorter than 5% of an interval is not worth its own tile; the last cue simply runs to the end.
+    count = max(1, math.ceil(duration / interval - 0.05))
+    cols = max(1, min(r.columns or 10, count))
+    rows = math.ceil(count / cols)
+    tile_w = _even(r.width or 160)
+    tile_h = _even(round(tile_w * displayed_height / displayed_width))
+    if rows * tile_h > 65_000 or cols * tile_w > 65_000:
+        raise ValueError(f"a storyboard of {count} tiles would exceed the JPEG size limit; use a longer interval")
+    return _Grid(interval, count, cols, rows, tile_w, tile_h)
+
+
+def _storyboard_job(r: Rendition, info: ProbeResult, grid: _Grid) -> _Job:
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        # tpad repeats the last frame for one more interval so the fps filter always has a frame for the last tile
+        # (it rounds at the end of the stream and could otherwise leave that tile black).
+        tiles = (
+            source["V:0"]
+            .filter("tpad", stop_mode="clone", stop_duration=f"{grid.interval:.3f}")
+            .filter("fps", f"1/{grid.interval:.6f}")
+            .filter("scale", grid.tile_w, grid.tile_h)
+            .filter("setsar", 1)
+            .filter("tile", f"{grid.cols}x{grid.rows}")
+        )
+        options: Options = {"an": None, "sn": None, "dn": None, "frames:v": 1, "c:v": r.video_codec, "q:v": r.quality,
+                            "format": r.container}  # fmt: skip
+        return [tiles], options
+
+    # With tiles minutes apart, decoding only keyframes is many times faster and the picture is near enough.
+    return _Job(r.what, build, {"skip_frame": "nokey"} if grid.interval >= 30 else {})
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _thumbnails_track(grid: _Grid, duration: float, sprite_url: str) -> str:
+    cues = ["WEBVTT", ""]
+    for i in range(grid.count):
+        start = i * grid.interval
+        end = duration if i == grid.count - 1 else min((i + 1) * grid.interval, duration)
+        x, y = (i % grid.cols) * grid.tile_w, (i // grid.cols) * grid.tile_h
+        tile = f"{sprite_url}#xywh={x},{y},{grid.tile_w},{grid.tile_h}"
+        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", tile, ""]
+    return "\n".join(cues)
+
+
+def _audio_job(r: Rendition, info: ProbeResult) -> _Job:
+    if not info.has_audio:
+        raise ValueError("cannot extract audio from a file without sound")
+
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        return [source["a:0"]], {"vn": None, "sn": None, "dn": None, "ac": r.channels, "ar": r.sample_rate,
+                                 "c:a": r.audio_codec, "format": r.container}  # fmt: skip
+
+    return _Job(r.what, build)
+
+
+def _job(r: Rendition, info: ProbeResult) -> _Job:
+    if r.kind == "video":
+        return _video_job(r, info)
+    if r.kind == "image":
+        return _poster_job(r, info)
+    if r.kind == "sprite":
+        return _storyboard_job(r, info, _grid(r, info, None))
+    if r.kind == "audio":
+        return _audio_job(r, info)
+    raise ValueError(f"no maker for renditions of kind {r.kind!r}")
+
+
+def command(
+    src: Path, dst: Path, info: ProbeResult, rendition: Rendition, *, ffmpeg: str = "ffmpeg", limits: Limits = Limits()
+) -> list[str]:
+    """The argument list `render` runs for this rendition (the first try, for the poster), without running it."""
+    return _command(ffmpeg, _sniff(Path(src)), Path(src), Path(dst), _job(rendition, info), limits=limits)
+
+
+def render(
+    src: Path,
+    dst: Path,
+    info: ProbeResult,
+    rendition: Rendition,
+    *,
+    ffmpeg: str = "ffmpeg",
+    progress: Callable[[float], None] | None = None,
+    limits: Limits = Limits(),
+    sprite_url: str | None = None,
+    interval: float | None = None,
+) -> Rendered:
+    """Make one rendition (a row of workers.renditions) of `src` at `dst`.
+
+    `sprite_url` is how the storyboard's WebVTT track names the sprite (its file name by default); `interval`
+    overrides the storyboard's automatic one (the smallest round interval giving at most 100 tiles)."""
+    run = functools.partial(_run_ffmpeg, ffmpeg, src, dst, duration=info.duration, limits=limits, progress=progress)
+    if rendition.kind == "video":
+        run(_video_job(rendition, info))
+        mode = "remux" if _copies_picture(rendition, info) else "encode"
+        return Rendered({"mode": mode} if rendition.copy_when_playable else {})
+    if rendition.kind == "image":
+        try:
+            run(_poster_job(rendition, info))
+        except _NoOutput:
+            if info.duration < 2:
+                raise
+            # The container duration can outlast the picture (longer sound track): fall back to the first frame.
+            run(_poster_job(rendition, info, seek=False))
+        return Rendered({})
+    if rendition.kind == "sprite":
+        grid = _grid(rendition, info, interval)
+        run(_storyboard_job(rendition, info, grid))
+        return Rendered({}, _thumbnails_track(grid, info.duration, sprite_url or rendition.filename))
+    run(_job(rendition, info))
+    return Rendered({})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The renditions by name, with their sizes adjustable (tests, and callers outside the pipeline)
 
 
 def transcode_web(
@@ -635,30 +892,9 @@ def transcode_web(
     progress: Callable[[float], None] | None = None,
     limits: Limits = Limits(),
 ) -> str:
-    """Write the MP4 a browser plays to `dst`; returns "remux" when the picture was copied, else "encode".
-
-    "remux" copies the H.264 video untouched (the display matrix goes with it, so a rotated phone video stays
-    upright) and copies AAC sound; other sound is re-encoded to AAC 128k, which is cheap and still counts as
-    "remux" because the expensive part, the picture, was not touched.
-    """
-    _, displayed_height = _require_video(info, "a web video")
-    common = ["-map", "0:V:0", "-map", "0:a:0?", "-sn", "-dn", "-movflags", "+faststart", "-f", "mp4"]
-    audio_encode = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", *_AUDIO_LAYOUT]
-    if info.browser_playable and displayed_height <= max_height:
-        audio = ["-c:a", "copy"] if info.audio_codec == "aac" else audio_encode
-        _run_ffmpeg(
-            ffmpeg, src, dst, [*common, "-c:v", "copy", *audio],
-            what="repackage the video for the web", duration=info.duration, limits=limits, progress=progress,
-        )  # fmt: skip
-        return "remux"
-    # ffmpeg turns the picture upright before filters run (autorotate), so the scale works on displayed size.
-    height = _even(min(displayed_height, max_height))
-    video = ["-vf", f"scale=-2:{height}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
-    _run_ffmpeg(
-        ffmpeg, src, dst, [*common, *video, *audio_encode],
-        what="convert the video for the web", duration=info.duration, limits=limits, progress=progress,
-    )  # fmt: skip
-    return "encode"
+    """Write the MP4 a browser plays to `dst`; returns "remux" when the picture was copied, else "encode"."""
+    rendition = dataclasses.replace(renditions.by_name("web"), height=max_height)
+    return render(src, dst, info, rendition, ffmpeg=ffmpeg, progress=progress, limits=limits).info["mode"]
 
 
 def transcode_low(
@@ -672,15 +908,8 @@ def transcode_low(
     limits: Limits = Limits(),
 ) -> None:
     """Write a small MP4 (displayed height `height`, never upscaled) for slow connections."""
-    _, displayed_height = _require_video(info, "a low-bandwidth video")
-    target = _even(min(displayed_height, height))
-    args = ["-map", "0:V:0", "-map", "0:a:0?", "-sn", "-dn"]
-    args += ["-vf", f"scale=-2:{target}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p"]
-    args += ["-c:a", "aac", "-b:a", "96k", "-ar", "48000", *_AUDIO_LAYOUT, "-movflags", "+faststart", "-f", "mp4"]
-    _run_ffmpeg(
-        ffmpeg, src, dst, args,
-        what="make the low-bandwidth video", duration=info.duration, limits=limits, progress=progress,
-    )  # fmt: skip
+    rendition = dataclasses.replace(renditions.by_name("low"), height=height)
+    render(src, dst, info, rendition, ffmpeg=ffmpeg, progress=progress, limits=limits)
 
 
 def cut(
@@ -698,49 +927,24 @@ def cut(
     Re-encoded rather than stream-copied so that the clip starts exactly at `start`, not at the keyframe
     before it: a copied cut would show seconds of the lesson its recipient was not given."""
     length = max(0.0, end - start)
-    args = ["-t", f"{length:.3f}", "-map", "0:a:0?", "-sn", "-dn"]
-    if has_video:
-        args = ["-t", f"{length:.3f}", "-map", "0:V:0", "-map", "0:a:0?", "-sn", "-dn", "-c:v", "libx264",
-                "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
-    args += ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4" if has_video else "ipod"]
-    _run_ffmpeg(
-        ffmpeg, src, dst, args, what="cut the clip", duration=length, limits=limits,
-        before_input=["-ss", f"{start:.3f}"],
-    )  # fmt: skip
+
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        options: Options = {"t": f"{length:.3f}", "sn": None, "dn": None}
+        if has_video:
+            options |= {"c:v": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p"}
+        options |= {"c:a": "aac", "b:a": "128k", "movflags": "+faststart", "format": "mp4" if has_video else "ipod"}
+        return [source["V:0"], source["a:0?"]] if has_video else [source["a:0?"]], options
+
+    job = _Job("cut the clip", build, {"ss": f"{start:.3f}"})
+    _run_ffmpeg(ffmpeg, src, dst, job, duration=length, limits=limits)
 
 
 def poster(
     src: Path, dst: Path, info: ProbeResult, *, ffmpeg: str = "ffmpeg", width: int = 1280, limits: Limits = Limits()
 ) -> None:
     """Write a JPEG still from about 10% into the video, at most `width` pixels wide."""
-    displayed_width, _ = _require_video(info, "a poster")
-    target = _even(min(displayed_width, width))
-    # The opening frames are often black or a title card; very short clips have nothing better than frame 0.
-    at = info.duration * 0.1 if info.duration >= 2 else 0.0
-    args = ["-map", "0:V:0", "-an", "-sn", "-dn", "-frames:v", "1", "-vf", f"scale={target}:-2"]
-    # The raw mjpeg muxer writes the one frame as a plain JPEG; the image2 muxer would read "%d" in names.
-    args += ["-c:v", "mjpeg", "-q:v", "3", "-f", "mjpeg"]
-    try:
-        _run_ffmpeg(
-            ffmpeg, src, dst, args, what="make the poster image", duration=info.duration, limits=limits,
-            before_input=["-ss", f"{at:.3f}"],
-        )  # fmt: skip
-    except _NoOutput:
-        if at == 0:
-            raise
-        # The container duration can outlast the picture (longer sound track): fall back to the first frame.
-        _run_ffmpeg(ffmpeg, src, dst, args, what="make the poster image", duration=info.duration, limits=limits)
-
-
-_NICE_INTERVALS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600)
-
-
-def _vtt_time(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+    rendition = dataclasses.replace(renditions.by_name("poster"), width=width)
+    render(src, dst, info, rendition, ffmpeg=ffmpeg, limits=limits)
 
 
 def storyboard(
@@ -759,50 +963,15 @@ def storyboard(
 
     Without `interval`, the smallest round interval (1 s, 2 s, 5 s, ... 1 h) giving at most 100 tiles is used.
     """
-    displayed_width, displayed_height = _require_video(info, "a storyboard")
-    duration = info.duration
-    if interval is None:
-        interval = next((i for i in _NICE_INTERVALS if math.ceil(duration / i) <= 100), duration / 100)
-    if interval <= 0:
-        raise ValueError("interval must be positive")
-    # A tail shorter than 5% of an interval is not worth its own tile; the last cue simply runs to the end.
-    count = max(1, math.ceil(duration / interval - 0.05))
-    cols = max(1, min(columns, count))
-    rows = math.ceil(count / cols)
-    tile_w = _even(tile_width)
-    tile_h = _even(round(tile_w * displayed_height / displayed_width))
-    if rows * tile_h > 65_000 or cols * tile_w > 65_000:
-        raise ValueError(f"a storyboard of {count} tiles would exceed the JPEG size limit; use a longer interval")
-
-    # tpad repeats the last frame for one more interval so the fps filter always has a frame for the last tile
-    # (it rounds at the end of the stream and could otherwise leave that tile black).
-    graph = (
-        f"tpad=stop_mode=clone:stop_duration={interval:.3f},fps=1/{interval:.6f},"
-        f"scale={tile_w}:{tile_h},setsar=1,tile={cols}x{rows}"
-    )
-    args = ["-map", "0:V:0", "-an", "-sn", "-dn", "-vf", graph, "-frames:v", "1"]
-    args += ["-c:v", "mjpeg", "-q:v", "5", "-f", "mjpeg"]
-    # With tiles minutes apart, decoding only keyframes is many times faster and the picture is near enough.
-    before = ["-skip_frame", "nokey"] if interval >= 30 else []
-    _run_ffmpeg(
-        ffmpeg, src, sprite_dst, args, what="make the storyboard", duration=duration, limits=limits,
-        before_input=before,
-    )  # fmt: skip
-
-    cues = ["WEBVTT", ""]
-    for i in range(count):
-        start = i * interval
-        end = duration if i == count - 1 else min((i + 1) * interval, duration)
-        x, y = (i % cols) * tile_w, (i // cols) * tile_h
-        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"{sprite_url}#xywh={x},{y},{tile_w},{tile_h}", ""]
-    return "\n".join(cues)
+    rendition = dataclasses.replace(renditions.by_name("storyboard"), width=tile_width, columns=columns)
+    done = render(src, sprite_dst, info, rendition, ffmpeg=ffmpeg, limits=limits, sprite_url=sprite_url,
+                  interval=interval)  # fmt: skip
+    assert done.sidecar is not None
+    return done.sidecar
 
 
 def extract_audio(
     src: Path, dst: Path, info: ProbeResult, *, ffmpeg: str = "ffmpeg", limits: Limits = Limits()
 ) -> None:
     """Write the sound as 16 kHz mono 16-bit PCM WAV (what speech recognition wants)."""
-    if not info.has_audio:
-        raise ValueError("cannot extract audio from a file without sound")
-    args = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav"]
-    _run_ffmpeg(ffmpeg, src, dst, args, what="extract the sound", duration=info.duration, limits=limits)
+    render(src, dst, info, renditions.by_name("audio"), ffmpeg=ffmpeg, limits=limits)

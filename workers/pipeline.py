@@ -121,7 +121,9 @@ def fetch(store: Storage, key: str, dst: Path) -> Path:
 
 def store_file(store: Storage, video: Video, kind: str, step: str, path: Path, name: str, content_type: str,
                info: dict | None = None, session=None) -> None:
-    key = f"videos/{video.public_id}/{step}/{name}"
+    from workers.renditions import storage_key
+
+    key = storage_key(video.public_id, step, name)
     with open(path, "rb") as fh:
         size = store.put(key, fh, content_type=content_type)
     service.put_asset(session, video, kind, key, size, content_type, info)
@@ -153,7 +155,8 @@ def probe_step(video_id: int, settings: Settings, store: Storage) -> None:
 
 
 def transcode_step(video_id: int, settings: Settings, store: Storage) -> None:
-    from workers import media
+    """Make every rendition of workers.renditions this upload gets, storing (and committing) each as it is done."""
+    from workers import media, renditions
 
     ffmpeg, lim = settings.ffmpeg_binary, limits(settings)
     with db.session_scope() as s:
@@ -161,44 +164,29 @@ def transcode_step(video_id: int, settings: Settings, store: Storage) -> None:
         original, info_dict = video.asset("original").key, dict(video.asset("original").info)
     info = media.ProbeResult(**info_dict)
     progress = Progress(video_id)
+    plan = renditions.plan(info)
+    # The videos carry the progress bar: the stills and the sound take seconds.
+    videos = [r for r in plan if r.kind == "video"]
+    share = 0.9 / max(1, len(videos))
     with job_folder(settings, video_id, "transcode") as job:
         src = fetch(store, original, job / "original")
-        mode = None
-        if info.has_video:
-            # Whatever becomes playable first goes first: the remux (seconds) or the 360p encode.
-            order = ["web", "low"] if info.browser_playable else ["low", "web"]
-            for i, kind in enumerate(order):
-                out = job / f"{kind}.mp4"
-                part = progress.part(0.45 * i, 0.45)
-                if kind == "web":
-                    mode = media.transcode_web(src, out, info, ffmpeg=ffmpeg, progress=part, limits=lim)
-                else:
-                    media.transcode_low(src, out, info, ffmpeg=ffmpeg, progress=part, limits=lim)
-                with db.session_scope() as s:
-                    video = _load(s, video_id)
-                    store_file(store, video, kind, "transcode", out, f"{kind}.mp4", "video/mp4",
-                               {"mode": mode} if kind == "web" else {}, session=s)
-                    if kind == "web":
-                        video.web_mode = mode
-            media.poster(src, job / "poster.jpg", info, ffmpeg=ffmpeg, limits=lim)
-            sprite_name = "storyboard.jpg"
-            vtt = media.storyboard(src, job / sprite_name, info, sprite_url=sprite_name, ffmpeg=ffmpeg, limits=lim)
-            (job / "storyboard.vtt").write_text(vtt, encoding="utf-8")
+        for rendition in plan:
+            part = progress.part(share * videos.index(rendition), share) if rendition in videos else None
+            out = job / rendition.filename
+            done = media.render(src, out, info, rendition, ffmpeg=ffmpeg, progress=part, limits=lim)
             with db.session_scope() as s:
                 video = _load(s, video_id)
-                store_file(store, video, "poster", "transcode", job / "poster.jpg", "poster.jpg", "image/jpeg",
-                           session=s)
-                store_file(store, video, "storyboard", "transcode", job / sprite_name, sprite_name, "image/jpeg",
-                           session=s)
-                store_file(store, video, "storyboard_vtt", "transcode", job / "storyboard.vtt", "storyboard.vtt",
-                           "text/vtt", session=s)
-        progress(0.95)
-        if info.has_audio:
-            media.extract_audio(src, job / "speech.wav", info, ffmpeg=ffmpeg, limits=lim)
+                store_file(store, video, rendition.name, rendition.step, out, rendition.filename,
+                           rendition.content_type, done.info, session=s)
+                if rendition.sidecar is not None and done.sidecar is not None:
+                    extra = rendition.sidecar
+                    (job / extra.filename).write_text(done.sidecar, encoding="utf-8")
+                    store_file(store, video, extra.name, rendition.step, job / extra.filename, extra.filename,
+                               extra.content_type, session=s)
+                if "mode" in done.info:
+                    video.web_mode = done.info["mode"]
         with db.session_scope() as s:
             video = _load(s, video_id)
-            if info.has_audio:
-                store_file(store, video, "audio", "audio", job / "speech.wav", "speech.wav", "audio/wav", session=s)
             video.status, video.step, video.progress = VideoStatus.transcoded, None, 1.0
 
 
@@ -253,13 +241,14 @@ def cut_clip(clip_id: int, settings: Settings, store: Storage) -> str:
     """Cut a clip into its own file under the lesson's storage folder (deleted with the lesson)."""
     from app.video.models import Clip
     from workers import media
+    from workers.renditions import PLAYABLE
 
     with db.session_scope() as s:
         clip = s.get(Clip, clip_id)
         if clip is None:
             return "gone"
         video = clip.video
-        source = video.asset("web") or video.asset("low") or video.asset("original")
+        source = next((a for a in map(video.asset, PLAYABLE) if a is not None), None) or video.asset("original")
         if source is None:
             return "waiting"  # the lesson is not playable yet; the sweeper comes back
         has_video = bool(video.has_video)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tests import media_files as mf
-from workers import media
+from workers import media, renditions
 from workers.media import Limits, MediaFailed, MediaRejected
 
 METADATA = {"location": "+31.7683+035.2137/", "make": "Apple"}
@@ -235,13 +235,13 @@ def test_commands_are_locked_down(monkeypatch, tmp_path, clip, probed):
             seen.append(list(args))
             super().__init__(args, *a, **kw)
 
-    # warm the help cache so only real runs are recorded
+    # warm the help cache and make the clip first, so only the runs under test are recorded
     media._help_text("ffprobe")
     media._help_text("ffmpeg")
+    src, info = clip("h264"), probed("h264")
     monkeypatch.setattr(subprocess, "Popen", Recorder)
-    src = clip("h264")
     media.probe(src)
-    media.transcode_low(src, tmp_path / "low.mp4", probed("h264"))
+    media.transcode_low(src, tmp_path / "low.mp4", info)
     assert len(seen) == 2
     for cmd in seen:
         i = cmd.index("-i")
@@ -252,11 +252,62 @@ def test_commands_are_locked_down(monkeypatch, tmp_path, clip, probed):
         assert before[before.index("-protocol_whitelist") + 1] == "file"
         assert "-codec_whitelist" in before
     ffmpeg_cmd = seen[1]
-    assert ffmpeg_cmd[-1] == f"file:{tmp_path / 'low.mp4'}"
+    # ffmpeg-python writes the global options after the output, where ffmpeg reads them just the same.
+    out = ffmpeg_cmd.index(f"file:{tmp_path / 'low.mp4'}")
+    assert out > ffmpeg_cmd.index("-i") + 1
+    assert set(ffmpeg_cmd[out + 1 :]) <= {"-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1", "-nostats",
+                                          "-stats_period", "0.2", "-y"}  # fmt: skip
     for flag in ("-nostdin", "-y", "-hide_banner"):
         assert flag in ffmpeg_cmd
     joined = " ".join(ffmpeg_cmd)
     assert "-map_metadata -1" in joined and "-map_chapters -1" in joined and "-v error" in joined
+
+
+@pytest.mark.parametrize("name", [r.name for r in renditions.RENDITIONS])
+@pytest.mark.parametrize(("source", "demuxer"), [("h264", "mov"), ("hevc", "mov"), ("vp9", "matroska")])
+def test_every_rendition_command_keeps_the_whitelists_and_limits(tmp_path, clip, probed, name, source, demuxer):
+    """Built by ffmpeg-python, each command still locks its one input down, caps it and strips the metadata."""
+    src, dst = clip(source), tmp_path / "out"
+    cmd = media.command(src, dst, probed(source), renditions.by_name(name), limits=Limits(max_duration=600))
+    assert cmd[0] == "ffmpeg" and cmd.count("-i") == 1
+    i = cmd.index("-i")
+    assert cmd[i + 1] == f"file:{src}"
+    before = cmd[1:i]  # input options, every one with a value
+    options = dict(zip(before[::2], before[1::2], strict=True))
+    assert options["-f"] == options["-format_whitelist"] == demuxer
+    assert options["-protocol_whitelist"] == "file"
+    assert options["-codec_whitelist"] == ",".join(media._DECODERS)
+    assert options["-t"] == "600"  # nothing past the longest recording we accept is read
+    out = cmd.index(f"file:{dst}")
+    after = cmd[out + 1 :]
+    for flag in ("-nostdin", "-y", "-hide_banner", "-nostats"):
+        assert flag in after
+    assert after[after.index("-v") + 1] == "error" and after[after.index("-progress") + 1] == "pipe:1"
+    output = cmd[i + 2 : out]
+    joined = " ".join(output)
+    assert "-map_metadata -1" in joined and "-map_chapters -1" in joined
+    # Every stream comes from the one input, directly or through the filter graph.
+    maps = [output[k + 1] for k, arg in enumerate(output) if arg == "-map"]
+    assert maps and all(m.startswith(("0:", "[s")) for m in maps)
+    if "-filter_complex" in output:
+        graph = output[output.index("-filter_complex") + 1]
+        assert re.findall(r"\[(0:[^\]]*)\]", graph) == ["0:V:0"]
+    assert not any("://" in arg for arg in cmd)
+
+
+def test_video_commands_follow_their_row_of_the_table(tmp_path, clip, probed):
+    info = probed("hevc")
+    for name in ("web", "low"):
+        row = renditions.by_name(name)
+        cmd = media.command(clip("hevc"), tmp_path / "out.mp4", info, row)
+        pairs = dict(zip(cmd, cmd[1:], strict=False))  # the last -f is the output's
+        assert (pairs["-c:v"], pairs["-crf"], pairs["-preset"]) == (row.video_codec, str(row.crf), row.preset)
+        audio = (pairs["-c:a"], pairs["-b:a"], pairs["-ar"])
+        assert audio == (row.audio_codec, row.audio_bitrate, str(row.sample_rate))
+        assert pairs["-f"] == row.container and f"scale=-2:{min(row.height, 360)}" in pairs["-filter_complex"]
+    # H.264 that a browser plays is copied into the web rendition, never into the small one.
+    remux = media.command(clip("h264"), tmp_path / "out.mp4", probed("h264"), renditions.by_name("web"))
+    assert dict(zip(remux, remux[1:], strict=False))["-c:v"] == "copy" and "-filter_complex" not in remux
 
 
 # ---------------------------------------------------------------------------------------------------------------
