@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests import media_files
 from tests.browser.test_coaching import _full_consent, _ingest, _signed_in, _user, new_page  # noqa: F401
-from tests.conftest import classlab
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests import media_files
 from tests.browser.test_video import _login
-from tests.conftest import classlab
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 PASSWORD = "long enough password"

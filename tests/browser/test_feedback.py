@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests import media_files
-from tests.conftest import classlab
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.conftest import classlab
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")

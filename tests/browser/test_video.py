@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests import media_files
-from tests.conftest import classlab
+from tests.processes import classlab
 from tests.speech import LESSON_SCRIPT, make_speech
 
 pytestmark = pytest.mark.browser

@@ -20,7 +20,7 @@ from app.communities import service as communities
 from app.video import clips, feedback, service, sharing
 from app.video.models import Comment, Video
 from tests import media_files
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 from workers.pipeline import cut_clip, run_inline
 
 ROLES = ["owner", "coach", "member", "colleague", "other_school", "leader", "admin", "anonymous"]

@@ -14,7 +14,7 @@ from app.notifications.models import Notification
 from app.video import feedback, service, sharing
 from app.video.models import Video
 from tests import media_files
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 from workers.pipeline import run_inline
 
 

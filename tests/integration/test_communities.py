@@ -12,7 +12,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.video import clips, feedback, service, sharing
 from app.video.models import Clip, Video
 from tests import media_files
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 from workers import media
 from workers.pipeline import cut_clip, run_inline
 

@@ -11,7 +11,8 @@ from app.db import utcnow
 from app.diagnostics import bankfile, service
 from app.diagnostics.models import Answer, Item, Student, Submission
 from app.errors import Conflict, InvalidInput, NotFound
-from tests.conftest import classlab, csrf_token, login
+from tests.processes import classlab
+from tests.web import bearer, csrf_token, login
 
 
 @pytest.fixture
@@ -237,8 +238,6 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
 
 
 def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
-    from tests.conftest import bearer
-
     auth = bearer(session, people["teacher"])
     group = client.post("/api/v1/diagnostics/classes", json={"name": "9B"}, headers=auth).get_json()
     roster = client.post(f"/api/v1/diagnostics/classes/{group['id']}/roster", data=b"code,name\nQ1,\nQ2,\n",
@@ -354,8 +353,6 @@ def test_short_text_answers_are_scored_by_the_teacher_with_the_rubric(session, p
 
 
 def test_api_progress_assignment_list_and_item_qti(client, session, people, klass, assignment):
-    from tests.conftest import bearer
-
     auth = bearer(session, people["teacher"])
     listed = client.get("/api/v1/diagnostics/assignments", headers=auth).get_json()
     assert [a["id"] for a in listed] == [assignment.public_id]

@@ -22,7 +22,8 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.video import clips, feedback, service, sharing
 from app.video.models import Segment, Transcript, VideoStatus
-from tests.conftest import Worker, bearer, classlab, csrf_token, login
+from tests.processes import Worker, classlab
+from tests.web import bearer, csrf_token, login
 
 MEDIA_ONE = os.urandom(3 * 1024 * 1024 + 17)  # more than one storage chunk
 MEDIA_TWO = os.urandom(200_000)

@@ -10,7 +10,7 @@ from app.errors import InvalidInput, NotFound
 from app.video import feedback, service
 from app.video.models import Comment, ObservationFramework, Video
 from tests import media_files
-from tests.conftest import csrf_token, login
+from tests.web import bearer, csrf_token, login
 from workers.pipeline import run_inline
 
 
@@ -112,7 +112,6 @@ def test_the_watch_page_renders_comments_inert_with_markers(client, session, peo
 
 def test_comments_api_and_exports(client, session, people, video, framework):
     from app.video import captions
-    from tests.conftest import bearer
 
     auth = bearer(session, people["teacher"])
     base = f"/api/v1/videos/{video.public_id}/comments"

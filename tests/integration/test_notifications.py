@@ -18,7 +18,8 @@ from app.notifications import messages, service
 from app.notifications.models import Notification
 from app.video import feedback, sharing
 from app.video.models import Video, VideoStatus
-from tests.conftest import Worker, bearer, csrf_token, free_port, login
+from tests.processes import Worker, free_port
+from tests.web import bearer, csrf_token, login
 
 
 @pytest.fixture

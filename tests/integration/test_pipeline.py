@@ -17,8 +17,8 @@ from app import db
 from app.video import captions, service
 from app.video.models import Asset, Video, VideoStatus
 from tests import media_files
-from tests.conftest import login
 from tests.speech import LESSON_SCRIPT, make_speech
+from tests.web import csrf_token, login
 from workers.pipeline import run_inline
 
 SCRIPT = " ".join(LESSON_SCRIPT[:3])
@@ -101,8 +101,6 @@ def test_a_lesson_with_speech_becomes_ready_with_captions_and_search(app, client
 def test_owner_corrections_are_used_for_captions_search_and_exports(app, client, people, media):
     video = ingest(app, people, media["lesson"])
     login(client, "teacher@a.example", people["password"])
-    from tests.conftest import csrf_token
-
     headers = {"X-CSRFToken": csrf_token(client, "/videos/")}
     resp = client.put(f"/api/v1/videos/{video.public_id}/transcript/0", json={"text": "Quokka denominators, class."},
                       headers=headers)
@@ -284,8 +282,6 @@ def test_deleting_a_video_removes_every_file_and_row(app, client, people, media)
     login(client, "teacher@a.example", people["password"])
     other = app.test_client()
     login(other, "colleague@a.example", people["password"])
-    from tests.conftest import csrf_token
-
     denied = other.post(f"/videos/{gone}/delete", data={"csrf_token": csrf_token(other, "/videos/")})
     assert denied.status_code == 404
     resp = client.post(f"/videos/{gone}/delete", data={"csrf_token": csrf_token(client, "/videos/")})

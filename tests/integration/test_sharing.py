@@ -9,7 +9,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.video import feedback, service, sharing
 from app.video.models import Video
 from tests import media_files
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 from workers.pipeline import run_inline
 
 

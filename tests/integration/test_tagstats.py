@@ -14,7 +14,7 @@ import pytest
 from app.errors import InvalidInput, NotFound
 from app.video import feedback, tagstats
 from app.video.models import Comment, ObservationFramework, Share, Video, VideoStatus
-from tests.conftest import login
+from tests.web import login
 
 SVG = "{http://www.w3.org/2000/svg}"
 
