@@ -7,11 +7,10 @@ import re
 import pytest
 
 from app.errors import InvalidInput, NotFound
-from app.video import feedback, service
-from app.video.models import Comment, ObservationFramework, Video
-from tests import media_files
-from tests.web import bearer, csrf_token, login
-from workers.pipeline import run_inline
+from app.video import feedback
+from app.video.models import Comment
+from tests import builders, media_files
+from tests.web import bearer, csrf_token, login, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -21,22 +20,12 @@ def clip(tmp_path_factory):
 
 @pytest.fixture
 def video(app, session, people, clip):
-    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], clip, title="Lesson")
-    session.commit()
-    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    session.expire_all()
-    return session.get(Video, v.id)
+    return builders.processed_video(app, session, people["teacher"], clip, "Lesson")
 
 
 @pytest.fixture
 def framework(session):
-    row = ObservationFramework(key="talk", version=1, title="Talk", current=True, data={
-        "key": "talk", "version": 1, "title": "Talk",
-        "dimensions": [{"key": "reasoning", "title": "Reasoning", "elements": [
-            {"key": "justify", "title": "Students justify"}, {"key": "build", "title": "Building on ideas"}]}]})
-    session.add(row)
-    session.commit()
-    return row
+    return builders.talk_framework(session)
 
 
 def test_point_and_range_comments_replies_and_tags(session, people, video, framework):
@@ -157,8 +146,7 @@ def test_clips_are_cut_named_played_from_the_lesson_and_follow_its_privacy(app, 
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "The key question" in page and "#t=1.0,3.0" in page and 'data-end="3.0"' in page
     assert "The key question" in client.get(url).get_data(as_text=True)
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
+    other = signed_in(app, "colleague@a.example", people["password"])
     assert other.get(resp.headers["Location"]).status_code == 404
     sharing.set_consent(session, people["teacher"], video.public_id, "full")
     sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")
