@@ -21,9 +21,10 @@ from app.communities.models import Community
 from app.db import utcnow
 from app.diagnostics import service as diagnostics
 from app.diagnostics.models import Assignment, ClassGroup
+from app.video import clips, sharing
 from app.video import service as videos
-from app.video import sharing
-from app.video.models import ObservationFramework, Video, VideoStatus
+from app.video.models import Clip, ObservationFramework, Video, VideoStatus
+from workers.pipeline import cut_clip, run_inline
 
 PASSWORD = "correct horse battery"
 
@@ -62,14 +63,20 @@ def network(session: Session) -> dict[str, Any]:
 
 def processed_video(app, session: Session, owner: User, path: Path, title: str | None = None) -> Video:
     """A lesson ingested from a media file and run through the whole pipeline inline (real ffmpeg), reloaded."""
-    from workers.pipeline import run_inline
-
     store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
     v = videos.ingest_file(session, store, owner, path, title=title)
     session.commit()
     run_inline(v.id, settings, store)
     session.expire_all()
     return session.get(Video, v.id)
+
+
+def ready_clip(app, session: Session, owner: User, video: Video, title: str, start: float, end: float) -> Clip:
+    """A clip of a lesson, cut inline by the pipeline (real ffmpeg)."""
+    made = clips.create_clip(session, owner, video.public_id, title=title, start=start, end=end)
+    session.commit()
+    cut_clip(made.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    return made
 
 
 def ready_video(session: Session, owner: User, title: str = "Lesson", seconds: float = 60.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,6 +50,21 @@ def postgres_database():
     db.dispose_all()
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def lesson_file(tmp_path_factory):
+    """lesson_file(seconds): a generated lesson (ffmpeg's picture and tone) of that length, made once a session."""
+    from tests import media_files
+
+    made: dict[float, Path] = {}
+
+    def make(seconds: float) -> Path:
+        if seconds not in made:
+            made[seconds] = media_files.make_video(tmp_path_factory.mktemp("lesson") / "lesson.mp4", seconds=seconds)
+        return made[seconds]
+
+    return make
 
 
 @pytest.fixture(params=["embedded", "services"])

@@ -9,18 +9,13 @@ import pytest
 from app.errors import InvalidInput, NotFound
 from app.video import feedback
 from app.video.models import Comment
-from tests import builders, media_files
+from tests import builders
 from tests.web import bearer, csrf_token, login, signed_in
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("fb") / "lesson.mp4", seconds=4)
-
-
 @pytest.fixture
-def video(app, session, people, clip):
-    return builders.processed_video(app, session, people["teacher"], clip, "Lesson")
+def video(app, session, people, lesson_file):
+    return builders.processed_video(app, session, people["teacher"], lesson_file(4), "Lesson")
 
 
 @pytest.fixture

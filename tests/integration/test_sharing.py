@@ -8,18 +8,13 @@ from app import authz
 from app.errors import Conflict, InvalidInput, NotFound
 from app.video import feedback, service, sharing
 from app.video.models import Video
-from tests import builders, media_files
+from tests import builders
 from tests.web import csrf_token, login, signed_in
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("share") / "lesson.mp4", seconds=3)
-
-
 @pytest.fixture
-def video(app, session, people, clip):
-    return builders.processed_video(app, session, people["teacher"], clip, "Shared")
+def video(app, session, people, lesson_file):
+    return builders.processed_video(app, session, people["teacher"], lesson_file(3), "Shared")
 
 
 ROLES = ["teacher", "coach", "colleague", "other_teacher", "leader", "admin"]
