@@ -5,34 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, request, session
-from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user
-from flask_smorest import Api
-from flask_wtf.csrf import CSRFProtect
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from app import db, errors, jobs
-from app.config import Settings, load_settings
-
-LANGUAGES = {"en": "English", "he": "עברית", "ar": "العربية"}
-RTL = {"he", "ar"}
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
-babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
-
-
-class ClassLabApi(Api):
-    """flask-smorest, with our problem+json handlers instead of its own error format."""
-
-    def _register_error_handlers(self):
-        pass
-
-
-api = ClassLabApi()
+from app.config import LANGUAGES, RTL, Settings, load_settings
+from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
 
 class DatabaseInt(IntegerConverter):
@@ -40,13 +18,6 @@ class DatabaseInt(IntegerConverter):
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=db.MAX_ID, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-def login_limit() -> str:
-    """The login throttle (LOGIN_RATE_LIMIT), read per request so tests and settings can change it."""
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def select_locale() -> str:

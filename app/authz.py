@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, select
 
 from app.errors import Forbidden, NotAuthenticated, NotFound
 
@@ -67,6 +67,16 @@ def require(user, action: str, obj, *, hide: bool = True) -> None:
     if obj is None or (hide and (action == "view" or not may(user, "view", obj))):
         raise NotFound("No such object, or you may not see it.")
     raise Forbidden(f"You may not {action} this.")
+
+
+def load(session, user, model: type, public_id: str, action: str = "view", *, options: tuple = ()):
+    """The object of this model with this public id (`app.db.PublicId`), once `user` may do `action` on it.
+
+    Load by public id, then authorize, in one place: a missing object and one the user may not see
+    answer the same "not found", so ids cannot be probed; a seen but refused action is "forbidden"."""
+    obj = session.scalar(select(model).where(model.public_id == str(public_id)[:32]).options(*options))
+    require(user, action, obj)
+    return obj
 
 
 def visible(user, query: Select) -> Select:

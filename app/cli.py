@@ -263,8 +263,8 @@ def frameworks_import(files: tuple[str, ...]) -> None:
 
     from app import db as database
     from app.errors import ClassLabError
-    from app.video import feedback
-    from app.video.frameworks import FrameworkError, load_framework_text, load_starter_frameworks
+    from app.feedback import service as feedback
+    from app.feedback.frameworks import FrameworkError, load_framework_text, load_starter_frameworks
 
     try:
         found = ([load_framework_text(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]

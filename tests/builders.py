@@ -21,9 +21,11 @@ from app.communities.models import Community
 from app.db import utcnow
 from app.diagnostics import service as diagnostics
 from app.diagnostics.models import Assignment, ClassGroup
-from app.video import clips, sharing
+from app.feedback.models import ObservationFramework
+from app.sharing import service as sharing
+from app.video import clips
 from app.video import service as videos
-from app.video.models import Clip, ObservationFramework, Video, VideoStatus
+from app.video.models import Clip, Video, VideoStatus
 from workers.pipeline import cut_clip, run_inline
 
 PASSWORD = "correct horse battery"

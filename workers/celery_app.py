@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from celery import Celery, Task, signals
+from celery import Celery, Task
 
 from app.config import Settings, load_settings
 
@@ -69,21 +69,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_track_started=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        include=["workers.health", "workers.video", "workers.exports", "workers.notifications"],
+        include=["workers.startup", "workers.health", "workers.video", "workers.exports", "workers.notifications"],
         beat_schedule={
             "sweep": {"task": "classlab.video.sweep", "schedule": float(settings.sweep_seconds)},
         },
         classlab_settings=settings,
     )
     return celery
-
-
-@signals.worker_process_init.connect
-@signals.worker_init.connect
-def _bind_database(**_kwargs) -> None:
-    from app import db
-
-    db.bind(celery_app.conf.classlab_settings.database_url)
 
 
 def task_key(name: str, object_id: int | str, step: str) -> str:

@@ -1,4 +1,4 @@
-"""The `accounts.export` task: a thin wrapper around app.accounts.export.build_export."""
+"""The `accounts.export` task: a thin wrapper around app.export.service.build_export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import cache
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app import db
-from app.accounts import export as exports
+from app.export import service as exports
 from storage import open_storage
 from workers.celery_app import celery_app
 

@@ -94,7 +94,7 @@ def cut_clip(self, clip_id: int) -> str:
 @celery_app.task(name="classlab.video.sweep")
 def sweep(stuck_after_seconds: int | None = None) -> dict:
     """Re-queue videos stuck in a step, clean up abandoned uploads, delete data exports past EXPORT_DAYS."""
-    from app.accounts.export import expire_exports
+    from app.export.service import expire_exports
     from app.video.uploads import expire_uploads
 
     stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds or SETTINGS.stuck_after_seconds))

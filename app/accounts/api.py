@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app import db, limiter, login_limit
+from app import db
 from app.accounts import service
 from app.errors import ServiceUnavailable
+from app.extensions import limiter, login_limit
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts", description="Users, API tokens, data exports")
 
@@ -123,7 +124,7 @@ class ExportOut(Schema):
 def _export_out(export) -> dict:
     from flask import current_app
 
-    from app.accounts.export import download_url
+    from app.export.service import download_url
 
     url = download_url(current_app.extensions["classlab.storage"], export,
                        current_app.extensions["classlab.settings"].media_url_seconds)
@@ -137,7 +138,7 @@ class Exports(MethodView):
     @blp.response(200, ExportOut(many=True))
     def get(self):
         """Your recent exports, newest first (each kept EXPORT_DAYS days)."""
-        from app.accounts.export import exports_of
+        from app.export.service import exports_of
 
         return [_export_out(e) for e in exports_of(db.session(), current_user)]
 
@@ -146,7 +147,7 @@ class Exports(MethodView):
     @blp.alt_response(409, description="An export is already pending or running")
     def post(self):
         """Ask for a ZIP archive of all your data; poll the export until it is ready (409 while one is pending)."""
-        from app.accounts import export
+        from app.export import service as export
 
         s = db.session()
         found = export.request_export(s, current_user)
@@ -166,6 +167,6 @@ class OneExport(MethodView):
     @blp.response(200, ExportOut)
     def get(self, export_id: str):
         """The export's status, and a signed download URL once it is ready."""
-        from app.accounts.export import get_export
+        from app.export.service import get_export
 
         return _export_out(get_export(db.session(), current_user, export_id))

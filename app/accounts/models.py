@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, PublicId, UTCDateTime, utcnow
 
 
 class OrgKind(enum.StrEnum):
@@ -91,13 +90,12 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
-class DataExport(Base):
+class DataExport(PublicId, Base):
     """"Download all my data": one archive built by a worker, kept in storage until it expires."""
 
     __tablename__ = "data_export"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_hex(12))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | running | ready | failed
     key: Mapped[str | None] = mapped_column(String(300))

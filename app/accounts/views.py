@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app import db, limiter, login_limit
+from app import db
 from app.accounts import service
 from app.accounts.forms import ORG_KIND_LABELS, ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
 from app.accounts.models import Role
 from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated
+from app.extensions import limiter, login_limit
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ EXPORT_STATUS_LABELS = {"pending": _l("Waiting for a worker"), "running": _l("Be
 def data():
     from flask import current_app
 
-    from app.accounts import export
+    from app.export import service as export
 
     settings = current_app.extensions["classlab.settings"]
     store = current_app.extensions["classlab.storage"]
@@ -203,7 +204,7 @@ def data():
 @bp.post("/account/data")
 @login_required
 def request_data():
-    from app.accounts import export
+    from app.export import service as export
 
     s = db.session()
     try:

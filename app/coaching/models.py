@@ -3,14 +3,13 @@ teacher), and coaching cycles: focus goal -> observed lessons -> feedback -> agr
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, PublicId, UTCDateTime, utcnow
 from app.video.models import Video
 
 LINK_STATUSES = ("pending", "active", "declined", "ended")
@@ -35,11 +34,10 @@ class CoachLink(Base):
                                                        cascade="all, delete-orphan", passive_deletes=True)
 
 
-class CoachingCycle(Base):
+class CoachingCycle(PublicId, Base):
     __tablename__ = "coaching_cycle"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_hex(12))
     link_id: Mapped[int] = mapped_column(ForeignKey("coach_link.id", ondelete="CASCADE"), index=True)
     focus_goal: Mapped[str] = mapped_column(Text)
     starts_on: Mapped[date] = mapped_column(Date)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import object_session
 
+from app import signals
 from app.accounts.models import Role, User
 from app.accounts.policy import leads, subtree_ids
 from app.authz import rule, scope
@@ -22,6 +23,7 @@ def manages(actor: User, teacher: User) -> bool:
     return actor.role == Role.admin or leads(actor, teacher.organization_id)
 
 
+@signals.active_coaches.connect
 def active_coach_ids(session, teacher_id: int) -> set[int]:
     """Whom this teacher has accepted as coach, and not ended: the one audience beyond full consent."""
     return set(session.scalars(select(CoachLink.coach_id).where(CoachLink.teacher_id == teacher_id,
@@ -33,6 +35,13 @@ def is_active_coach(actor: User, teacher: User) -> bool:
     return session is not None and actor.id in active_coach_ids(session, teacher.id)
 
 
+@signals.coached_teachers.connect
+def coached_teacher_ids(actor: User) -> Select:
+    """The teachers whose active coach the actor is: they reach those lessons even without full consent."""
+    return select(CoachLink.teacher_id).where(CoachLink.coach_id == actor.id, CoachLink.status == "active")
+
+
+@signals.teacher_summary_readers.connect
 def may_see_teacher_summary(actor: User, teacher: User) -> bool:
     """A teacher's per-month tag summary: their active coach sees it (counting only shared lessons)."""
     return actor.id == teacher.id or is_active_coach(actor, teacher)

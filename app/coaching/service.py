@@ -15,10 +15,12 @@ from app.coaching import policy
 from app.coaching.models import CoachingCycle, CoachLink, CycleLesson
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidInput
+from app.feedback.models import Comment
 from app.notifications.service import notify
+from app.sharing import service as sharing
+from app.sharing.models import AuditEvent
 from app.video import service as video_service
-from app.video import sharing
-from app.video.models import AuditEvent, Comment, Video
+from app.video.models import Video
 
 LIVE = ("pending", "active")
 
@@ -70,7 +72,8 @@ def end_link(session: Session, actor: User, link_id: int) -> CoachLink:
     link.status, link.ended_at = "ended", utcnow()
     session.flush()
     # Shares to the coach that only held because they were the coach end with the link.
-    from app.video.models import Consent, Share
+    from app.sharing.models import Share
+    from app.video.models import Consent
 
     for found in session.scalars(select(Share).join(Video, Share.video_id == Video.id).where(
             Share.user_id == link.coach_id, Video.owner_id == link.teacher_id, Share.revoked_at.is_(None),
@@ -122,9 +125,7 @@ def start_cycle(session: Session, actor: User, link_id: int, focus_goal: str, st
 
 
 def get_cycle(session: Session, actor: User, public_id: str, action: str = "view") -> CoachingCycle:
-    cycle = session.scalar(select(CoachingCycle).where(CoachingCycle.public_id == str(public_id)[:32]))
-    authz.require(actor, action, cycle)
-    return cycle
+    return authz.load(session, actor, CoachingCycle, public_id, action)
 
 
 def update_cycle(session: Session, actor: User, public_id: str, *, focus_goal: str | None = None,

@@ -13,7 +13,7 @@ from app import authz, db
 from app.accounts.forms import ActionForm
 from app.coaching import policy, service
 from app.errors import ClassLabError
-from app.video import feedback
+from app.feedback import service as feedback
 from app.video.models import Video
 
 bp = Blueprint("coaching", __name__, url_prefix="/coaching")

@@ -28,9 +28,7 @@ def create_community(session: Session, actor: User, name: str, description: str 
 
 
 def get_community(session: Session, actor: User, public_id: str, action: str = "view") -> Community:
-    community = session.scalar(select(Community).where(Community.public_id == str(public_id)[:32]))
-    authz.require(actor, action, community)
-    return community
+    return authz.load(session, actor, Community, public_id, action)
 
 
 def list_communities(session: Session, actor: User) -> list[Community]:
@@ -93,7 +91,7 @@ def remove_member(session: Session, actor: User, public_id: str, user_id: int) -
 
 def shared_with(session: Session, actor: User, community: Community) -> list:
     """Live shares into this community the actor may open (consent is checked by the video policy)."""
-    from app.video.models import Share
+    from app.sharing.models import Share
 
     authz.require(actor, "view", community)
     found = session.scalars(select(Share).where(Share.community_id == community.id, Share.revoked_at.is_(None))

@@ -23,12 +23,12 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
 
     from app import authz, db
     from app.accounts.models import User
+    from app.sharing.service import record
     from app.video.models import Clip, Video
-    from app.video.sharing import record
 
     s = db.session()
     if key.startswith("exports/"):
-        from app.accounts.export import may_serve
+        from app.export.service import may_serve
 
         if not may_serve(s, key, audience):
             abort(403, "This archive is not yours, or it was deleted.")

@@ -1,7 +1,8 @@
 """Statistics for diagnostic assignments whose wrong answers reveal misconceptions.
 
-Pure Python (stdlib only): plain frozen dataclasses in, plain dataclasses out, so the web app, the
-bench and the tests all call the same code and none of them needs Flask or a database.
+Pure Python (stdlib, and `app.charts` which is stdlib only too): plain frozen dataclasses in, plain
+dataclasses out, so the web app, the bench and the tests all call the same code and none of them needs
+Flask or a database.
 
     score_matrix(items, responses)            -> Matrix        students x items of 1/0/None
     item_statistics(matrix)                   -> [ItemStats]    difficulty, discrimination, distractors
@@ -11,8 +12,8 @@ bench and the tests all call the same code and none of them needs Flask or a dat
     suggest_groups(profiles, max_group=6)     -> [Group]
     heatmap(matrix, items, responses)         -> Heatmap        one state per (student, item)
     change_over_time(before, after)           -> dict           resolved / persisted / new, score change
-    render_heatmap_svg(heatmap, ...)          -> str            printable SVG
-    render_bar_chart_svg(values, title=...)   -> str            printable SVG
+    render_heatmap_svg(heatmap, ...)          -> str            printable SVG (drawn by app.charts)
+    render_bar_chart_svg(values, title=...)   -> str            printable SVG (app.charts.bar_chart_svg)
 
 Conventions shared by every function:
 
@@ -32,10 +33,11 @@ Conventions shared by every function:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from app import charts
 
 __all__ = [
     "CORRECT",
@@ -535,81 +537,11 @@ def change_over_time(
 
 # ----------------------------------------------------------------------------------------------- SVG
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies. Cells also carry a symbol
-# (a tick, a cross, the misconception's legend number) so a black-and-white print still reads.
+# Okabe-Ito colours (see app.charts). Cells also carry a symbol (a tick, a cross, the misconception's
+# legend number) so a black-and-white print still reads.
 _DEFAULT_COLOURS = {CORRECT: "#009E73", INCORRECT: "#5A5A5A", MISSING: "#F2F2F2"}
-_PALETTE = ("#E69F00", "#56B4E9", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 _DEFAULT_LABELS = {CORRECT: "Correct", INCORRECT: "Incorrect (no known misconception)", MISSING: "Not answered"}
 _SYMBOLS = {CORRECT: "\u2713", INCORRECT: "\u2717", MISSING: ""}
-
-# Only plain colour notations: anything else (url(...), var(...)) could reference outside content.
-_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?|[a-zA-Z]{1,30}|rgba?\(\s*[0-9.%,\s]{1,40}\)")
-# Characters XML 1.0 forbids even as references; a pasted name carrying one would break the file.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-_FONT_SIZE = 12
-_CHAR_W = 7.0  # rough advance of one character at 12px, for layout without font metrics
-_CELL = 22
-_MARGIN = 10
-_MAX_LABEL_CHARS = 28
-_FONT = "DejaVu Sans, Arial, Noto Sans Hebrew, Noto Sans Arabic, sans-serif"
-
-
-def _clean(text: object) -> str:
-    return _XML_INVALID.sub("\ufffd", str(text))
-
-
-def _text(text: object) -> str:
-    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(text: object) -> str:
-    s = _text(text).replace('"', "&quot;")
-    return s.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _colour(value: str) -> str:
-    value = value.strip()
-    if not _COLOUR_RE.fullmatch(value):
-        raise ValueError(f"unsupported colour {value!r}: use #rgb, #rrggbb, rgb(...) or a colour name")
-    return value
-
-
-def _ink_for(fill: str) -> str:
-    """Black or white text, whichever reads better on the fill (hex fills only; else black)."""
-    h = fill.lstrip("#")
-    if not fill.startswith("#"):
-        return "#000000"
-    if len(h) == 3:
-        h = "".join(c * 2 for c in h)
-    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
-    return "#FFFFFF" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "#000000"
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
-
-
-def _svg_open(width: float, height: float, title: str) -> list[str]:
-    return [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(width)}" height="{_num(height)}" '
-        f'viewBox="0 0 {_num(width)} {_num(height)}" role="img" font-family="{_FONT}" font-size="{_FONT_SIZE}">',
-        f"<title>{_text(title)}</title>",
-        f'<rect x="0" y="0" width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF"/>',
-    ]
-
-
-def _label(x: float, y: float, text: str, anchor: str, extra: str = "") -> str:
-    # Anchors are physical (start = left) and no `direction` attribute is set: renderers disagree on
-    # whether direction flips text-anchor (svgwg#628, librsvg), whereas "end at the right edge" is
-    # read the same everywhere. Hebrew and Arabic runs are still shaped right-to-left by the bidi
-    # algorithm inside the label.
-    return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>{_text(text)}</text>'
 
 
 def render_heatmap_svg(
@@ -629,165 +561,33 @@ def render_heatmap_svg(
     """
     colours = dict(colours or {})
     labels = dict(labels or {})
-    misconceptions = heatmap.misconceptions
-    fills: dict[str, str] = {}
+    states: dict[str, charts.HeatState] = {}
     for state in _RESERVED_STATES:
-        fills[state] = _colour(colours.get(state, _DEFAULT_COLOURS[state]))
-    symbols = dict(_SYMBOLS)
-    names = dict(_DEFAULT_LABELS)
-    for n, m in enumerate(misconceptions):
-        fills[m] = _colour(colours.get(m, _PALETTE[n % len(_PALETTE)]))
-        symbols[m] = str(n + 1)
-        names[m] = m
-    names.update({k: v for k, v in labels.items() if k in names})
-
-    student_labels = [_truncate(s, _MAX_LABEL_CHARS) for s in heatmap.students]
-    item_labels = [_truncate(i, 10) for i in heatmap.items]
-    label_w = max((len(s) for s in student_labels), default=0) * _CHAR_W + 10
-    col_w = max([_CELL] + [len(i) * _CHAR_W + 6 for i in item_labels])
-    n_rows, n_cols = len(heatmap.students), len(heatmap.items)
-    grid_w = n_cols * col_w
-    heading = title if title is not None else "Diagnostic heatmap"
-    top = _MARGIN + 20  # title line
-    grid_top = top + 20  # item header line
-    grid_bottom = grid_top + n_rows * _CELL
-    legend_states = [*_RESERVED_STATES, *misconceptions]
-    legend_rows = [f"{symbols[s]} {names[s]}".strip() if s in misconceptions else names[s] for s in legend_states]
-    legend_w = 22 + max(len(t) for t in legend_rows) * _CHAR_W
-    width = max(2 * _MARGIN + label_w + grid_w, 2 * _MARGIN + legend_w, 2 * _MARGIN + len(heading) * _CHAR_W)
-    legend_top = grid_bottom + 16
-    height = legend_top + len(legend_states) * 18 + _MARGIN
-
-    if rtl:
-        grid_x = width - _MARGIN - label_w - grid_w
-        label_x, label_anchor = width - _MARGIN, "end"
-    else:
-        grid_x = _MARGIN + label_w
-        label_x, label_anchor = _MARGIN, "start"
-
-    def column_x(j: int) -> float:
-        return grid_x + ((n_cols - 1 - j) if rtl else j) * col_w
-
-    out = _svg_open(width, height, heading)
-    out.append(_label(label_x, _MARGIN + 14, heading, label_anchor, ' font-weight="bold" font-size="14"'))
-    out.append('<g class="items">')
-    for j, key in enumerate(heatmap.items):
-        out.append(
-            f'<text x="{_num(column_x(j) + col_w / 2)}" y="{_num(grid_top - 6)}" text-anchor="middle">'
-            f"<title>{_text(key)}</title>{_text(item_labels[j])}</text>"
+        states[state] = charts.HeatState(
+            fill=colours.get(state, _DEFAULT_COLOURS[state]),
+            name=labels.get(state, _DEFAULT_LABELS[state]),
+            symbol=_SYMBOLS[state],
         )
-    out.append("</g>")
-    out.append('<g class="students">')
-    for i, code in enumerate(heatmap.students):
-        y = grid_top + i * _CELL + _CELL / 2 + 4
-        out.append(
-            f'<text x="{_num(label_x)}" y="{_num(y)}" text-anchor="{label_anchor}">'
-            f"<title>{_text(code)}</title>{_text(student_labels[i])}</text>"
+    for n, m in enumerate(heatmap.misconceptions):
+        name = labels.get(m, m)
+        symbol = str(n + 1)
+        states[m] = charts.HeatState(
+            fill=colours.get(m, charts.PALETTE[n % len(charts.PALETTE)]),
+            name=name,
+            symbol=symbol,
+            legend=f"{symbol} {name}".strip(),
         )
-    out.append("</g>")
-    out.append('<g class="cells" stroke="#FFFFFF" stroke-width="1">')
-    for i, code in enumerate(heatmap.students):
-        y = grid_top + i * _CELL
-        for j, key in enumerate(heatmap.items):
-            state = heatmap.cells[i][j]
-            x = column_x(j)
-            fill = fills[state]
-            tip = f"{code} \u00b7 {key}: {names[state]}"
-            out.append(
-                f'<g data-student="{_attr(code)}" data-item="{_attr(key)}" data-state="{_attr(state)}">'
-                f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(col_w)}" height="{_CELL}" fill="{_attr(fill)}"/>'
-                f"<title>{_text(tip)}</title>"
-            )
-            if symbols[state]:
-                out.append(
-                    f'<text x="{_num(x + col_w / 2)}" y="{_num(y + _CELL / 2 + 4)}" text-anchor="middle" '
-                    f'stroke="none" fill="{_ink_for(fill)}">{_text(symbols[state])}</text>'
-                )
-            out.append("</g>")
-    out.append("</g>")
-    out.append('<g class="legend">')
-    for n, state in enumerate(legend_states):
-        y = legend_top + n * 18
-        fill = fills[state]
-        sx = width - _MARGIN - 14 if rtl else _MARGIN
-        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="14" height="14" fill="{_attr(fill)}" stroke="#999999"/>')
-        if symbols[state]:
-            out.append(
-                f'<text x="{_num(sx + 7)}" y="{_num(y + 11)}" text-anchor="middle" font-size="10" '
-                f'fill="{_ink_for(fill)}">{_text(symbols[state])}</text>'
-            )
-        tx = sx - 6 if rtl else sx + 20
-        out.append(_label(tx, y + 11, legend_rows[n], "end" if rtl else "start"))
-    out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def render_bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False) -> str:
-    """Horizontal bars in the mapping's order (misconception frequencies, item difficulty, ...).
-
-    When every value lies in [0, 1] the axis runs 0..1, so a difficulty of 0.3 does not look like a
-    full bar; otherwise it spans the data and 0. Negative values (a discrimination) extend the other
-    way from the zero line. With ``rtl`` labels are on the right, right-aligned, and bars grow
-    leftwards.
-    """
-    data = list(values.items())
-    for key, v in data:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ValueError(f"value for {key!r} must be a finite number, not {v!r}")
-    nums = [float(v) for _, v in data]
-    lo = min([0.0, *nums])
-    hi = max([0.0, *nums])
-    if lo >= 0 and hi <= 1:
-        hi = 1.0
-    span = (hi - lo) or 1.0
-    bar_area = 300.0
-    row_h = 22
-    labels = [_truncate(k, _MAX_LABEL_CHARS) for k, _ in data]
-    label_w = max((len(s) for s in labels), default=0) * _CHAR_W + 10
-    value_w = 50.0
-    # Room for the number beyond each end that has bars: the positive end always, the negative one
-    # only when some value is negative.
-    outer = value_w * (2 if lo < 0 else 1)
-    width = max(2 * _MARGIN + label_w + bar_area + outer, 2 * _MARGIN + len(title) * _CHAR_W)
-    top = _MARGIN + 26
-    height = top + max(len(data), 1) * row_h + _MARGIN
-    inner_pad = value_w if lo < 0 else 0.0  # between the labels and the bar area
-
-    if rtl:
-        area_x = width - _MARGIN - label_w - inner_pad - bar_area
-        label_x, label_anchor = width - _MARGIN, "end"
-    else:
-        area_x = _MARGIN + label_w + inner_pad
-        label_x, label_anchor = _MARGIN, "start"
-
-    def position(v: float) -> float:
-        frac = (v - lo) / span
-        return area_x + (bar_area * (1 - frac) if rtl else bar_area * frac)
-
-    zero = position(0.0)
-    out = _svg_open(width, height, title)
-    out.append(_label(label_x, _MARGIN + 14, title, label_anchor, ' font-weight="bold" font-size="14"'))
-    if not data:
-        out.append(_label(label_x, top + 15, "\u2014", label_anchor))
-    for n, ((key, _), v) in enumerate(zip(data, nums, strict=True)):
-        y = top + n * row_h
-        end = position(v)
-        x0, x1 = min(zero, end), max(zero, end)
-        out.append(f'<g data-key="{_attr(key)}" data-value="{_attr(repr(v))}">')
-        out.append(f"<title>{_text(key)}: {_text(_num(v))}</title>")
-        out.append(_label(label_x, y + 15, labels[n], label_anchor))
-        out.append(
-            f'<rect x="{_num(x0)}" y="{_num(y + 3)}" width="{_num(x1 - x0)}" height="{row_h - 6}" fill="#0072B2"/>'
-        )
-        # The number sits just past the bar's outer end, on the side the bar grows towards.
-        outward_right = (v >= 0) != rtl
-        vx = x1 + 4 if outward_right else x0 - 4
-        out.append(_label(vx, y + 15, _num(v), "start" if outward_right else "end"))
-        out.append("</g>")
-    out.append(
-        f'<line x1="{_num(zero)}" y1="{_num(top)}" x2="{_num(zero)}" y2="{_num(top + max(len(data), 1) * row_h)}" '
-        'stroke="#333333" stroke-width="1"/>'
+    return charts.heatmap_svg(
+        heatmap.students,
+        heatmap.items,
+        heatmap.cells,
+        states,
+        title=title if title is not None else "Diagnostic heatmap",
+        rtl=rtl,
+        row_attr="student",
+        column_attr="item",
     )
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+
+
+# The diagnostics pages' name for the kit's bar chart.
+render_bar_chart_svg = charts.bar_chart_svg

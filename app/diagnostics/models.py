@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, PublicId, UTCDateTime, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a classroom
 
@@ -91,11 +91,10 @@ class Student(Base):
     __table_args__ = (UniqueConstraint("class_id", "code", name="uq_student_class_code"),)
 
 
-class Assignment(Base):
+class Assignment(PublicId, Base):
     __tablename__ = "assignment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_hex(12))
     class_id: Mapped[int] = mapped_column(ForeignKey("class_group.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     diagnostic_key: Mapped[str | None] = mapped_column(String(80))

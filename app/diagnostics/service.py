@@ -368,12 +368,8 @@ def create_assignment(session: Session, actor: User, class_id: int, *, title: st
 
 
 def get_assignment(session: Session, actor: User, public_id: str, action: str = "view") -> Assignment:
-    assignment = session.scalar(
-        select(Assignment).where(Assignment.public_id == str(public_id)[:32])
-        .options(selectinload(Assignment.items).selectinload(AssignmentItem.item))
-    )
-    authz.require(actor, action, assignment)
-    return assignment
+    return authz.load(session, actor, Assignment, public_id, action,
+                      options=(selectinload(Assignment.items).selectinload(AssignmentItem.item),))
 
 
 def assignments_of(session: Session, actor: User) -> list[Assignment]:

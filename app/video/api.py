@@ -10,7 +10,9 @@ from marshmallow import Schema, fields, validate
 
 from app import db
 from app.errors import NotFound
-from app.video import clips, feedback, service, sharing
+from app.feedback import service as feedback
+from app.sharing import service as sharing
+from app.video import clips, service
 from app.video.delivery import asset_url
 
 blp = Blueprint("videos_api", __name__, url_prefix="/api/v1/videos", description="Lesson videos and transcripts")
@@ -444,13 +446,13 @@ class ClipComments(MethodView):
     @blp.response(200, CommentOut(many=True))
     def get(self, clip_id: str):
         s = db.session()
-        return clips.clip_threads(s, current_user, clips.get_clip(s, current_user, clip_id))
+        return feedback.clip_threads(s, current_user, clips.get_clip(s, current_user, clip_id))
 
     @login_required
     @blp.arguments(ClipCommentIn)
     @blp.response(201, CommentOut)
     def post(self, body, clip_id: str):
         s = db.session()
-        comment = clips.add_clip_comment(s, current_user, clip_id, **body)
+        comment = feedback.add_clip_comment(s, current_user, clip_id, **body)
         s.commit()
         return comment

@@ -8,15 +8,15 @@ from sqlalchemy.orm import Session
 from app import authz
 from app.accounts.models import User
 from app.errors import InvalidInput, NotFound
-from app.video import feedback, service
-from app.video.feedback import reply_target
-from app.video.models import Clip, Comment, Video
+from app.video import service
+from app.video.models import Clip, Video
+from app.video.timeline import check_times
 
 
 def create_clip(session: Session, actor: User, public_id: str, *, title: str, start, end, note: str = "") -> Clip:
     video = service.get_video(session, actor, public_id, "view")
     authz.require(actor, "comment", video, hide=False)  # whoever may give feedback may cut a clip
-    start, end = feedback.check_times(video, start, end)
+    start, end = check_times(video, start, end)
     if end is None:
         raise InvalidInput("A clip needs an end time.", field="end")
     title = (title or "").strip()
@@ -29,9 +29,7 @@ def create_clip(session: Session, actor: User, public_id: str, *, title: str, st
 
 
 def get_clip(session: Session, actor: User, clip_id: str, action: str = "view") -> Clip:
-    clip = session.scalar(select(Clip).where(Clip.public_id == str(clip_id)[:32]))
-    authz.require(actor, action, clip)
-    return clip
+    return authz.load(session, actor, Clip, clip_id, action)
 
 
 def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:
@@ -77,34 +75,3 @@ def media_url(store, seconds: int, actor: User, clip: Clip) -> tuple[str | None,
     if media is None:
         return None, None
     return store.signed_url(media[0], seconds, audience=actor.id), media[1]
-
-
-def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
-    authz.require(actor, "view", clip)
-    return feedback.threads_where(session, Comment.clip_id == clip.id)
-
-
-def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, start=None, end=None,
-                     parent_id: int | None = None, tags: list[str] | None = None) -> Comment:
-    """Feedback given on a clip's page: within the clip's range, seen by everyone who sees the clip
-    (and by the lesson's viewers, on the lesson's timeline)."""
-    clip = get_clip(session, actor, clip_id)
-    parent = replied_to = None
-    if parent_id is not None:
-        parent, replied_to = reply_target(
-            session, actor, parent_id, lambda c: c.clip_id == clip.id and (c.deleted_at is None or bool(c.replies)),
-            "There is no such comment on this clip.")
-        start, end = parent.start, parent.end
-    else:
-        authz.require(actor, "comment", clip, hide=False)
-    start, end = feedback.check_times(clip.video, start, end)
-    if not clip.start <= start <= clip.end or (end is not None and end > clip.end):
-        raise InvalidInput(f"Feedback on this clip is about its own range, {clip.start:g}–{clip.end:g} s.",
-                           field="start")
-    comment = Comment(video=clip.video, clip=clip, author=actor, parent_id=parent.id if parent else None,
-                      start=start, end=end, body=feedback.clean_body(body),
-                      tags=feedback.clean_tags(session, tags) if parent is None else [])
-    session.add(comment)
-    session.flush()
-    feedback.tell_about(session, actor, comment, replied_to)
-    return comment

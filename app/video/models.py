@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    CheckConstraint,
     Enum,
     Float,
     ForeignKey,
@@ -20,13 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.communities.models import Community
-from app.db import Base, UTCDateTime, utcnow
-
-
-def new_public_id() -> str:
-    """Ids in URLs are random: nobody reaches a video by counting."""
-    return secrets.token_hex(12)
+from app.db import Base, PublicId, UTCDateTime, utcnow
 
 
 class VideoStatus(enum.StrEnum):
@@ -49,11 +41,10 @@ NEXT_STEP = {
 }
 
 
-class Video(Base):
+class Video(PublicId, Base):
     __tablename__ = "video"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     original_filename: Mapped[str] = mapped_column(String(300), default="")
@@ -188,47 +179,6 @@ class Upload(Base):
     video: Mapped[Video] = relationship()
 
 
-class ObservationFramework(Base):
-    """One version of an observation framework (the YAML, as loaded). Tags name key, version and element."""
-
-    __tablename__ = "observation_framework"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(300))
-    data: Mapped[dict] = mapped_column(JSON)
-    current: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    __table_args__ = (UniqueConstraint("key", "version", name="uq_observation_framework_key_version"),)
-
-
-class Comment(Base):
-    """Feedback at a moment (start) or over a range (start..end) of a lesson; replies form a thread."""
-
-    __tablename__ = "video_comment"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("video_comment.id", ondelete="CASCADE"), index=True)
-    start: Mapped[float] = mapped_column(Float)
-    end: Mapped[float | None] = mapped_column(Float)
-    body: Mapped[str] = mapped_column(Text)
-    quote: Mapped[str | None] = mapped_column(Text)  # a transcript line the comment refers to
-    tags: Mapped[list] = mapped_column(JSON, default=list)  # [{"framework", "version", "element"}]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Feedback given on a clip's own page; those who see only the clip see only these threads.
-    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="SET NULL"), index=True)
-
-    video: Mapped[Video] = relationship()
-    clip: Mapped[Clip | None] = relationship()
-    author: Mapped[User] = relationship()
-    replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at", cascade="all, delete-orphan",
-                                                  passive_deletes=True)
 
 
 class Consent(enum.StrEnum):
@@ -237,47 +187,9 @@ class Consent(enum.StrEnum):
     full = "full"
 
 
-class Share(Base):
-    """A video, or one clip of it, shared with a named colleague or a community, to watch (view) or
-    also to give feedback (comment). Exactly one of user and community is set."""
-
-    __tablename__ = "video_share"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
-    # Set when only this clip is shared, not the whole lesson.
-    clip_id: Mapped[int | None] = mapped_column(ForeignKey("video_clip.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"), index=True)
-    right: Mapped[str] = mapped_column(String(10))  # view | comment
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    video: Mapped[Video] = relationship()
-    clip: Mapped[Clip | None] = relationship()
-    user: Mapped[User | None] = relationship()
-    community: Mapped[Community | None] = relationship()
-
-    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (community_id IS NULL)", name="one_audience"),)
 
 
-class AuditEvent(Base):
-    """Who viewed, downloaded, shared, revoked or deleted what: the owner reads it for their videos."""
-
-    __tablename__ = "audit_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    video_public_id: Mapped[str] = mapped_column(String(32), index=True)  # kept after the video is deleted
-    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(20))
-    detail: Mapped[str] = mapped_column(String(300), default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
-
-
-class Clip(Base):
+class Clip(PublicId, Base):
     """A named segment of a lesson (start..end).
 
     Whoever may see the lesson plays the clip from the lesson's own rendition (no wait). A worker also
@@ -287,7 +199,6 @@ class Clip(Base):
     __tablename__ = "video_clip"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), index=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))

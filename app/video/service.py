@@ -120,11 +120,7 @@ def summary(video: Video) -> dict:
 
 
 def get_video(session: Session, actor: User, public_id: str, action: str = "view") -> Video:
-    video = session.scalar(
-        select(Video).where(Video.public_id == str(public_id)[:32]).options(selectinload(Video.assets))
-    )
-    authz.require(actor, action, video)
-    return video
+    return authz.load(session, actor, Video, public_id, action, options=(selectinload(Video.assets),))
 
 
 def list_videos(session: Session, actor: User) -> list[Video]:

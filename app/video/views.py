@@ -14,7 +14,9 @@ from flask_login import current_user, login_required
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, InvalidInput, NotFound
-from app.video import captions, clips, feedback, service, sharing
+from app.feedback import service as feedback
+from app.sharing import service as sharing
+from app.video import captions, clips, service
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
 
@@ -99,8 +101,8 @@ def _lesson_tags(s, public_id: str, lang: str) -> dict:
     """The watch page's tag chart: counts per five minutes of the lesson, and totals per element."""
     from markupsafe import Markup
 
-    from app import RTL
-    from app.video import tagstats
+    from app.config import RTL
+    from app.feedback import tagstats
 
     timeline = tagstats.video_tag_timeline(s, current_user, public_id)
     labels = tagstats.tag_labels(s, timeline.keys, lang)
@@ -120,9 +122,9 @@ def tag_summary():
     from flask_babel import format_date, get_locale
     from markupsafe import Markup
 
-    from app import RTL
     from app.accounts.models import User
-    from app.video import tagstats
+    from app.config import RTL
+    from app.feedback import tagstats
 
     s = db.session()
     wanted = request.args.get("teacher", "")
@@ -156,7 +158,7 @@ def _frameworks(s):
     """The current frameworks, and each element's title in the page's language."""
     from flask_babel import get_locale
 
-    from app.video.frameworks import Framework, tag_label
+    from app.feedback.frameworks import Framework, tag_label
 
     frameworks = feedback.current_frameworks(s)
     lang = str(get_locale() or "en")
@@ -251,7 +253,7 @@ def clip(clip_id: str):
     return render_template(
         "video/clip.html", clip=found, video=video, src=src, offset=offset or 0.0, action_form=ActionForm(),
         can_delete=authz.may(current_user, "delete", found), sees_lesson=authz.may(current_user, "view", video),
-        can_comment=authz.may(current_user, "comment", found), threads=clips.clip_threads(s, current_user, found),
+        can_comment=authz.may(current_user, "comment", found), threads=feedback.clip_threads(s, current_user, found),
         frameworks=frameworks, element_titles=element_titles,
         shares=sharing.shares_of(s, video, found) if owner else None,
         communities=list_communities(s, current_user) if owner else [],
@@ -275,7 +277,7 @@ def add_clip_comment(clip_id: str):
     s = db.session()
     authz.require(current_user, "comment", clips.get_clip(s, current_user, clip_id), hide=False)
     try:
-        comment = clips.add_clip_comment(
+        comment = feedback.add_clip_comment(
             s, current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
             end=request.form.get("end") or None, tags=request.form.getlist("tags"),
             parent_id=_form_parent_id())

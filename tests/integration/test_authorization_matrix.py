@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from app import authz
 from app.coaching.models import CoachLink
-from app.video import feedback
-from app.video.models import Comment, Video
+from app.feedback import service as feedback
+from app.feedback.models import Comment
+from app.video.models import Video
 from tests import builders
 from tests.web import csrf_token, login
 

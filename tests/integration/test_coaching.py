@@ -10,8 +10,10 @@ import pytest
 from app import authz
 from app.coaching import service as coaching
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.feedback import service as feedback
 from app.notifications.models import Notification
-from app.video import feedback, service, sharing
+from app.sharing import service as sharing
+from app.video import service
 from tests import builders
 from tests.web import csrf_token, login, signed_in
 

@@ -9,7 +9,9 @@ import pytest
 from app import authz
 from app.communities import service as communities
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.video import clips, feedback, service, sharing
+from app.feedback import service as feedback
+from app.sharing import service as sharing
+from app.video import clips, service
 from app.video.models import Clip
 from tests import builders
 from tests.web import csrf_token, login, signed_in
@@ -101,11 +103,11 @@ def test_a_clip_shared_on_its_own_gives_that_range_and_nothing_more(app, session
     assert clips.playable(people["teacher"], clip)[0] == video.asset("web").key
     # Feedback on the clip stays within its range and is what the clip's viewers see.
     with pytest.raises(InvalidInput, match="own range"):
-        clips.add_clip_comment(session, colleague, clip.public_id, body="outside", start=5)
-    note = clips.add_clip_comment(session, colleague, clip.public_id, body="Good pause", start=3)
+        feedback.add_clip_comment(session, colleague, clip.public_id, body="outside", start=5)
+    note = feedback.add_clip_comment(session, colleague, clip.public_id, body="Good pause", start=3)
     feedback.add_comment(session, people["teacher"], video.public_id, body="Lesson-only note", start=3)
     session.commit()
-    assert [c.body for c in clips.clip_threads(session, colleague, clip)] == ["Good pause"]
+    assert [c.body for c in feedback.clip_threads(session, colleague, clip)] == ["Good pause"]
     # The owner hears of it; the owner's reply reaches the colleague, pointing at the clip, not the lesson.
     from app.notifications.models import Notification
 
@@ -119,7 +121,7 @@ def test_a_clip_shared_on_its_own_gives_that_range_and_nothing_more(app, session
     assert reply.clip_id == clip.id and authz.may(colleague, "view", reply)
     assert last_link(colleague) == f"/videos/clips/{clip.public_id}#comment-{reply.id}"
     session.expire_all()  # a request starts with a fresh session; this test keeps one
-    assert [r.body for r in clips.clip_threads(session, colleague, clip)[0].replies] == ["Thanks"]
+    assert [r.body for r in feedback.clip_threads(session, colleague, clip)[0].replies] == ["Thanks"]
     assert "Good pause" in [c.body for c in feedback.threads(session, people["teacher"], video.public_id)]
     assert authz.may(colleague, "view", note)
     visible = {c.public_id for c in session.scalars(authz.visible(colleague, __import__("sqlalchemy").select(Clip)))}

@@ -16,11 +16,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.accounts import export as exports
 from app.accounts.models import DataExport, User
 from app.db import utcnow
 from app.errors import Conflict, NotFound
-from app.video import clips, feedback, service, sharing
+from app.export import service as exports
+from app.feedback import service as feedback
+from app.sharing import service as sharing
+from app.video import clips, service
 from app.video.models import Segment, Transcript, VideoStatus
 from tests import builders
 from tests.processes import Worker, classlab

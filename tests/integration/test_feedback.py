@@ -7,8 +7,8 @@ import re
 import pytest
 
 from app.errors import InvalidInput, NotFound
-from app.video import feedback
-from app.video.models import Comment
+from app.feedback import service as feedback
+from app.feedback.models import Comment
 from tests import builders
 from tests.web import bearer, csrf_token, login, signed_in
 
@@ -123,7 +123,8 @@ def test_comments_api_and_exports(client, session, people, video, framework):
 
 
 def test_clips_are_cut_named_played_from_the_lesson_and_follow_its_privacy(app, client, session, people, video):
-    from app.video import clips, sharing
+    from app.sharing import service as sharing
+    from app.video import clips
 
     with pytest.raises(InvalidInput, match="needs an end"):
         clips.create_clip(session, people["teacher"], video.public_id, title="x", start=1, end=None)

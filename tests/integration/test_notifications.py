@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from app import db, jobs
 from app.errors import NotFound
+from app.feedback import service as feedback
 from app.notifications import messages, service
 from app.notifications.models import Notification
-from app.video import feedback, sharing
+from app.sharing import service as sharing
 from tests import builders
 from tests.processes import Worker, free_port
 from tests.web import bearer, csrf_token, login

@@ -6,7 +6,9 @@ import pytest
 
 from app import authz
 from app.errors import Conflict, InvalidInput, NotFound
-from app.video import feedback, service, sharing
+from app.feedback import service as feedback
+from app.sharing import service as sharing
+from app.video import service
 from app.video.models import Video
 from tests import builders
 from tests.web import csrf_token, login, signed_in

@@ -4,16 +4,18 @@ and tables, counting only feedback the reader may see."""
 from __future__ import annotations
 
 import re
-import sys
-import types
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
 
+from app import signals
 from app.errors import InvalidInput, NotFound
-from app.video import feedback, tagstats
-from app.video.models import Comment, ObservationFramework, Share, Video
+from app.feedback import service as feedback
+from app.feedback import tagstats
+from app.feedback.models import Comment, ObservationFramework
+from app.sharing.models import Share
+from app.video.models import Video
 from tests import builders
 from tests.web import login, signed_in
 
@@ -157,15 +159,16 @@ def test_only_the_teacher_sees_their_summary_unless_coaching_says_so(session, pe
     with pytest.raises(NotFound):
         tagstats.teacher_tag_summary(session, teacher, None)
 
-    # The coaching module's rule widens who may ask; what is counted is still only what the coach may see.
-    policy = types.ModuleType("app.coaching.policy")
-    policy.may_see_teacher_summary = lambda actor, who: actor.id == coach.id and who.id == teacher.id
-    monkeypatch.setitem(sys.modules, "app.coaching", types.ModuleType("app.coaching"))
-    monkeypatch.setitem(sys.modules, "app.coaching.policy", policy)
-    seen = tagstats.teacher_tag_summary(session, coach, teacher)
-    assert seen.totals == {"talk:build": 2} and seen.videos == 1
-    with pytest.raises(NotFound):
-        tagstats.teacher_tag_summary(session, people["colleague"], teacher)
+    # A higher module (coaching) widens who may ask through the signal; what is counted is still only what
+    # the coach may see.
+    def reader(actor, teacher):
+        return actor.id == coach.id and teacher.id == people["teacher"].id
+
+    with signals.teacher_summary_readers.connected_to(reader):
+        seen = tagstats.teacher_tag_summary(session, coach, teacher)
+        assert seen.totals == {"talk:build": 2} and seen.videos == 1
+        with pytest.raises(NotFound):
+            tagstats.teacher_tag_summary(session, people["colleague"], teacher)
 
 
 def test_labels_follow_the_language_and_old_versions(session, framework):

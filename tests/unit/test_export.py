@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app import authz
-from app.accounts.export import safe_name
 from app.accounts.models import DataExport, Role, User
+from app.export.service import safe_name
 
 
 @pytest.mark.parametrize("title,expected", [

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from app.video.frameworks import (
+from app.feedback.frameworks import (
     Element,
     Framework,
     FrameworkError,

@@ -76,9 +76,7 @@ def enqueue_export(export: DataExport) -> None:
 
 
 def get_export(session: Session, actor: User, public_id: str, action: str = "view") -> DataExport:
-    export = session.scalar(select(DataExport).where(DataExport.public_id == str(public_id)[:32]))
-    authz.require(actor, action, export)
-    return export
+    return authz.load(session, actor, DataExport, public_id, action)
 
 
 def exports_of(session: Session, actor: User, limit: int = 10) -> list[DataExport]:
@@ -222,8 +220,11 @@ class _Archive:
         }
 
     def video(self, video, folder: str) -> None:
-        from app.video import captions, feedback, sharing
-        from app.video.models import Clip, Share
+        from app.feedback import service as feedback
+        from app.sharing import service as sharing
+        from app.sharing.models import Share
+        from app.video import captions
+        from app.video.models import Clip
 
         shares = self.session.scalars(select(Share).where(Share.video_id == video.id).order_by(Share.created_at))
         self.text(folder + "video.json", _json({
@@ -268,7 +269,8 @@ class _Archive:
              "detail": e.detail} for e in reversed(events)]))
 
     def comments_on_others(self) -> list[dict]:
-        from app.video.models import Comment, Video
+        from app.feedback.models import Comment
+        from app.video.models import Video
 
         query = (select(Comment, Video).join(Video, Comment.video_id == Video.id)
                  .where(Comment.author_id == self.user.id, Video.owner_id != self.user.id,

@@ -12,8 +12,12 @@ from app import authz
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import InvalidInput, NotFound
-from app.video import service
-from app.video.models import Comment, ObservationFramework
+from app.feedback import policy as _policy  # noqa: F401 - the rules this module's checks rely on
+from app.feedback.models import Comment, ObservationFramework
+from app.notifications.service import notify
+from app.video import clips, service
+from app.video.models import Clip
+from app.video.timeline import check_times
 
 BODY_MAX = 5000
 
@@ -27,40 +31,6 @@ def _text(body: str | None) -> str:
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in body):
         raise InvalidInput("A comment cannot contain control characters.", field="body")
     return body
-
-
-def parse_clock(value) -> float | None:
-    """Seconds, or a clock as teachers write it: 42, 0:42, 1:02:03 (also with a decimal comma)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    parts = str(value).strip().replace(",", ".").split(":")
-    if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
-        raise ValueError(value)
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
-def check_times(video, start, end) -> tuple[float, float | None]:
-    try:
-        start = parse_clock(start)
-        end = parse_clock(end)
-    except (TypeError, ValueError):
-        raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field="start") from None
-    if start is None:
-        raise InvalidInput("Say when in the video the comment is about.", field="start")
-    duration = video.duration or 0.0
-    if not (0 <= start <= duration) or start != start:
-        raise InvalidInput(f"The comment's time {start:g} s is outside the video (0–{duration:g} s).", field="start")
-    if end is not None:
-        if end != end or end > duration:
-            raise InvalidInput(f"The end {end:g} s is after the end of the video ({duration:g} s).", field="end")
-        if end <= start:
-            raise InvalidInput("A range must end after it starts.", field="end")
-    return round(start, 3), None if end is None else round(end, 3)
 
 
 def current_frameworks(session: Session) -> list[ObservationFramework]:
@@ -118,8 +88,6 @@ def reply_target(session: Session, actor: User, parent_id: int, belongs, missing
 def _tell(session: Session, actor: User, comment: Comment, replied_to: Comment | None) -> None:
     """A comment tells the lesson's owner; a reply also tells the author of the comment it answers. Never
     the writer, and only people who may see it (someone given only the clip is sent to the clip)."""
-    from app.notifications.service import notify
-
     video = comment.video
     recipients = [video.owner]
     if replied_to is not None and replied_to.deleted_at is None:
@@ -215,7 +183,7 @@ def rows_csv(rows: list[dict]) -> str:
 
 
 def import_framework(session: Session, framework) -> ObservationFramework:
-    """Store a framework version (from app.video.frameworks); a new version becomes the current one."""
+    """Store a framework version (from app.feedback.frameworks); a new version becomes the current one."""
     existing = session.scalar(select(ObservationFramework).where(
         ObservationFramework.key == framework.key, ObservationFramework.version == framework.version))
     data = framework.as_dict()
@@ -249,3 +217,37 @@ def tag_summary(session: Session, actor: User, public_id: str) -> dict[str, int]
 clean_body = _text
 clean_tags = _tags
 tell_about = _tell
+
+
+# ------------------------------------------------------------------------------------------ on a clip's page
+
+
+def clip_threads(session: Session, actor: User, clip: Clip) -> list[Comment]:
+    authz.require(actor, "view", clip)
+    return threads_where(session, Comment.clip_id == clip.id)
+
+
+def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, start=None, end=None,
+                     parent_id: int | None = None, tags: list[str] | None = None) -> Comment:
+    """Feedback given on a clip's page: within the clip's range, seen by everyone who sees the clip
+    (and by the lesson's viewers, on the lesson's timeline)."""
+    clip = clips.get_clip(session, actor, clip_id)
+    parent = replied_to = None
+    if parent_id is not None:
+        parent, replied_to = reply_target(
+            session, actor, parent_id, lambda c: c.clip_id == clip.id and (c.deleted_at is None or bool(c.replies)),
+            "There is no such comment on this clip.")
+        start, end = parent.start, parent.end
+    else:
+        authz.require(actor, "comment", clip, hide=False)
+    start, end = check_times(clip.video, start, end)
+    if not clip.start <= start <= clip.end or (end is not None and end > clip.end):
+        raise InvalidInput(f"Feedback on this clip is about its own range, {clip.start:g}–{clip.end:g} s.",
+                           field="start")
+    comment = Comment(video=clip.video, clip=clip, author=actor, parent_id=parent.id if parent else None,
+                      start=start, end=end, body=clean_body(body),
+                      tags=clean_tags(session, tags) if parent is None else [])
+    session.add(comment)
+    session.flush()
+    tell_about(session, actor, comment, replied_to)
+    return comment

@@ -4,7 +4,7 @@ teacher's lessons; with a printable SVG chart of either (no Flask here).
     video_tag_timeline(session, actor, public_id, bucket_seconds=300) -> Timeline
     teacher_tag_summary(session, actor, teacher, months=12)           -> TeacherSummary
     tag_labels(session, keys, lang)                                   -> {"framework:element": label}
-    render_stacked_columns_svg(columns, series, title=..., rtl=...)   -> str
+    render_stacked_columns_svg(columns, series, title=..., rtl=...)   -> str (app.charts.stacked_columns_svg)
 
 A tag is counted once per top-level comment that carries it (replies carry no tags); deleted comments
 count for nothing. Keys are "framework:element" across framework versions, as in `feedback.tag_summary`.
@@ -13,7 +13,7 @@ count for nothing. Keys are "framework:element" across framework versions, as in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,21 +21,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import authz
+from app import authz, charts, signals
 from app.accounts.models import User
 from app.db import utcnow
-from app.diagnostics.analysis import _CHAR_W, _MARGIN, _PALETTE, _attr, _label, _num, _svg_open, _text, _truncate
 from app.errors import InvalidInput, NotAuthenticated, NotFound
-from app.video import feedback
-from app.video.frameworks import Framework, tag_label
-from app.video.models import Comment, ObservationFramework, Video
+from app.feedback import service as feedback
+from app.feedback.frameworks import Framework, tag_label
+from app.feedback.models import Comment, ObservationFramework
+from app.video.models import Video
 
 DEFAULT_TIMEZONE = "Asia/Jerusalem"
 MAX_MONTHS = 60
 MIN_BUCKET_SECONDS = 30
-# The SVG primitives (escaping, layout constants) come from the diagnostics charts, so both look alike.
-# Okabe-Ito, as in the diagnostics charts, then its two remaining colours: nine series before one repeats.
-COLOURS = (*_PALETTE, "#009E73", "#000000", "#999999")
 
 
 def _key(tag: Mapping) -> str:
@@ -120,18 +117,13 @@ class TeacherSummary:
 
 
 def may_see_teacher_summary(actor: User, teacher: User) -> bool:
-    """A teacher sees their own summary. Coaching may widen this by defining
-    `app.coaching.policy.may_see_teacher_summary(actor, teacher)`; either way only lessons the actor may see
-    are counted."""
+    """A teacher sees their own summary; others when a higher module answers `teacher_summary_readers`
+    (coaching: the teacher's active coach). Either way only lessons the actor may see are counted."""
     if actor is None or teacher is None:
         return False
     if actor.id == teacher.id:
         return True
-    try:
-        from app.coaching.policy import may_see_teacher_summary as coaching_rule
-    except ImportError:
-        return False
-    return bool(coaching_rule(actor, teacher))
+    return any(signals.answers(signals.teacher_summary_readers, actor, teacher=teacher))
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -215,105 +207,5 @@ def tag_labels(session: Session, keys: Iterable[str], lang: str = "en") -> dict[
 
 # ------------------------------------------------------------------------------------------------ SVG
 
-_PLOT_H = 160
-_LINE = 14  # one line of a column label
-_AXIS_W = 34
-_SWATCH = 14
-_LEGEND_ROW = 18
-_MIN_COL = 26
-_MAX_LEGEND_CHARS = 48
-
-
-def _ticks(top: int) -> list[int]:
-    """Whole-number gridlines from 0 to at least `top`, at most five of them."""
-    step = max(1, math.ceil(top / 4))
-    return list(range(0, step * math.ceil(max(top, 1) / step) + 1, step))
-
-
-def render_stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[int]], *, title: str,
-                               rtl: bool = False, totals_label: str = "Total") -> str:
-    """A column per time bucket (labels may have a second line after a newline), each a stack of one colour per
-    series in the mapping's order, with the column's total above it and a legend with each series' total.
-
-    With `rtl` time runs right to left (the first column is the rightmost), the axis and the legend sit on the
-    right. Like the diagnostics charts: self-contained, no scripts, no styles, a <title> on every bar.
-    """
-    data = [(name, [int(v) for v in values]) for name, values in series.items()]
-    n = len(columns)
-    for name, values in data:
-        if len(values) != n or any(v < 0 for v in values):
-            raise ValueError(f"series {name!r} needs {n} counts of zero or more")
-    lines = [str(c).split("\n") for c in columns]
-    depth = max((len(x) for x in lines), default=1)
-    col_w = max([_MIN_COL] + [len(part) * _CHAR_W + 6 for x in lines for part in x])
-    stacks = [sum(values[i] for _, values in data) for i in range(n)]
-    ticks = _ticks(max(stacks, default=0))
-    scale = _PLOT_H / ticks[-1]
-    names = [_truncate(f"{name} ({sum(values)})", _MAX_LEGEND_CHARS) for name, values in data]
-    legend_w = _SWATCH + 6 + max((len(s) for s in names), default=0) * _CHAR_W
-    plot_w = max(n, 1) * col_w
-    width = max(2 * _MARGIN + _AXIS_W + plot_w, 2 * _MARGIN + legend_w, 2 * _MARGIN + len(title) * _CHAR_W)
-    plot_top = _MARGIN + 26 + _LINE  # title, then room for the totals above the tallest column
-    base = plot_top + _PLOT_H
-    legend_top = base + 8 + depth * _LINE + 10
-    height = legend_top + max(len(data), 1) * _LEGEND_ROW + _MARGIN
-
-    # Axis numbers sit just outside the plot, on the side where reading starts.
-    if rtl:
-        plot_x = width - _MARGIN - _AXIS_W - plot_w
-        axis_x, axis_anchor = plot_x + plot_w + 6, "start"
-        title_x, title_anchor = width - _MARGIN, "end"
-    else:
-        plot_x = _MARGIN + _AXIS_W
-        axis_x, axis_anchor = plot_x - 6, "end"
-        title_x, title_anchor = _MARGIN, "start"
-
-    def column_x(i: int) -> float:
-        return plot_x + ((n - 1 - i) if rtl else i) * col_w
-
-    out = _svg_open(width, height, title)
-    out.append(_label(title_x, _MARGIN + 14, title, title_anchor, ' font-weight="bold" font-size="14"'))
-    out.append('<g class="axis" fill="#333333">')
-    for t in ticks:
-        y = base - t * scale
-        out.append(f'<line x1="{_num(plot_x)}" y1="{_num(y)}" x2="{_num(plot_x + plot_w)}" y2="{_num(y)}" '
-                   f'stroke="{"#333333" if t == 0 else "#DDDDDD"}" stroke-width="1"/>')
-        out.append(_label(axis_x, y + 4, str(t), axis_anchor))
-    out.append("</g>")
-    out.append('<g class="columns">')
-    for i in range(n):
-        x = column_x(i)
-        heading = " ".join(lines[i])
-        out.append(f'<g data-column="{i}" data-total="{stacks[i]}">')
-        y = base
-        for s, (name, values) in enumerate(data):
-            v = values[i]
-            if not v:
-                continue
-            h = v * scale
-            y -= h
-            out.append(
-                f'<rect x="{_num(x + 3)}" y="{_num(y)}" width="{_num(col_w - 6)}" height="{_num(h)}" '
-                f'fill="{COLOURS[s % len(COLOURS)]}" stroke="#FFFFFF" stroke-width="1" data-key="{_attr(name)}" '
-                f'data-value="{v}"><title>{_text(heading)} \u00b7 {_text(name)}: {v}</title></rect>'
-            )
-        if stacks[i]:
-            out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(y - 4)}" text-anchor="middle">'
-                       f"<title>{_text(heading)} \u00b7 {_text(totals_label)}: {stacks[i]}</title>{stacks[i]}</text>")
-        for k, part in enumerate(lines[i]):
-            out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(base + 8 + (k + 1) * _LINE - 3)}" '
-                       f'text-anchor="middle" fill="#333333">{_text(part)}</text>')
-        out.append("</g>")
-    out.append("</g>")
-    out.append('<g class="legend">')
-    for s in range(len(data)):
-        y = legend_top + s * _LEGEND_ROW
-        sx = width - _MARGIN - _SWATCH if rtl else _MARGIN
-        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="{_SWATCH}" height="{_SWATCH}" '
-                   f'fill="{COLOURS[s % len(COLOURS)]}" stroke="#999999"/>')
-        out.append(_label(sx - 6 if rtl else sx + _SWATCH + 6, y + 11, names[s], "end" if rtl else "start"))
-    if not data:
-        out.append(_label(width - _MARGIN if rtl else _MARGIN, legend_top + 11, "\u2014", "end" if rtl else "start"))
-    out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+# The pages' and tests' name for the kit's chart; the chart itself lives in app.charts.
+render_stacked_columns_svg = charts.stacked_columns_svg

@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import authz
+from app import authz, signals
 from app.accounts.models import User
 from app.accounts.service import find_active_user
-from app.coaching.policy import active_coach_ids
-from app.communities import policy as _community_policy  # noqa: F401 - registers its rules
-from app.communities.models import Community
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
+from app.notifications.service import notify
+from app.sharing import policy as _policy  # noqa: F401 - the rules this module's checks rely on
+from app.sharing.models import AuditEvent, Share
 from app.video import service
-from app.video.models import AuditEvent, Clip, Consent, Share, Video
+from app.video.models import Clip, Consent, Video
 
 RIGHTS = ("view", "comment")
 
@@ -36,6 +36,14 @@ def _viewed_lately(session: Session, video: Video, actor: User, detail: str) -> 
     return session.scalar(select(AuditEvent.id).where(
         AuditEvent.video_public_id == video.public_id, AuditEvent.actor_id == actor.id, AuditEvent.action == "view",
         AuditEvent.detail == detail[:300], AuditEvent.at >= since).limit(1)) is not None
+
+
+def active_coach_ids(session: Session, teacher_id: int) -> set[int]:
+    """The teacher's active coaches (coaching answers): the one audience beyond full consent."""
+    ids: set[int] = set()
+    for answer in signals.answers(signals.active_coaches, session, teacher_id=teacher_id):
+        ids |= set(answer)
+    return ids
 
 
 def audience_name(found: Share) -> str:
@@ -73,8 +81,9 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
     if community_id and (email or "").strip():
         raise InvalidInput("Share with one person or one community at a time, not both.", field="email")
     if community_id:
-        community = session.scalar(select(Community).where(Community.public_id == str(community_id)[:32]))
-        if community is None or not authz.may(actor, "share_into", community):
+        found = signals.answers(signals.community_for_sharing, session, actor=actor, public_id=str(community_id)[:32])
+        community = found[0] if found else None
+        if community is None:
             raise NotFound("There is no such community among yours.")
         if video.consent != Consent.full:
             raise Conflict("This video does not have the class's full consent, so it cannot be shared with a "
@@ -106,8 +115,6 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
 
 
 def _tell(session: Session, actor: User, found: Share) -> None:
-    from app.notifications.service import notify
-
     link = f"/videos/clips/{found.clip.public_id}" if found.clip is not None else f"/videos/{found.video.public_id}"
     if found.user is not None:
         if found.clip is not None:
@@ -134,8 +141,7 @@ def share(session: Session, actor: User, public_id: str, email: str | None, righ
 def share_clip(session: Session, actor: User, clip_id: str, email: str | None, right: str, *,
                community_id: str | None = None) -> Share:
     """Share one clip on its own: its recipients see that range, not the lesson."""
-    clip = session.scalar(select(Clip).where(Clip.public_id == str(clip_id)[:32]))
-    authz.require(actor, "share", clip)
+    clip = authz.load(session, actor, Clip, clip_id, "share")
     return _grant(session, actor, clip.video, right, clip=clip, email=email, community_id=community_id)
 
 

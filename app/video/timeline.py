@@ -1,0 +1,39 @@
+"""A moment or a range on a lesson's timeline, as teachers write it (no Flask here)."""
+
+from __future__ import annotations
+
+from app.errors import InvalidInput
+
+
+def parse_clock(value) -> float | None:
+    """Seconds, or a clock as teachers write it: 42, 0:42, 1:02:03 (also with a decimal comma)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    parts = str(value).strip().replace(",", ".").split(":")
+    if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+        raise ValueError(value)
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def check_times(video, start, end) -> tuple[float, float | None]:
+    try:
+        start = parse_clock(start)
+        end = parse_clock(end)
+    except (TypeError, ValueError):
+        raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field="start") from None
+    if start is None:
+        raise InvalidInput("Say when in the video the comment is about.", field="start")
+    duration = video.duration or 0.0
+    if not (0 <= start <= duration) or start != start:
+        raise InvalidInput(f"The comment's time {start:g} s is outside the video (0–{duration:g} s).", field="start")
+    if end is not None:
+        if end != end or end > duration:
+            raise InvalidInput(f"The end {end:g} s is after the end of the video ({duration:g} s).", field="end")
+        if end <= start:
+            raise InvalidInput("A range must end after it starts.", field="end")
+    return round(start, 3), None if end is None else round(end, 3)
