@@ -13,6 +13,32 @@ from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
 
+class ClassLabFlask(Flask):
+    """Flask with one unit of work per request (Indico's RH.process)."""
+
+    def dispatch_request(self):
+        """Run the view in the request's unit of work and end it here, the only place that does.
+
+        A response below 400 commits, before the response goes out: a commit that fails is answered
+        as an error, never a silently lost write, and the work services asked for (app.jobs) is sent
+        by that commit. An exception, or an error response a view chose to render (a form shown again
+        with its message, a failed login), rolls back, like pyramid_tm's commit veto. So views and API
+        endpoints call services and never commit or roll back; app.errors turns the exception into
+        problem+json, an error page or a form message.
+        """
+        s = db.session()
+        try:
+            response = self.make_response(super().dispatch_request())
+            if response.status_code < 400:
+                s.commit()
+            else:
+                s.rollback()
+        except BaseException:
+            s.rollback()
+            raise
+        return response
+
+
 class DatabaseInt(IntegerConverter):
     """Ids in URLs fit a 64-bit column: a larger number is simply not found (not an overflow error)."""
 
@@ -39,7 +65,7 @@ def select_timezone() -> str | None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
-    app = Flask(__name__, instance_path=settings.instance_path)
+    app = ClassLabFlask(__name__, instance_path=settings.instance_path)
     app.url_map.converters["int"] = DatabaseInt
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -158,9 +184,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                 raise errors.NotAuthenticated("Use 'Authorization: Bearer <token>'.")
             from app.accounts.service import user_for_token
 
-            s = db.session()
-            g.api_user = user_for_token(s, secret.strip())
-            s.commit()
+            # Its last use is stored by the request's own unit of work (committed with the request).
+            g.api_user = user_for_token(db.session(), secret.strip())
             return  # a bearer token cannot be sent by another site, so no CSRF check
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return

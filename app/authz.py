@@ -1,7 +1,7 @@
 """The one authorization point.
 
     may(user, action, obj)   -> bool   every single-object access
-    require(user, action, obj)         the same, raising Forbidden/NotFound
+    require(user, action, obj)         the same, raising NotPermitted (a Forbidden) or NotVisible (a NotFound)
     visible(user, select)    -> select every query that lists objects
 
 Each module's `policy.py` registers the rules for its own models with `@rule(Model)` and
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, false, select
 
-from app.errors import Forbidden, NotAuthenticated, NotFound
+from app.errors import NotAuthenticated, NotPermitted, NotVisible
 
 Rule = Callable[[Any, str, Any], bool]
 Scope = Callable[[Any, Select], Select]
@@ -65,8 +65,8 @@ def require(user, action: str, obj, *, hide: bool = True) -> None:
     if may(user, action, obj):
         return
     if obj is None or (hide and (action == "view" or not may(user, "view", obj))):
-        raise NotFound("No such object, or you may not see it.")
-    raise Forbidden(f"You may not {action} this.")
+        raise NotVisible("No such object, or you may not see it.")
+    raise NotPermitted(f"You may not {action} this.")
 
 
 def load(session, user, model: type, public_id: str, action: str = "view", *, options: tuple = ()):

@@ -189,7 +189,7 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
             run_inline(video_id, settings, store)
         else:
             with database.session_scope() as s:
-                service.start_processing(s.get(Video, video_id))
+                service.start_processing(s, s.get(Video, video_id))
     except ClassLabError as exc:
         raise click.ClickException(exc.detail) from None
     if not as_json:
@@ -267,7 +267,7 @@ def frameworks_import(files: tuple[str, ...]) -> None:
     from app.feedback.frameworks import FrameworkError, load_framework_text, load_starter_frameworks
 
     try:
-        found = ([load_framework_text(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
+        found = ([load_framework_text(Path(f).name, Path(f).read_bytes()) for f in files]
                  if files else load_starter_frameworks())
     except FrameworkError as exc:
         raise click.ClickException(str(exc)) from None

@@ -1,14 +1,23 @@
 """Errors: domain exceptions raised by services, rendered as problem+json (API) or a page (HTML).
 
 The exception classes are plain Python so that services and workers can raise them without Flask;
-`register(app)` wires the Flask handlers.
+`register(app)` wires the Flask handlers. This is the one place a domain error becomes an answer:
+
+- an API call, or a page without a form to go back to, gets problem+json or the error page;
+- a page form declared with `@form_errors_to(...)` gets the error's detail as a flashed message and
+  a redirect back to the form, when it is something the user can act on (`form_message`): a refusal
+  by `app.authz` is not (it keeps its 404/403, the same answer as for a guessed id).
+
+Either way the request's unit of work has already been rolled back (ClassLabFlask.dispatch_request).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+FORM_ERRORS_TO = "classlab_form_errors_to"
 
 
 class ClassLabError(Exception):
@@ -16,6 +25,9 @@ class ClassLabError(Exception):
 
     status = 400
     title = "Bad request"
+    # Shown as a message above the page form that caused it (the user can correct the input and send
+    # again); False: answered with the error page even on a form.
+    form_message = True
 
     def __init__(self, detail: str, *, field: str | None = None):
         super().__init__(detail)
@@ -31,6 +43,7 @@ class InvalidInput(ClassLabError):
 class NotAuthenticated(ClassLabError):
     status = 401
     title = "Not authenticated"
+    form_message = False
 
 
 class Forbidden(ClassLabError):
@@ -41,6 +54,18 @@ class Forbidden(ClassLabError):
 class NotFound(ClassLabError):
     status = 404
     title = "Not found"
+
+
+class NotVisible(NotFound):
+    """app.authz: no such object, or one this user may not see. Never a form message: a page answers 404."""
+
+    form_message = False
+
+
+class NotPermitted(Forbidden):
+    """app.authz: the user sees the object but may not do this to it. Never a form message: a page answers 403."""
+
+    form_message = False
 
 
 class Conflict(ClassLabError):
@@ -84,8 +109,24 @@ def problem(status: int, title: str, detail: str, **extra) -> dict:
     return body
 
 
+def form_errors_to(target: str | Callable[..., str], anchor: str = "") -> Callable:
+    """Declare where a page form goes back to when a service refuses its input.
+
+    `target` is an endpoint (built with those of the view's URL arguments it takes) or a function of
+    the view's URL arguments that returns a URL; `anchor` is added to it ("#feedback"). The error's
+    detail is flashed and the browser redirected there; the unit of work was rolled back. Views keep
+    no rollback/flash blocks of their own.
+    """
+
+    def declare(view: Callable) -> Callable:
+        setattr(view, FORM_ERRORS_TO, (target, anchor))
+        return view
+
+    return declare
+
+
 def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept together
-    from flask import jsonify, render_template, request
+    from flask import flash, jsonify, redirect, render_template, request, url_for
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -105,8 +146,27 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             return resp
         return render_template("error.html", status=status, title=title, detail=detail), status
 
+    def form_error_target(exc: ClassLabError) -> str | None:
+        """Where a page form declared with @form_errors_to goes back to with this error, if anywhere."""
+        if not exc.form_message or request.method in ("GET", "HEAD") or request.url_rule is None or wants_json():
+            return None  # a page that failed to show has no form to go back to
+        declared = getattr(app.view_functions.get(request.endpoint), FORM_ERRORS_TO, None)
+        if declared is None:
+            return None
+        target, anchor = declared
+        args = request.view_args or {}
+        if callable(target):
+            return target(**args) + anchor
+        # The view's URL arguments that the form's page takes too (a cycle's id, not a link's).
+        wanted = set().union(*(rule.arguments for rule in app.url_map.iter_rules(target)))
+        return url_for(target, **{k: v for k, v in args.items() if k in wanted}) + anchor
+
     @app.errorhandler(ClassLabError)
     def domain_error(exc: ClassLabError):
+        back = form_error_target(exc)
+        if back is not None:
+            flash(exc.detail, "error")
+            return redirect(back)
         return respond(exc.status, exc.title, exc.detail, field=exc.field)
 
     @app.errorhandler(CSRFError)

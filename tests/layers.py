@@ -43,9 +43,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         # The questions lower layers ask higher ones (blinker signals), and the Flask extensions that views
         # share without importing the application factory.
         "app.signals", "app.extensions",
-        # Sending a task needs the Celery application, so its configuration sits below everything that
-        # asks for work; the tasks themselves are in `workers`, at the top.
-        "app.jobs", "workers.celery_app",
+        # Sending a task needs the Celery application, so its configuration (app.jobs) sits below
+        # everything that asks for work; the tasks themselves are in `workers`, at the top.
+        "app.jobs",
     )),
     ("accounts", ("app.authz", "app.accounts")),
     # Anyone may tell a person something: a comment, a share, a coaching request. So the inbox sits just

@@ -1,4 +1,4 @@
-"""The `accounts.export` task: a thin wrapper around app.export.service.build_export."""
+"""The `classlab.accounts.export` task: a thin wrapper around app.export.service.build_export."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from functools import cache
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app import db
+from app import db, jobs
 from app.export import service as exports
 from storage import open_storage
 from workers.celery_app import celery_app
@@ -22,7 +22,7 @@ def _store():
     return open_storage(SETTINGS)
 
 
-@celery_app.task(name="accounts.export", bind=True, max_retries=2, soft_time_limit=LIMIT, time_limit=LIMIT + 300,
+@celery_app.task(name=jobs.ACCOUNTS_EXPORT, bind=True, max_retries=2, soft_time_limit=LIMIT, time_limit=LIMIT + 300,
                  autoretry_for=())
 def export(self, export_id: int) -> str:
     with db.session_scope() as s:

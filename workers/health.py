@@ -7,11 +7,11 @@ import socket
 
 from sqlalchemy import text
 
-from app import db
+from app import db, jobs
 from app.db import utcnow
 from workers.celery_app import celery_app
 
-PING = "classlab.health.ping"
+PING = jobs.HEALTH_PING
 
 
 @celery_app.task(name=PING)

@@ -15,7 +15,7 @@ from email.utils import make_msgid
 
 from celery import signals
 
-from app import db
+from app import db, jobs
 from app.config import Settings
 from app.db import utcnow
 from app.notifications import messages, service
@@ -113,6 +113,6 @@ def email_notification(notification_id: int, settings: Settings) -> str:
     return "sent"
 
 
-@celery_app.task(name=service.EMAIL_TASK, max_retries=8)
+@celery_app.task(name=jobs.NOTIFICATIONS_EMAIL, max_retries=8)
 def email(notification_id: int) -> str:
     return email_notification(notification_id, SETTINGS)

@@ -53,14 +53,13 @@ def _run(task, step: str, video_id: int) -> str:
     with db.session_scope() as s:
         video = s.get(Video, video_id)
         following = NEXT_STEP.get(video.status) if video else None
-        attempts = video.attempts if video else 0
-    if following:
-        jobs.enqueue_step(video_id, following, attempts)
+        if following:
+            jobs.enqueue_step(s, video_id, following, video.attempts)  # sent when this scope commits
     return "done"
 
 
 def _step_task(step: str):
-    @celery_app.task(name=f"classlab.video.{step}", bind=True, max_retries=3, soft_time_limit=LIMIT,
+    @celery_app.task(name=jobs.VIDEO_STEP[step], bind=True, max_retries=3, soft_time_limit=LIMIT,
                      time_limit=LIMIT + 300, autoretry_for=())
     def task(self, video_id: int) -> str:
         return _run(self, step, video_id)
@@ -74,7 +73,7 @@ transcribe = _step_task("transcribe")
 finish = _step_task("finish")
 
 
-@celery_app.task(name="classlab.video.cut_clip", bind=True, max_retries=3, soft_time_limit=LIMIT,
+@celery_app.task(name=jobs.VIDEO_CUT_CLIP, bind=True, max_retries=3, soft_time_limit=LIMIT,
                  time_limit=LIMIT + 300)
 def cut_clip(self, clip_id: int) -> str:
     from workers.media import MediaFailed, MediaRejected
@@ -91,19 +90,20 @@ def cut_clip(self, clip_id: int) -> str:
         return "failed"
 
 
-@celery_app.task(name="classlab.video.sweep")
+@celery_app.task(name=jobs.VIDEO_SWEEP)
 def sweep(stuck_after_seconds: int | None = None) -> dict:
     """Re-queue videos stuck in a step, clean up abandoned uploads, delete data exports past EXPORT_DAYS."""
     from app.export.service import expire_exports
     from app.video.uploads import expire_uploads
 
     stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds or SETTINGS.stuck_after_seconds))
-    for video_id, step in stuck:
-        log.warning("video %s is stuck before %s; re-queueing", video_id, step)
-        jobs.enqueue_step(video_id, step, 0)
     clips = pipeline.clips_to_cut(timedelta(seconds=60))
-    for clip_id in clips:
-        jobs.enqueue("classlab.video.cut_clip", clip_id)
+    with db.session_scope() as s:
+        for video_id, step in stuck:
+            log.warning("video %s is stuck before %s; re-queueing", video_id, step)
+            jobs.enqueue_step(s, video_id, step, 0)
+        for clip_id in clips:
+            jobs.enqueue(s, jobs.VIDEO_CUT_CLIP, clip_id)
     with db.session_scope() as s:
         expired = expire_uploads(s, _store())
     with db.session_scope() as s:

@@ -14,7 +14,7 @@ from app import db
 from app.accounts import service
 from app.accounts.forms import ORG_KIND_LABELS, ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
 from app.accounts.models import Role
-from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated
+from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated, form_errors_to
 from app.extensions import limiter, login_limit
 
 bp = Blueprint("accounts", __name__)
@@ -59,15 +59,13 @@ def login():
         return redirect(_safe_next(form.next.data))
     status = 200
     if form.validate_on_submit():
-        s = db.session()
         try:
-            user = service.authenticate(s, form.email.data, form.password.data)
+            user = service.authenticate(db.session(), form.email.data, form.password.data)
         except NotAuthenticated as exc:
-            s.commit()
+            # The form is shown again with the reason; its 401 ends the unit of work without a commit.
             flash(_("Wrong e-mail or password.") if "Wrong" in exc.detail else exc.detail, "error")
             status = 401
         else:
-            s.commit()
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
             if user.locale:
@@ -97,9 +95,7 @@ def language():
         return redirect(_safe_next(form.next.data)), 303
     session["locale"] = form.locale.data
     if current_user.is_authenticated:
-        s = db.session()
-        service.set_locale(s, current_user, form.locale.data)
-        s.commit()
+        service.set_locale(db.session(), current_user, form.locale.data)
     return redirect(_safe_next(form.next.data) if form.next.data else request.referrer or "/"), 303
 
 
@@ -131,8 +127,7 @@ def tokens():
     if form.validate_on_submit():
         try:
             issued = service.issue_token(s, current_user, form.name.data, form.days.data)
-            s.commit()
-        except ClassLabError as exc:
+        except ClassLabError as exc:  # shown with the form as typed; the error status rolls back
             flash(exc.detail, "error")
             status = exc.status
     elif request.method == "POST":
@@ -149,9 +144,7 @@ def tokens():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke(token_id: int):
-    s = db.session()
-    service.revoke_token(s, current_user, token_id)
-    s.commit()
+    service.revoke_token(db.session(), current_user, token_id)
     flash(_("Token revoked."), "info")
     return redirect(url_for("accounts.tokens"))
 
@@ -170,11 +163,9 @@ def people():
                 s, email=form.email.data, password=form.password.data, display_name=form.display_name.data,
                 role=form.role.data, organization=current_user.organization,
             )
-            s.commit()
             flash(_("Account created for %(email)s.", email=user.email), "info")
             return redirect(url_for("accounts.people"))
-        except ClassLabError as exc:
-            s.rollback()
+        except ClassLabError as exc:  # shown with the form as typed; the error status rolls back
             flash(exc.detail, "error")
             status = exc.status
     elif request.method == "POST":
@@ -203,25 +194,15 @@ def data():
 
 @bp.post("/account/data")
 @login_required
+@form_errors_to("accounts.data")
 def request_data():
     from app.export import service as export
 
-    s = db.session()
     try:
-        found = export.request_export(s, current_user)
-        s.commit()
+        export.request_export(db.session(), current_user)
     except Conflict:
-        s.rollback()
-        flash(_("An archive of your data is already being prepared. Wait until it is ready, then ask again."),
-              "error")
-        return redirect(url_for("accounts.data"))
-    try:
-        export.enqueue_export(found)
-    except Exception:  # noqa: BLE001 - a broker that is down: say so instead of leaving it pending for hours
-        log.exception("could not enqueue export %s", found.id)
-        export.fail_export(s, found.id, "The job queue could not be reached. Please try again in a few minutes.")
-        s.commit()
-        flash(_("The archive could not be started. Please try again in a few minutes."), "error")
-        return redirect(url_for("accounts.data"))
+        raise Conflict(_("An archive of your data is already being prepared. Wait until it is ready, then ask "
+                         "again.")) from None  # the same words, in the page's language
+    # The task is sent after the commit; a broker that is down then marks the export failed, with the reason.
     flash(_("Your archive is being prepared. This page shows the download link when it is ready."), "info")
     return redirect(url_for("accounts.data"))

@@ -72,7 +72,6 @@ class Links(MethodView):
     def post(self, body):
         s = db.session()
         link = service.assign_coach(s, current_user, body["coach"], body["teacher"])
-        s.commit()
         return link
 
 
@@ -85,7 +84,6 @@ class OneLink(MethodView):
         """The teacher accepts or declines."""
         s = db.session()
         link = service.respond(s, current_user, link_id, body["accept"])
-        s.commit()
         return link
 
     @login_required
@@ -94,7 +92,6 @@ class OneLink(MethodView):
         """End coaching."""
         s = db.session()
         link = service.end_link(s, current_user, link_id)
-        s.commit()
         return link
 
 
@@ -106,7 +103,6 @@ class Cycles(MethodView):
     def post(self, body, link_id: int):
         s = db.session()
         cycle = service.start_cycle(s, current_user, link_id, body["focus_goal"], body["starts_on"], body["due_on"])
-        s.commit()
         return cycle
 
 
@@ -123,7 +119,6 @@ class OneCycle(MethodView):
     def patch(self, body, public_id: str):
         s = db.session()
         cycle = service.update_cycle(s, current_user, public_id, **body)
-        s.commit()
         return cycle
 
 
@@ -135,7 +130,6 @@ class CycleLessons(MethodView):
     def post(self, body, public_id: str):
         s = db.session()
         lesson = service.add_lesson(s, current_user, public_id, body["video"])
-        s.commit()
         return lesson.cycle
 
 
@@ -146,5 +140,4 @@ class Agree(MethodView):
     def post(self, public_id: str):
         s = db.session()
         cycle = service.agree_next_steps(s, current_user, public_id)
-        s.commit()
         return cycle

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.coaching import policy, service
-from app.errors import ClassLabError
+from app.errors import form_errors_to
 from app.feedback import service as feedback
 from app.video.models import Video
 
@@ -40,63 +40,49 @@ def index():
 
 @bp.post("/assign")
 @login_required
+@form_errors_to("coaching.index", "#assign")
 def assign():
-    s = db.session()
-    try:
-        link = service.assign_coach(s, current_user, request.form.get("coach", ""), request.form.get("teacher", ""))
-        s.commit()
-        flash(_("%(coach)s was proposed as coach of %(teacher)s; the teacher is asked to accept.",
-                coach=link.coach.display_name, teacher=link.teacher.display_name), "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    link = service.assign_coach(db.session(), current_user, request.form.get("coach", ""),
+                                request.form.get("teacher", ""))
+    flash(_("%(coach)s was proposed as coach of %(teacher)s; the teacher is asked to accept.",
+            coach=link.coach.display_name, teacher=link.teacher.display_name), "info")
     return _back("#assign")
 
 
 def _link_action(link_id: int, do, message: str):
-    s = db.session()
-    service.get_link(s, current_user, link_id)  # an outsider gets 404
-    try:
-        do(s)
-        s.commit()
-        flash(message, "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    """An outsider gets 404 from the service's check; a refused step a message (@form_errors_to)."""
+    do(db.session())
+    flash(message, "info")
     return _back()
 
 
 @bp.post("/links/<int:link_id>/accept")
 @login_required
+@form_errors_to("coaching.index")
 def accept(link_id: int):
     return _link_action(link_id, lambda s: service.respond(s, current_user, link_id, True), _("Coaching accepted."))
 
 
 @bp.post("/links/<int:link_id>/decline")
 @login_required
+@form_errors_to("coaching.index")
 def decline(link_id: int):
     return _link_action(link_id, lambda s: service.respond(s, current_user, link_id, False), _("Coaching declined."))
 
 
 @bp.post("/links/<int:link_id>/end")
 @login_required
+@form_errors_to("coaching.index")
 def end(link_id: int):
     return _link_action(link_id, lambda s: service.end_link(s, current_user, link_id), _("Coaching ended."))
 
 
 @bp.post("/links/<int:link_id>/cycles")
 @login_required
+@form_errors_to("coaching.index")
 def new_cycle(link_id: int):
-    s = db.session()
-    service.get_link(s, current_user, link_id)
-    try:
-        cycle = service.start_cycle(s, current_user, link_id, request.form.get("focus_goal", ""),
-                                    request.form.get("starts_on"), request.form.get("due_on"))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return _back()
+    cycle = service.start_cycle(db.session(), current_user, link_id, request.form.get("focus_goal", ""),
+                                request.form.get("starts_on"), request.form.get("due_on"))
     return redirect(url_for("coaching.cycle", public_id=cycle.public_id))
 
 
@@ -122,19 +108,13 @@ def cycle(public_id: str):
 
 
 def _cycle_action(public_id: str, do, anchor: str = ""):
-    s = db.session()
-    service.get_cycle(s, current_user, public_id)
-    try:
-        do(s)
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    do(db.session())
     return redirect(url_for("coaching.cycle", public_id=public_id) + anchor)
 
 
 @bp.post("/cycles/<public_id>/edit")
 @login_required
+@form_errors_to("coaching.cycle", "#next-steps")
 def edit_cycle(public_id: str):
     form = request.form
     return _cycle_action(public_id, lambda s: service.update_cycle(
@@ -144,6 +124,7 @@ def edit_cycle(public_id: str):
 
 @bp.post("/cycles/<public_id>/lessons")
 @login_required
+@form_errors_to("coaching.cycle", "#lessons")
 def add_lesson(public_id: str):
     return _cycle_action(public_id, lambda s: service.add_lesson(s, current_user, public_id,
                                                                  request.form.get("video", "")), "#lessons")
@@ -151,11 +132,13 @@ def add_lesson(public_id: str):
 
 @bp.post("/cycles/<public_id>/agree")
 @login_required
+@form_errors_to("coaching.cycle", "#next-steps")
 def agree(public_id: str):
     return _cycle_action(public_id, lambda s: service.agree_next_steps(s, current_user, public_id), "#next-steps")
 
 
 @bp.post("/cycles/<public_id>/close")
 @login_required
+@form_errors_to("coaching.cycle")
 def close(public_id: str):
     return _cycle_action(public_id, lambda s: service.close_cycle(s, current_user, public_id))

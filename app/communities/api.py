@@ -61,7 +61,6 @@ class Communities(MethodView):
     def post(self, body):
         s = db.session()
         community = service.create_community(s, current_user, body["name"], body["description"])
-        s.commit()
         return community
 
 
@@ -81,7 +80,6 @@ class Members(MethodView):
     def post(self, body, public_id: str):
         s = db.session()
         member = service.add_member(s, current_user, public_id, body["email"], body["role"])
-        s.commit()
         return member
 
 
@@ -92,7 +90,6 @@ class OneMember(MethodView):
     def delete(self, public_id: str, user_id: int):
         s = db.session()
         service.remove_member(s, current_user, public_id, user_id)
-        s.commit()
 
 
 @blp.route("/<public_id>/shared")

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.communities import policy, service
-from app.errors import ClassLabError
+from app.errors import form_errors_to
 
 bp = Blueprint("communities", __name__, url_prefix="/communities")
 
@@ -25,16 +25,10 @@ def index():
 
 @bp.post("/")
 @login_required
+@form_errors_to("communities.index")
 def create():
-    s = db.session()
-    try:
-        community = service.create_community(s, current_user, request.form.get("name", ""),
-                                             request.form.get("description", ""))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("communities.index"))
+    community = service.create_community(db.session(), current_user, request.form.get("name", ""),
+                                         request.form.get("description", ""))
     return redirect(url_for("communities.show", public_id=community.public_id))
 
 
@@ -51,32 +45,20 @@ def show(public_id: str):
 
 @bp.post("/<public_id>/members")
 @login_required
+@form_errors_to("communities.show", "#members")
 def add_member(public_id: str):
-    s = db.session()
-    service.get_community(s, current_user, public_id)  # an outsider gets 404, not a message
-    try:
-        member = service.add_member(s, current_user, public_id, request.form.get("email", ""),
-                                    request.form.get("role", "member"))
-        s.commit()
-        flash(_("%(name)s is in the community.", name=member.user.display_name), "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    # An outsider gets 404 from the service's check (never a message); bad input a message.
+    member = service.add_member(db.session(), current_user, public_id, request.form.get("email", ""),
+                                request.form.get("role", "member"))
+    flash(_("%(name)s is in the community.", name=member.user.display_name), "info")
     return redirect(url_for("communities.show", public_id=public_id) + "#members")
 
 
 @bp.post("/<public_id>/members/<int:user_id>/remove")
 @login_required
+@form_errors_to("communities.show", "#members")
 def remove_member(public_id: str, user_id: int):
-    s = db.session()
-    service.get_community(s, current_user, public_id)
-    try:
-        service.remove_member(s, current_user, public_id, user_id)
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("communities.show", public_id=public_id) + "#members")
+    service.remove_member(db.session(), current_user, public_id, user_id)
     if user_id == current_user.id:
         flash(_("You left the community."), "info")
         return redirect(url_for("communities.index"))

@@ -44,7 +44,6 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
         abort(403, "Access to this video was withdrawn.")
     if download:
         record(s, video, user, "download", key.rsplit("/", 1)[-1])
-        s.commit()
 
 
 @bp.get("/media/<token>")

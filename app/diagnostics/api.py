@@ -125,7 +125,6 @@ class Classes(MethodView):
     def post(self, body):
         s = db.session()
         group = service.create_class(s, current_user, body["name"])
-        s.commit()
         return group
 
 
@@ -145,7 +144,6 @@ class Students(MethodView):
     def post(self, body, class_id: int):
         s = db.session()
         student = service.add_student(s, current_user, class_id, body["code"], body["name"])
-        s.commit()
         return student
 
 
@@ -158,7 +156,6 @@ class Roster(MethodView):
         """Import students from a CSV body (columns code, name; UTF-8 or Windows-1255)."""
         s = db.session()
         added = service.import_roster(s, current_user, class_id, request.get_data())
-        s.commit()
         return {"added": added}
 
 
@@ -172,7 +169,6 @@ class Assignments(MethodView):
         assignment = service.create_assignment(
             s, current_user, class_id, title=body["title"], diagnostic_key=body["diagnostic"],
             item_keys=body["items"], opens_at=body["opens_at"], closes_at=body["closes_at"])
-        s.commit()
         return assignment
 
 
@@ -196,7 +192,6 @@ class Answers(MethodView):
                 raise InvalidInput(f"answers[{n}]: unknown student or item.", field="answers")
             cells[(student, item)] = str(cell.get("value", ""))
         n = service.teacher_grid(s, current_user, public_id, cells)
-        s.commit()
         return {"added": n}
 
 

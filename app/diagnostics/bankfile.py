@@ -16,7 +16,7 @@ Item shapes (the YAML keys are the dataclass fields):
              model_answer (optional)
 
 Optional `he` and `ar` hold the stem in Hebrew and Arabic. Stems, choices and rubric lines are
-Markdown with $TeX$ (see markup.py); write them in single-quoted or block YAML strings, because in a
+Markdown with $TeX$ (see app/richtext.py); write them in single-quoted or block YAML strings, because in a
 double-quoted string "\\frac" starts with a form feed.
 """
 
@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from app.diagnostics import markup
+from app import richtext, yamlbank
 
 __all__ = [
     "BANK_DIR",
@@ -206,78 +204,26 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
-# ---------------------------------------------------------------------------------- YAML reading
-
-
-class _Mapping(dict):
-    """A YAML mapping that remembers the line of each key, so problems can point at the field."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _Loader(yaml.SafeLoader):
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
-        # Aliases let a few lines expand into a huge structure; a bank has no use for them.
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
-    loader.flatten_mapping(node)
-    out = _Mapping()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str | int | float | bool):
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a mapping key must be plain text, not {type(key).__name__}", key_node.start_mark
-            )
-        # PyYAML keeps the last of two equal keys silently; in a bank that hides a mistake.
-        if key in out:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[str(key)] = key_node.start_mark.line + 1
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 # ------------------------------------------------------------------------------------ validation
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def add(self, file: str, line: int | None, where: str, field_: str | None, message: str) -> None:
-        at = f"{file}:{line}" if line else file
-        parts = [at, where] + ([field_] if field_ else []) + [message]
-        self.lines.append(": ".join(p for p in parts if p))
 
 
 @dataclass
 class _Ctx:
     """Where a record lives, for messages: file, line and "item 'key'"."""
 
-    problems: _Problems
+    problems: yamlbank.Problems
     file: str
     record: Mapping[str, Any]
     where: str
 
     def error(self, field_: str | None, message: str, at: Mapping[str, Any] | None = None) -> None:
-        self.problems.add(self.file, _line(at or self.record, field_), self.where, field_, message)
+        self.problems.add(_line(at or self.record, field_), self.where, field_, message, file=self.file)
 
 
 def _line(mapping: Mapping[str, Any], field_: str | None) -> int | None:
-    if not isinstance(mapping, _Mapping):
-        return None
+    # "choices.B.misconception" and "teaching_ideas[1]" point at the last key named, in `mapping`
     last = field_.rsplit(".", 1)[-1].split("[", 1)[0] if field_ else None
-    return mapping.key_lines.get(last, mapping.line) if last else mapping.line
+    return yamlbank.line_of(mapping, last)
 
 
 def _text(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
@@ -295,7 +241,7 @@ def _text(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None
 
 def _markdown(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
     value = _text(ctx, data, name, path, required)
-    for problem in markup.check(value):
+    for problem in richtext.check(value):
         ctx.error(path or name, problem, data)
     return value
 
@@ -641,37 +587,30 @@ def _diagnostic(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Diagno
 _PARSERS = {"topics": _topic, "misconceptions": _misconception, "items": _item, "diagnostics": _diagnostic}
 
 
-def _read_file(name: str, text: str, problems: _Problems, pending: _Pending) -> None:
+def _read_file(name: str, text: str | bytes, problems: yamlbank.Problems, pending: _Pending) -> None:
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only, no Python objects
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        column = f" (column {mark.column + 1})" if mark else ""
-        problems.add(name, line, "", None, f"malformed YAML: {exc.problem or exc.context}{column}")
+        doc = yamlbank.load(name, text)
+    except yamlbank.Unreadable as exc:
+        problems.unreadable(exc)
         return
-    except yaml.YAMLError as exc:
-        problems.add(name, None, "", None, f"malformed YAML: {exc}")
-        return
-    if data is None:
-        problems.add(name, None, "", None, "the file is empty")
-        return
+    problems.duplicates(doc)
+    data = doc.data
     if not isinstance(data, Mapping):
-        problems.add(name, None, "", None, f"must be a mapping with sections {', '.join(_SECTIONS)}")
+        problems.add(None, f"must be a mapping with sections {', '.join(_SECTIONS)}", file=name)
         return
     for section, records in data.items():
-        line = data.key_lines.get(str(section)) if isinstance(data, _Mapping) else None
+        line = yamlbank.line_of(data, section)
         if section not in _SECTIONS:
-            problems.add(name, line, "", str(section), f"unknown section (expected one of: {', '.join(_SECTIONS)})")
+            problems.add(line, str(section), f"unknown section (expected one of: {', '.join(_SECTIONS)})", file=name)
             continue
         if not isinstance(records, list):
-            problems.add(name, line, "", section, "must be a list")
+            problems.add(line, section, "must be a list", file=name)
             continue
         kind = _RECORD_NAMES[section]
         store: dict[str, tuple[Any, _Ctx]] = getattr(pending, section)
         for n, record in enumerate(records):
             if not isinstance(record, Mapping):
-                problems.add(name, line, f"{kind} #{n + 1}", None, f"must be a mapping, not {_show(record)}")
+                problems.add(line, f"{kind} #{n + 1}", f"must be a mapping, not {_show(record)}", file=name)
                 continue
             key = record.get("key")
             where = f"{kind} {key!r}" if isinstance(key, str) else f"{kind} #{n + 1}"
@@ -716,9 +655,9 @@ def _raise(problems: list[str]) -> None:
     raise BankError("\n".join([header, *problems]), problems)
 
 
-def load_bank_text(files: Mapping[str, str]) -> Bank:
-    """A bank from {file name: YAML text}; raises BankError listing every problem found."""
-    problems = _Problems()
+def load_bank_text(files: Mapping[str, str | bytes]) -> Bank:
+    """A bank from {file name: YAML text or UTF-8 bytes}; raises BankError listing every problem found."""
+    problems = yamlbank.Problems()
     pending = _Pending()
     for name, text in files.items():
         _read_file(name, text, problems, pending)
@@ -739,17 +678,4 @@ def load_bank(folder: Path | None = None) -> Bank:
     paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not paths:
         raise BankError(f"{folder}: no .yaml files")
-    files: dict[str, str] = {}
-    unreadable: list[str] = []
-    for path in paths:
-        try:
-            files[path.name] = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            unreadable.append(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-    try:
-        bank = load_bank_text(files)
-    except BankError as exc:
-        unreadable += exc.problems
-    if unreadable:
-        _raise(unreadable)
-    return bank
+    return load_bank_text({path.name: path.read_bytes() for path in paths})

@@ -42,6 +42,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from latex2mathml.symbols_parser import SYMBOLS
+
 from app.diagnostics.bankfile import (
     LANGUAGES,
     Bank,
@@ -53,8 +55,7 @@ from app.diagnostics.bankfile import (
     WrongAnswer,
     format_number,
 )
-from app.diagnostics.markup import FUNCTIONS as _FUNCTIONS
-from app.diagnostics.markup import render_inline, render_stem
+from app.richtext import render_block, render_inline
 
 __all__ = [
     "QTI_NS",
@@ -113,11 +114,13 @@ def _split(tag: str) -> tuple[str | None, str]:
 
 def _fill(dest: ET.Element, markdown: str, inline: bool) -> None:
     """Append the rendered Markdown to `dest`: XHTML in the QTI namespace (as QTI requires), MathML in its own."""
-    html = render_inline(markdown) if inline else render_stem(markdown)
+    html = render_inline(markdown) if inline else render_block(markdown)
+    # app.richtext declares the MathML namespace on every <math>, so its elements are already in it
     wrap = ET.fromstring(f'<wrap xmlns="{QTI_NS}">{html}</wrap>')
-    for el in wrap.iter(_q("math")):
-        for sub in el.iter():
-            sub.tag = f"{{{MATHML_NS}}}{_split(sub.tag)[1]}"
+    for link in wrap.iter(_q("a")):
+        # QTI's <a> has href and type; rel and title are the page's, not the item's
+        for name in set(link.attrib) - {"href"}:
+            del link.attrib[name]
     if len(dest):
         dest[-1].tail = (dest[-1].tail or "") + (wrap.text or "")
     else:
@@ -588,6 +591,10 @@ def _inline_element(el: ET.Element) -> str:
         return f"*{_inline_markdown(el).strip()}*"
     if local == "br":
         return " "
+    if local == "a" and el.get("href"):
+        # <…> lets the address hold brackets and spaces; only < and > need encoding
+        href = el.get("href", "").replace("<", "%3C").replace(">", "%3E")
+        return f"[{_inline_markdown(el).strip()}](<{href}>)"
     return _inline_markdown(el)
 
 
@@ -641,6 +648,7 @@ _MO_TEX = {
     "\u00d7": "\\times ",
     "\u00f7": "\\div ",
     "\u22c5": "\\cdot ",
+    "\u00b7": "\\cdot ",
     "\u2264": "\\le ",
     "\u2265": "\\ge ",
     "\u2260": "\\ne ",
@@ -656,8 +664,29 @@ _MO_TEX = {
     "{": "\\{",
     "}": "\\}",
     "\u2016": "\\| ",
+    "\u2220": "\\angle ",
+    "\u221e": "\\infty ",
+    "\u2225": "\\parallel ",
 }
+# Characters TeX reads as syntax; as a symbol in MathML they are written escaped.
+_TEX_SPECIAL = {"%": "\\%", "#": "\\#", "&": "\\&", "_": "\\_", "$": "\\$", "{": "\\{", "}": "\\}"}
+# Accents over (mover) and under (munder) a base, by the character latex2mathml and other tools write.
+_OVER_TEX = {"\u2015": "\\overline", "\u00af": "\\overline", "\u203e": "\\overline", "\u2192": "\\vec",
+             "^": "\\hat", "\u02c6": "\\hat", "~": "\\tilde", "\u02dc": "\\tilde", "\u02d9": "\\dot"}  # fmt: skip
+_UNDER_TEX = {"\u2015": "\\underline", "_": "\\underline", "\u0332": "\\underline"}
+# Any other symbol: the first TeX command in latex2mathml's own table (unicode-math's names) for it, so ∈ is \in.
+_UNICODE_TEX: dict[str, str] = {}
+for _command, _code in SYMBOLS.items():
+    if re.fullmatch(r"\\[A-Za-z]+", _command) and len(_code) <= 6:
+        _UNICODE_TEX.setdefault(chr(int(_code, 16)), _command + " ")
+# Written upright as one identifier: MathML <mi>sin</mi> is TeX \sin.
+_FUNCTIONS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "min", "max", "gcd", "lim", "det"})
 _MI_TEX = {
+    "\u25fb": "\\square ",
+    "\u2032": "\\prime ",
+    "\u2026": "\\ldots ",
+    "\u27c2": "\\perp ",
+    "\u25b3": "\\triangle ",
     "\u03c0": "\\pi ",
     "\u03b8": "\\theta ",
     "\u03b1": "\\alpha ",
@@ -668,44 +697,79 @@ _MI_TEX = {
 _SPACE_TEX = {"0.167em": "\\,", "0.222em": "\\:", "0.278em": "\\;", "0.25em": "~", "1em": "\\quad ", "2em": "\\qquad "}
 
 
+_MATRICES = {("(", ")"): "pmatrix", ("[", "]"): "bmatrix", ("|", "|"): "vmatrix", ("{", "}"): "Bmatrix"}
+
+
+def _bracketed(children: list[ET.Element], i: int) -> str | None:
+    """TeX for brackets around a table or a line-less fraction at children[i:i+3] (a matrix, a binomial), or None."""
+    if i + 2 >= len(children):
+        return None
+    opening, middle, closing = children[i : i + 3]
+    if _split(opening.tag)[1] != "mo" or _split(closing.tag)[1] != "mo":
+        return None
+    pair = ((opening.text or "").strip(), (closing.text or "").strip())
+    local = _split(middle.tag)[1]
+    if local == "mtable" and pair in _MATRICES and opening.get("stretchy") != "false":
+        return _tex(middle).replace("{matrix}", "{" + _MATRICES[pair] + "}")
+    line_less = middle.get("linethickness") in ("0", "0px", "0pt") and len(middle) == 2
+    if local == "mfrac" and pair == ("(", ")") and line_less:
+        return "\\binom{" + _tex(middle[0]) + "}{" + _tex(middle[1]) + "}"
+    return None
+
+
 def _tex_sequence(children: list[ET.Element]) -> str:
     out = []
     previous = None
-    for child in children:
+    i = 0
+    while i < len(children):
+        child = children[i]
         local = _split(child.tag)[1]
+        bracketed = _bracketed(children, i)
+        if bracketed is not None:
+            out.append(bracketed)
+            previous, i = "mo", i + 3
+            continue
         if local == "mn" and previous == "mn":
             out.append(" ")  # 3 and 4 side by side are two numbers, not 34
         out.append(_tex(child))
         previous = local
+        i += 1
     return "".join(out)
 
 
 def _tex(el: ET.Element) -> str:
-    """TeX for the MathML our converter writes, and a fair reading of other presentation MathML."""
+    """TeX for the MathML latex2mathml writes, and a fair reading of other presentation MathML."""
     local = _split(el.tag)[1]
     children = list(el)
     text = (el.text or "").strip()
+    if local == "mstyle" and el.get("displaystyle") == "true":
+        return "\\displaystyle " + _tex_sequence(children)
     if local in ("math", "mstyle", "semantics", "mpadded", "mphantom"):
         return _tex_sequence([c for c in children if _split(c.tag)[1] not in ("annotation", "annotation-xml")])
     if local == "mrow":
         first = _split(children[0].tag)[1] if children else None
         first_text = (children[0].text or "").strip() if children else ""
         if first == "mo" and first_text in ("(", "\u2212", "+"):
-            # a parenthesised group or a signed number: our parser rebuilds either without braces
+            # a bracketed group or a signed number: TeX needs no braces to rebuild either
             return _tex_sequence(children)
         return "{" + _tex_sequence(children) + "}"
     if local == "mn":
         return text
-    if local == "mi":
-        if text in _MI_TEX:
-            return _MI_TEX[text]
-        return f"\\{text} " if text in _FUNCTIONS else text
-    if local == "mo":
-        return _MO_TEX.get(text, text)
+    if local in ("mi", "mo"):
+        return _token_tex(el, local, text)
     if local == "mtext":
         return "\\text{" + (el.text or "") + "}"
     if local == "mspace":
-        return _SPACE_TEX.get(el.get("width", ""), "~")
+        return "\\\\" if el.get("linebreak") == "newline" else _SPACE_TEX.get(el.get("width", ""), "~")
+    if local == "mtable":
+        rows = [" & ".join(_tex_sequence(list(td)) for td in tr) for tr in children]
+        return "\\begin{matrix}" + " \\\\ ".join(rows) + "\\end{matrix}"
+    if local in ("mover", "munder") and len(children) == 2:
+        accent = (children[1].text or "").strip()
+        command = (_OVER_TEX if local == "mover" else _UNDER_TEX).get(accent)
+        if command:
+            return f"{command}{{{_tex(children[0])}}}"
+        return f"\\{'overset' if local == 'mover' else 'underset'}{{{_tex(children[1])}}}{{{_tex(children[0])}}}"
     args = ["{" + _tex(c) + "}" for c in children]
     if local == "mfrac" and len(args) == 2:
         return "\\frac" + "".join(args)
@@ -720,6 +784,25 @@ def _tex(el: ET.Element) -> str:
     if local == "msubsup" and len(args) == 3:
         return f"{args[0]}_{args[1]}^{args[2]}"
     return _tex_sequence(children)
+
+
+def _token_tex(el: ET.Element, local: str, text: str) -> str:
+    """TeX for an identifier or operator: a named symbol, an escaped special character, or the text itself."""
+    if text in _MI_TEX or text in _MO_TEX:
+        tex = _MI_TEX.get(text) or _MO_TEX[text]
+    elif text in _FUNCTIONS:
+        tex = f"\\{text} "
+    elif len(text) == 1 and not text.isascii() and text in _UNICODE_TEX:
+        tex = _UNICODE_TEX[text]
+    elif len(text) == 1:
+        tex = _TEX_SPECIAL.get(text, text)
+    elif local == "mo" and text.isalpha():
+        tex = f"\\operatorname{{{text}}}"  # lcm, mod: an operator written as a word
+    else:
+        tex = "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+    if local == "mo" and el.get("stretchy") == "true" and el.get("form") in ("prefix", "postfix"):
+        return ("\\left" if el.get("form") == "prefix" else "\\right") + tex.rstrip()
+    return tex
 
 
 # ------------------------------------------------------------------------------------- packages

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app import db
+from app import db, richtext
 from app.accounts.forms import ActionForm
-from app.diagnostics import analysis, markup, service
-from app.errors import ClassLabError, InvalidInput
+from app.diagnostics import analysis, service
+from app.errors import ClassLabError, InvalidInput, form_errors_to
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
@@ -22,12 +22,12 @@ student_bp = Blueprint("student", __name__, url_prefix="/s")
 
 @bp.app_template_filter("stem")
 def stem_filter(text: str) -> Markup:
-    return markup.render_stem(text or "")
+    return richtext.render_block(text or "")
 
 
 @bp.app_template_filter("inline")
 def inline_filter(text: str) -> Markup:
-    return markup.render_inline(text or "")
+    return richtext.render_inline(text or "")
 
 
 def _local(value: str, field: str) -> datetime:
@@ -70,34 +70,24 @@ def export_qti():
 
 @bp.post("/bank/qti")
 @login_required
+@form_errors_to("diagnostics.bank")
 def import_qti():
-    s = db.session()
     upload = request.files.get("file")
-    try:
-        if upload is None or not upload.filename:
-            raise InvalidInput(_("Choose a QTI file (.zip package or .xml item)."), field="file")
-        report = service.import_qti(s, current_user, upload.read(), upload.filename, request.form.get("topic", ""))
-        s.commit()
-        flash(_("Imported: %(added)d new items, %(versions)d new versions, %(same)d unchanged.",
-                added=report.items_added, versions=report.items_versioned + report.items_updated,
-                same=report.items_unchanged), "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    if upload is None or not upload.filename:
+        raise InvalidInput(_("Choose a QTI file (.zip package or .xml item)."), field="file")
+    report = service.import_qti(db.session(), current_user, upload.read(), upload.filename,
+                                request.form.get("topic", ""))
+    flash(_("Imported: %(added)d new items, %(versions)d new versions, %(same)d unchanged.",
+            added=report.items_added, versions=report.items_versioned + report.items_updated,
+            same=report.items_unchanged), "info")
     return redirect(url_for("diagnostics.bank"))
 
 
 @bp.post("/classes")
 @login_required
+@form_errors_to("diagnostics.index")
 def create_class():
-    s = db.session()
-    try:
-        group = service.create_class(s, current_user, request.form.get("name", ""))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("diagnostics.index"))
+    group = service.create_class(db.session(), current_user, request.form.get("name", ""))
     return redirect(url_for("diagnostics.class_page", class_id=group.id))
 
 
@@ -117,38 +107,28 @@ def class_page(class_id: int):
 
 @bp.post("/classes/<int:class_id>/students")
 @login_required
+@form_errors_to("diagnostics.class_page")
 def add_students(class_id: int):
     s = db.session()
-    try:
-        upload = request.files.get("file")
-        if upload is not None and upload.filename:
-            n = service.import_roster(s, current_user, class_id, upload.read())
-            flash(_("%(n)d students added.", n=n), "info")
-        else:
-            service.add_student(s, current_user, class_id, request.form.get("code", ""), request.form.get("name"))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        n = service.import_roster(s, current_user, class_id, upload.read())
+        flash(_("%(n)d students added.", n=n), "info")
+    else:
+        service.add_student(s, current_user, class_id, request.form.get("code", ""), request.form.get("name"))
     return redirect(url_for("diagnostics.class_page", class_id=class_id))
 
 
 @bp.post("/classes/<int:class_id>/assignments")
 @login_required
+@form_errors_to("diagnostics.class_page")
 def create_assignment(class_id: int):
-    s = db.session()
-    try:
-        assignment = service.create_assignment(
-            s, current_user, class_id, title=request.form.get("title", ""),
-            diagnostic_key=request.form.get("diagnostic") or None, item_keys=request.form.getlist("item") or None,
-            opens_at=_local(request.form.get("opens_at", ""), "opens_at"),
-            closes_at=_local(request.form.get("closes_at", ""), "closes_at"),
-        )
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("diagnostics.class_page", class_id=class_id))
+    assignment = service.create_assignment(
+        db.session(), current_user, class_id, title=request.form.get("title", ""),
+        diagnostic_key=request.form.get("diagnostic") or None, item_keys=request.form.getlist("item") or None,
+        opens_at=_local(request.form.get("opens_at", ""), "opens_at"),
+        closes_at=_local(request.form.get("closes_at", ""), "closes_at"),
+    )
     return redirect(url_for("diagnostics.results", public_id=assignment.public_id))
 
 
@@ -213,30 +193,32 @@ def results_csv(public_id: str):
                     headers={"Content-Disposition": f"attachment; filename=results-{public_id}.csv"})
 
 
+def _grid_cells() -> dict[tuple[int, int], str]:
+    """The typed cells of the grid form: a-<student id>-<item id> -> answer."""
+    cells = {}
+    for key, value in request.form.items():
+        if key.startswith("a-"):
+            parts = key.split("-")
+            if len(parts) != 3 or not all(p.isdigit() and int(p) <= db.MAX_ID for p in parts[1:]):
+                raise InvalidInput(_("The grid was not understood."), field=key)
+            if value.strip():
+                cells[(int(parts[1]), int(parts[2]))] = value
+    return cells
+
+
 @bp.route("/assignments/<public_id>/grid", methods=["GET", "POST"])
 @login_required
+@form_errors_to("diagnostics.grid")
 def grid(public_id: str):
     s = db.session()
     assignment = service.get_assignment(s, current_user, public_id, "score")
     if request.method == "POST":
-        try:
-            if request.files.get("file") and request.files["file"].filename:
-                n = service.import_answers(s, current_user, public_id, request.files["file"].read())
-            else:
-                cells = {}
-                for key, value in request.form.items():
-                    if key.startswith("a-"):
-                        _, student_id, item_id = key.split("-")
-                        if value.strip():
-                            cells[(int(student_id), int(item_id))] = value
-                n = service.teacher_grid(s, current_user, public_id, cells)
-            s.commit()
-            flash(_("Answers saved for %(n)d students.", n=n), "info")
-            return redirect(url_for("diagnostics.results", public_id=public_id))
-        except (ClassLabError, ValueError) as exc:
-            s.rollback()
-            flash(getattr(exc, "detail", _("The grid was not understood.")), "error")
-            return redirect(url_for("diagnostics.grid", public_id=public_id))
+        if request.files.get("file") and request.files["file"].filename:
+            n = service.import_answers(s, current_user, public_id, request.files["file"].read())
+        else:
+            n = service.teacher_grid(s, current_user, public_id, _grid_cells())
+        flash(_("Answers saved for %(n)d students.", n=n), "info")
+        return redirect(url_for("diagnostics.results", public_id=public_id))
     existing = {}
     for sub in assignment.submissions:
         for ans in sub.answers:
@@ -244,20 +226,21 @@ def grid(public_id: str):
     return render_template("diagnostics/grid.html", assignment=assignment, existing=existing, form=ActionForm())
 
 
+def _referrer(**_args) -> str:
+    return request.referrer or url_for("diagnostics.index")
+
+
 @bp.post("/answers/<int:answer_id>/score")
 @login_required
+@form_errors_to(_referrer)
 def score_text(answer_id: int):
-    s = db.session()
     try:
-        answer = service.score_text(s, current_user, answer_id, int(request.form.get("level", "-1")),
-                                    request.form.get("misconception") or None)
-        s.commit()
-        public_id = answer.submission.assignment.public_id
-    except (ClassLabError, ValueError) as exc:
-        s.rollback()
-        flash(getattr(exc, "detail", _("Choose a rubric level.")), "error")
-        return redirect(request.referrer or url_for("diagnostics.index"))
-    return redirect(url_for("diagnostics.results", public_id=public_id))
+        level = int(request.form.get("level", "-1"))
+    except ValueError:
+        raise InvalidInput(_("Choose a rubric level."), field="level") from None
+    answer = service.score_text(db.session(), current_user, answer_id, level,
+                                request.form.get("misconception") or None)
+    return redirect(url_for("diagnostics.results", public_id=answer.submission.assignment.public_id))
 
 
 # ---------------------------------------------------------------------------- students, no account
@@ -314,13 +297,11 @@ def answer(public_id: str):
         typed = {int(k[2:]): v for k, v in request.form.items() if k.startswith("i-") and k[2:].isdigit()}
         try:
             submission = service.student_answers(s, student, public_id, typed, submit="submit" in request.form)
-            s.commit()
             if submission.submitted_at:
                 return redirect(url_for("student.home"))
             flash(_("Saved. You can come back and finish later."), "info")
             return redirect(url_for("student.answer", public_id=public_id))
-        except ClassLabError as exc:
-            s.rollback()
+        except ClassLabError as exc:  # shown again as typed; the error status rolls the answers back
             error, status = exc.detail, exc.status
     saved = {a.item_id: a.value or "" for a in submission.answers} if submission else {}
     return render_template("diagnostics/student_answer.html", assignment=assignment, student=student,

@@ -22,12 +22,13 @@ import unicodedata
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app import authz
+from app import authz, db, jobs
 from app.accounts import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.accounts.models import ApiToken, DataExport, User
 from app.db import utcnow
@@ -53,8 +54,8 @@ def export_key(export: DataExport) -> str:
 
 
 def request_export(session: Session, actor: User) -> DataExport:
-    """A new archive for `actor`, or Conflict while one is still being prepared. The caller commits, then
-    enqueues the `accounts.export` task with the export's id."""
+    """A new archive for `actor`, or Conflict while one is still being prepared. The export task is sent
+    when the caller's unit of work commits; if the broker refuses it then, the export is marked failed."""
     query = select(User).where(User.id == actor.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()  # two clicks at once: the second waits, then sees the first
@@ -65,14 +66,15 @@ def request_export(session: Session, actor: User) -> DataExport:
     export = DataExport(user_id=actor.id, status="pending")
     session.add(export)
     session.flush()
+    jobs.enqueue(session, jobs.ACCOUNTS_EXPORT, export.id, key=f"{jobs.ACCOUNTS_EXPORT}:{export.public_id}",
+                 on_failure=partial(_not_queued, export.id))
     return export
 
 
-def enqueue_export(export: DataExport) -> None:
-    """Hand the export to a worker (after the caller committed it)."""
-    from app import jobs
-
-    jobs.enqueue("accounts.export", export.id, key=f"accounts.export:{export.public_id}")
+def _not_queued(export_id: int, _exc: Exception) -> None:
+    """The broker refused the task after the commit: say so on the page instead of leaving it pending for hours."""
+    with db.session_scope() as s:
+        fail_export(s, export_id, "The job queue could not be reached. Please try again in a few minutes.")
 
 
 def get_export(session: Session, actor: User, public_id: str, action: str = "view") -> DataExport:

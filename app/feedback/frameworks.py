@@ -34,7 +34,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-import yaml
+from app import yamlbank
 
 __all__ = [
     "LANGUAGES",
@@ -56,7 +56,6 @@ TAG_SEPARATOR = " › "
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SLUG_MAX = 64
-_MAX_TEXT = 1_000_000  # characters: an observation framework is a few KB; refuse anything absurd before parsing
 
 _FRAMEWORK_FIELDS = ("key", "version", "title", "description", "inspired_by", "language", "dimensions", *LANGUAGES)
 _DIMENSION_FIELDS = ("key", "title", "description", "elements", *LANGUAGES)
@@ -168,7 +167,7 @@ class Framework:
     def from_dict(cls, d: Mapping[str, Any]) -> Framework:
         """Read back `as_dict` output (or any dict in the file shape), with the same validation as a file."""
         name = f"<framework {d.get('key')!r}>" if isinstance(d, Mapping) else "<framework>"
-        return _build(name, d, duplicates=())
+        return _build(yamlbank.Document(name, d))
 
 
 class FrameworkError(ValueError):
@@ -180,86 +179,15 @@ class FrameworkError(ValueError):
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in framework:\n" + "\n".join(self.problems))
 
 
-# --- YAML with line numbers -------------------------------------------------------------------------------------
-
-
-class _Map(dict):
-    """A YAML mapping that remembers its own line and the line of each key (1-based)."""
-
-    line: int | None = None
-    lines: dict[Any, int]
-
-
-class _Seq(list):
-    """A YAML sequence that remembers its own line and the line of each item (1-based)."""
-
-    line: int | None = None
-    lines: list[int]
-
-
-class _Loader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[Any, int, int]] = []  # (key, first line, repeated line)
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
-            ) from None
-        line = key_node.start_mark.line + 1
-        if key in result:
-            loader.duplicates.append((key, result.lines[key], line))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[key] = line
-    return result
-
-
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
 # --- validation ---------------------------------------------------------------------------------------------------
 
 
-class _Problems:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.items: list[str] = []
-
-    def add(self, line: int | None, where: str, message: str) -> None:
-        prefix = f"{self.name}, line {line}" if line else self.name
-        self.items.append(f"{prefix}: {where}: {message}" if where else f"{prefix}: {message}")
+def _problems(name: str) -> yamlbank.Problems:
+    # Admins read these in a page, not a terminal: "demo.yaml, line 12: ..." rather than "demo.yaml:12: ...".
+    return yamlbank.Problems(name, position="{file}, line {line}")
 
 
-def _line(node: Any, key: Any = None) -> int | None:
-    lines = getattr(node, "lines", None)
-    if key is not None and isinstance(lines, dict) and key in lines:
-        return lines[key]
-    return getattr(node, "line", None)
-
-
-def _item_line(seq: Any, index: int) -> int | None:
-    lines = getattr(seq, "lines", None)
-    if isinstance(lines, list) and index < len(lines):
-        return lines[index]
-    return getattr(seq, "line", None)
+_line = yamlbank.line_of  # (node, key): the line of a key, of a list item, or of the node itself
 
 
 def _kind(value: Any) -> str:
@@ -278,7 +206,7 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_fields(node: Mapping, allowed: tuple[str, ...], where: str, problems: _Problems) -> None:
+def _check_fields(node: Mapping, allowed: tuple[str, ...], where: str, problems: yamlbank.Problems) -> None:
     for key in node:
         if key in allowed:
             continue
@@ -293,7 +221,7 @@ def _check_fields(node: Mapping, allowed: tuple[str, ...], where: str, problems:
         problems.add(_line(node, key), where, message)
 
 
-def _text(node: Mapping, name: str, where: str, problems: _Problems, *, required: bool) -> str:
+def _text(node: Mapping, name: str, where: str, problems: yamlbank.Problems, *, required: bool) -> str:
     if name not in node:
         if required:
             problems.add(_line(node), where, f"field {name!r} is missing")
@@ -309,7 +237,7 @@ def _text(node: Mapping, name: str, where: str, problems: _Problems, *, required
     return value.strip()
 
 
-def _slug(node: Mapping, where: str, problems: _Problems) -> str:
+def _slug(node: Mapping, where: str, problems: yamlbank.Problems) -> str:
     key = _text(node, "key", where, problems, required=True)
     if key and (len(key) > _SLUG_MAX or not _SLUG.match(key)):
         problems.add(
@@ -322,7 +250,7 @@ def _slug(node: Mapping, where: str, problems: _Problems) -> str:
     return key
 
 
-def _translations(node: Mapping, own_language: str, where: str, problems: _Problems) -> dict[str, str]:
+def _translations(node: Mapping, own_language: str, where: str, problems: yamlbank.Problems) -> dict[str, str]:
     out: dict[str, str] = {}
     for lang in LANGUAGES:
         if lang not in node:
@@ -336,7 +264,9 @@ def _translations(node: Mapping, own_language: str, where: str, problems: _Probl
     return out
 
 
-def _text_list(node: Mapping, name: str, where: str, problems: _Problems, *, allow_single: bool) -> tuple[str, ...]:
+def _text_list(
+    node: Mapping, name: str, where: str, problems: yamlbank.Problems, *, allow_single: bool
+) -> tuple[str, ...]:
     if name not in node or node[name] is None:
         return ()
     value = node[name]
@@ -351,22 +281,22 @@ def _text_list(node: Mapping, name: str, where: str, problems: _Problems, *, all
     for i, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
             got = "empty text" if isinstance(item, str) else _kind(item)
-            problems.add(_item_line(value, i), where, f"field {name!r} item {i + 1} must be non-empty text, got {got}")
+            problems.add(_line(value, i), where, f"field {name!r} item {i + 1} must be non-empty text, got {got}")
             continue
         out.append(item.strip())
     return tuple(out)
 
 
-def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> Framework:
-    problems = _Problems(name)
-    for key, first, again in duplicates:
-        problems.add(again, "", f"field {str(key)!r} appears twice in the same block (first on line {first})")
+def _build(doc: yamlbank.Document) -> Framework:
+    data = doc.data
+    problems = _problems(doc.name)
+    problems.duplicates(doc, "field {key!r} appears twice in the same block (first on line {first_line})")
 
     if not isinstance(data, Mapping):
         problems.add(
             _line(data), "", f"a framework must be a mapping of fields (key, version, title, ...), got {_kind(data)}"
         )
-        raise FrameworkError(problems.items)
+        raise FrameworkError(problems.lines)
 
     fw_key = _slug(data, "framework", problems)
     where = f"framework {fw_key!r}" if fw_key else "framework"
@@ -413,9 +343,7 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
         for i, raw_dim in enumerate(raw_dimensions):
             dim_where = f"dimension #{i + 1}"
             if not isinstance(raw_dim, Mapping):
-                problems.add(
-                    _item_line(raw_dimensions, i), dim_where, f"must be a mapping of fields, got {_kind(raw_dim)}"
-                )
+                problems.add(_line(raw_dimensions, i), dim_where, f"must be a mapping of fields, got {_kind(raw_dim)}")
                 continue
             dim_key = _slug(raw_dim, dim_where, problems)
             if dim_key:
@@ -449,7 +377,7 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
                     el_where = f"{dim_where} › element #{j + 1}"
                     if not isinstance(raw_el, Mapping):
                         problems.add(
-                            _item_line(raw_elements, j), el_where, f"must be a mapping of fields, got {_kind(raw_el)}"
+                            _line(raw_elements, j), el_where, f"must be a mapping of fields, got {_kind(raw_el)}"
                         )
                         continue
                     el_key = _slug(raw_el, el_where, problems)
@@ -478,8 +406,8 @@ def _build(name: str, data: Any, duplicates: Iterable[tuple[Any, int, int]]) -> 
                     )
             dimensions.append(Dimension(dim_key, dim_title, dim_description, tuple(elements), dim_translations))
 
-    if problems.items:
-        raise FrameworkError(problems.items)
+    if problems:
+        raise FrameworkError(problems.lines)
     return Framework(fw_key, version, title, description, inspired_by, tuple(dimensions), translations, language)
 
 
@@ -491,29 +419,13 @@ def load_framework_text(name: str, text: str | bytes) -> Framework:
 
     Raises FrameworkError listing every problem found (malformed YAML stops at the first syntax error, with its line).
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FrameworkError([f"{name}: the file is not UTF-8 text (byte {exc.start})"]) from None
-    if len(text) > _MAX_TEXT:
-        raise FrameworkError([f"{name}: the file is too large for a framework ({len(text)} characters)"])
-    loader = _Loader(text)
     try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        detail = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
-        prefix = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
-        context_mark = getattr(exc, "context_mark", None)
-        if mark and context_mark and context_mark.line != mark.line:
-            detail += f" (it began on line {context_mark.line + 1})"
-        raise FrameworkError([f"{prefix}: malformed YAML: {detail or exc}"]) from None
-    finally:
-        loader.dispose()
-    if data is None:
-        raise FrameworkError([f"{name}: the file is empty"])
-    return _build(name, data, loader.duplicates)
+        doc = yamlbank.load(name, text)
+    except yamlbank.Unreadable as exc:
+        problems = _problems(name)
+        problems.unreadable(exc)
+        raise FrameworkError(problems.lines) from None
+    return _build(doc)
 
 
 def load_starter_frameworks() -> list[Framework]:
@@ -522,7 +434,7 @@ def load_starter_frameworks() -> list[Framework]:
     frameworks = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
-            frameworks.append(load_framework_text(entry.name, entry.read_text(encoding="utf-8")))
+            frameworks.append(load_framework_text(entry.name, entry.read_bytes()))
     keys = [f.key for f in frameworks]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:

@@ -79,5 +79,4 @@ class Read(MethodView):
         """Mark some (ids) or all of one's notifications read; ids of others' notifications are ignored."""
         s = db.session()
         marked = service.mark_read(s, current_user, "all" if body["all"] else body["ids"])
-        s.commit()
         return {"marked": marked, "unread": service.unread_count(s, current_user)}

@@ -9,14 +9,14 @@ is down never breaks the request that commented.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app import authz, db
+from app import authz, jobs
 from app.accounts.models import User
 from app.config import Settings
 from app.db import MAX_ID, utcnow
@@ -25,10 +25,8 @@ from app.notifications.messages import PARAMS
 from app.notifications.models import Notification
 
 log = logging.getLogger(__name__)
-EMAIL_TASK = "classlab.notifications.email"
-_PENDING = "classlab.notifications.pending"
-# Called with each new notification's id after its commit; None when no e-mail is sent (no SMTP_HOST).
-_after_commit_send: Callable[[int], None] | None = None
+# Whether a new notification is also e-mailed (SMTP_HOST is set); the task is sent after the commit.
+_email = False
 
 
 def local_path(link: str | None) -> str:
@@ -61,8 +59,8 @@ def notify(session: Session, user: User | None, kind: str, params: dict, link: s
                         link=local_path(link))
     session.add(note)
     session.flush()
-    if emailable(user.email):
-        session.info.setdefault(_PENDING, []).append(note.id)
+    if _email and emailable(user.email):
+        jobs.enqueue(session, jobs.NOTIFICATIONS_EMAIL, note.id, key=f"notification:{note.id}:email")
     return note
 
 
@@ -108,28 +106,5 @@ def open_notification(session: Session, user: User, notification_id: int) -> str
 
 def configure(settings: Settings) -> None:
     """E-mail each notification after its commit when SMTP_HOST is set (the web app and the worker call this)."""
-    global _after_commit_send
-    if not settings.smtp_host:
-        _after_commit_send = None
-        return
-    from app import jobs
-
-    _after_commit_send = lambda note_id: jobs.enqueue(EMAIL_TASK, note_id, key=f"notification:{note_id}:email")  # noqa: E731
-
-
-@event.listens_for(db.session_factory, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    send = _after_commit_send
-    if send is None:
-        return
-    for note_id in pending:
-        try:
-            send(note_id)
-        except Exception:  # noqa: BLE001 - the commit stands; a lost e-mail must not fail the request
-            log.exception("could not enqueue the e-mail of notification %s", note_id)
-
-
-@event.listens_for(db.session_factory, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    global _email
+    _email = bool(settings.smtp_host)

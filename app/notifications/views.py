@@ -39,7 +39,6 @@ def open_(notification_id: int):
     forge, so it needs no CSRF token. Only a local path is followed, never another site."""
     s = db.session()
     target = service.open_notification(s, current_user, notification_id)
-    s.commit()
     return redirect(target or url_for("notifications.index"))
 
 
@@ -49,5 +48,4 @@ def read_all():
     # The CSRF token of the form is checked for every POST in create_app's before_request.
     s = db.session()
     service.mark_read(s, current_user, "all")
-    s.commit()
     return redirect(url_for("notifications.index"))

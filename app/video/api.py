@@ -109,7 +109,6 @@ class OneVideo(MethodView):
     def delete(self, public_id: str):
         s = db.session()
         service.delete_video(s, current_app.extensions["classlab.storage"], current_user, public_id)
-        s.commit()
 
 
 @blp.route("/<public_id>/retry")
@@ -119,8 +118,6 @@ class Retry(MethodView):
     def post(self, public_id: str):
         s = db.session()
         video = service.retry(s, current_user, public_id)
-        s.commit()
-        service.start_processing(video)
         return video_out(video)
 
 
@@ -150,7 +147,6 @@ class CorrectSegment(MethodView):
     def put(self, body, public_id: str, position: int):
         s = db.session()
         seg = service.correct_segment(s, current_user, public_id, position, body["text"])
-        s.commit()
         return {"position": seg.position, "start": seg.start, "end": seg.end, "shown": seg.shown, "text": seg.text,
                 "corrected": seg.corrected is not None, "words": seg.words}
 
@@ -217,7 +213,6 @@ class Comments(MethodView):
     def post(self, body, public_id: str):
         s = db.session()
         comment = feedback.add_comment(s, current_user, public_id, **body)
-        s.commit()
         return comment
 
 
@@ -234,7 +229,6 @@ class OneComment(MethodView):
     def patch(self, body, comment_id: int):
         s = db.session()
         comment = feedback.edit_comment(s, current_user, comment_id, body["body"], body["tags"])
-        s.commit()
         return comment
 
     @login_required
@@ -242,7 +236,6 @@ class OneComment(MethodView):
     def delete(self, comment_id: int):
         s = db.session()
         feedback.delete_comment(s, current_user, comment_id)
-        s.commit()
 
 
 # ------------------------------------------------------------------ download, consent, sharing, audit
@@ -307,7 +300,6 @@ class ConsentView(MethodView):
     def put(self, body, public_id: str):
         s = db.session()
         video = sharing.set_consent(s, current_user, public_id, body["status"], body["note"])
-        s.commit()
         return video_out(video)
 
 
@@ -325,7 +317,6 @@ class Shares(MethodView):
     def post(self, body, public_id: str):
         s = db.session()
         found = sharing.share(s, current_user, public_id, body["email"], body["right"], community_id=body["community"])
-        s.commit()
         return found
 
 
@@ -336,7 +327,6 @@ class OneShare(MethodView):
     def delete(self, share_id: int):
         s = db.session()
         sharing.revoke(s, current_user, share_id)
-        s.commit()
 
 
 @blp.route("/<public_id>/audit")
@@ -400,8 +390,6 @@ class VideoClips(MethodView):
     def post(self, body, public_id: str):
         s = db.session()
         clip = clips.create_clip(s, current_user, public_id, **body)
-        s.commit()
-        clips.start_cutting(clip)
         return clip_out(clip)
 
 
@@ -417,7 +405,6 @@ class OneClip(MethodView):
     def delete(self, clip_id: str):
         s = db.session()
         clips.delete_clip(s, current_user, clip_id, current_app.extensions["classlab.storage"])
-        s.commit()
 
 
 @blp.route("/clips/<clip_id>/shares")
@@ -436,7 +423,6 @@ class ClipShares(MethodView):
         s = db.session()
         found = sharing.share_clip(s, current_user, clip_id, body["email"], body["right"],
                                    community_id=body["community"])
-        s.commit()
         return found
 
 
@@ -454,5 +440,4 @@ class ClipComments(MethodView):
     def post(self, body, clip_id: str):
         s = db.session()
         comment = feedback.add_clip_comment(s, current_user, clip_id, **body)
-        s.commit()
         return comment

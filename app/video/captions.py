@@ -19,6 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from webvtt import Caption, WebVTT
+from webvtt.errors import MalformedFileError
+from webvtt.models import Timestamp
+
 __all__ = [
     "Cue",
     "cues_from_segments",
@@ -56,11 +60,7 @@ def _to_ms(seconds: float) -> int:
 
 def format_timestamp(seconds: float, *, sep: str = ".") -> str:
     """HH:MM:SS.mmm (sep="," for SRT). Negative times clamp to zero; hours keep growing past 99."""
-    ms = _to_ms(seconds)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+    return str(Timestamp.from_seconds(_to_ms(seconds) / 1000)).replace(".", sep)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -264,15 +264,17 @@ def _vtt_escape(line: str) -> str:
 
 
 def to_webvtt(cues: Iterable[Cue]) -> str:
-    """A WebVTT file: "WEBVTT", a blank line, then one block per cue (cues with no text are skipped)."""
-    blocks = []
+    """A WebVTT file: "WEBVTT", a blank line, then one block per cue (cues with no text are skipped).
+
+    webvtt-py writes the file and refuses any text that would break it; escaping the cue text is the caller's job.
+    """
+    captions = []
     for cue in cues:
         lines = [_vtt_escape(line) for line in _payload_lines(cue.text)]
-        if not lines:
-            continue
-        timing = f"{format_timestamp(cue.start)} --> {format_timestamp(cue.end)}"
-        blocks.append(timing + "\n" + "\n".join(lines) + "\n")
-    return "WEBVTT\n\n" + "\n".join(blocks)
+        if lines:
+            captions.append(Caption(format_timestamp(cue.start), format_timestamp(cue.end), lines))
+    # webvtt-py ends an empty file right after the header; ours always had the blank line, so players see no change
+    return WebVTT(captions=captions).content if captions else "WEBVTT\n\n"
 
 
 def to_srt(cues: Iterable[Cue]) -> str:
@@ -297,54 +299,24 @@ def to_text(cues_or_segments: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # Reader
 
-_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[.,](\d{1,3})"
-_TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
-_TAG = re.compile(r"<[^>\n]*>")
-
-
-def _seconds(hours: str | None, minutes: str, secs: str, frac: str) -> float:
-    # Whole milliseconds divided once, exactly as cues_from_segments makes them, so round trips compare equal.
-    ms = ((int(hours or 0) * 60 + int(minutes)) * 60 + int(secs)) * 1000 + int(frac.ljust(3, "0"))
-    return ms / 1000
+# An SRT habit in hand-made files, "00:00:05,000": WebVTT (and a browser) would drop the cue, we read it.
+_SRT_TIMINGS = re.compile(r"^[^\S\n]*[\d:]+[.,]\d{1,3}[^\S\n]*-->[^\S\n]*[\d:]+[.,]\d{1,3}", re.MULTILINE)
 
 
 def parse_webvtt(text: str) -> list[Cue]:
-    """Cues of a WebVTT file, tolerantly: optional hours, cue identifiers, cue settings, NOTE/STYLE/REGION blocks,
-    CRLF line ends, a BOM, and "," as the decimal mark. Tags such as <v Teacher> or <b> are dropped and entities
-    unescaped; a cue's lines are joined with "\\n".
+    """Cues of a WebVTT file, read by webvtt-py: optional hours, cue identifiers, cue settings, header metadata,
+    NOTE/STYLE/REGION blocks, CRLF or CR line ends, a BOM; and "," as the decimal mark. Tags such as <v Teacher> or <b>
+    are dropped and entities unescaped; a cue's lines are joined with "\n". Raises ValueError without the WEBVTT line.
     """
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    blocks = re.split(r"\n[ \t]*\n", text)
-    cues: list[Cue] = []
-    for index, block in enumerate(blocks):
-        lines = block.split("\n")
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if not lines:
-            continue
-        head = lines[0].strip()
-        if index == 0 and head.startswith("WEBVTT"):
-            # The header block may hold metadata lines, but a cue can follow it without a blank line in sloppy files.
-            lines = lines[1:]
-            while lines and "-->" not in lines[0]:
-                lines.pop(0)
-            if not lines:
-                continue
-            head = lines[0].strip()
-        if head.split(maxsplit=1)[0] in ("NOTE", "STYLE", "REGION"):
-            continue
-        timing_at = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
-        if timing_at is None:
-            continue
-        match = _TIMING.match(lines[timing_at])
-        if not match:
-            continue
-        g = match.groups()
-        start, end = _seconds(*g[:4]), _seconds(*g[4:])
-        payload = "\n".join(line for line in lines[timing_at + 1 :])
-        payload = html.unescape(_TAG.sub("", payload)).strip()
-        cues.append(Cue(start, end, payload))
-    return cues
+    text = _SRT_TIMINGS.sub(lambda m: m.group(0).replace(",", "."), text)
+    try:
+        captions = WebVTT.from_string(text).captions
+    except MalformedFileError:
+        raise ValueError("not a WebVTT file: it must start with WEBVTT") from None
+    return [
+        Cue(c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, html.unescape(c.text).strip())
+        for c in captions
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------

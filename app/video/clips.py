@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import authz
+from app import authz, jobs
 from app.accounts.models import User
 from app.errors import InvalidInput, NotFound
 from app.video import service
@@ -25,6 +25,8 @@ def create_clip(session: Session, actor: User, public_id: str, *, title: str, st
     clip = Clip(video=video, creator=actor, title=title, note=(note or "").strip()[:5000], start=start, end=end)
     session.add(clip)
     session.flush()
+    # A worker cuts the clip's own file (what those shared only the clip receive), once this commits.
+    jobs.enqueue(session, jobs.VIDEO_CUT_CLIP, clip.id)
     return clip
 
 
@@ -36,13 +38,6 @@ def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:
     if not authz.may(actor, "view", video):
         raise NotFound("No such object, or you may not see it.")
     return list(session.scalars(select(Clip).where(Clip.video_id == video.id).order_by(Clip.start)))
-
-
-def start_cutting(clip: Clip) -> None:
-    """After the commit: a worker cuts the clip's own file (what those shared only the clip receive)."""
-    from app import jobs
-
-    jobs.enqueue("classlab.video.cut_clip", clip.id)
 
 
 def delete_clip(session: Session, actor: User, clip_id: str, store=None) -> str:

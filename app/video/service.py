@@ -73,11 +73,11 @@ def ingest_file(session: Session, store: Storage, owner: User, path: Path, *, ti
     return video
 
 
-def start_processing(video: Video) -> None:
-    """Enqueue the step that moves the video on (after the caller committed)."""
+def start_processing(session: Session, video: Video) -> None:
+    """Ask for the step that moves the video on; it is sent when this unit of work commits."""
     step = NEXT_STEP.get(video.status)
     if step:
-        jobs.enqueue_step(video.id, step, video.attempts)
+        jobs.enqueue_step(session, video.id, step, video.attempts)
 
 
 def put_asset(session: Session, video: Video, kind: str, key: str, size: int, content_type: str,
@@ -149,6 +149,7 @@ def retry(session: Session, actor: User, public_id: str) -> Video:
     video.failed_step = video.failure_reason = None
     video.step = None
     video.attempts += 1
+    start_processing(session, video)
     return video
 
 

@@ -11,7 +11,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from app import db
 from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType
-from app.video import service, uploads
+from app.video import uploads
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration,checksum"
@@ -80,7 +80,6 @@ def create():
         metadata=uploads.parse_metadata(request.headers.get("Upload-Metadata")),
         max_bytes=settings.max_upload_bytes, expiry_hours=settings.upload_expiry_hours,
     )
-    s.commit()
     location = url_for("tus.upload", upload_id=upload.id, _external=True)
     return "", 201, {"Location": location, **_upload_headers(upload)}
 
@@ -113,18 +112,12 @@ def patch(upload_id: str):
     settings = _settings()
     offset = _int_header("Upload-Offset")
     checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
-    s = db.session()
-    try:
-        found = uploads.append_chunk(
-            s, _store(), current_user, upload_id, offset=offset, stream=_Body(request.stream), checksum=checksum,
-            spool_dir=os.path.join(settings.work_folder, "uploads"), expiry_hours=settings.upload_expiry_hours,
-        )
-        s.commit()
-    except Exception:
-        s.rollback()
-        raise
-    if found.completed_at is not None:
-        service.start_processing(found.video)
+    # The last chunk also asks for the first processing step, sent when the request commits.
+    found = uploads.append_chunk(
+        db.session(), _store(), current_user, upload_id, offset=offset, stream=_Body(request.stream),
+        checksum=checksum, spool_dir=os.path.join(settings.work_folder, "uploads"),
+        expiry_hours=settings.upload_expiry_hours,
+    )
     return "", 204, _upload_headers(found)
 
 
@@ -133,7 +126,6 @@ def patch(upload_id: str):
 def delete(upload_id: str):
     s = db.session()
     uploads.terminate(s, _store(), current_user, upload_id)
-    s.commit()
     return "", 204
 
 

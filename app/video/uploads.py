@@ -137,6 +137,7 @@ def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset
     if final:
         upload.completed_at = utcnow()
         service.mark_uploaded(session, upload.video, upload.meta["key"], upload.length)
+        service.start_processing(session, upload.video)
     return upload
 
 

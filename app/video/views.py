@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from app import authz, db
 from app.accounts.forms import ActionForm
-from app.errors import ClassLabError, InvalidInput, NotFound
+from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to
 from app.feedback import service as feedback
 from app.sharing import service as sharing
 from app.video import captions, clips, service
@@ -78,7 +78,6 @@ def watch(public_id: str):
         start = 0.0
     s = db.session()
     sharing.record(s, video, current_user, "view")
-    s.commit()
     frameworks, element_titles, lang = _frameworks(s)
     from app.communities.service import list_communities
 
@@ -176,22 +175,14 @@ def _cues(video):
 
 @bp.post("/<public_id>/comments")
 @login_required
+@form_errors_to("video.watch", "#feedback")
 def add_comment(public_id: str):
-    s = db.session()
+    # Who may not see the lesson gets 404, who may only watch gets 403 (the service's check); bad input a message.
     form = request.form
-    # Who may not see the lesson gets 404, who may only watch gets 403; a flashed message is for bad input.
-    authz.require(current_user, "comment", service.get_video(s, current_user, public_id), hide=False)
-    try:
-        comment = feedback.add_comment(
-            s, current_user, public_id, body=form.get("body", ""), start=form.get("start"), end=form.get("end"),
-            parent_id=_form_parent_id(),
-            quote=form.get("quote"), tags=form.getlist("tags"),
-        )
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
+    comment = feedback.add_comment(
+        db.session(), current_user, public_id, body=form.get("body", ""), start=form.get("start"),
+        end=form.get("end"), parent_id=_form_parent_id(), quote=form.get("quote"), tags=form.getlist("tags"),
+    )
     return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment.id}")
 
 
@@ -222,18 +213,11 @@ def comments_export(public_id: str, fmt: str):
 
 @bp.post("/<public_id>/clips")
 @login_required
+@form_errors_to("video.watch", "#clips")
 def add_clip(public_id: str):
-    s = db.session()
-    try:
-        clip = clips.create_clip(s, current_user, public_id, title=request.form.get("title", ""),
-                                 start=request.form.get("start"), end=request.form.get("end"),
-                                 note=request.form.get("note", ""))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        return redirect(url_for("video.watch", public_id=public_id) + "#clips")
-    clips.start_cutting(clip)
+    clip = clips.create_clip(db.session(), current_user, public_id, title=request.form.get("title", ""),
+                             start=request.form.get("start"), end=request.form.get("end"),
+                             note=request.form.get("note", ""))
     return redirect(url_for("video.clip", clip_id=clip.public_id))
 
 
@@ -245,7 +229,6 @@ def clip(clip_id: str):
     video = found.video
     src, offset = clips.media_url(_store(), _seconds(), current_user, found)
     sharing.record(s, video, current_user, "view", f"clip {found.title}")
-    s.commit()
     from app.communities.service import list_communities
 
     owner = authz.may(current_user, "share", found)
@@ -273,50 +256,33 @@ def clip_captions(clip_id: str):
 
 @bp.post("/clips/<clip_id>/comments")
 @login_required
+@form_errors_to("video.clip", "#feedback")
 def add_clip_comment(clip_id: str):
-    s = db.session()
-    authz.require(current_user, "comment", clips.get_clip(s, current_user, clip_id), hide=False)
-    try:
-        comment = feedback.add_clip_comment(
-            s, current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
-            end=request.form.get("end") or None, tags=request.form.getlist("tags"),
-            parent_id=_form_parent_id())
-        s.commit()
-        anchor = f"#comment-{comment.id}"
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-        anchor = "#feedback"
-    return redirect(url_for("video.clip", clip_id=clip_id) + anchor)
+    comment = feedback.add_clip_comment(
+        db.session(), current_user, clip_id, body=request.form.get("body", ""), start=request.form.get("start"),
+        end=request.form.get("end") or None, tags=request.form.getlist("tags"), parent_id=_form_parent_id())
+    return redirect(url_for("video.clip", clip_id=clip_id) + f"#comment-{comment.id}")
 
 
 @bp.post("/clips/<clip_id>/share")
 @login_required
+@form_errors_to("video.clip", "#sharing")
 def share_clip(clip_id: str):
-    s = db.session()
-    authz.require(current_user, "share", clips.get_clip(s, current_user, clip_id), hide=False)
-    _share_from_form(s, sharing.share_clip, clip_id)
+    _share_from_form(sharing.share_clip, clip_id)
     return redirect(url_for("video.clip", clip_id=clip_id) + "#sharing")
 
 
-def _share_from_form(s, share, target: str) -> None:
+def _share_from_form(share, target: str) -> None:
     """The sharing form of a lesson or a clip: a person's e-mail or a community, and a right."""
-    try:
-        found = share(s, current_user, target, request.form.get("email"), request.form.get("right", ""),
-                      community_id=request.form.get("community") or None)
-        s.commit()
-        flash(_("Shared with %(name)s.", name=_audience(found)), "info")
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    found = share(db.session(), current_user, target, request.form.get("email"), request.form.get("right", ""),
+                  community_id=request.form.get("community") or None)
+    flash(_("Shared with %(name)s.", name=_audience(found)), "info")
 
 
 @bp.post("/clips/<clip_id>/delete")
 @login_required
 def delete_clip(clip_id: str):
-    s = db.session()
-    public_id = clips.delete_clip(s, current_user, clip_id, _store())
-    s.commit()
+    public_id = clips.delete_clip(db.session(), current_user, clip_id, _store())
     return redirect(url_for("video.watch", public_id=public_id) + "#clips")
 
 
@@ -324,27 +290,23 @@ def _audience(found) -> str:
     return found.user.display_name if found.user is not None else found.community.name
 
 
+def _comment_on_page(comment_id: int) -> str:
+    comment = feedback.get_comment(db.session(), current_user, comment_id)
+    return url_for("video.watch", public_id=comment.video.public_id) + f"#comment-{comment_id}"
+
+
 @bp.post("/comments/<int:comment_id>/edit")
 @login_required
+@form_errors_to(_comment_on_page)
 def edit_comment(comment_id: int):
-    s = db.session()
-    comment = feedback.get_comment(s, current_user, comment_id, "edit")
-    public_id = comment.video.public_id
-    try:
-        feedback.edit_comment(s, current_user, comment_id, request.form.get("body", ""))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
-    return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment_id}")
+    feedback.edit_comment(db.session(), current_user, comment_id, request.form.get("body", ""))
+    return redirect(_comment_on_page(comment_id))
 
 
 @bp.post("/comments/<int:comment_id>/delete")
 @login_required
 def delete_comment(comment_id: int):
-    s = db.session()
-    public_id = feedback.delete_comment(s, current_user, comment_id)
-    s.commit()
+    public_id = feedback.delete_comment(db.session(), current_user, comment_id)
     return redirect(url_for("video.watch", public_id=public_id) + "#feedback")
 
 
@@ -386,24 +348,22 @@ def transcript_export(public_id: str, fmt: str):
 
 @bp.route("/<public_id>/transcript/edit", methods=["GET", "POST"])
 @login_required
+@form_errors_to("video.edit_transcript")
 def edit_transcript(public_id: str):
     s = db.session()
     video = service.get_video(s, current_user, public_id, "edit")
     if request.method == "POST":
         changed = 0
-        try:
-            for key, value in request.form.items():
-                if key.startswith("segment-"):
-                    position = int(key.removeprefix("segment-"))
-                    before = next((x.shown for x in video.transcript.segments if x.position == position), None)
-                    if before is not None and value.strip() != before:
-                        service.correct_segment(s, current_user, public_id, position, value)
-                        changed += 1
-        except (ClassLabError, ValueError) as exc:
-            s.rollback()
-            flash(getattr(exc, "detail", _("A transcript line number is not valid.")), "error")
-            return redirect(url_for("video.edit_transcript", public_id=public_id))
-        s.commit()
+        for key, value in request.form.items():
+            if key.startswith("segment-"):
+                number = key.removeprefix("segment-")
+                if not number.isdigit() or int(number) > db.MAX_ID:
+                    raise InvalidInput(_("A transcript line number is not valid."), field=key)
+                position = int(number)
+                before = next((x.shown for x in video.transcript.segments if x.position == position), None)
+                if before is not None and value.strip() != before:
+                    service.correct_segment(s, current_user, public_id, position, value)
+                    changed += 1
         flash(_("%(n)d transcript lines corrected.", n=changed), "info")
         return redirect(url_for("video.watch", public_id=public_id))
     return render_template("video/edit_transcript.html", video=video, form=ActionForm())
@@ -412,29 +372,23 @@ def edit_transcript(public_id: str):
 @bp.post("/<public_id>/retry")
 @login_required
 def retry(public_id: str):
-    s = db.session()
-    video = service.retry(s, current_user, public_id)
-    s.commit()
-    service.start_processing(video)
+    service.retry(db.session(), current_user, public_id)
     flash(_("Processing restarted."), "info")
     return redirect(url_for("video.watch", public_id=public_id))
 
 
 @bp.post("/<public_id>/share")
 @login_required
+@form_errors_to("video.watch", "#sharing")
 def share(public_id: str):
-    s = db.session()
-    authz.require(current_user, "share", service.get_video(s, current_user, public_id), hide=False)
-    _share_from_form(s, sharing.share, public_id)
+    _share_from_form(sharing.share, public_id)
     return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
 
 
 @bp.post("/shares/<int:share_id>/revoke")
 @login_required
 def revoke_share(share_id: int):
-    s = db.session()
-    found = sharing.revoke(s, current_user, share_id)
-    s.commit()
+    found = sharing.revoke(db.session(), current_user, share_id)
     flash(_("Access withdrawn."), "info")
     if found.clip is not None:
         return redirect(url_for("video.clip", clip_id=found.clip.public_id) + "#sharing")
@@ -443,14 +397,10 @@ def revoke_share(share_id: int):
 
 @bp.post("/<public_id>/consent")
 @login_required
+@form_errors_to("video.watch", "#sharing")
 def consent(public_id: str):
-    s = db.session()
-    try:
-        sharing.set_consent(s, current_user, public_id, request.form.get("consent", ""), request.form.get("note", ""))
-        s.commit()
-    except ClassLabError as exc:
-        s.rollback()
-        flash(exc.detail, "error")
+    sharing.set_consent(db.session(), current_user, public_id, request.form.get("consent", ""),
+                        request.form.get("note", ""))
     return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
 
 
@@ -469,7 +419,6 @@ def delete(public_id: str):
     video = service.get_video(s, current_user, public_id, "delete")
     sharing.record(s, video, current_user, "delete", video.title)
     service.delete_video(s, _store(), current_user, public_id)
-    s.commit()
     flash(_("The video and all its files were deleted."), "info")
     return redirect(url_for("video.index"))
 

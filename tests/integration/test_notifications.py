@@ -128,7 +128,7 @@ def test_each_user_reads_and_marks_only_their_own(session, people):
 
 def test_email_is_enqueued_after_commit_only(settings, session, people, monkeypatch):
     sent: list[tuple] = []
-    monkeypatch.setattr(jobs, "enqueue", lambda name, *args, key=None: sent.append((name, args, key)))
+    monkeypatch.setattr(jobs, "send", lambda name, *args, key=None: sent.append((name, args, key)))
     service.configure(dataclasses.replace(settings, smtp_host="127.0.0.1"))
     note = service.notify(session, people["teacher"], "export_ready", {}, "/")
     assert sent == []  # not before the commit: the worker could not see the row yet
@@ -143,13 +143,13 @@ def test_email_is_enqueued_after_commit_only(settings, session, people, monkeypa
     def broker_down(*_a, **_kw):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(jobs, "enqueue", broker_down)
+    monkeypatch.setattr(jobs, "send", broker_down)
     service.notify(session, people["teacher"], "export_ready", {}, "/")
     session.commit()  # the broker being down does not undo or fail the commit
     assert service.unread_count(session, people["teacher"]) == 2
 
     service.configure(settings)  # no SMTP_HOST: nothing is enqueued
-    monkeypatch.setattr(jobs, "enqueue", lambda *a, **kw: sent.append(a))
+    monkeypatch.setattr(jobs, "send", lambda *a, **kw: sent.append(a))
     service.notify(session, people["teacher"], "export_ready", {}, "/")
     session.commit()
     assert sent == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from app.video.captions import (
@@ -295,3 +297,51 @@ def test_word_error_rate_normalisation() -> None:
     assert word_error_rate("", "") == 0.0
     assert word_error_rate("...", "something") == 1.0
     assert word_error_rate("something", "") == 1.0
+
+
+# ------------------------------------------------------------------------------------------- WebVTT on webvtt-py
+
+
+def test_parse_webvtt_follows_the_webvtt_block_rules() -> None:
+    vtt = (
+        "WEBVTT\rKind: captions\rLanguage: he\r\r"  # old Mac line ends, header metadata
+        "REGION\rid:left width:40%\r\r"
+        "STYLE\r::cue(.teacher) { color: lime }\r\r"
+        "NOTE one line\r\r"
+        "a\r00:00:01.000 --> 00:00:02.000 region:left line:0 align:start\r<c.teacher>Sit</c> <00:00:01.500>down\r\r"
+        "00:00:61.000 --> 00:00:62.000\rseconds past 59: the cue is not valid and is skipped\r\r"
+        "00:00:03.000 --> 00:00:04.000\rtwo &lt;b&gt; &amp;lrm; &lt; 3\r"
+        "00:00:05.000 --> 00:00:06.000\ra timing line starts a new cue even without a blank line\r"
+    )
+    assert parse_webvtt(vtt) == [
+        Cue(1.0, 2.0, "Sit down"),
+        Cue(3.0, 4.0, "two <b> &lrm; < 3"),  # entities are unescaped once, after the tags are dropped
+        Cue(5.0, 6.0, "a timing line starts a new cue even without a blank line"),
+    ]
+
+
+def test_parse_webvtt_needs_the_header() -> None:
+    with pytest.raises(ValueError, match="WEBVTT"):
+        parse_webvtt("00:00:01.000 --> 00:00:02.000\nno header\n")
+    assert parse_webvtt("\ufeffWEBVTT\n") == []
+    assert parse_webvtt(to_webvtt([])) == []
+
+
+def test_any_text_survives_a_webvtt_round_trip() -> None:
+    # What a teacher may type into a corrected transcript line: markup, arrows, entities, blank lines, bidi marks.
+    pieces = ["-->", "->", "--", ">", "<", "&", "&amp;", "&lt;", "<b>", "</v>", "<00:01.000>", "\n", "\r\n", "\n\n",
+              " ", "a", "7", ":", "NOTE", "WEBVTT", "\u200f", "שלום", "مرحبا", "\t"]
+    rng = random.Random(19)
+    for _ in range(500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        expected = "\n".join(line.strip() for line in text.replace("\r", "\n").split("\n") if line.strip())
+        if not expected:
+            continue
+        vtt = to_webvtt([Cue(1, 2, text)])
+        assert vtt.count("-->") == 1, vtt
+        assert parse_webvtt(vtt) == [Cue(1, 2, expected)], vtt
+
+
+def test_srt_keeps_angle_brackets_that_webvtt_py_would_read_as_tags() -> None:
+    # webvtt-py's own SRT writer drops "<...>" as cue tags ("3  2" here), which is why to_srt stays ours.
+    assert to_srt([Cue(0, 1, "3 < 5 and 7 > 2")]) == "1\n00:00:00,000 --> 00:00:01,000\n3 < 5 and 7 > 2\n"

@@ -10,7 +10,6 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from app.diagnostics.bankfile import Bank, Item, load_bank
-from app.diagnostics.markup import render_inline, render_stem
 from app.diagnostics.qti import (
     MATCH_CORRECT,
     MATHML_NS,
@@ -21,6 +20,7 @@ from app.diagnostics.qti import (
     qti_package_to_items,
     qti_to_item,
 )
+from app.richtext import render_block, render_inline
 
 Q = f"{{{QTI_NS}}}"
 M = f"{{{MATHML_NS}}}"
@@ -171,7 +171,7 @@ def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None
         xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
         item = qti_to_item(xml)
         assert item.topic == "" and item.translations == {}
-        assert render_stem(item.stem) == render_stem(original.stem), original.key
+        assert render_block(item.stem) == render_block(original.stem), original.key
         assert [render_inline(c.text) for c in item.choices] == [render_inline(c.text) for c in original.choices]
         assert [(c.key, c.correct, c.misconception) for c in item.choices] == [
             (c.key, c.correct, c.misconception) for c in original.choices
@@ -185,6 +185,20 @@ def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None
             assert [render_inline(lv.description) for lv in item.rubric.levels] == [
                 render_inline(lv.description) for lv in original.rubric.levels
             ]
+
+
+
+def test_teachers_tex_survives_a_trip_through_another_tool(bank) -> None:
+    """Maths beyond the bank's (matrices, units, Hebrew in \\text, accents) is read back from MathML alone."""
+    from tests.unit.test_richtext import TEACHERS_TEX
+
+    numeric = bank.items["frac-add-decimal"]
+    for tex, _ in TEACHERS_TEX:
+        stem = f"Work out ${tex}$ and $$\\frac{{1}}{{2}}$$ with **care**, [see](https://example.org/a?b=1&c=(2))."
+        original = dataclasses.replace(numeric, stem=stem)
+        xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
+        assert ' rel="' not in xml
+        assert render_block(qti_to_item(xml).stem) == render_block(original.stem), tex
 
 
 FOREIGN_CHOICE = """<?xml version="1.0" encoding="UTF-8"?>

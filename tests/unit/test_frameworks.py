@@ -303,6 +303,13 @@ def test_repeated_field_in_one_block_is_reported():
     assert "line 17" in _one(problems, "field 'title' appears twice", "first on line 16")
 
 
+def test_aliases_and_oversized_files_are_refused():
+    # the bank's guards, which this loader once lacked: a few lines of aliases can expand into a huge structure
+    problems = _problems(VALID.replace("title: Goals\n", "title: &t Goals\n").replace("title: Talk", "title: *t"))
+    assert len(problems) == 1 and "demo.yaml, line 11: malformed YAML: anchors" in problems[0], problems
+    assert "too large" in _problems("key: demo\n" + "#" * 1_000_000)[0]
+
+
 def test_dimension_without_elements():
     problems = _problems(
         """\
