@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import classlab, free_port, stop_group
+from tests.processes import classlab, free_port, stop_group
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -76,9 +76,22 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-US")
-    p = context.new_page()
-    p.set_default_timeout(15000)
-    yield p
-    context.close()
+def new_page(browser):
+    """A page in a browser context of its own: one per person, so each keeps their own login."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-US")
+        contexts.append(context)
+        p = context.new_page()
+        p.set_default_timeout(15000)
+        return p
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

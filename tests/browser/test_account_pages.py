@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.test_coaching import _full_consent, _ingest, _signed_in, _user, new_page  # noqa: F401
-from tests.conftest import classlab
+from tests.browser.steps import create_user, full_consent, ingest, share_lesson, signed_in
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 
@@ -19,25 +19,22 @@ def _hebrew(page) -> None:
     page.wait_for_function("() => document.documentElement.dir === 'rtl'")
 
 
-def test_notifications_tag_summary_and_data_archive_in_hebrew(live_server, new_page, tmp_path):  # noqa: F811
+def test_notifications_tag_summary_and_data_archive_in_hebrew(live_server, new_page, tmp_path):
     server = live_server
     classlab(server.env, "frameworks", "import")
-    _user(server, "lea@tichon-gimel.example", "Lea Teacher", "teacher", "Tichon Gimel")
-    _user(server, "dan@tichon-gimel.example", "Dan Colleague", "teacher", "Tichon Gimel")
+    create_user(server, "lea@tichon-gimel.example", "Lea Teacher", "teacher", "Tichon Gimel")
+    create_user(server, "dan@tichon-gimel.example", "Dan Colleague", "teacher", "Tichon Gimel")
     lesson = media_files.make_video(tmp_path / "lesson.mp4", seconds=4, width=160, height=90, fps=5)
-    public_id = _ingest(server, lesson, "lea@tichon-gimel.example", "Slopes and rates")
+    public_id = ingest(server, lesson, "lea@tichon-gimel.example", "Slopes and rates")
     watch_url = f"{server.url}/videos/{public_id}"
 
-    teacher = _signed_in(new_page, server, "lea@tichon-gimel.example")
+    teacher = signed_in(new_page, server, "lea@tichon-gimel.example")
     teacher.goto(watch_url)
-    _full_consent(teacher)
-    teacher.fill("#share-email", "dan@tichon-gimel.example")
-    teacher.select_option("#share-right", "comment")
-    teacher.click("#share-form button.primary")
-    expect(teacher.locator("#shares li")).to_contain_text("Dan Colleague")
+    full_consent(teacher)
+    share_lesson(teacher, "dan@tichon-gimel.example", "comment", "Dan Colleague")
 
     # The colleague, in Hebrew, sees the unread badge and the share, follows it, and it is read.
-    colleague = _signed_in(new_page, server, "dan@tichon-gimel.example")
+    colleague = signed_in(new_page, server, "dan@tichon-gimel.example")
     _hebrew(colleague)
     expect(colleague.locator("#nav-notifications .badge")).to_contain_text("1")
     colleague.click("#nav-notifications")

@@ -1,7 +1,6 @@
 """Coaching in the browser: a coach's tagged range comment and the teacher's reply, a coaching cycle from
 assignment to agreed next steps, and a clip shared on its own with a professional learning community."""
 
-import json
 import re
 
 import pytest
@@ -9,84 +8,30 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.test_video import _login
-from tests.conftest import classlab
+from tests.browser.steps import create_user, full_consent, ingest, poll, share_lesson, signed_in
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
-PASSWORD = "long enough password"
-
-
-@pytest.fixture
-def new_page(browser):
-    """A page in a browser context of its own: one per person, so each keeps their own login."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-US")
-        contexts.append(context)
-        p = context.new_page()
-        p.set_default_timeout(15000)
-        return p
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def _poll(condition: str) -> str:
-    """A condition for wait_for_function as an arrow function. Playwright evals a bare expression again on
-    every poll, which the pages' Content-Security-Policy (no 'unsafe-eval') refuses once polling goes past
-    the first check; a function is evaluated once and then only called."""
-    return f"() => {condition}"
-
-
-def _user(server, email: str, name: str, role: str, school: str) -> None:
-    classlab(server.env, "user", "create", "--email", email, "--name", name, "--role", role,
-             "--organization", school, "--locale", "en", "--password", PASSWORD)
-
-
-def _ingest(server, path, owner: str, title: str) -> str:
-    out = classlab(server.env, "ingest", str(path), "--owner", owner, "--title", title, "--wait", "--json",
-                   "--timeout", "180", timeout=240)
-    summary = json.loads(out.stdout)
-    assert summary["status"] == "ready", summary
-    return summary["id"]
-
-
-def _signed_in(new_page, server, email: str):
-    p = new_page()
-    _login(p, server.url, email, PASSWORD)
-    return p
-
-
-def _full_consent(page) -> None:
-    page.select_option("#consent", "full")
-    page.click("#consent-form button[type=submit]")
-    page.wait_for_url(re.compile(r"#sharing$"))
-    expect(page.locator("#share-blocked")).to_have_count(0)
 
 
 def test_coach_range_comment_at_0_42_with_a_tag_teacher_sees_marker_and_replies(live_server, new_page, tmp_path):
     server = live_server
     classlab(server.env, "frameworks", "import")
-    _user(server, "ruth@tichon-bet.example", "Ruth Teacher", "teacher", "Tichon Bet")
-    _user(server, "omer@tichon-bet.example", "Omer Coach", "coach", "Tichon Bet")
+    create_user(server, "ruth@tichon-bet.example", "Ruth Teacher", "teacher", "Tichon Bet")
+    create_user(server, "omer@tichon-bet.example", "Omer Coach", "coach", "Tichon Bet")
     # 52 s at 160x90 and 5 fps: long enough for a comment at 0:42-0:50, a few hundred kilobytes.
     lesson = media_files.make_video(tmp_path / "long-lesson.mp4", seconds=52, width=160, height=90, fps=5)
-    public_id = _ingest(server, lesson, "ruth@tichon-bet.example", "Ratios in the kitchen")
+    public_id = ingest(server, lesson, "ruth@tichon-bet.example", "Ratios in the kitchen")
     watch_url = f"{server.url}/videos/{public_id}"
 
     # The teacher records the class's full consent and shares the lesson with the coach to comment.
-    teacher = _signed_in(new_page, server, "ruth@tichon-bet.example")
+    teacher = signed_in(new_page, server, "ruth@tichon-bet.example")
     teacher.goto(watch_url)
-    _full_consent(teacher)
-    teacher.fill("#share-email", "omer@tichon-bet.example")
-    teacher.select_option("#share-right", "comment")
-    teacher.click("#share-form button.primary")
-    expect(teacher.locator("#shares li")).to_contain_text("Omer Coach")
+    full_consent(teacher)
+    share_lesson(teacher, "omer@tichon-bet.example", "comment", "Omer Coach")
 
     # The coach opens the shared lesson and comments on 0:42-0:50 with a framework element.
-    coach = _signed_in(new_page, server, "omer@tichon-bet.example")
+    coach = signed_in(new_page, server, "omer@tichon-bet.example")
     coach.goto(watch_url)
     expect(coach.locator("h1")).to_have_text("Ratios in the kitchen")
     coach.fill("#comment-start", "0:42")
@@ -117,10 +62,10 @@ def test_coach_range_comment_at_0_42_with_a_tag_teacher_sees_marker_and_replies(
     expect(comment.locator(".seek")).to_have_text("0:42–0:50")
 
     # Its time seeks the player; then the teacher replies in the thread.
-    teacher.wait_for_function(_poll("document.querySelector('#player').readyState >= 1"), timeout=30000)
+    teacher.wait_for_function(poll("document.querySelector('#player').readyState >= 1"), timeout=30000)
     teacher.evaluate("document.querySelector('#player').muted = true")
     comment.locator(".seek").click()
-    teacher.wait_for_function(_poll("Math.abs(document.querySelector('#player').currentTime - 42) < 1.5"))
+    teacher.wait_for_function(poll("Math.abs(document.querySelector('#player').currentTime - 42) < 1.5"))
     comment.locator(".reply-form input[name=body]").fill("Thanks, I will try it on Sunday.")
     comment.locator(".reply-form button").click()
     teacher.wait_for_url(re.compile(r"#comment-\d+$"))
@@ -135,14 +80,14 @@ def test_coach_range_comment_at_0_42_with_a_tag_teacher_sees_marker_and_replies(
 
 def test_coaching_cycle_from_assignment_to_agreed_next_steps(live_server, new_page, tmp_path):
     server = live_server
-    _user(server, "leah@tichon-gimel.example", "Leah Leader", "school_leader", "Tichon Gimel")
-    _user(server, "yael@tichon-gimel.example", "Yael Teacher", "teacher", "Tichon Gimel")
-    _user(server, "avi@tichon-gimel.example", "Avi Coach", "coach", "Tichon Gimel")
+    create_user(server, "leah@tichon-gimel.example", "Leah Leader", "school_leader", "Tichon Gimel")
+    create_user(server, "yael@tichon-gimel.example", "Yael Teacher", "teacher", "Tichon Gimel")
+    create_user(server, "avi@tichon-gimel.example", "Avi Coach", "coach", "Tichon Gimel")
     lesson = media_files.make_video(tmp_path / "cycle-lesson.mp4", seconds=3, width=160, height=90, fps=5)
-    _ingest(server, lesson, "yael@tichon-gimel.example", "Fractions on a number line")
+    ingest(server, lesson, "yael@tichon-gimel.example", "Fractions on a number line")
 
     # The school leader proposes the coach.
-    leader = _signed_in(new_page, server, "leah@tichon-gimel.example")
+    leader = signed_in(new_page, server, "leah@tichon-gimel.example")
     leader.goto(server.url + "/coaching/")
     leader.fill("#assign-coach", "avi@tichon-gimel.example")
     leader.fill("#assign-teacher", "yael@tichon-gimel.example")
@@ -152,7 +97,7 @@ def test_coaching_cycle_from_assignment_to_agreed_next_steps(live_server, new_pa
     expect(row).to_contain_text("waiting for the teacher")
 
     # The teacher accepts and starts a cycle.
-    teacher = _signed_in(new_page, server, "yael@tichon-gimel.example")
+    teacher = signed_in(new_page, server, "yael@tichon-gimel.example")
     teacher.goto(server.url + "/coaching/")
     accept = teacher.locator("#my-coaches button[id^=accept-]")
     expect(accept).to_have_count(1)
@@ -174,7 +119,7 @@ def test_coaching_cycle_from_assignment_to_agreed_next_steps(live_server, new_pa
     expect(teacher.locator("#lesson-form")).to_have_count(0)  # the teacher's only lesson is in the cycle
 
     # The coach sees the teacher, the cycle and the new lesson on the dashboard, and the cycle page.
-    coach = _signed_in(new_page, server, "avi@tichon-gimel.example")
+    coach = signed_in(new_page, server, "avi@tichon-gimel.example")
     coach.goto(server.url + "/coaching/")
     teachers = coach.locator("#dashboard #my-teachers")
     expect(teachers).to_contain_text("Yael Teacher")
@@ -214,15 +159,15 @@ def test_coaching_cycle_from_assignment_to_agreed_next_steps(live_server, new_pa
 
 def test_clip_shared_with_a_community_plays_without_the_lesson(live_server, new_page, tmp_path):
     server = live_server
-    _user(server, "tamar@tichon-dalet.example", "Tamar Facilitator", "facilitator", "Tichon Dalet")
-    _user(server, "noam@tichon-dalet.example", "Noam Teacher", "teacher", "Tichon Dalet")
-    _user(server, "sara@tichon-dalet.example", "Sara Teacher", "teacher", "Tichon Dalet")
+    create_user(server, "tamar@tichon-dalet.example", "Tamar Facilitator", "facilitator", "Tichon Dalet")
+    create_user(server, "noam@tichon-dalet.example", "Noam Teacher", "teacher", "Tichon Dalet")
+    create_user(server, "sara@tichon-dalet.example", "Sara Teacher", "teacher", "Tichon Dalet")
     lesson = media_files.make_video(tmp_path / "plc-lesson.mp4", seconds=8, width=160, height=90, fps=5)
-    public_id = _ingest(server, lesson, "noam@tichon-dalet.example", "Group work on area")
+    public_id = ingest(server, lesson, "noam@tichon-dalet.example", "Group work on area")
     lesson_url = f"{server.url}/videos/{public_id}"
 
     # The facilitator starts a community and adds both teachers.
-    facilitator = _signed_in(new_page, server, "tamar@tichon-dalet.example")
+    facilitator = signed_in(new_page, server, "tamar@tichon-dalet.example")
     facilitator.goto(server.url + "/communities/")
     facilitator.fill("#community-name", "Grade 5 maths PLC")
     facilitator.fill("#community-description", "Student talk in group work")
@@ -238,9 +183,9 @@ def test_clip_shared_with_a_community_plays_without_the_lesson(live_server, new_
     expect(facilitator.locator("#member-list")).to_contain_text("Sara Teacher")
 
     # The teacher records full consent, cuts a clip and shares only the clip with the community.
-    teacher = _signed_in(new_page, server, "noam@tichon-dalet.example")
+    teacher = signed_in(new_page, server, "noam@tichon-dalet.example")
     teacher.goto(lesson_url)
-    _full_consent(teacher)
+    full_consent(teacher)
     teacher.fill("#clip-title", "Sara's group explains")
     teacher.fill("#clip-start", "0:02")
     teacher.fill("#clip-end", "0:05")
@@ -253,7 +198,7 @@ def test_clip_shared_with_a_community_plays_without_the_lesson(live_server, new_
     expect(teacher.locator("#shares li")).to_contain_text("Grade 5 maths PLC")
 
     # The other teacher finds the clip in the community and it plays, from the cut file.
-    colleague = _signed_in(new_page, server, "sara@tichon-dalet.example")
+    colleague = signed_in(new_page, server, "sara@tichon-dalet.example")
     colleague.goto(community_url)
     shared = colleague.locator("#shared-items a")
     expect(shared).to_have_text(["Sara's group explains"])
@@ -271,7 +216,7 @@ def test_clip_shared_with_a_community_plays_without_the_lesson(live_server, new_
             colleague.reload()
     expect(player).to_be_attached()
     expect(colleague.locator("#clip-preparing")).to_have_count(0)
-    colleague.wait_for_function(_poll("document.querySelector('#clip-player').readyState >= 1"), timeout=30000)
+    colleague.wait_for_function(poll("document.querySelector('#clip-player').readyState >= 1"), timeout=30000)
     duration = colleague.evaluate("document.querySelector('#clip-player').duration")
     assert duration == pytest.approx(3, abs=0.6)  # the cut file holds only 0:02-0:05
     # The lesson's title is not a link for someone shared only the clip, and the lesson itself is hidden.

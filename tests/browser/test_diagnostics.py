@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import classlab
+from tests.browser.steps import create_user, log_in
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
@@ -14,13 +15,8 @@ SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 
 def test_assign_answer_on_phones_and_read_the_heatmap(live_server, browser, page, tmp_path):
     classlab(live_server.env, "diagnostics", "import")
-    classlab(live_server.env, "user", "create", "--email", "rina@tichon.example", "--name", "רינה",
-             "--locale", "he", "--password", "long enough password")
-    page.goto(live_server.url + "/login")
-    page.fill("#email", "rina@tichon.example")
-    page.fill("#password", "long enough password")
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/dashboard")
+    create_user(live_server, "rina@tichon.example", "רינה", locale="he")
+    log_in(page, live_server.url, "rina@tichon.example")
     page.click("nav >> text=אבחונים")
     assert page.locator("html").get_attribute("dir") == "rtl"
     page.fill("#class-name", "ח'2 מתמטיקה")

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from tests import media_files
-from tests.conftest import classlab
+from tests.browser.steps import create_user, log_in
+from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
@@ -14,17 +15,12 @@ SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 
 def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, tmp_path):
     classlab(live_server.env, "frameworks", "import")
-    classlab(live_server.env, "user", "create", "--email", "dana@tichon.example", "--name", "דנה",
-             "--locale", "he", "--password", "long enough password")
+    create_user(live_server, "dana@tichon.example", "דנה", locale="he")
     lesson = media_files.make_video(tmp_path / "lesson.mp4", seconds=8)
     out = classlab(live_server.env, "ingest", str(lesson), "--owner", "dana@tichon.example", "--wait", "--json",
                    "--timeout", "120", timeout=180)
     public_id = re.search(r'"id": "([0-9a-f]+)"', out.stdout).group(1)
-    page.goto(live_server.url + "/login")
-    page.fill("#email", "dana@tichon.example")
-    page.fill("#password", "long enough password")
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/dashboard")
+    log_in(page, live_server.url, "dana@tichon.example")
     page.goto(f"{live_server.url}/videos/{public_id}")
     assert page.locator("html").get_attribute("dir") == "rtl"
     page.fill("#comment-start", "0:02")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.conftest import classlab
+from tests.browser.steps import create_user, log_in
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
@@ -61,13 +61,8 @@ def test_admin_logs_in_switches_language_and_logs_out(live_server, page):
 
 
 def test_teacher_creates_an_api_token_in_hebrew_and_the_worker_answers(live_server, page):
-    classlab(live_server.env, "user", "create", "--email", "noa@tichon.example", "--name", "נועה לוי",
-             "--organization", "תיכון אלף", "--locale", "he", "--password", "long enough password")
-    page.goto(live_server.url + "/login")
-    page.fill("#email", "noa@tichon.example")
-    page.fill("#password", "long enough password")
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/dashboard")
+    create_user(live_server, "noa@tichon.example", "נועה לוי", organization="תיכון אלף", locale="he")
+    log_in(page, live_server.url, "noa@tichon.example")
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert page.locator("h1").inner_text() == "שלום, נועה לוי"
     page.click("text=ניהול אסימוני API")

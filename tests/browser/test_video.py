@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests import media_files
-from tests.conftest import classlab
+from tests.browser.steps import create_user, log_in
 from tests.speech import LESSON_SCRIPT, make_speech
 
 pytestmark = pytest.mark.browser
@@ -20,18 +20,9 @@ def lesson(tmp_path_factory):
     return media_files.make_video(root / "שיעור 7.mp4", seconds=10, speech_wav=speech)
 
 
-def _login(page, url, email, password):
-    page.goto(url + "/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/dashboard")
-
-
 def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
-    classlab(live_server.env, "user", "create", "--email", "maya@tichon.example", "--name", "מאיה",
-             "--locale", "he", "--password", "long enough password")
-    _login(page, live_server.url, "maya@tichon.example", "long enough password")
+    create_user(live_server, "maya@tichon.example", "מאיה", locale="he")
+    log_in(page, live_server.url, "maya@tichon.example")
     page.click("nav >> text=העלאה")
     assert page.locator("html").get_attribute("dir") == "rtl"
     page.fill("#title", "שברים שקולים")

@@ -16,15 +16,11 @@ from sqlalchemy import select
 
 from app import authz
 from app.coaching.models import CoachLink
-from app.communities import service as communities
 from app.feedback import service as feedback
 from app.feedback.models import Comment
-from app.sharing import service as sharing
-from app.video import clips, service
 from app.video.models import Video
-from tests import media_files
-from tests.conftest import csrf_token, login
-from workers.pipeline import cut_clip, run_inline
+from tests import builders
+from tests.web import csrf_token, login
 
 ROLES = ["owner", "coach", "member", "colleague", "other_school", "leader", "admin", "anonymous"]
 OBJECTS = ["video", "asset", "transcript", "comment", "clip", "audit"]
@@ -52,11 +48,6 @@ def expected(role: str, obj: str, action: str) -> bool:
     return role in ALLOWED.get((obj, action), set())
 
 
-@pytest.fixture(scope="module")
-def lesson_file(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("matrix") / "lesson.mp4", seconds=4)
-
-
 @dataclass
 class World:
     """Ids only: every request ends the scoped session, so objects are loaded afresh for each check."""
@@ -81,39 +72,21 @@ class World:
 
 
 def _lesson(app, session, people, lesson_file, plc, title):
-    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
-    v = service.ingest_file(session, store, people["teacher"], lesson_file, title=title)
-    session.commit()
-    run_inline(v.id, settings, store)
-    session.expire_all()
-    video = session.get(Video, v.id)
-    sharing.set_consent(session, people["teacher"], video.public_id, "full", "signed forms")
-    sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
-    sharing.share(session, people["teacher"], video.public_id, None, "comment", community_id=plc.public_id)
-    session.commit()
-    return video
+    video = builders.processed_video(app, session, people["teacher"], lesson_file, title)
+    return builders.shared(session, video, "coach@a.example", right="comment", community=plc, note="signed forms")
 
 
 @pytest.fixture
 def world(app, session, people, lesson_file):
-    from app.accounts import service as accounts
-
-    people["member"] = accounts.create_user(session, email="member@b.example", password=people["password"],
-                                            role="teacher", organization=people["orgs"]["b"])
+    people["member"] = builders.user(session, "member@b.example", "teacher", people["orgs"]["b"],
+                                     password=people["password"])
     session.add(CoachLink(coach=people["coach"], teacher=people["teacher"], status="active"))
-    plc = communities.create_community(session, people["facilitator"], "PLC")
-    communities.add_member(session, people["facilitator"], plc.public_id, "member@b.example")
-    communities.add_member(session, people["facilitator"], plc.public_id, "teacher@a.example")
-    session.commit()
-    video = _lesson(app, session, people, lesson_file, plc, "Matrix lesson")
-    spare = _lesson(app, session, people, lesson_file, plc, "Spare lesson")
+    plc = builders.community(session, people["facilitator"], "PLC", members=("member@b.example", "teacher@a.example"))
+    video = _lesson(app, session, people, lesson_file(4), plc, "Matrix lesson")
+    spare = _lesson(app, session, people, lesson_file(4), plc, "Spare lesson")
     made = [feedback.add_comment(session, people["coach"], video.public_id, body=f"Coach note {i}", start=1, end=2)
             for i in range(2)]
-    cut = [clips.create_clip(session, people["teacher"], video.public_id, title=f"Clip {i}", start=1, end=3)
-           for i in range(2)]
-    session.commit()
-    for c in cut:
-        cut_clip(c.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    cut = [builders.ready_clip(app, session, people["teacher"], video, f"Clip {i}", 1, 3) for i in range(2)]
     key = {"owner": "teacher", "other_school": "other_teacher"}
     users = {role: people[key.get(role, role)].id if role != "anonymous" else None for role in ROLES}
     return World(video.public_id, spare.public_id, [c.id for c in made], [c.public_id for c in cut], users)

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import classlab
+from tests.processes import classlab
 
 
 def test_help_lists_the_operational_commands(tmp_path):

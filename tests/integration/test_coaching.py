@@ -14,28 +14,13 @@ from app.feedback import service as feedback
 from app.notifications.models import Notification
 from app.sharing import service as sharing
 from app.video import service
-from app.video.models import Video
-from tests import media_files
-from tests.conftest import csrf_token, login
-from workers.pipeline import run_inline
-
-
-@pytest.fixture(scope="module")
-def lesson_file(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("coach") / "lesson.mp4", seconds=3)
-
-
-def _video(app, session, owner, path, title):
-    v = service.ingest_file(session, app.extensions["classlab.storage"], owner, path, title=title)
-    session.commit()
-    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    session.expire_all()
-    return session.get(Video, v.id)
+from tests import builders
+from tests.web import csrf_token, login, signed_in
 
 
 @pytest.fixture
 def video(app, session, people, lesson_file):
-    return _video(app, session, people["teacher"], lesson_file, "Fractions, period 3")
+    return builders.processed_video(app, session, people["teacher"], lesson_file(3), "Fractions, period 3")
 
 
 def _kinds(session, user):
@@ -78,18 +63,11 @@ def test_who_assigns_and_who_accepts(session, people):
     assert other.status == "declined" and "coach_declined" in _kinds(session, people["coach"])
 
 
-def _active_link(session, people):
-    link = coaching.assign_coach(session, people["leader"], "coach@a.example", "teacher@a.example")
-    coaching.respond(session, people["teacher"], link.id, True)
-    session.commit()
-    return link
-
-
 def test_a_lesson_without_full_consent_reaches_the_coach_and_nobody_else(session, people, video):
     assert video.consent == "none"
     with pytest.raises(Conflict, match="full consent"):  # no coach yet
         sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
-    link = _active_link(session, people)
+    link = builders.active_coach_link(session, people["leader"], "coach@a.example", people["teacher"])
     sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
     with pytest.raises(Conflict, match="full consent"):
         sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")
@@ -110,7 +88,7 @@ def test_a_lesson_without_full_consent_reaches_the_coach_and_nobody_else(session
 
 
 def test_a_coaching_cycle_from_focus_to_agreed_next_steps(session, people, video):
-    link = _active_link(session, people)
+    link = builders.active_coach_link(session, people["leader"], "coach@a.example", people["teacher"])
     with pytest.raises(InvalidInput, match="focus goal"):
         coaching.start_cycle(session, people["coach"], link.id, "  ")
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
@@ -149,8 +127,8 @@ def test_a_coaching_cycle_from_focus_to_agreed_next_steps(session, people, video
 
 
 def test_the_coach_dashboard(app, session, people, video, lesson_file):
-    link = _active_link(session, people)
-    quiet = _video(app, session, people["teacher"], lesson_file, "Not shared")
+    link = builders.active_coach_link(session, people["leader"], "coach@a.example", people["teacher"])
+    quiet = builders.processed_video(app, session, people["teacher"], lesson_file(3), "Not shared")
     sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
     due = coaching.start_cycle(session, people["coach"], link.id, "Questions", date.today(),
                                date.today() + timedelta(days=3))
@@ -172,8 +150,7 @@ def test_the_coach_dashboard(app, session, people, video, lesson_file):
 
 
 def test_coaching_pages(app, client, session, people, video):
-    leader = app.test_client()
-    login(leader, "leader@a.example", people["password"])
+    leader = signed_in(app, "leader@a.example", people["password"])
     token = csrf_token(leader, "/coaching/")
     resp = leader.post("/coaching/assign", data={"coach": "coach@a.example", "teacher": "teacher@a.example",
                                                  "csrf_token": token}, follow_redirects=True)
@@ -191,8 +168,7 @@ def test_coaching_pages(app, client, session, people, video):
     cycle_url = resp.headers["Location"]
     assert "/coaching/cycles/" in cycle_url
     client.post(cycle_url + "/lessons", data={"video": video.public_id, "csrf_token": token})
-    coach = app.test_client()
-    login(coach, "coach@a.example", people["password"])
+    coach = signed_in(app, "coach@a.example", people["password"])
     board = coach.get("/coaching/").get_data(as_text=True)
     assert 'id="dashboard"' in board and "Noa Levi" in board and video.title in board
     cycle_page = coach.get(cycle_url).get_data(as_text=True)
@@ -204,8 +180,7 @@ def test_coaching_pages(app, client, session, people, video):
     assert 'id="agreed"' in client.get(cycle_url).get_data(as_text=True)
     teacher_id = int(client.get("/api/v1/accounts/me").get_json()["id"])
     assert coach.get(f"/videos/tags?teacher={teacher_id}").status_code == 200  # the coach sees the tag summary
-    stranger = app.test_client()
-    login(stranger, "teacher@b.example", people["password"])
+    stranger = signed_in(app, "teacher@b.example", people["password"])
     assert stranger.get(cycle_url).status_code == 404
     assert stranger.get(f"/videos/tags?teacher={teacher_id}").status_code == 404
     assert stranger.post(f"/coaching/links/{link_id}/end",
@@ -219,8 +194,7 @@ def test_coaching_api(app, session, people, video):
     video_id = video.public_id
 
     def client_for(email):
-        c = app.test_client()
-        login(c, email, people["password"])
+        c = signed_in(app, email, people["password"])
         return c, {"X-CSRFToken": csrf_token(c, "/coaching/")}
 
     leader, lh = client_for("leader@a.example")

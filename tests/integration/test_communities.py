@@ -12,35 +12,22 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.feedback import service as feedback
 from app.sharing import service as sharing
 from app.video import clips, service
-from app.video.models import Clip, Video
-from tests import media_files
-from tests.conftest import csrf_token, login
+from app.video.models import Clip
+from tests import builders
+from tests.web import csrf_token, login, signed_in
 from workers import media
-from workers.pipeline import cut_clip, run_inline
-
-
-@pytest.fixture(scope="module")
-def lesson_file(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("plc") / "lesson.mp4", seconds=6)
+from workers.pipeline import cut_clip
 
 
 @pytest.fixture
 def video(app, session, people, lesson_file):
-    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], lesson_file,
-                            title="Ratio tables")
-    session.commit()
-    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    session.expire_all()
-    return session.get(Video, v.id)
+    return builders.processed_video(app, session, people["teacher"], lesson_file(6), "Ratio tables")
 
 
 @pytest.fixture
 def plc(session, people):
-    community = communities.create_community(session, people["facilitator"], "Grade 8 mathematics PLC")
-    communities.add_member(session, people["facilitator"], community.public_id, "teacher@a.example")
-    communities.add_member(session, people["facilitator"], community.public_id, "teacher@b.example")
-    session.commit()
-    return community
+    return builders.community(session, people["facilitator"], "Grade 8 mathematics PLC",
+                              members=("teacher@a.example", "teacher@b.example"))
 
 
 def test_communities_are_run_by_their_facilitators(session, people, plc):
@@ -146,11 +133,8 @@ def test_a_clip_shared_on_its_own_gives_that_range_and_nothing_more(app, session
 
 
 def test_clip_and_community_pages(app, client, session, people, video, plc):
-    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
     sharing.set_consent(session, people["teacher"], video.public_id, "full")
-    clip = clips.create_clip(session, people["teacher"], video.public_id, title="The turn", start=1, end=3)
-    session.commit()
-    cut_clip(clip.id, settings, store)
+    clip = builders.ready_clip(app, session, people["teacher"], video, "The turn", 1, 3)
     login(client, "teacher@a.example", people["password"])
     url = f"/videos/clips/{clip.public_id}"
     page = client.get(url).get_data(as_text=True)
@@ -159,8 +143,7 @@ def test_clip_and_community_pages(app, client, session, people, video, plc):
     resp = client.post(url + "/share", data={"community": plc.public_id, "right": "view", "csrf_token": token},
                        follow_redirects=True)
     assert "Shared with Grade 8 mathematics PLC" in resp.get_data(as_text=True)
-    member = app.test_client()
-    login(member, "teacher@b.example", people["password"])
+    member = signed_in(app, "teacher@b.example", people["password"])
     home = member.get(f"/communities/{plc.public_id}").get_data(as_text=True)
     assert "The turn" in home and url in home
     clip_page = member.get(url).get_data(as_text=True)
@@ -177,14 +160,12 @@ def test_clip_and_community_pages(app, client, session, people, video, plc):
     assert member.get(url).status_code == 404
     if src.startswith("/media/"):
         assert app.test_client().get(src).status_code == 403
-    outsider = app.test_client()
-    login(outsider, "colleague@a.example", people["password"])
+    outsider = signed_in(app, "colleague@a.example", people["password"])
     assert outsider.get(f"/communities/{plc.public_id}").status_code == 404
     assert outsider.post(f"/communities/{plc.public_id}/members",
                          data={"email": "colleague@a.example", "csrf_token": csrf_token(outsider, "/communities/")}
                          ).status_code == 404
-    fac = app.test_client()
-    login(fac, "plc@a.example", people["password"])
+    fac = signed_in(app, "plc@a.example", people["password"])
     token = csrf_token(fac, "/communities/")
     made = fac.post("/communities/", data={"name": "קהילת מדעים", "csrf_token": token})
     assert made.status_code == 302 and "/communities/" in made.headers["Location"]
@@ -195,8 +176,7 @@ def test_communities_and_sharing_api_with_bad_input(app, session, people, video)
     other_id, video_id = people["other_teacher"].id, video.public_id
 
     def client_for(email):
-        c = app.test_client()
-        login(c, email, people["password"])
+        c = signed_in(app, email, people["password"])
         return c, {"X-CSRFToken": csrf_token(c, "/communities/")}
 
     fac, fh = client_for("plc@a.example")

@@ -11,7 +11,9 @@ from app.db import utcnow
 from app.diagnostics import bankfile, service
 from app.diagnostics.models import Answer, Item, Student, Submission
 from app.errors import Conflict, InvalidInput, NotFound
-from tests.conftest import classlab, csrf_token, login
+from tests import builders
+from tests.processes import classlab
+from tests.web import bearer, csrf_token, login, signed_in
 
 
 @pytest.fixture
@@ -23,20 +25,14 @@ def bank(session):
 
 @pytest.fixture
 def klass(session, people, bank):
-    group = service.create_class(session, people["teacher"], "ח'3 מתמטיקה")
-    for code, name in (("S01", "נועה"), ("S02", "سامي"), ("S03", None)):
-        service.add_student(session, people["teacher"], group.id, code, name)
-    session.commit()
-    return group
+    return builders.diagnostic_class(session, people["teacher"], "ח'3 מתמטיקה",
+                                     students=(("S01", "נועה"), ("S02", "سامي"), ("S03", None)))
 
 
 @pytest.fixture
 def assignment(session, people, klass):
-    a = service.create_assignment(session, people["teacher"], klass.id, title="",
-                                  diagnostic_key="comparing-and-adding-fractions",
-                                  opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(days=1))
-    session.commit()
-    return a
+    return builders.open_assignment(session, people["teacher"], klass, title="",
+                                    diagnostic_key="comparing-and-adding-fractions")
 
 
 def test_the_starter_bank_imports_once_and_again_changes_nothing(stack, bank):
@@ -230,15 +226,12 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
     assert again.status_code == 409 and "already submitted" in again.get_data(as_text=True)
     report = client.get(results_url).get_data(as_text=True)
     assert "<svg" in report and 'id="groups"' in report and "T1" in report
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
+    other = signed_in(app, "colleague@a.example", people["password"])
     assert other.get(results_url).status_code == 404
     assert other.get(class_url).status_code == 404
 
 
 def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
-    from tests.conftest import bearer
-
     auth = bearer(session, people["teacher"])
     group = client.post("/api/v1/diagnostics/classes", json={"name": "9B"}, headers=auth).get_json()
     roster = client.post(f"/api/v1/diagnostics/classes/{group['id']}/roster", data=b"code,name\nQ1,\nQ2,\n",
@@ -271,9 +264,8 @@ def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
 
 
 def test_progress_compares_a_reassessment(client, session, people, klass, assignment):
-    again = service.create_assignment(session, people["teacher"], klass.id, title="Again",
-                                      diagnostic_key="comparing-and-adding-fractions",
-                                      opens_at=utcnow() - timedelta(minutes=30), closes_at=utcnow() + timedelta(days=1))
+    again = builders.open_assignment(session, people["teacher"], klass, title="Again",
+                                     diagnostic_key="comparing-and-adding-fractions", opened=timedelta(minutes=30))
     for target, pick in ((assignment, _wrong_choice), (again, _right)):
         for code in ("S01", "S02"):
             student = service.find_student(session, klass.code, code)
@@ -324,15 +316,14 @@ def test_qti_package_download_and_import_round_trip(client, session, people, ban
 
 
 def app_client_for(client, people):
-    other = client.application.test_client()
-    login(other, "teacher@a.example", people["password"])
+    other = signed_in(client.application, "teacher@a.example", people["password"])
     return other
 
 
 def test_short_text_answers_are_scored_by_the_teacher_with_the_rubric(session, people, klass):
     text_item = next(i for i in service.current_items(session) if i.type == "text")
-    a = service.create_assignment(session, people["teacher"], klass.id, title="explain", item_keys=[text_item.key],
-                                  opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(hours=1))
+    a = builders.open_assignment(session, people["teacher"], klass, title="explain", diagnostic_key=None,
+                                 item_keys=[text_item.key], closes=timedelta(hours=1))
     student = service.find_student(session, klass.code, "S01")
     service.student_answers(session, student, a.public_id, {text_item.id: "because 8 is bigger"}, submit=True)
     session.commit()
@@ -354,8 +345,6 @@ def test_short_text_answers_are_scored_by_the_teacher_with_the_rubric(session, p
 
 
 def test_api_progress_assignment_list_and_item_qti(client, session, people, klass, assignment):
-    from tests.conftest import bearer
-
     auth = bearer(session, people["teacher"])
     listed = client.get("/api/v1/diagnostics/assignments", headers=auth).get_json()
     assert [a["id"] for a in listed] == [assignment.public_id]

@@ -24,7 +24,9 @@ from app.feedback import service as feedback
 from app.sharing import service as sharing
 from app.video import clips, service
 from app.video.models import Segment, Transcript, VideoStatus
-from tests.conftest import Worker, bearer, classlab, csrf_token, login
+from tests import builders
+from tests.processes import Worker, classlab
+from tests.web import bearer, csrf_token, login
 
 MEDIA_ONE = os.urandom(3 * 1024 * 1024 + 17)  # more than one storage chunk
 MEDIA_TWO = os.urandom(200_000)
@@ -48,8 +50,6 @@ def _lesson(session, store, owner, tmp_path, title: str, data: bytes, *, lines=(
 @pytest.fixture
 def lessons(app, session, people, tmp_path):
     """Noa (teacher) owns two lessons; Dana (colleague) replied on one and owns a third, where Noa commented."""
-    from app.diagnostics import service as diagnostics
-
     store = app.extensions["classlab.storage"]
     noa, dana = people["teacher"], people["colleague"]
     one = _lesson(session, store, noa, tmp_path, "Fractions: lesson 1", MEDIA_ONE, lines=[
@@ -67,8 +67,7 @@ def lessons(app, session, people, tmp_path):
     feedback.add_comment(session, noa, one.public_id, body="Wait time", start=2, end=5, quote="what a half is")
     clip = clips.create_clip(session, noa, one.public_id, title="The opening", start=0, end=3, note="for the PLC")
     feedback.add_comment(session, noa, theirs.public_id, body="Lovely board work", start=4)
-    group = diagnostics.create_class(session, noa, "9B")
-    diagnostics.add_student(session, noa, group.id, "s01", "Maya")
+    group = builders.diagnostic_class(session, noa, "9B", students=(("s01", "Maya"),))
     session.commit()
     return {"one": one, "two": two, "theirs": theirs, "clip": clip, "class": group}
 

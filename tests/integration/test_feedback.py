@@ -8,37 +8,19 @@ import pytest
 
 from app.errors import InvalidInput, NotFound
 from app.feedback import service as feedback
-from app.feedback.models import Comment, ObservationFramework
-from app.video import service
-from app.video.models import Video
-from tests import media_files
-from tests.conftest import csrf_token, login
-from workers.pipeline import run_inline
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("fb") / "lesson.mp4", seconds=4)
+from app.feedback.models import Comment
+from tests import builders
+from tests.web import bearer, csrf_token, login, signed_in
 
 
 @pytest.fixture
-def video(app, session, people, clip):
-    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], clip, title="Lesson")
-    session.commit()
-    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    session.expire_all()
-    return session.get(Video, v.id)
+def video(app, session, people, lesson_file):
+    return builders.processed_video(app, session, people["teacher"], lesson_file(4), "Lesson")
 
 
 @pytest.fixture
 def framework(session):
-    row = ObservationFramework(key="talk", version=1, title="Talk", current=True, data={
-        "key": "talk", "version": 1, "title": "Talk",
-        "dimensions": [{"key": "reasoning", "title": "Reasoning", "elements": [
-            {"key": "justify", "title": "Students justify"}, {"key": "build", "title": "Building on ideas"}]}]})
-    session.add(row)
-    session.commit()
-    return row
+    return builders.talk_framework(session)
 
 
 def test_point_and_range_comments_replies_and_tags(session, people, video, framework):
@@ -114,7 +96,6 @@ def test_the_watch_page_renders_comments_inert_with_markers(client, session, peo
 
 def test_comments_api_and_exports(client, session, people, video, framework):
     from app.video import captions
-    from tests.conftest import bearer
 
     auth = bearer(session, people["teacher"])
     base = f"/api/v1/videos/{video.public_id}/comments"
@@ -161,8 +142,7 @@ def test_clips_are_cut_named_played_from_the_lesson_and_follow_its_privacy(app, 
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "The key question" in page and "#t=1.0,3.0" in page and 'data-end="3.0"' in page
     assert "The key question" in client.get(url).get_data(as_text=True)
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
+    other = signed_in(app, "colleague@a.example", people["password"])
     assert other.get(resp.headers["Location"]).status_code == 404
     sharing.set_consent(session, people["teacher"], video.public_id, "full")
     sharing.share(session, people["teacher"], video.public_id, "colleague@a.example", "view")

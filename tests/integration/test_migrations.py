@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 import app.models  # noqa: F401
 from app import db, migrate
 from app.db import Base
-from tests.conftest import classlab
+from tests.processes import classlab
 
 
 def test_cli_upgrade_twice_reaches_head(stack, settings):

@@ -18,22 +18,17 @@ from app.feedback import service as feedback
 from app.notifications import messages, service
 from app.notifications.models import Notification
 from app.sharing import service as sharing
-from app.video.models import Video, VideoStatus
-from tests.conftest import Worker, bearer, csrf_token, free_port, login
+from tests import builders
+from tests.processes import Worker, free_port
+from tests.web import bearer, csrf_token, login
 
 
 @pytest.fixture
 def video(session, people):
     """A ready lesson of the teacher's (no media needed: comments only need its duration), shared with the
     colleague and the coach to comment."""
-    v = Video(owner=people["teacher"], title="Fractions, lesson 3", status=VideoStatus.ready, duration=60.0)
-    session.add(v)
-    session.flush()
-    sharing.set_consent(session, people["teacher"], v.public_id, "full")
-    for who in ("colleague", "coach"):
-        sharing.share(session, people["teacher"], v.public_id, people[who].email, "comment")
-    session.commit()
-    return v
+    lesson = builders.ready_video(session, people["teacher"], "Fractions, lesson 3", seconds=60.0)
+    return builders.shared(session, lesson, people["colleague"].email, people["coach"].email, right="comment")
 
 
 @pytest.fixture(autouse=True)

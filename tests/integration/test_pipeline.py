@@ -16,9 +16,9 @@ import pytest
 from app import db
 from app.video import captions, service
 from app.video.models import Asset, Video, VideoStatus
-from tests import media_files
-from tests.conftest import login
+from tests import builders, media_files
 from tests.speech import LESSON_SCRIPT, make_speech
+from tests.web import csrf_token, login, signed_in
 from workers.pipeline import run_inline
 
 SCRIPT = " ".join(LESSON_SCRIPT[:3])
@@ -48,12 +48,7 @@ def _seconds(wav) -> float:
 
 
 def ingest(app, people, path, title=None) -> Video:
-    s = db.session()
-    video = service.ingest_file(s, app.extensions["classlab.storage"], people["teacher"], path, title=title)
-    s.commit()
-    run_inline(video.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    s.expire_all()
-    return s.get(Video, video.id)
+    return builders.processed_video(app, db.session(), people["teacher"], path, title)
 
 
 def kinds(video) -> set[str]:
@@ -91,8 +86,7 @@ def test_a_lesson_with_speech_becomes_ready_with_captions_and_search(app, client
     assert hits and all(h["video_id"] == video.public_id for h in hits)
     assert f"t={hits[0]['start']:.1f}" in hits[0]["url"]
     # A colleague cannot find words in a video that is not theirs.
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
+    other = signed_in(app, "colleague@a.example", people["password"])
     assert other.get(f"/api/v1/search?q={word}").get_json() == []
     assert other.get(f"/videos/{video.public_id}").status_code == 404
     assert other.get(f"/videos/{video.public_id}/captions.vtt").status_code == 404
@@ -101,8 +95,6 @@ def test_a_lesson_with_speech_becomes_ready_with_captions_and_search(app, client
 def test_owner_corrections_are_used_for_captions_search_and_exports(app, client, people, media):
     video = ingest(app, people, media["lesson"])
     login(client, "teacher@a.example", people["password"])
-    from tests.conftest import csrf_token
-
     headers = {"X-CSRFToken": csrf_token(client, "/videos/")}
     resp = client.put(f"/api/v1/videos/{video.public_id}/transcript/0", json={"text": "Quokka denominators, class."},
                       headers=headers)
@@ -282,10 +274,7 @@ def test_deleting_a_video_removes_every_file_and_row(app, client, people, media)
     before = store.list("")
     assert any(k.startswith(f"videos/{gone}/") for k in before)
     login(client, "teacher@a.example", people["password"])
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
-    from tests.conftest import csrf_token
-
+    other = signed_in(app, "colleague@a.example", people["password"])
     denied = other.post(f"/videos/{gone}/delete", data={"csrf_token": csrf_token(other, "/videos/")})
     assert denied.status_code == 404
     resp = client.post(f"/videos/{gone}/delete", data={"csrf_token": csrf_token(client, "/videos/")})

@@ -10,23 +10,13 @@ from app.feedback import service as feedback
 from app.sharing import service as sharing
 from app.video import service
 from app.video.models import Video
-from tests import media_files
-from tests.conftest import csrf_token, login
-from workers.pipeline import run_inline
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return media_files.make_video(tmp_path_factory.mktemp("share") / "lesson.mp4", seconds=3)
+from tests import builders
+from tests.web import csrf_token, login, signed_in
 
 
 @pytest.fixture
-def video(app, session, people, clip):
-    v = service.ingest_file(session, app.extensions["classlab.storage"], people["teacher"], clip, title="Shared")
-    session.commit()
-    run_inline(v.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
-    session.expire_all()
-    return session.get(Video, v.id)
+def video(app, session, people, lesson_file):
+    return builders.processed_video(app, session, people["teacher"], lesson_file(3), "Shared")
 
 
 ROLES = ["teacher", "coach", "colleague", "other_teacher", "leader", "admin"]
@@ -83,8 +73,7 @@ def test_withdrawing_consent_or_a_share_stops_a_copied_media_link(app, client, s
     sharing.set_consent(session, people["teacher"], video.public_id, "full")
     share = sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "comment")
     session.commit()
-    coach = app.test_client()
-    login(coach, "coach@a.example", people["password"])
+    coach = signed_in(app, "coach@a.example", people["password"])
     page = coach.get(f"/videos/{video.public_id}").get_data(as_text=True)
     import re
 
@@ -124,8 +113,7 @@ def test_sharing_page_flow_and_comment_by_a_shared_coach(app, client, session, p
     unknown = client.post(url + "/share", data={"email": "ghost@x.example", "right": "view", "csrf_token": token},
                           follow_redirects=True)
     assert "no ClassLab user with the e-mail ghost@x.example" in unknown.get_data(as_text=True)
-    coach = app.test_client()
-    login(coach, "coach@a.example", people["password"])
+    coach = signed_in(app, "coach@a.example", people["password"])
     page = coach.get(url).get_data(as_text=True)
     assert 'id="comment-form"' in page and 'id="delete-form"' not in page and 'id="sharing"' not in page
     resp = coach.post(url + "/comments", data={"body": "Range at 0:01", "start": "0:01", "end": "0:02",

@@ -15,30 +15,21 @@ from app.feedback import service as feedback
 from app.feedback import tagstats
 from app.feedback.models import Comment, ObservationFramework
 from app.sharing.models import Share
-from app.video.models import Video, VideoStatus
-from tests.conftest import login
+from app.video.models import Video
+from tests import builders
+from tests.web import login, signed_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
 def framework(session):
-    row = ObservationFramework(key="talk", version=1, title="Talk", current=True, data={
-        "key": "talk", "version": 1, "title": "Talk", "he": "שיח",
-        "dimensions": [{"key": "reasoning", "title": "Reasoning", "he": "הנמקה", "elements": [
-            {"key": "justify", "title": "Students justify", "he": "התלמידים מנמקים"},
-            {"key": "build", "title": "Building on ideas"}]}]})
-    session.add(row)
-    session.commit()
-    return row
+    return builders.talk_framework(session, hebrew=True)
 
 
 def lesson(session, owner, title="Lesson", seconds=1500.0, consent="none") -> Video:
     """A processed lesson without media files: the counts only need its length and its comments."""
-    v = Video(owner=owner, title=title, status=VideoStatus.ready, duration=seconds, consent=consent)
-    session.add(v)
-    session.commit()
-    return v
+    return builders.ready_video(session, owner, title, seconds, consent)
 
 
 def share(session, video, user, right="comment") -> None:
@@ -266,8 +257,7 @@ def test_the_teacher_page_renders_and_refuses_others(app, client, session, peopl
     assert client.get("/videos/tags?teacher=999999").status_code == 404
     assert client.get("/videos/tags?teacher=me").status_code == 404
 
-    other = app.test_client()
-    login(other, "colleague@a.example", people["password"])
+    other = signed_in(app, "colleague@a.example", people["password"])
     assert other.get(f"/videos/tags?teacher={teacher.id}").status_code == 404
     empty = other.get("/videos/tags").get_data(as_text=True)
     assert 'id="no-tags"' in empty and "<svg" not in empty

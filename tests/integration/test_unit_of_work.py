@@ -14,7 +14,7 @@ from app import db, jobs
 from app.accounts import service as accounts
 from app.accounts.models import DataExport, Organization, OrgKind, User
 from app.errors import InvalidInput
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 
 TASK = "classlab.tests.noop"
 

@@ -14,7 +14,7 @@ from tusclient import client as tus_client
 from app.db import utcnow
 from app.video import uploads
 from app.video.models import Upload, Video, VideoStatus
-from tests.conftest import bearer
+from tests.web import bearer
 
 TUS = {"Tus-Resumable": "1.0.0"}
 

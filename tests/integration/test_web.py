@@ -9,7 +9,7 @@ import pytest
 from app import db
 from app.accounts import service
 from app.db import utcnow
-from tests.conftest import csrf_token, login
+from tests.web import csrf_token, login
 
 PROBLEM = "application/problem+json"
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests import media_files
-from tests.conftest import Worker, classlab
+from tests.processes import Worker, classlab
 from tests.speech import LESSON_SCRIPT, make_speech
 
 

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from tests.conftest import Worker, classlab, require_service
+from tests.processes import Worker, classlab
+from tests.stacks import require_service
 
 
 @pytest.fixture(params=["filesystem", "redis", "amqp"])

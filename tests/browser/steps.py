@@ -1,0 +1,72 @@
+"""What the browser tests do again and again: set up people and lessons on the live server through the real
+`classlab` CLI, and the steps a person takes in the pages (log in, record consent, share a lesson)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.processes import classlab
+
+PASSWORD = "long enough password"
+
+
+def create_user(server, email: str, name: str, role: str | None = None, organization: str | None = None, *,
+                locale: str = "en", password: str = PASSWORD) -> None:
+    """`classlab user create`; without a role or an organization the CLI's defaults apply."""
+    args = ["user", "create", "--email", email, "--name", name]
+    if role is not None:
+        args += ["--role", role]
+    if organization is not None:
+        args += ["--organization", organization]
+    classlab(server.env, *args, "--locale", locale, "--password", password)
+
+
+def ingest(server, path: Path, owner: str, title: str) -> str:
+    """`classlab ingest --wait`: the lesson's public id once the real worker has made it ready."""
+    out = classlab(server.env, "ingest", str(path), "--owner", owner, "--title", title, "--wait", "--json",
+                   "--timeout", "180", timeout=240)
+    summary = json.loads(out.stdout)
+    assert summary["status"] == "ready", summary
+    return summary["id"]
+
+
+def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/dashboard")
+
+
+def signed_in(new_page, server, email: str) -> Page:
+    """A page of a new browser context (the `new_page` fixture), logged in as `email`."""
+    page = new_page()
+    log_in(page, server.url, email)
+    return page
+
+
+def poll(condition: str) -> str:
+    """A condition for wait_for_function as an arrow function. Playwright evals a bare expression again on
+    every poll, which the pages' Content-Security-Policy (no 'unsafe-eval') refuses once polling goes past
+    the first check; a function is evaluated once and then only called."""
+    return f"() => {condition}"
+
+
+def full_consent(page: Page) -> None:
+    """On a lesson's page, its owner records the class's full consent."""
+    page.select_option("#consent", "full")
+    page.click("#consent-form button[type=submit]")
+    page.wait_for_url(re.compile(r"#sharing$"))
+    expect(page.locator("#share-blocked")).to_have_count(0)
+
+
+def share_lesson(page: Page, email: str, right: str, shown_as: str) -> None:
+    """On a lesson's page, its owner shares it with a person, who is then listed by name."""
+    page.fill("#share-email", email)
+    page.select_option("#share-right", right)
+    page.click("#share-form button.primary")
+    expect(page.locator("#shares li")).to_contain_text(shown_as)

@@ -1,0 +1,158 @@
+"""Builders for test data: plain functions that make people, lessons, feedback, communities, coaching and
+classes through the same service functions the app uses (so a rule the app enforces holds in the data too).
+
+Fixtures in conftest.py and the tests call these; a test file never copies them. Each builder commits what
+it makes unless it says otherwise, so the rows are there for a request the test makes next."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts
+from app.accounts.models import Organization, OrgKind, User
+from app.coaching import service as coaching
+from app.coaching.models import CoachLink
+from app.communities import service as communities
+from app.communities.models import Community
+from app.db import utcnow
+from app.diagnostics import service as diagnostics
+from app.diagnostics.models import Assignment, ClassGroup
+from app.feedback.models import ObservationFramework
+from app.sharing import service as sharing
+from app.video import clips
+from app.video import service as videos
+from app.video.models import Clip, Video, VideoStatus
+from workers.pipeline import cut_clip, run_inline
+
+PASSWORD = "correct horse battery"
+
+
+def user(session: Session, email: str, role: str = "teacher", organization: Organization | None = None, *,
+         password: str = PASSWORD, **kw: Any) -> User:
+    """A user made by the accounts service (not committed: `network` commits the whole network at once)."""
+    return accounts.create_user(session, email=email, password=password, role=role, organization=organization, **kw)
+
+
+def network(session: Session) -> dict[str, Any]:
+    """A small network: an institute, a municipality with two schools, and one person per role.
+
+    Keys: the people by role, "password" (everyone's) and "orgs" (institute, city, a, b)."""
+    institute = accounts.create_organization(session, "National Institute", OrgKind.institute)
+    city = accounts.create_organization(session, "Haifa", OrgKind.municipality, institute)
+    school_a = accounts.create_organization(session, "Tichon Alef", OrgKind.school, city)
+    school_b = accounts.create_organization(session, "مدرسة النور", OrgKind.school, city)
+    people: dict[str, Any] = {
+        "teacher": user(session, "teacher@a.example", "teacher", school_a, display_name="Noa Levi"),
+        "colleague": user(session, "colleague@a.example", "teacher", school_a, display_name="Dana Cohen"),
+        "coach": user(session, "coach@a.example", "coach", school_a),
+        "facilitator": user(session, "plc@a.example", "facilitator", school_a),
+        "other_teacher": user(session, "teacher@b.example", "teacher", school_b, display_name="Samir Haddad"),
+        "leader": user(session, "leader@a.example", "school_leader", school_a),
+        "city_leader": user(session, "leader@haifa.example", "school_leader", city),
+        "admin": user(session, "admin@classlab.example", "admin", institute),
+    }
+    session.commit()
+    people["password"] = PASSWORD
+    people["orgs"] = {"institute": institute, "city": city, "a": school_a, "b": school_b}
+    return people
+
+
+# Lessons ------------------------------------------------------------------------------------------------
+
+def processed_video(app, session: Session, owner: User, path: Path, title: str | None = None) -> Video:
+    """A lesson ingested from a media file and run through the whole pipeline inline (real ffmpeg), reloaded."""
+    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
+    v = videos.ingest_file(session, store, owner, path, title=title)
+    session.commit()
+    run_inline(v.id, settings, store)
+    session.expire_all()
+    return session.get(Video, v.id)
+
+
+def ready_clip(app, session: Session, owner: User, video: Video, title: str, start: float, end: float) -> Clip:
+    """A clip of a lesson, cut inline by the pipeline (real ffmpeg)."""
+    made = clips.create_clip(session, owner, video.public_id, title=title, start=start, end=end)
+    session.commit()
+    cut_clip(made.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    return made
+
+
+def ready_video(session: Session, owner: User, title: str = "Lesson", seconds: float = 60.0,
+                consent: str = "none") -> Video:
+    """A processed lesson without media files, for tests that only need its length (comments, counts)."""
+    v = Video(owner=owner, title=title, status=VideoStatus.ready, duration=seconds, consent=consent)
+    session.add(v)
+    session.commit()
+    return v
+
+
+def shared(session: Session, video: Video, *emails: str, right: str = "comment", community: Community | None = None,
+           note: str = "") -> Video:
+    """The owner records the class's full consent and shares the lesson with each e-mail (and a community)."""
+    owner = video.owner
+    sharing.set_consent(session, owner, video.public_id, "full", note)
+    for email in emails:
+        sharing.share(session, owner, video.public_id, email, right)
+    if community is not None:
+        sharing.share(session, owner, video.public_id, None, right, community_id=community.public_id)
+    session.commit()
+    return video
+
+
+def talk_framework(session: Session, hebrew: bool = False) -> ObservationFramework:
+    """The "talk" observation framework, version 1: one dimension (reasoning), two elements (justify, build)."""
+    he = (lambda text: {"he": text}) if hebrew else (lambda text: {})
+    row = ObservationFramework(key="talk", version=1, title="Talk", current=True, data={
+        "key": "talk", "version": 1, "title": "Talk", **he("שיח"),
+        "dimensions": [{"key": "reasoning", "title": "Reasoning", **he("הנמקה"), "elements": [
+            {"key": "justify", "title": "Students justify", **he("התלמידים מנמקים")},
+            {"key": "build", "title": "Building on ideas"}]}]})
+    session.add(row)
+    session.commit()
+    return row
+
+
+# Communities and coaching -------------------------------------------------------------------------------
+
+def community(session: Session, facilitator: User, name: str, members: tuple[str, ...] = ()) -> Community:
+    """A community the facilitator starts, with members added by e-mail."""
+    made = communities.create_community(session, facilitator, name)
+    for email in members:
+        communities.add_member(session, facilitator, made.public_id, email)
+    session.commit()
+    return made
+
+
+def active_coach_link(session: Session, assigner: User, coach_email: str, teacher: User) -> CoachLink:
+    """A coach assigned by a leader (or an admin) and accepted by the teacher."""
+    link = coaching.assign_coach(session, assigner, coach_email, teacher.email)
+    coaching.respond(session, teacher, link.id, True)
+    session.commit()
+    return link
+
+
+# Diagnostics --------------------------------------------------------------------------------------------
+
+def diagnostic_class(session: Session, teacher: User, name: str,
+                     students: tuple[tuple[str, str | None], ...] = ()) -> ClassGroup:
+    """A class of the teacher's with students given as (code, name)."""
+    group = diagnostics.create_class(session, teacher, name)
+    for code, student in students:
+        diagnostics.add_student(session, teacher, group.id, code, student)
+    session.commit()
+    return group
+
+
+def open_assignment(session: Session, teacher: User, group: ClassGroup, *, title: str = "",
+                    diagnostic_key: str | None = "comparing-and-adding-fractions", item_keys: list[str] | None = None,
+                    opened: timedelta = timedelta(hours=1), closes: timedelta = timedelta(days=1)) -> Assignment:
+    """An assignment that opened `opened` ago and closes `closes` from now."""
+    made = diagnostics.create_assignment(session, teacher, group.id, title=title, diagnostic_key=diagnostic_key,
+                                         item_keys=item_keys, opens_at=utcnow() - opened,
+                                         closes_at=utcnow() + closes)
+    session.commit()
+    return made
