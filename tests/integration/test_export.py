@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.export import service as exports
 from app.feedback import service as feedback
+from app.notifications.models import Notification
 from app.sharing import service as sharing
 from app.video import clips, service
 from app.video.models import Segment, Transcript, VideoStatus
@@ -261,7 +262,10 @@ def test_a_real_worker_builds_the_archive(app, stack, session, people, lessons, 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             session.expire_all()
-            if session.get(DataExport, found.id).status in ("ready", "failed"):
+            status = session.get(DataExport, found.id).status
+            # The owner is told in the worker's next unit of work, just after the archive is marked ready.
+            told = session.query(Notification).filter_by(user_id=people["teacher"].id, kind="export_ready").count()
+            if status == "failed" or (status == "ready" and told):
                 break
             time.sleep(0.3)
     finally:
@@ -270,7 +274,5 @@ def test_a_real_worker_builds_the_archive(app, stack, session, people, lessons, 
     assert (done.status, done.error) == ("ready", None), (tmp_path / "worker.log").read_text()[-3000:]
     zf = _archive(app, done)
     assert zf.read(f"videos/Fractions-lesson-1-{lessons['one'].public_id}/original.mp4") == MEDIA_ONE
-    from app.notifications.models import Notification
-
     kinds = [n.kind for n in session.query(Notification).filter_by(user_id=people["teacher"].id)]
     assert "export_ready" in kinds

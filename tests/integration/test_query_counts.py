@@ -12,7 +12,7 @@ from app import db
 from app.feedback.models import Comment, ObservationFramework
 from app.sharing import service as sharing
 from app.video.models import Clip, Segment, Transcript, Video, VideoStatus
-from tests.conftest import login
+from tests.web import login
 
 
 @pytest.fixture
