@@ -356,3 +356,56 @@ def test_api_progress_assignment_list_and_item_qti(client, session, people, klas
     assert xml.status_code == 200 and "qti-assessment-item" in xml.get_data(as_text=True)
     missing = client.get("/api/v1/diagnostics/items/no-such-item/qti", headers=auth)
     assert missing.status_code == 422 and "Unknown item" in missing.get_json()["detail"]
+
+
+def _grid_fields(page: str) -> list[str]:
+    return re.findall(r'name="(a-\d+-\d+)"', page)
+
+
+def test_the_answer_grid_page_saves_good_cells_and_shows_a_bad_cell(client, session, people, klass, assignment):
+    login(client, "teacher@a.example", people["password"])
+    url = f"/diagnostics/assignments/{assignment.public_id}/grid"
+    page = client.get(url).get_data(as_text=True)
+    items = [ai.item for ai in assignment.items]
+    s01 = service.find_student(session, klass.code, "S01")
+    token = csrf_token(client, url)
+    good = {f"a-{s01.id}-{i.id}": _right(i) for i in items}
+    assert set(good) <= set(_grid_fields(page))
+    resp = client.post(url, data=good | {"csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/assignments/{assignment.public_id}")
+    assert "Answers saved for 1 students." in client.get(resp.headers["Location"]).get_data(as_text=True)
+    session.expire_all()
+    assert session.query(Answer).count() == len(items)
+    numeric = next(i for i in items if i.type == "numeric")
+    bad = client.post(url, data=good | {f"a-{s01.id}-{numeric.id}": "lots", "csrf_token": token},
+                      follow_redirects=True)
+    assert bad.status_code == 200 and "S01:" in bad.get_data(as_text=True)
+    garbled = client.post(url, data={"a-x-1": "A", "csrf_token": token}, follow_redirects=True)
+    assert garbled.status_code == 200 and "The grid was not understood." in garbled.get_data(as_text=True)
+    session.expire_all()
+    stored = {a.item_id: a.value for a in session.query(Answer)}
+    assert stored[numeric.id] == _right(numeric) and len(stored) == len(items)  # nothing stored was lost
+
+
+def test_the_answer_csv_import_page_saves_a_good_file_and_lists_row_errors(client, session, people, klass,
+                                                                            assignment):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    url = f"/diagnostics/assignments/{assignment.public_id}/grid"
+    token = csrf_token(client, url)
+    items = [ai.item for ai in assignment.items]
+    header = "code," + ",".join(i.key for i in items)
+    good = f"{header}\nS01,{','.join(_right(i) for i in items)}\n".encode()
+    resp = client.post(url, data={"file": (io.BytesIO(good), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and "Answers saved for 1 students." in resp.get_data(as_text=True)
+    bad = f"{header}\nS77,{','.join(_right(i) for i in items)}\n".encode()
+    resp = client.post(url, data={"file": (io.BytesIO(bad), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and "row 2: no student with code" in resp.get_data(as_text=True)
+    resp = client.post(url, data={"file": (io.BytesIO(b"\xff\xfe\x00garbage"), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and resp.request.path == url
+    session.expire_all()
+    assert session.query(Submission).count() == 1 and session.query(Answer).count() == len(items)
