@@ -409,3 +409,59 @@ def test_the_answer_csv_import_page_saves_a_good_file_and_lists_row_errors(clien
     assert resp.status_code == 200 and resp.request.path == url
     session.expire_all()
     assert session.query(Submission).count() == 1 and session.query(Answer).count() == len(items)
+
+
+def test_every_teacher_form_answers_good_and_bad_input_without_a_server_error(client, session, people, klass):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    token = csrf_token(client, "/diagnostics/")
+    made = client.post("/diagnostics/classes", data={"name": "ט'2", "csrf_token": token})
+    assert made.status_code == 302
+    nameless = client.post("/diagnostics/classes", data={"name": "", "csrf_token": token}, follow_redirects=True)
+    assert nameless.status_code == 200 and "A class needs a name" in nameless.get_data(as_text=True)
+    class_url = f"/diagnostics/classes/{klass.id}"
+    token = csrf_token(client, class_url)
+    one = client.post(class_url + "/students", data={"code": "S04", "name": "דנה", "csrf_token": token},
+                      follow_redirects=True)
+    assert one.status_code == 200 and "S04" in one.get_data(as_text=True)
+    for code, message in (("s04", "already a student with code s04"), ("bad code!", "is not a student code")):
+        resp = client.post(class_url + "/students", data={"code": code, "csrf_token": token}, follow_redirects=True)
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+    roster = client.post(class_url + "/students", content_type="multipart/form-data", follow_redirects=True,
+                         data={"file": (io.BytesIO(b"code,name\nS05,\nS06,\n"), "r.csv"), "csrf_token": token})
+    assert roster.status_code == 200 and "2 students added." in roster.get_data(as_text=True)
+    broken = client.post(class_url + "/students", content_type="multipart/form-data", follow_redirects=True,
+                         data={"file": (io.BytesIO(b"code\nS07\nS07\nS01\n"), "r.csv"), "csrf_token": token})
+    text = broken.get_data(as_text=True)
+    assert broken.status_code == 200 and "row 3: code S07 repeats row 2" in text and "row 4: code S01" in text
+    session.expire_all()
+    assert {s.code for s in session.get(type(klass), klass.id).students} == {"S01", "S02", "S03", "S04", "S05", "S06"}
+    form = {"diagnostic": "negative-numbers", "opens_at": "2020-01-01T08:00", "closes_at": "2099-01-01T08:00",
+            "csrf_token": token}
+    assert client.post(class_url + "/assignments", data=form).status_code == 302
+    for bad in ({"opens_at": "yesterday"}, {"closes_at": "2019-01-01T08:00"}, {"diagnostic": "no-such"}):
+        resp = client.post(class_url + "/assignments", data=form | bad, follow_redirects=True)
+        assert resp.status_code == 200 and resp.request.path == class_url and 'class="flash' in resp.get_data(True)
+
+
+def test_the_rubric_scoring_form_takes_a_level_and_refuses_a_bad_one(client, session, people, klass):
+    text_item = next(i for i in service.current_items(session) if i.type == "text")
+    a = builders.open_assignment(session, people["teacher"], klass, title="explain", diagnostic_key=None,
+                                 item_keys=[text_item.key], closes=timedelta(hours=1))
+    student = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, student, a.public_id, {text_item.id: "because 8 is bigger"}, submit=True)
+    session.commit()
+    answer = session.query(Answer).one()
+    login(client, "teacher@a.example", people["password"])
+    results_url = f"/diagnostics/assignments/{a.public_id}"
+    token = csrf_token(client, results_url)
+    levels = sorted(lv["score"] for lv in text_item.spec["rubric"]["levels"])
+    for level, message in (("x", "Choose a rubric level."), ("99", "Choose a rubric level")):
+        resp = client.post(f"/diagnostics/answers/{answer.id}/score", data={"level": level, "csrf_token": token},
+                           headers={"Referer": results_url}, follow_redirects=True)
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+    resp = client.post(f"/diagnostics/answers/{answer.id}/score", data={"level": str(levels[-1]), "csrf_token": token})
+    assert resp.status_code == 302
+    session.expire_all()
+    assert session.get(Answer, answer.id).score == levels[-1]
