@@ -30,6 +30,7 @@ from app.diagnostics.models import (
     Misconception,
     Student,
     Submission,
+    new_student_code,
 )
 from app.errors import Conflict, InvalidInput, NotFound
 
@@ -266,9 +267,17 @@ def _clean_code(code: str) -> str:
     return code
 
 
+def _generated_code(taken: set[str]) -> str:
+    while (code := new_student_code()).lower() in taken:
+        pass
+    taken.add(code.lower())
+    return code
+
+
 def add_student(session: Session, actor: User, class_id: int, code: str, name: str | None = None) -> Student:
+    """Add one student; without a code of the teacher's own, the student gets a generated, unguessable one."""
     group = get_class(session, actor, class_id, "edit")
-    code = _clean_code(code)
+    code = _clean_code(code) if (code or "").strip() else _generated_code({s.code.lower() for s in group.students})
     if any(s.code.lower() == code.lower() for s in group.students):
         raise Conflict(f"There is already a student with code {code} in this class.", field="code")
     student = Student(class_group=group, code=code, name=(name or "").strip()[:200] or None)
@@ -305,18 +314,25 @@ def _rows(data: bytes) -> tuple[list[str], list[list[str]]]:
 
 
 def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> int:
-    """Add the students of a CSV (columns: code, optional name). All or nothing; errors name the row."""
+    """Add the students of a CSV (columns: code and/or name). All or nothing; errors name the row.
+
+    A row without a code (or a file with only a name column) gets a generated code."""
     group = get_class(session, actor, class_id, "edit")
     header, rows = _rows(data)
     code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
     name_col = next((i for i, h in enumerate(header) if h in NAME_HEADERS), None)
-    if code_col is None:
-        raise InvalidInput(f"The file has no 'code' column (found: {', '.join(header) or 'nothing'}).", field="file")
+    if code_col is None and name_col is None:
+        raise InvalidInput(f"The file has no 'code' or 'name' column (found: {', '.join(header) or 'nothing'}).",
+                           field="file")
     existing = {s.code.lower() for s in group.students}
     seen: dict[str, int] = {}
-    problems, new = [], []
+    problems, new, generated = [], [], []
     for n, row in enumerate(rows, start=2):
-        code = row[code_col].strip() if code_col < len(row) else ""
+        code = row[code_col].strip() if code_col is not None and code_col < len(row) else ""
+        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        if not code:
+            generated.append(name)
+            continue
         try:
             code = _clean_code(code)
         except InvalidInput as exc:
@@ -329,10 +345,11 @@ def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> 
             problems.append(f"row {n}: code {code} is already in this class.")
             continue
         seen[code.lower()] = n
-        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
         new.append(Student(class_group=group, code=code, name=name[:200] or None))
     if problems:
         raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+    taken = existing | set(seen)
+    new += [Student(class_group=group, code=_generated_code(taken), name=name[:200] or None) for name in generated]
     session.add_all(new)
     session.flush()
     return len(new)
@@ -379,15 +396,19 @@ def assignments_of(session: Session, actor: User) -> list[Assignment]:
 # ------------------------------------------------------------------------- students answer (no account)
 
 
+WRONG_CODES = "These codes do not match a student of a class. Check both codes with your teacher."
+_CLASS_CODE = re.compile(r"^[A-Z0-9]{1,12}$")
+
+
 def find_student(session: Session, class_code: str, student_code: str) -> Student:
+    """The student of these two codes. Any wrong pair gets the same answer, so that a wrong class code cannot be told
+    from a wrong student code."""
     code = (class_code or "").strip().upper()
-    group = session.scalar(select(ClassGroup).where(ClassGroup.code == code))
-    if group is None:
-        raise NotFound(f"There is no class with code {code or '(empty)'}. Check the code on the board.")
+    group = session.scalar(select(ClassGroup).where(ClassGroup.code == code)) if _CLASS_CODE.match(code) else None
     wanted = unicodedata.normalize("NFC", (student_code or "").strip()).lower()
-    student = next((s for s in group.students if s.code.lower() == wanted), None)
+    student = next((s for s in group.students if s.code.lower() == wanted), None) if group is not None else None
     if student is None:
-        raise NotFound("This student code is not on the class list. Check it with your teacher.")
+        raise NotFound(WRONG_CODES)
     return student
 
 

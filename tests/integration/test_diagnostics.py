@@ -70,7 +70,7 @@ def test_roster_import_utf8_and_windows_1255_all_or_nothing(session, people, kla
     assert "row 4:" in err.value.detail and "row 5: code S01 is already in this class" in err.value.detail
     session.rollback()
     assert session.query(Student).count() == before
-    with pytest.raises(InvalidInput, match="no 'code' column"):
+    with pytest.raises(InvalidInput, match="no 'code' or 'name' column"):
         service.import_roster(session, people["teacher"], klass.id, b"first,last\na,b\n")
     with pytest.raises(InvalidInput, match="neither UTF-8 nor Windows-1255"):
         service.import_roster(session, people["teacher"], klass.id, b"code\n\xff\xfe\x00\x81")
@@ -115,10 +115,11 @@ def _right(item):
 
 
 def test_student_codes_saving_resuming_submitting_once(session, klass, assignment):
-    with pytest.raises(NotFound, match="no class with code"):
+    with pytest.raises(NotFound, match="do not match") as wrong_class:
         service.find_student(session, "ZZZZZZ", "S01")
-    with pytest.raises(NotFound, match="not on the class list"):
+    with pytest.raises(NotFound, match="do not match") as wrong_student:
         service.find_student(session, klass.code, "S99")
+    assert wrong_class.value.detail == wrong_student.value.detail
     student = service.find_student(session, klass.code.lower(), "s01")
     half = dict(list(_answers_for(assignment, _right).items())[:2])
     sub = service.student_answers(session, student, assignment.public_id, half, submit=False)
@@ -208,7 +209,7 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
 
     phone = app.test_client()
     bad = phone.post("/s/", data={"class_code": "NOPE42", "student_code": "T1", "csrf_token": csrf_token(phone, "/s/")})
-    assert bad.status_code == 404 and "There is no class with code NOPE42" in bad.get_data(as_text=True)
+    assert bad.status_code == 404 and "These codes do not match" in bad.get_data(as_text=True)
     phone.post("/s/", data={"class_code": code, "student_code": "t1", "csrf_token": csrf_token(phone, "/s/")})
     home = phone.get("/s/home").get_data(as_text=True)
     answer_url = re.search(r'href="(/s/a/[0-9a-f]+)"', home).group(1)
@@ -465,3 +466,64 @@ def test_the_rubric_scoring_form_takes_a_level_and_refuses_a_bad_one(client, ses
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Answer, answer.id).score == levels[-1]
+
+
+def _error_text(resp) -> str:
+    return re.search(r'id="error">([^<]*)<', resp.get_data(as_text=True)).group(1)
+
+
+def test_student_sign_in_says_the_same_for_any_wrong_pair_and_is_throttled(app, klass):
+    import time
+
+    # The window opens at the first wrong try, so the 40 tries below fall inside it.
+    app.config |= {"STUDENT_SIGNIN_LIMIT_PER_ADDRESS": "10 per 5 seconds",
+                   "STUDENT_SIGNIN_LIMIT_PER_CLASS": "1000 per hour"}
+    phone = app.test_client()
+    token = csrf_token(phone, "/s/")
+
+    def sign_in(class_code: str, student_code: str):
+        return phone.post("/s/", data={"class_code": class_code, "student_code": student_code, "csrf_token": token})
+
+    wrong_class, wrong_student = sign_in("NOPE42", "S01"), sign_in(klass.code, "S99")
+    assert wrong_class.status_code == wrong_student.status_code == 404
+    assert _error_text(wrong_class) == _error_text(wrong_student)
+    assert sign_in("\x00" + klass.code, "S01").status_code == 404
+    answers = [sign_in(klass.code, f"S{n + 10}") for n in range(40)]
+    assert [r.status_code for r in answers] == [404] * 7 + [429] * 33
+    wait = re.search(r"Too many tries: wait (\d+) seconds", _error_text(answers[-1]))
+    assert wait and 1 <= int(wait.group(1)) <= 6
+    refused = sign_in(klass.code, "S01")  # the right pair too, until the window passes
+    assert refused.status_code == 429 and "Too many tries" in _error_text(refused)
+    time.sleep(int(wait.group(1)))
+    assert sign_in(klass.code, "S01").status_code == 302
+
+
+def test_student_sign_in_is_throttled_per_class_whatever_the_address(app, klass):
+    app.config["STUDENT_SIGNIN_LIMIT_PER_CLASS"] = "3 per minute"
+    answers = []
+    for n in range(4):
+        phone = app.test_client()
+        token = csrf_token(phone, "/s/")
+        answers.append(phone.post("/s/", data={"class_code": klass.code, "student_code": f"Y{n}", "csrf_token": token},
+                                  environ_base={"REMOTE_ADDR": f"10.0.1.{n + 1}"}).status_code)
+    assert answers == [404, 404, 404, 429]
+
+
+def test_students_added_without_a_code_get_generated_ones_shown_on_the_class_page(client, session, people, klass):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    class_url = f"/diagnostics/classes/{klass.id}"
+    token = csrf_token(client, class_url)
+    added = client.post(class_url + "/students", data={"code": "", "name": "Rami", "csrf_token": token})
+    assert added.status_code == 302
+    client.post(class_url + "/students", content_type="multipart/form-data",
+                data={"file": (io.BytesIO("name\nדנה\nسلمى\n".encode()), "r.csv"), "csrf_token": token})
+    session.expire_all()
+    generated = {s.name: s.code for s in session.query(Student).filter(Student.class_id == klass.id)
+                 if s.code not in ("S01", "S02", "S03")}
+    assert set(generated) == {"Rami", "דנה", "سلمى"}
+    assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", c) for c in generated.values())
+    page = client.get(class_url).get_data(as_text=True)
+    assert all(c in page for c in generated.values())
+    assert service.find_student(session, klass.code, generated["Rami"].lower()).name == "Rami"
