@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz
@@ -427,12 +428,43 @@ def student_assignment(session: Session, student: Student, public_id: str) -> As
 
 
 def submission_of(session: Session, assignment: Assignment, student: Student) -> Submission | None:
+    # populate_existing: after a concurrent request's commit, the row as stored now, not as first loaded.
     return session.scalar(select(Submission).where(Submission.assignment_id == assignment.id,
-                                                   Submission.student_id == student.id))
+                                                   Submission.student_id == student.id)
+                          .execution_options(populate_existing=True))
 
 
-def _save(session: Session, assignment: Assignment, student: Student, raw: dict[int, str], *, source: str,
-          submit: bool) -> Submission:
+class AlreadySubmitted(Conflict):
+    """The student's submission is closed (perhaps by their other request a moment ago)."""
+
+
+def _open_submission(session: Session, assignment: Assignment, student: Student, source: str) -> Submission:
+    """The student's submission row, created if missing. Two requests at once may both create it: the insert
+    ignores the conflict on the unique pair (both SQLite and PostgreSQL), so neither fails and both get the one row."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(session.get_bind().dialect.name)
+    if dialect is None:
+        raise NotImplementedError(f"No insert-or-ignore for {session.get_bind().dialect.name}.")
+    session.execute(dialect.insert(Submission).values(assignment_id=assignment.id, student_id=student.id,
+                                                      started_at=utcnow(), source=source)
+                    .on_conflict_do_nothing(index_elements=["assignment_id", "student_id"]))
+    return submission_of(session, assignment, student)
+
+
+def _claim(session: Session, submission: Submission, submit: bool) -> None:
+    """Take the row for this request's writes while it is still open; a closed one is AlreadySubmitted.
+
+    The conditional UPDATE waits for a concurrent request's lock (the row lock on PostgreSQL, the write lock on
+    SQLite) and then sees its commit, so of two submits exactly one closes the submission."""
+    values = {"submitted_at": utcnow()} if submit else {"source": submission.source}
+    claimed = session.execute(update(Submission).where(Submission.id == submission.id,
+                                                       Submission.submitted_at.is_(None)).values(**values)
+                              .execution_options(synchronize_session=False)).rowcount
+    session.refresh(submission)
+    if not claimed:
+        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+
+
+def _scored(assignment: Assignment, raw: dict[int, str]) -> dict[int, Scored]:
     items = {ai.item.id: ai.item for ai in assignment.items}
     scored, problems = {}, []
     for item_id, value in raw.items():
@@ -446,26 +478,32 @@ def _save(session: Session, assignment: Assignment, student: Student, raw: dict[
             problems.append(exc.detail)
     if problems:
         raise InvalidInput(" ".join(problems), field="answers")
-    submission = submission_of(session, assignment, student)
-    if submission is None:
-        submission = Submission(assignment=assignment, student=student, source=source)
-        session.add(submission)
-        session.flush()
+    return scored
+
+
+def _save(session: Session, assignment: Assignment, student: Student, raw: dict[int, str], *, source: str,
+          submit: bool, claim: bool = False) -> Submission:
+    """Score and store the answers; `claim` (a student's own request) refuses a submission already closed."""
+    scored = _scored(assignment, raw)
+    submission = _open_submission(session, assignment, student, source)
+    if claim:
+        _claim(session, submission, submit)
+    elif submit:
+        submission.submitted_at = utcnow()
     answers = {a.item_id: a for a in submission.answers}
     for item_id, result in scored.items():
         answer = answers.get(item_id) or Answer(submission=submission, item_id=item_id)
         answer.value, answer.correct, answer.misconception = result.value, result.correct, result.misconception
         answer.scored_by, answer.score = "auto", None
         session.add(answer)
-    if submit:
-        submission.submitted_at = utcnow()
     session.flush()
     return submission
 
 
 def student_answers(session: Session, student: Student, public_id: str, raw: dict[int, str], *, submit: bool,
                     now: datetime | None = None) -> Submission:
-    """A student saves (and may resume) or submits; one submission each, inside the window."""
+    """A student saves (and may resume) or submits; one submission each, inside the window, even when two of their
+    requests arrive at once."""
     now = now or utcnow()
     assignment = student_assignment(session, student, public_id)
     if now < assignment.opens_at:
@@ -474,8 +512,8 @@ def student_answers(session: Session, student: Student, public_id: str, raw: dic
         raise Conflict("This assignment is closed: answers are no longer accepted.")
     existing = submission_of(session, assignment, student)
     if existing is not None and existing.submitted_at is not None:
-        raise Conflict("You already submitted this assignment; ask your teacher if something needs changing.")
-    return _save(session, assignment, student, raw, source="student", submit=submit)
+        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+    return _save(session, assignment, student, raw, source="student", submit=submit, claim=True)
 
 
 def teacher_grid(session: Session, actor: User, public_id: str, grid: dict[tuple[int, int], str]) -> int:

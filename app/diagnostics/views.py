@@ -339,6 +339,11 @@ def answer(public_id: str):
                 return redirect(url_for("student.home"))
             flash(_("Saved. You can come back and finish later."), "info")
             return redirect(url_for("student.answer", public_id=public_id))
+        except service.AlreadySubmitted:
+            # Often the second of a double click: the answers as submitted are what counts; the service refused before
+            # writing anything, so this redirect's commit stores nothing of this request.
+            flash(_("Your answers to this assignment are already submitted."), "info")
+            return redirect(url_for("student.home"))
         except ClassLabError as exc:  # shown again as typed; the error status rolls the answers back
             error, status = exc.detail, exc.status
     saved = {a.item_id: a.value or "" for a in submission.answers} if submission else {}

@@ -223,8 +223,9 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
         numeric = re.findall(r'inputmode="decimal" name="(i-\d+)"', form)
         resp = phone.post(answer_url, data=data | {n: "2" for n in numeric})
     assert resp.status_code == 302
-    again = phone.post(answer_url, data=data)
-    assert again.status_code == 409 and "already submitted" in again.get_data(as_text=True)
+    again = phone.post(answer_url, data=data, follow_redirects=True)
+    assert again.status_code == 200 and again.request.path == "/s/home"
+    assert "already submitted" in again.get_data(as_text=True)
     report = client.get(results_url).get_data(as_text=True)
     assert "<svg" in report and 'id="groups"' in report and "T1" in report
     other = signed_in(app, "colleague@a.example", people["password"])
@@ -527,3 +528,36 @@ def test_students_added_without_a_code_get_generated_ones_shown_on_the_class_pag
     page = client.get(class_url).get_data(as_text=True)
     assert all(c in page for c in generated.values())
     assert service.find_student(session, klass.code, generated["Rami"].lower()).name == "Rami"
+
+
+def test_twenty_simultaneous_submits_from_one_student_store_one_submission_and_no_server_error(live_app, session,
+                                                                                                 klass, assignment):
+    import threading
+
+    import requests
+
+    phone = requests.Session()
+    page = phone.get(live_app.url + "/s/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed = phone.post(live_app.url + "/s/", data={"class_code": klass.code, "student_code": "S01",
+                                                    "csrf_token": token}, allow_redirects=False)
+    assert signed.status_code == 302
+    answer_url = f"{live_app.url}/s/a/{assignment.public_id}"
+    data = {f"i-{k}": v for k, v in _answers_for(assignment, _right).items()} | {"submit": "1", "csrf_token": token}
+    start, answers = threading.Barrier(20), []
+
+    def submit() -> None:
+        start.wait()
+        resp = phone.post(answer_url, data=data, cookies=phone.cookies.get_dict(), allow_redirects=False)
+        answers.append((resp.status_code, resp.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 20 and all(status == 302 and location.endswith("/s/home") for status, location in answers)
+    session.expire_all()
+    stored = session.query(Submission).all()
+    assert len(stored) == 1 and stored[0].submitted_at is not None
+    assert session.query(Answer).count() == len(assignment.items)
