@@ -460,6 +460,7 @@ def _claim(session: Session, submission: Submission, submit: bool) -> None:
                                                        Submission.submitted_at.is_(None)).values(**values)
                               .execution_options(synchronize_session=False)).rowcount
     session.refresh(submission)
+    session.expire(submission, ["answers"])  # a concurrent save's answers, not those loaded before the wait
     if not claimed:
         raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
 

@@ -489,12 +489,18 @@ def test_student_sign_in_says_the_same_for_any_wrong_pair_and_is_throttled(app, 
     assert wrong_class.status_code == wrong_student.status_code == 404
     assert _error_text(wrong_class) == _error_text(wrong_student)
     assert sign_in("\x00" + klass.code, "S01").status_code == 404
+    arabic = phone.post("/s/", data={"class_code": klass.code, "student_code": "S98", "csrf_token": token},
+                        headers={"Accept-Language": "ar"})
+    assert _error_text(arabic) == "هذان الرمزان لا يطابقان أي طالب في أي صف. تحقّق من الرمزين مع معلّمك."
     answers = [sign_in(klass.code, f"S{n + 10}") for n in range(40)]
-    assert [r.status_code for r in answers] == [404] * 7 + [429] * 33
+    assert [r.status_code for r in answers] == [404] * 6 + [429] * 34
     wait = re.search(r"Too many tries: wait (\d+) seconds", _error_text(answers[-1]))
     assert wait and 1 <= int(wait.group(1)) <= 6
     refused = sign_in(klass.code, "S01")  # the right pair too, until the window passes
     assert refused.status_code == 429 and "Too many tries" in _error_text(refused)
+    hebrew = phone.post("/s/", data={"class_code": klass.code, "student_code": "S01", "csrf_token": token},
+                        headers={"Accept-Language": "he"})
+    assert hebrew.status_code == 429 and "יותר מדי ניסיונות: יש לחכות" in _error_text(hebrew)
     time.sleep(int(wait.group(1)))
     assert sign_in(klass.code, "S01").status_code == 302
 
