@@ -241,6 +241,8 @@ def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
     assert roster.status_code == 201 and roster.get_json() == {"added": 2}
     dup = client.post(f"/api/v1/diagnostics/classes/{group['id']}/students", json={"code": "q1"}, headers=auth)
     assert dup.status_code == 409 and "already a student with code q1" in dup.get_json()["detail"]
+    generated = client.post(f"/api/v1/diagnostics/classes/{group['id']}/students", json={"name": "Rana"}, headers=auth)
+    assert generated.status_code == 201 and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", generated.get_json()["code"])
     made = client.post(f"/api/v1/diagnostics/classes/{group['id']}/assignments", headers=auth, json={
         "diagnostic": "negative-numbers", "opens_at": "2020-01-01T00:00:00+02:00",
         "closes_at": "2099-01-01T00:00:00+02:00"})
@@ -256,8 +258,8 @@ def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
                     json={"answers": [{"student": "Q1", "item": first, "value": "A"}]})
     assert ok.status_code == 200
     results = client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=auth).get_json()
-    assert {s["code"] for s in results["students"]} == {"Q1", "Q2"}
-    assert results["students"][1]["cells"][first] == "missing"
+    assert {s["code"] for s in results["students"]} == {"Q1", "Q2", generated.get_json()["code"]}
+    assert next(s for s in results["students"] if s["code"] == "Q2")["cells"][first] == "missing"
     other = bearer(session, people["colleague"], "other")
     assert client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=other).status_code == 404
     assert client.get(f"/api/v1/diagnostics/classes/{group['id']}", headers=other).status_code == 404
