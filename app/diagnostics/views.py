@@ -109,6 +109,21 @@ def class_page(class_id: int):
     )
 
 
+@bp.get("/classes/<int:class_id>/cards")
+@login_required
+def cards(class_id: int):
+    """Printable sign-in cards, one per student. The QR code carries only the class code (it is on the board anyway):
+    the student code is printed, never put in a URL that would end up in histories and logs."""
+    import qrcode
+    import qrcode.image.svg
+
+    group = service.get_class(db.session(), current_user, class_id)
+    url = url_for("student.enter", c=group.code, _external=True)
+    qr = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=6, border=2)
+    return render_template("diagnostics/cards.html", group=group, url=url,
+                           qr_svg=Markup(qr.to_string(encoding="unicode")))
+
+
 @bp.post("/classes/<int:class_id>/students")
 @login_required
 @form_errors_to("diagnostics.class_page")

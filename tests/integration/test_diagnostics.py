@@ -569,3 +569,15 @@ def test_twenty_simultaneous_submits_from_one_student_store_one_submission_and_n
     stored = session.query(Submission).all()
     assert len(stored) == 1 and stored[0].submitted_at is not None
     assert session.query(Answer).count() == len(assignment.items)
+
+
+def test_printable_sign_in_cards_carry_the_class_code_in_the_qr_and_each_student_code_printed(client, people, klass):
+    login(client, "teacher@a.example", people["password"])
+    page = client.get(f"/diagnostics/classes/{klass.id}/cards")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and text.count('class="signin-card"') == 3 and text.count("<svg") == 3
+    assert all(f'class="student-code">{c}<' in text for c in ("S01", "S02", "S03"))
+    assert f"/s/?c={klass.code}" in text and "S01" not in re.search(r"<svg.*?</svg>", text, re.S).group(0)
+    assert 'id="cards-link"' in client.get(f"/diagnostics/classes/{klass.id}").get_data(as_text=True)
+    other = signed_in(client.application, "colleague@a.example", people["password"])
+    assert other.get(f"/diagnostics/classes/{klass.id}/cards").status_code == 404
