@@ -59,7 +59,8 @@ class ClassIn(Schema):
 
 
 class StudentIn(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    code = fields.String(load_default="", validate=validate.Length(max=40),
+                         metadata={"description": "The teacher's own code; left out, an unguessable one is generated."})
     name = fields.String(load_default=None, validate=validate.Length(max=200))
 
 

@@ -16,6 +16,13 @@ def new_class_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
+def new_student_code() -> str:
+    """Eight random symbols (40 bits) as XXXX-XXXX: the class code is on the board, so the student code is the secret;
+    with the sign-in throttle nobody in the room can walk it."""
+    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{symbols[:4]}-{symbols[4:]}"
+
+
 class Misconception(Base):
     __tablename__ = "misconception"
 

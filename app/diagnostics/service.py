@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz
@@ -30,6 +31,7 @@ from app.diagnostics.models import (
     Misconception,
     Student,
     Submission,
+    new_student_code,
 )
 from app.errors import Conflict, InvalidInput, NotFound
 
@@ -266,9 +268,17 @@ def _clean_code(code: str) -> str:
     return code
 
 
+def _generated_code(taken: set[str]) -> str:
+    while (code := new_student_code()).lower() in taken:
+        pass
+    taken.add(code.lower())
+    return code
+
+
 def add_student(session: Session, actor: User, class_id: int, code: str, name: str | None = None) -> Student:
+    """Add one student; without a code of the teacher's own, the student gets a generated, unguessable one."""
     group = get_class(session, actor, class_id, "edit")
-    code = _clean_code(code)
+    code = _clean_code(code) if (code or "").strip() else _generated_code({s.code.lower() for s in group.students})
     if any(s.code.lower() == code.lower() for s in group.students):
         raise Conflict(f"There is already a student with code {code} in this class.", field="code")
     student = Student(class_group=group, code=code, name=(name or "").strip()[:200] or None)
@@ -305,18 +315,25 @@ def _rows(data: bytes) -> tuple[list[str], list[list[str]]]:
 
 
 def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> int:
-    """Add the students of a CSV (columns: code, optional name). All or nothing; errors name the row."""
+    """Add the students of a CSV (columns: code and/or name). All or nothing; errors name the row.
+
+    A row without a code (or a file with only a name column) gets a generated code."""
     group = get_class(session, actor, class_id, "edit")
     header, rows = _rows(data)
     code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
     name_col = next((i for i, h in enumerate(header) if h in NAME_HEADERS), None)
-    if code_col is None:
-        raise InvalidInput(f"The file has no 'code' column (found: {', '.join(header) or 'nothing'}).", field="file")
+    if code_col is None and name_col is None:
+        raise InvalidInput(f"The file has no 'code' or 'name' column (found: {', '.join(header) or 'nothing'}).",
+                           field="file")
     existing = {s.code.lower() for s in group.students}
     seen: dict[str, int] = {}
-    problems, new = [], []
+    problems, new, generated = [], [], []
     for n, row in enumerate(rows, start=2):
-        code = row[code_col].strip() if code_col < len(row) else ""
+        code = row[code_col].strip() if code_col is not None and code_col < len(row) else ""
+        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
+        if not code:
+            generated.append(name)
+            continue
         try:
             code = _clean_code(code)
         except InvalidInput as exc:
@@ -329,10 +346,11 @@ def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> 
             problems.append(f"row {n}: code {code} is already in this class.")
             continue
         seen[code.lower()] = n
-        name = row[name_col].strip() if name_col is not None and name_col < len(row) else ""
         new.append(Student(class_group=group, code=code, name=name[:200] or None))
     if problems:
         raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+    taken = existing | set(seen)
+    new += [Student(class_group=group, code=_generated_code(taken), name=name[:200] or None) for name in generated]
     session.add_all(new)
     session.flush()
     return len(new)
@@ -379,15 +397,19 @@ def assignments_of(session: Session, actor: User) -> list[Assignment]:
 # ------------------------------------------------------------------------- students answer (no account)
 
 
+WRONG_CODES = "These codes do not match a student of a class. Check both codes with your teacher."
+_CLASS_CODE = re.compile(r"^[A-Z0-9]{1,12}$")
+
+
 def find_student(session: Session, class_code: str, student_code: str) -> Student:
+    """The student of these two codes. Any wrong pair gets the same answer, so that a wrong class code cannot be told
+    from a wrong student code."""
     code = (class_code or "").strip().upper()
-    group = session.scalar(select(ClassGroup).where(ClassGroup.code == code))
-    if group is None:
-        raise NotFound(f"There is no class with code {code or '(empty)'}. Check the code on the board.")
+    group = session.scalar(select(ClassGroup).where(ClassGroup.code == code)) if _CLASS_CODE.match(code) else None
     wanted = unicodedata.normalize("NFC", (student_code or "").strip()).lower()
-    student = next((s for s in group.students if s.code.lower() == wanted), None)
+    student = next((s for s in group.students if s.code.lower() == wanted), None) if group is not None else None
     if student is None:
-        raise NotFound("This student code is not on the class list. Check it with your teacher.")
+        raise NotFound(WRONG_CODES)
     return student
 
 
@@ -406,12 +428,44 @@ def student_assignment(session: Session, student: Student, public_id: str) -> As
 
 
 def submission_of(session: Session, assignment: Assignment, student: Student) -> Submission | None:
+    # populate_existing: after a concurrent request's commit, the row as stored now, not as first loaded.
     return session.scalar(select(Submission).where(Submission.assignment_id == assignment.id,
-                                                   Submission.student_id == student.id))
+                                                   Submission.student_id == student.id)
+                          .execution_options(populate_existing=True))
 
 
-def _save(session: Session, assignment: Assignment, student: Student, raw: dict[int, str], *, source: str,
-          submit: bool) -> Submission:
+class AlreadySubmitted(Conflict):
+    """The student's submission is closed (perhaps by their other request a moment ago)."""
+
+
+def _open_submission(session: Session, assignment: Assignment, student: Student, source: str) -> Submission:
+    """The student's submission row, created if missing. Two requests at once may both create it: the insert
+    ignores the conflict on the unique pair (both SQLite and PostgreSQL), so neither fails and both get the one row."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(session.get_bind().dialect.name)
+    if dialect is None:
+        raise NotImplementedError(f"No insert-or-ignore for {session.get_bind().dialect.name}.")
+    session.execute(dialect.insert(Submission).values(assignment_id=assignment.id, student_id=student.id,
+                                                      started_at=utcnow(), source=source)
+                    .on_conflict_do_nothing(index_elements=["assignment_id", "student_id"]))
+    return submission_of(session, assignment, student)
+
+
+def _claim(session: Session, submission: Submission, submit: bool) -> None:
+    """Take the row for this request's writes while it is still open; a closed one is AlreadySubmitted.
+
+    The conditional UPDATE waits for a concurrent request's lock (the row lock on PostgreSQL, the write lock on
+    SQLite) and then sees its commit, so of two submits exactly one closes the submission."""
+    values = {"submitted_at": utcnow()} if submit else {"source": submission.source}
+    claimed = session.execute(update(Submission).where(Submission.id == submission.id,
+                                                       Submission.submitted_at.is_(None)).values(**values)
+                              .execution_options(synchronize_session=False)).rowcount
+    session.refresh(submission)
+    session.expire(submission, ["answers"])  # a concurrent save's answers, not those loaded before the wait
+    if not claimed:
+        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+
+
+def _scored(assignment: Assignment, raw: dict[int, str]) -> dict[int, Scored]:
     items = {ai.item.id: ai.item for ai in assignment.items}
     scored, problems = {}, []
     for item_id, value in raw.items():
@@ -425,26 +479,32 @@ def _save(session: Session, assignment: Assignment, student: Student, raw: dict[
             problems.append(exc.detail)
     if problems:
         raise InvalidInput(" ".join(problems), field="answers")
-    submission = submission_of(session, assignment, student)
-    if submission is None:
-        submission = Submission(assignment=assignment, student=student, source=source)
-        session.add(submission)
-        session.flush()
+    return scored
+
+
+def _save(session: Session, assignment: Assignment, student: Student, raw: dict[int, str], *, source: str,
+          submit: bool, claim: bool = False) -> Submission:
+    """Score and store the answers; `claim` (a student's own request) refuses a submission already closed."""
+    scored = _scored(assignment, raw)
+    submission = _open_submission(session, assignment, student, source)
+    if claim:
+        _claim(session, submission, submit)
+    elif submit:
+        submission.submitted_at = utcnow()
     answers = {a.item_id: a for a in submission.answers}
     for item_id, result in scored.items():
         answer = answers.get(item_id) or Answer(submission=submission, item_id=item_id)
         answer.value, answer.correct, answer.misconception = result.value, result.correct, result.misconception
         answer.scored_by, answer.score = "auto", None
         session.add(answer)
-    if submit:
-        submission.submitted_at = utcnow()
     session.flush()
     return submission
 
 
 def student_answers(session: Session, student: Student, public_id: str, raw: dict[int, str], *, submit: bool,
                     now: datetime | None = None) -> Submission:
-    """A student saves (and may resume) or submits; one submission each, inside the window."""
+    """A student saves (and may resume) or submits; one submission each, inside the window, even when two of their
+    requests arrive at once."""
     now = now or utcnow()
     assignment = student_assignment(session, student, public_id)
     if now < assignment.opens_at:
@@ -453,8 +513,8 @@ def student_answers(session: Session, student: Student, public_id: str, raw: dic
         raise Conflict("This assignment is closed: answers are no longer accepted.")
     existing = submission_of(session, assignment, student)
     if existing is not None and existing.submitted_at is not None:
-        raise Conflict("You already submitted this assignment; ask your teacher if something needs changing.")
-    return _save(session, assignment, student, raw, source="student", submit=submit)
+        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+    return _save(session, assignment, student, raw, source="student", submit=submit, claim=True)
 
 
 def teacher_grid(session: Session, actor: User, public_id: str, grid: dict[tuple[int, int], str]) -> int:

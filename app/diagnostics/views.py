@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
+from limits import parse
 from markupsafe import Markup
 
 from app import db, richtext
 from app.accounts.forms import ActionForm
 from app.diagnostics import analysis, service
-from app.errors import ClassLabError, InvalidInput, form_errors_to
+from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to
+from app.extensions import limiter
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
@@ -103,6 +107,21 @@ def class_page(class_id: int):
         default_open=now.strftime("%Y-%m-%dT%H:%M"), default_close=(now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
         student_url=url_for("student.enter", _external=True),
     )
+
+
+@bp.get("/classes/<int:class_id>/cards")
+@login_required
+def cards(class_id: int):
+    """Printable sign-in cards, one per student. The QR code carries only the class code (it is on the board anyway):
+    the student code is printed, never put in a URL that would end up in histories and logs."""
+    import qrcode
+    import qrcode.image.svg
+
+    group = service.get_class(db.session(), current_user, class_id)
+    url = url_for("student.enter", c=group.code, _external=True)
+    qr = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=6, border=2)
+    return render_template("diagnostics/cards.html", group=group, url=url,
+                           qr_svg=Markup(qr.to_string(encoding="unicode")))
 
 
 @bp.post("/classes/<int:class_id>/students")
@@ -246,15 +265,49 @@ def score_text(answer_id: int):
 # ---------------------------------------------------------------------------- students, no account
 
 
+# Wrong sign-ins allowed per client address and per class code before the page refuses for the rest of the window.
+# A whole classroom often shares one address, hence the room for typos; generated codes have 40 bits, so walking
+# them at this pace takes centuries. Both are app settings (tests make them small).
+SIGNIN_LIMITS = {"STUDENT_SIGNIN_LIMIT_PER_ADDRESS": "30 per 5 minutes",
+                 "STUDENT_SIGNIN_LIMIT_PER_CLASS": "30 per 5 minutes"}
+
+
+def _signin_counters(class_code: str) -> list[tuple]:
+    """The (limit, key) pairs a wrong sign-in counts against, in the limiter's storage (shared by all workers)."""
+    keys = {"STUDENT_SIGNIN_LIMIT_PER_ADDRESS": "address:" + (get_remote_address() or ""),
+            "STUDENT_SIGNIN_LIMIT_PER_CLASS": "class:" + class_code.strip().upper()[:40]}
+    return [(parse(current_app.config.get(name, default)), keys[name]) for name, default in SIGNIN_LIMITS.items()]
+
+
+def _signin_wait(counters: list[tuple]) -> int:
+    """Seconds until every counter lets this sign-in through again; 0 when it may go ahead now."""
+    if not limiter.enabled:
+        return 0
+    waits = [0]
+    for item, key in counters:
+        if not limiter.limiter.test(item, "student-signin", key):
+            reset_at = limiter.limiter.get_window_stats(item, "student-signin", key).reset_time
+            waits.append(max(1, int(reset_at - time.time()) + 1))
+    return max(waits)
+
+
 @student_bp.route("/", methods=["GET", "POST"])
 def enter():
     if request.method == "POST":
-        s = db.session()
+        class_code = request.form.get("class_code", "")
+        counters = _signin_counters(class_code)
+        if wait := _signin_wait(counters):  # refused before the codes are even looked at, the right pair too
+            return render_template("diagnostics/student_enter.html", class_code=class_code,
+                                   error=_("Too many tries: wait %(n)d seconds and try again.", n=wait)), 429
         try:
-            student = service.find_student(s, request.form.get("class_code", ""), request.form.get("student_code", ""))
-        except ClassLabError as exc:
-            return render_template("diagnostics/student_enter.html", error=exc.detail,
-                                   class_code=request.form.get("class_code", "")), exc.status
+            student = service.find_student(db.session(), class_code, request.form.get("student_code", ""))
+        except NotFound:
+            if limiter.enabled:
+                for item, key in counters:
+                    limiter.limiter.hit(item, "student-signin", key)
+            return render_template("diagnostics/student_enter.html", class_code=class_code,
+                                   error=_("These codes do not match a student of a class. "
+                                           "Check both codes with your teacher.")), 404
         session["student"] = {"id": student.id, "class": student.class_group.code}
         return redirect(url_for("student.home"))
     return render_template("diagnostics/student_enter.html", class_code=request.args.get("c", ""))
@@ -301,6 +354,11 @@ def answer(public_id: str):
                 return redirect(url_for("student.home"))
             flash(_("Saved. You can come back and finish later."), "info")
             return redirect(url_for("student.answer", public_id=public_id))
+        except service.AlreadySubmitted:
+            # Often the second of a double click: the answers as submitted are what counts; the service refused before
+            # writing anything, so this redirect's commit stores nothing of this request.
+            flash(_("Your answers to this assignment are already submitted."), "info")
+            return redirect(url_for("student.home"))
         except ClassLabError as exc:  # shown again as typed; the error status rolls the answers back
             error, status = exc.detail, exc.status
     saved = {a.item_id: a.value or "" for a in submission.answers} if submission else {}

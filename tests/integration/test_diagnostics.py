@@ -70,7 +70,7 @@ def test_roster_import_utf8_and_windows_1255_all_or_nothing(session, people, kla
     assert "row 4:" in err.value.detail and "row 5: code S01 is already in this class" in err.value.detail
     session.rollback()
     assert session.query(Student).count() == before
-    with pytest.raises(InvalidInput, match="no 'code' column"):
+    with pytest.raises(InvalidInput, match="no 'code' or 'name' column"):
         service.import_roster(session, people["teacher"], klass.id, b"first,last\na,b\n")
     with pytest.raises(InvalidInput, match="neither UTF-8 nor Windows-1255"):
         service.import_roster(session, people["teacher"], klass.id, b"code\n\xff\xfe\x00\x81")
@@ -115,10 +115,11 @@ def _right(item):
 
 
 def test_student_codes_saving_resuming_submitting_once(session, klass, assignment):
-    with pytest.raises(NotFound, match="no class with code"):
+    with pytest.raises(NotFound, match="do not match") as wrong_class:
         service.find_student(session, "ZZZZZZ", "S01")
-    with pytest.raises(NotFound, match="not on the class list"):
+    with pytest.raises(NotFound, match="do not match") as wrong_student:
         service.find_student(session, klass.code, "S99")
+    assert wrong_class.value.detail == wrong_student.value.detail
     student = service.find_student(session, klass.code.lower(), "s01")
     half = dict(list(_answers_for(assignment, _right).items())[:2])
     sub = service.student_answers(session, student, assignment.public_id, half, submit=False)
@@ -208,7 +209,7 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
 
     phone = app.test_client()
     bad = phone.post("/s/", data={"class_code": "NOPE42", "student_code": "T1", "csrf_token": csrf_token(phone, "/s/")})
-    assert bad.status_code == 404 and "There is no class with code NOPE42" in bad.get_data(as_text=True)
+    assert bad.status_code == 404 and "These codes do not match" in bad.get_data(as_text=True)
     phone.post("/s/", data={"class_code": code, "student_code": "t1", "csrf_token": csrf_token(phone, "/s/")})
     home = phone.get("/s/home").get_data(as_text=True)
     answer_url = re.search(r'href="(/s/a/[0-9a-f]+)"', home).group(1)
@@ -222,8 +223,9 @@ def test_pages_teacher_assigns_and_students_answer_on_the_phone_page(app, client
         numeric = re.findall(r'inputmode="decimal" name="(i-\d+)"', form)
         resp = phone.post(answer_url, data=data | {n: "2" for n in numeric})
     assert resp.status_code == 302
-    again = phone.post(answer_url, data=data)
-    assert again.status_code == 409 and "already submitted" in again.get_data(as_text=True)
+    again = phone.post(answer_url, data=data, follow_redirects=True)
+    assert again.status_code == 200 and again.request.path == "/s/home"
+    assert "already submitted" in again.get_data(as_text=True)
     report = client.get(results_url).get_data(as_text=True)
     assert "<svg" in report and 'id="groups"' in report and "T1" in report
     other = signed_in(app, "colleague@a.example", people["password"])
@@ -239,6 +241,8 @@ def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
     assert roster.status_code == 201 and roster.get_json() == {"added": 2}
     dup = client.post(f"/api/v1/diagnostics/classes/{group['id']}/students", json={"code": "q1"}, headers=auth)
     assert dup.status_code == 409 and "already a student with code q1" in dup.get_json()["detail"]
+    generated = client.post(f"/api/v1/diagnostics/classes/{group['id']}/students", json={"name": "Rana"}, headers=auth)
+    assert generated.status_code == 201 and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", generated.get_json()["code"])
     made = client.post(f"/api/v1/diagnostics/classes/{group['id']}/assignments", headers=auth, json={
         "diagnostic": "negative-numbers", "opens_at": "2020-01-01T00:00:00+02:00",
         "closes_at": "2099-01-01T00:00:00+02:00"})
@@ -254,8 +258,8 @@ def test_the_json_api_runs_the_same_use_cases(client, session, people, bank):
                     json={"answers": [{"student": "Q1", "item": first, "value": "A"}]})
     assert ok.status_code == 200
     results = client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=auth).get_json()
-    assert {s["code"] for s in results["students"]} == {"Q1", "Q2"}
-    assert results["students"][1]["cells"][first] == "missing"
+    assert {s["code"] for s in results["students"]} == {"Q1", "Q2", generated.get_json()["code"]}
+    assert next(s for s in results["students"] if s["code"] == "Q2")["cells"][first] == "missing"
     other = bearer(session, people["colleague"], "other")
     assert client.get(f"/api/v1/diagnostics/assignments/{pid}/results", headers=other).status_code == 404
     assert client.get(f"/api/v1/diagnostics/classes/{group['id']}", headers=other).status_code == 404
@@ -356,3 +360,224 @@ def test_api_progress_assignment_list_and_item_qti(client, session, people, klas
     assert xml.status_code == 200 and "qti-assessment-item" in xml.get_data(as_text=True)
     missing = client.get("/api/v1/diagnostics/items/no-such-item/qti", headers=auth)
     assert missing.status_code == 422 and "Unknown item" in missing.get_json()["detail"]
+
+
+def _grid_fields(page: str) -> list[str]:
+    return re.findall(r'name="(a-\d+-\d+)"', page)
+
+
+def test_the_answer_grid_page_saves_good_cells_and_shows_a_bad_cell(client, session, people, klass, assignment):
+    login(client, "teacher@a.example", people["password"])
+    url = f"/diagnostics/assignments/{assignment.public_id}/grid"
+    page = client.get(url).get_data(as_text=True)
+    items = [ai.item for ai in assignment.items]
+    s01 = service.find_student(session, klass.code, "S01")
+    token = csrf_token(client, url)
+    good = {f"a-{s01.id}-{i.id}": _right(i) for i in items}
+    assert set(good) <= set(_grid_fields(page))
+    resp = client.post(url, data=good | {"csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/assignments/{assignment.public_id}")
+    assert "Answers saved for 1 students." in client.get(resp.headers["Location"]).get_data(as_text=True)
+    session.expire_all()
+    assert session.query(Answer).count() == len(items)
+    numeric = next(i for i in items if i.type == "numeric")
+    bad = client.post(url, data=good | {f"a-{s01.id}-{numeric.id}": "lots", "csrf_token": token},
+                      follow_redirects=True)
+    assert bad.status_code == 200 and "S01:" in bad.get_data(as_text=True)
+    garbled = client.post(url, data={"a-x-1": "A", "csrf_token": token}, follow_redirects=True)
+    assert garbled.status_code == 200 and "The grid was not understood." in garbled.get_data(as_text=True)
+    session.expire_all()
+    stored = {a.item_id: a.value for a in session.query(Answer)}
+    assert stored[numeric.id] == _right(numeric) and len(stored) == len(items)  # nothing stored was lost
+
+
+def test_the_answer_csv_import_page_saves_a_good_file_and_lists_row_errors(client, session, people, klass,
+                                                                            assignment):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    url = f"/diagnostics/assignments/{assignment.public_id}/grid"
+    token = csrf_token(client, url)
+    items = [ai.item for ai in assignment.items]
+    header = "code," + ",".join(i.key for i in items)
+    good = f"{header}\nS01,{','.join(_right(i) for i in items)}\n".encode()
+    resp = client.post(url, data={"file": (io.BytesIO(good), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and "Answers saved for 1 students." in resp.get_data(as_text=True)
+    bad = f"{header}\nS77,{','.join(_right(i) for i in items)}\n".encode()
+    resp = client.post(url, data={"file": (io.BytesIO(bad), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and "row 2: no student with code" in resp.get_data(as_text=True)
+    resp = client.post(url, data={"file": (io.BytesIO(b"\xff\xfe\x00garbage"), "answers.csv"), "csrf_token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert resp.status_code == 200 and resp.request.path == url
+    session.expire_all()
+    assert session.query(Submission).count() == 1 and session.query(Answer).count() == len(items)
+
+
+def test_every_teacher_form_answers_good_and_bad_input_without_a_server_error(client, session, people, klass):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    token = csrf_token(client, "/diagnostics/")
+    made = client.post("/diagnostics/classes", data={"name": "ט'2", "csrf_token": token})
+    assert made.status_code == 302
+    nameless = client.post("/diagnostics/classes", data={"name": "", "csrf_token": token}, follow_redirects=True)
+    assert nameless.status_code == 200 and "A class needs a name" in nameless.get_data(as_text=True)
+    class_url = f"/diagnostics/classes/{klass.id}"
+    token = csrf_token(client, class_url)
+    one = client.post(class_url + "/students", data={"code": "S04", "name": "דנה", "csrf_token": token},
+                      follow_redirects=True)
+    assert one.status_code == 200 and "S04" in one.get_data(as_text=True)
+    for code, message in (("s04", "already a student with code s04"), ("bad code!", "is not a student code")):
+        resp = client.post(class_url + "/students", data={"code": code, "csrf_token": token}, follow_redirects=True)
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+    roster = client.post(class_url + "/students", content_type="multipart/form-data", follow_redirects=True,
+                         data={"file": (io.BytesIO(b"code,name\nS05,\nS06,\n"), "r.csv"), "csrf_token": token})
+    assert roster.status_code == 200 and "2 students added." in roster.get_data(as_text=True)
+    broken = client.post(class_url + "/students", content_type="multipart/form-data", follow_redirects=True,
+                         data={"file": (io.BytesIO(b"code\nS07\nS07\nS01\n"), "r.csv"), "csrf_token": token})
+    text = broken.get_data(as_text=True)
+    assert broken.status_code == 200 and "row 3: code S07 repeats row 2" in text and "row 4: code S01" in text
+    session.expire_all()
+    assert {s.code for s in session.get(type(klass), klass.id).students} == {"S01", "S02", "S03", "S04", "S05", "S06"}
+    form = {"diagnostic": "negative-numbers", "opens_at": "2020-01-01T08:00", "closes_at": "2099-01-01T08:00",
+            "csrf_token": token}
+    assert client.post(class_url + "/assignments", data=form).status_code == 302
+    for bad in ({"opens_at": "yesterday"}, {"closes_at": "2019-01-01T08:00"}, {"diagnostic": "no-such"}):
+        resp = client.post(class_url + "/assignments", data=form | bad, follow_redirects=True)
+        assert resp.status_code == 200 and resp.request.path == class_url and 'class="flash' in resp.get_data(True)
+
+
+def test_the_rubric_scoring_form_takes_a_level_and_refuses_a_bad_one(client, session, people, klass):
+    text_item = next(i for i in service.current_items(session) if i.type == "text")
+    a = builders.open_assignment(session, people["teacher"], klass, title="explain", diagnostic_key=None,
+                                 item_keys=[text_item.key], closes=timedelta(hours=1))
+    student = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, student, a.public_id, {text_item.id: "because 8 is bigger"}, submit=True)
+    session.commit()
+    answer = session.query(Answer).one()
+    login(client, "teacher@a.example", people["password"])
+    results_url = f"/diagnostics/assignments/{a.public_id}"
+    token = csrf_token(client, results_url)
+    levels = sorted(lv["score"] for lv in text_item.spec["rubric"]["levels"])
+    for level, message in (("x", "Choose a rubric level."), ("99", "Choose a rubric level")):
+        resp = client.post(f"/diagnostics/answers/{answer.id}/score", data={"level": level, "csrf_token": token},
+                           headers={"Referer": results_url}, follow_redirects=True)
+        assert resp.status_code == 200 and message in resp.get_data(as_text=True)
+    resp = client.post(f"/diagnostics/answers/{answer.id}/score", data={"level": str(levels[-1]), "csrf_token": token})
+    assert resp.status_code == 302
+    session.expire_all()
+    assert session.get(Answer, answer.id).score == levels[-1]
+
+
+def _error_text(resp) -> str:
+    return re.search(r'id="error">([^<]*)<', resp.get_data(as_text=True)).group(1)
+
+
+def test_student_sign_in_says_the_same_for_any_wrong_pair_and_is_throttled(app, klass):
+    import time
+
+    # The window opens at the first wrong try, so the 40 tries below fall inside it.
+    app.config |= {"STUDENT_SIGNIN_LIMIT_PER_ADDRESS": "10 per 5 seconds",
+                   "STUDENT_SIGNIN_LIMIT_PER_CLASS": "1000 per hour"}
+    phone = app.test_client()
+    token = csrf_token(phone, "/s/")
+
+    def sign_in(class_code: str, student_code: str):
+        return phone.post("/s/", data={"class_code": class_code, "student_code": student_code, "csrf_token": token})
+
+    wrong_class, wrong_student = sign_in("NOPE42", "S01"), sign_in(klass.code, "S99")
+    assert wrong_class.status_code == wrong_student.status_code == 404
+    assert _error_text(wrong_class) == _error_text(wrong_student)
+    assert sign_in("\x00" + klass.code, "S01").status_code == 404
+    arabic = phone.post("/s/", data={"class_code": klass.code, "student_code": "S98", "csrf_token": token},
+                        headers={"Accept-Language": "ar"})
+    assert _error_text(arabic) == "هذان الرمزان لا يطابقان أي طالب في أي صف. تحقّق من الرمزين مع معلّمك."
+    answers = [sign_in(klass.code, f"S{n + 10}") for n in range(40)]
+    assert [r.status_code for r in answers] == [404] * 6 + [429] * 34
+    wait = re.search(r"Too many tries: wait (\d+) seconds", _error_text(answers[-1]))
+    assert wait and 1 <= int(wait.group(1)) <= 6
+    refused = sign_in(klass.code, "S01")  # the right pair too, until the window passes
+    assert refused.status_code == 429 and "Too many tries" in _error_text(refused)
+    hebrew = phone.post("/s/", data={"class_code": klass.code, "student_code": "S01", "csrf_token": token},
+                        headers={"Accept-Language": "he"})
+    assert hebrew.status_code == 429 and "יותר מדי ניסיונות: יש לחכות" in _error_text(hebrew)
+    time.sleep(int(wait.group(1)))
+    assert sign_in(klass.code, "S01").status_code == 302
+
+
+def test_student_sign_in_is_throttled_per_class_whatever_the_address(app, klass):
+    app.config["STUDENT_SIGNIN_LIMIT_PER_CLASS"] = "3 per minute"
+    answers = []
+    for n in range(4):
+        phone = app.test_client()
+        token = csrf_token(phone, "/s/")
+        answers.append(phone.post("/s/", data={"class_code": klass.code, "student_code": f"Y{n}", "csrf_token": token},
+                                  environ_base={"REMOTE_ADDR": f"10.0.1.{n + 1}"}).status_code)
+    assert answers == [404, 404, 404, 429]
+
+
+def test_students_added_without_a_code_get_generated_ones_shown_on_the_class_page(client, session, people, klass):
+    import io
+
+    login(client, "teacher@a.example", people["password"])
+    class_url = f"/diagnostics/classes/{klass.id}"
+    token = csrf_token(client, class_url)
+    added = client.post(class_url + "/students", data={"code": "", "name": "Rami", "csrf_token": token})
+    assert added.status_code == 302
+    client.post(class_url + "/students", content_type="multipart/form-data",
+                data={"file": (io.BytesIO("name\nדנה\nسلمى\n".encode()), "r.csv"), "csrf_token": token})
+    session.expire_all()
+    generated = {s.name: s.code for s in session.query(Student).filter(Student.class_id == klass.id)
+                 if s.code not in ("S01", "S02", "S03")}
+    assert set(generated) == {"Rami", "דנה", "سلمى"}
+    assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", c) for c in generated.values())
+    page = client.get(class_url).get_data(as_text=True)
+    assert all(c in page for c in generated.values())
+    assert service.find_student(session, klass.code, generated["Rami"].lower()).name == "Rami"
+
+
+def test_twenty_simultaneous_submits_from_one_student_store_one_submission_and_no_server_error(live_app, session,
+                                                                                                 klass, assignment):
+    import threading
+
+    import requests
+
+    phone = requests.Session()
+    page = phone.get(live_app.url + "/s/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    signed = phone.post(live_app.url + "/s/", data={"class_code": klass.code, "student_code": "S01",
+                                                    "csrf_token": token}, allow_redirects=False)
+    assert signed.status_code == 302
+    answer_url = f"{live_app.url}/s/a/{assignment.public_id}"
+    data = {f"i-{k}": v for k, v in _answers_for(assignment, _right).items()} | {"submit": "1", "csrf_token": token}
+    start, answers = threading.Barrier(20), []
+
+    def submit() -> None:
+        start.wait()
+        resp = phone.post(answer_url, data=data, cookies=phone.cookies.get_dict(), allow_redirects=False)
+        answers.append((resp.status_code, resp.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 20 and all(status == 302 and location.endswith("/s/home") for status, location in answers)
+    session.expire_all()
+    stored = session.query(Submission).all()
+    assert len(stored) == 1 and stored[0].submitted_at is not None
+    assert session.query(Answer).count() == len(assignment.items)
+
+
+def test_printable_sign_in_cards_carry_the_class_code_in_the_qr_and_each_student_code_printed(client, people, klass):
+    login(client, "teacher@a.example", people["password"])
+    page = client.get(f"/diagnostics/classes/{klass.id}/cards")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and text.count('class="signin-card"') == 3 and text.count("<svg") == 3
+    assert all(f'class="student-code">{c}<' in text for c in ("S01", "S02", "S03"))
+    assert f"/s/?c={klass.code}" in text and "S01" not in re.search(r"<svg.*?</svg>", text, re.S).group(0)
+    assert 'id="cards-link"' in client.get(f"/diagnostics/classes/{klass.id}").get_data(as_text=True)
+    other = signed_in(client.application, "colleague@a.example", people["password"])
+    assert other.get(f"/diagnostics/classes/{klass.id}/cards").status_code == 404
