@@ -130,6 +130,16 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException, InternalServerError
 
+    def fresh_session() -> None:
+        """The page about to be rendered loads current_user: after a failed flush or commit (a database that
+        refused a value) the session must be rolled back first, or the error page itself fails."""
+        from app import db
+
+        try:
+            db.session().rollback()
+        except Exception:  # noqa: BLE001 - a dead connection: the page renders without a user
+            log.warning("rollback before the error page failed", exc_info=True)
+
     def wants_json() -> bool:
         return request.path.startswith("/api/") or (
             request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
@@ -184,6 +194,8 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             detail = "The request body did not validate; see 'errors' for each field."
         if exc.code == 429:
             detail = f"{detail} Wait a minute and try again."
+        if (exc.code or 500) >= 500:
+            fresh_session()
         resp = respond(exc.code or 500, exc.name, detail, **extra)
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             resp = app.make_response(resp)
@@ -195,5 +207,6 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         if isinstance(exc, HTTPException):
             return http_error(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        fresh_session()
         err = InternalServerError()
         return respond(500, err.name, "Something went wrong on our side. It has been logged.")
