@@ -131,8 +131,10 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
     from werkzeug.exceptions import HTTPException, InternalServerError
 
     def fresh_session() -> None:
-        """The page about to be rendered loads current_user: after a failed flush or commit (a database that
-        refused a value) the session must be rolled back first, or the error page itself fails."""
+        """The page about to be rendered loads current_user: after a failed flush or statement (a database
+        that refused a value) outside the view's unit of work (a before_request hook), the session must be
+        rolled back first, or the error page itself fails. An error answer never commits, so this loses
+        nothing."""
         from app import db
 
         try:
@@ -154,6 +156,7 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             if status == 401:
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="classlab"'
             return resp
+        fresh_session()
         return render_template("error.html", status=status, title=title, detail=detail), status
 
     def form_error_target(exc: ClassLabError) -> str | None:
@@ -194,8 +197,6 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             detail = "The request body did not validate; see 'errors' for each field."
         if exc.code == 429:
             detail = f"{detail} Wait a minute and try again."
-        if (exc.code or 500) >= 500:
-            fresh_session()
         resp = respond(exc.code or 500, exc.name, detail, **extra)
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             resp = app.make_response(resp)
@@ -207,6 +208,5 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         if isinstance(exc, HTTPException):
             return http_error(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        fresh_session()
         err = InternalServerError()
         return respond(500, err.name, "Something went wrong on our side. It has been logged.")

@@ -136,3 +136,28 @@ def test_page_forms_refuse_nul_without_a_server_error(app, session, people, less
     assert resp.status_code < 500
     session.expire_all()
     assert {model: session.query(model).count() for model in counts} == counts
+
+
+def test_the_error_page_renders_after_a_failed_flush_outside_the_view(app, people):
+    """A database that refused a value in a before_request hook leaves the session needing a rollback; the
+    error page (which loads the signed-in user for its menu) must still render, not Werkzeug's bare page."""
+    from app import db
+    from app.accounts.models import User
+
+    @app.before_request
+    def refused_by_the_database():
+        if request_path() == "/videos/boom":
+            db.session().add(User(email=people["teacher"].email))  # no password, a duplicate: IntegrityError
+            db.session().flush()
+
+    client = signed_in(app, people["teacher"].email, people["password"])
+    resp = client.get("/videos/boom")
+    assert resp.status_code == 500
+    page = resp.get_data(as_text=True)
+    assert "It has been logged" in page and "Log out" in page, page[:500]  # our page, with the user's menu
+
+
+def request_path() -> str:
+    from flask import request
+
+    return request.path
