@@ -3,6 +3,7 @@ control characters and lone surrogates, on every JSON endpoint and the page form
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -111,6 +112,7 @@ def test_every_json_string_field_refuses_bad_text(client, session, people, lesso
 def test_page_forms_refuse_nul_without_a_server_error(app, session, people, lesson):
     teacher, facilitator = people["teacher"], people["facilitator"]
     builders.shared(session, lesson)
+    klass = builders.diagnostic_class(session, teacher, "7B")
     counts = {ClassGroup: session.query(ClassGroup).count(), Community: session.query(Community).count(),
               Clip: session.query(Clip).count()}
     as_teacher = signed_in(app, teacher.email, people["password"])
@@ -129,6 +131,15 @@ def test_page_forms_refuse_nul_without_a_server_error(app, session, people, less
         if resp.status_code in (302, 303):
             shown = client.get(resp.headers["Location"]).get_data(as_text=True)
             assert "control characters" in shown, url
+    students = f"/diagnostics/classes/{klass.id}/students"
+    for form in ({"code": "S01", "name": "Dana\x00"},
+                 {"file": (io.BytesIO(b"code,name\nS02,Yossi\x00\n"), "roster.csv")}):
+        resp = as_teacher.post(students, data={**form, "csrf_token": csrf_token(as_teacher, "/diagnostics/")},
+                               content_type="multipart/form-data")
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+        assert "control characters" in as_teacher.get(resp.headers["Location"]).get_data(as_text=True)
+    session.expire_all()
+    assert session.get(ClassGroup, klass.id).students == []
     # The login form too: a NUL in the e-mail is refused before any query.
     anonymous = app.test_client()
     resp = anonymous.post("/login", data={"email": "a\x00@b.example", "password": "x",
