@@ -169,7 +169,10 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         target, anchor = declared
         args = request.view_args or {}
         if callable(target):
-            return target(**args) + anchor
+            try:
+                return target(**args) + anchor
+            except ClassLabError:  # input refused before the view: the page to go back to may not exist
+                return None
         # The view's URL arguments that the form's page takes too (a cycle's id, not a link's).
         wanted = set().union(*(rule.arguments for rule in app.url_map.iter_rules(target)))
         return url_for(target, **{k: v for k, v in args.items() if k in wanted}) + anchor

@@ -172,3 +172,27 @@ def request_path() -> str:
     from flask import request
 
     return request.path
+
+
+def test_every_page_form_refuses_nul_in_any_field(app, people, lesson):
+    """Every page that takes a POST, walked from the URL map: a NUL in a field is refused before the view
+    (a flashed message on the form's page, or a 4xx), never a 5xx."""
+    client = signed_in(app, people["teacher"].email, people["password"])
+    token = csrf_token(client, "/diagnostics/")
+    rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith("/api/")]
+    assert len(rules) >= 20, [r.rule for r in rules]
+    for rule in rules:
+        url = re.sub(r"<int:[^>]+>", "1", re.sub(r"<(?:string:)?([a-z_]+)>", lesson.public_id, rule.rule))
+        resp = client.post(url, data={"csrf_token": token, "name": "x\x00", "title": "x\x00", "body": "x\x00"})
+        assert resp.status_code < 500, (rule.rule, resp.status_code)
+        assert resp.status_code in (302, 404, 413, 422), (rule.rule, resp.status_code)
+    # A URL part with a NUL is simply not found (never looked up in the database).
+    auth = bearer(db_session(), people["teacher"])
+    assert client.get("/videos/x%00y").status_code == 404
+    assert client.get("/api/v1/videos/x%00y/comments", headers=auth).status_code == 404
+
+
+def db_session():
+    from app import db
+
+    return db.session()
