@@ -27,7 +27,6 @@ MAX_JSON_DEPTH = 64
 # refuses NUL). Refused, never stripped: the sender learns which field, and nothing is stored altered.
 _REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 REFUSED_TEXT_MESSAGE = "Remove the control characters (or invalid Unicode) from this text."
-LARGEST_DOUBLE = 1.7976931348623157e308
 
 
 class MalformedBody(ClassLabError):
@@ -65,15 +64,16 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _parse_int(digits: str) -> int | float:
-    # Past a double's range (309 digits) a number is refused anyway: infinity lets the check below name its
+    # A number this long is past a 64-bit column and refused anyway; infinity lets the check below name its
     # field, where int() would spend quadratic time and, past 4300 digits, raise a bare ValueError.
-    return int(digits) if len(digits) <= 320 else math.inf
+    return int(digits) if len(digits) <= 40 else math.inf
 
 
 def loads(text: str | bytes) -> Any:
     """The one JSON reader for request bodies (the app's JSON provider uses it, so webargs/flask-smorest and
-    views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every number within a double's
-    range and every string (keys too) free of refused characters, a refusal naming the field's path."""
+    views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every whole number within a 64-bit
+    column and every other number finite (1e400 is infinity), every string (keys too) free of refused
+    characters; a refusal names the field's path."""
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
@@ -98,7 +98,9 @@ def _check_document(data: Any) -> None:
         elif isinstance(value, str):
             check_text(path or "body", value)
         elif isinstance(value, float) and not math.isfinite(value) or (
-                isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_DOUBLE):
+                isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID):
+            # No whole number we store or look up is past a 64-bit column (an id inside a grid's answers,
+            # a count): refusing them here is the one rule, before any driver overflows.
             raise InvalidInput("This number is too large.", field=path or "body")
 
 
