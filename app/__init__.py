@@ -218,7 +218,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         cached, so flask-smorest/webargs and views get the same checked document), and every form field,
         query argument and URL part is held to the same text rule. A refusal names the field: 422
         problem+json for the API, the form's flashed message (or the error page) for pages."""
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json and request.get_data(cache=True):
+        if request.is_json and request.get_data(cache=True):  # any method: webargs reads a GET's body too
             request.get_json(silent=True)  # malformed JSON: webargs answers 400 with its "Invalid JSON body."
         for part in (request.view_args or {}).values():
             if isinstance(part, str) and inputs.text_refused(part):
