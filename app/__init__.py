@@ -214,10 +214,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def refuse_bad_input():
-        """One guard for what any endpoint is sent: a JSON body is read here, once, by app.inputs.loads (and
-        cached, so flask-smorest/webargs and views get the same checked document), and every form field,
-        query argument and URL part is held to the same text rule. A refusal names the field: 422
-        problem+json for the API, the form's flashed message (or the error page) for pages."""
+        """One guard for what any endpoint is sent, before any view: a JSON body is read by app.inputs.loads
+        (cached for request.get_json; flask-smorest's webargs re-reads the raw bytes with the stdlib only
+        once they have passed here), and every form field, query argument and URL part is held to the same
+        text rule. A refusal names the field: 422 problem+json for the API, the form's flashed message (or
+        the error page) for pages."""
         if request.is_json and request.get_data(cache=True):  # any method: webargs reads a GET's body too
             request.get_json(silent=True)  # malformed JSON: webargs answers 400 with its "Invalid JSON body."
         for part in (request.view_args or {}).values():

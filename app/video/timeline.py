@@ -28,12 +28,13 @@ def parse_clock(value) -> float | None:
 
 
 def check_times(video, start, end) -> tuple[float, float | None]:
+    times = []
     for name, value in (("start", start), ("end", end)):
         try:
-            parse_clock(value)
+            times.append(parse_clock(value))
         except (TypeError, ValueError, OverflowError):
             raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field=name) from None
-    start, end = parse_clock(start), parse_clock(end)
+    start, end = times
     if start is None:
         raise InvalidInput("Say when in the video the comment is about.", field="start")
     duration = video.duration or 0.0
