@@ -5,16 +5,26 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, request, session
+from flask.json.provider import DefaultJSONProvider
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from app import db, errors, jobs
+from app import db, errors, inputs, jobs
 from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
 
+class ClassLabJSON(DefaultJSONProvider):
+    """Request bodies are read by app.inputs.loads: depth, NaN, number range and text refused in one place."""
+
+    def loads(self, s, **kwargs):
+        return inputs.loads(s)
+
+
 class ClassLabFlask(Flask):
     """Flask with one unit of work per request (Indico's RH.process)."""
+
+    json_provider_class = ClassLabJSON
 
     def dispatch_request(self):
         """Run the view in the request's unit of work and end it here, the only place that does.
@@ -201,6 +211,26 @@ def create_app(settings: Settings | None = None) -> Flask:
         # an API call without a session (exchanging a password for a token) has nothing to forge.
         if not request.path.startswith("/api/") or "_user_id" in session:
             csrf.protect()
+
+    @app.before_request
+    def refuse_bad_input():
+        """One guard for what any endpoint is sent, before any view: a JSON body is read by app.inputs.loads
+        (cached for request.get_json; flask-smorest's webargs re-reads the raw bytes with the stdlib only
+        once they have passed here), and every form field, query argument and URL part is held to the same
+        text rule. A refusal names the field: 422 problem+json for the API, the form's flashed message (or
+        the error page) for pages."""
+        if request.is_json and request.get_data(cache=True):  # any method: webargs reads a GET's body too
+            request.get_json(silent=True)  # malformed JSON: webargs answers 400 with its "Invalid JSON body."
+        for part in (request.view_args or {}).values():
+            if isinstance(part, str) and inputs.text_refused(part):
+                raise errors.NotFound("There is no such page.")
+        fields = request.args.lists()
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields = [*fields, *request.form.lists()]
+        for name, values in fields:
+            inputs.check_text(name, name)
+            for value in values:
+                inputs.check_text(name, value)
 
     @app.teardown_appcontext
     def close_session(_exc):

@@ -130,6 +130,18 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException, InternalServerError
 
+    def fresh_session() -> None:
+        """The page about to be rendered loads current_user: after a failed flush or statement (a database
+        that refused a value) outside the view's unit of work (a before_request hook), the session must be
+        rolled back first, or the error page itself fails. An error answer never commits, so this loses
+        nothing."""
+        from app import db
+
+        try:
+            db.session().rollback()
+        except Exception:  # noqa: BLE001 - a dead connection: the page renders without a user
+            log.warning("rollback before the error page failed", exc_info=True)
+
     def wants_json() -> bool:
         return request.path.startswith("/api/") or (
             request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
@@ -144,6 +156,7 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
             if status == 401:
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="classlab"'
             return resp
+        fresh_session()
         return render_template("error.html", status=status, title=title, detail=detail), status
 
     def form_error_target(exc: ClassLabError) -> str | None:
@@ -156,7 +169,10 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         target, anchor = declared
         args = request.view_args or {}
         if callable(target):
-            return target(**args) + anchor
+            try:
+                return target(**args) + anchor
+            except ClassLabError:  # input refused before the view: the page to go back to may not exist
+                return None
         # The view's URL arguments that the form's page takes too (a cycle's id, not a link's).
         wanted = set().union(*(rule.arguments for rule in app.url_map.iter_rules(target)))
         return url_for(target, **{k: v for k, v in args.items() if k in wanted}) + anchor

@@ -8,19 +8,100 @@ page shows (see `app.errors.form_errors_to`) like any other refusal.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.db import MAX_ID
-from app.errors import InvalidInput
+from app.errors import ClassLabError, InvalidInput
+
+# Deeper than any body we define (a grid's answers are three levels); the stdlib decoder would recurse
+# until a RecursionError (a 500) on a body thousands of levels deep.
+MAX_JSON_DEPTH = 64
+# Text anywhere (a name, a comment, a search): no C0 control character but tab and line breaks, no DEL,
+# and no lone UTF-16 surrogate (a JSON "\ud800" decodes to one; no database can store it, and PostgreSQL
+# refuses NUL). Refused, never stripped: the sender learns which field, and nothing is stored altered.
+_REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+REFUSED_TEXT_MESSAGE = "Remove the control characters (or invalid Unicode) from this text."
+
+
+class MalformedBody(ClassLabError):
+    """A request body that is not acceptable JSON at all (too deep, NaN): 400, like malformed JSON."""
+
+    title = "Malformed JSON"
 
 
 def database_id(message: str, **kwargs: Any) -> fields.Integer:
     """An id of a row: a whole number a 64-bit column can hold (a larger one is nobody's id)."""
     return fields.Integer(strict=False, validate=validate.Range(min=1, max=MAX_ID, error=message),
                           error_messages={"invalid": message}, **kwargs)
+
+
+def whole_number(message: str, *, least: int = 0, most: int = MAX_ID, **kwargs: Any) -> fields.Integer:
+    """Any other whole number sent to us: never outside what a 64-bit column holds, so an oversized one
+    is refused naming its field instead of overflowing in the database driver."""
+    return fields.Integer(strict=False, validate=validate.Range(min=max(least, -MAX_ID), max=min(most, MAX_ID),
+                                                                error=message),
+                          error_messages={"invalid": message}, **kwargs)
+
+
+def text_refused(value: str) -> bool:
+    """Whether text holds a character no field accepts (see _REFUSED_TEXT)."""
+    return _REFUSED_TEXT.search(value) is not None
+
+
+def check_text(field: str, value: str) -> None:
+    if text_refused(value):
+        raise InvalidInput(REFUSED_TEXT_MESSAGE, field=field)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedBody(f"{name} is not a number; JSON has no NaN or Infinity.")
+
+
+def _parse_int(digits: str) -> int | float:
+    # A number this long is past a 64-bit column and refused anyway; infinity lets the check below name its
+    # field, where int() would spend quadratic time and, past 4300 digits, raise a bare ValueError.
+    return int(digits) if len(digits) <= 40 else math.inf
+
+
+def loads(text: str | bytes) -> Any:
+    """The one JSON reader for request bodies (the app's JSON provider uses it, so webargs/flask-smorest and
+    views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every whole number within a 64-bit
+    column and every other number finite (1e400 is infinity), every string (keys too) free of refused
+    characters; a refusal names the field's path."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).") from None
+    _check_document(data)
+    return data
+
+
+def _check_document(data: Any) -> None:
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                name = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and text_refused(key):
+                    raise InvalidInput(REFUSED_TEXT_MESSAGE, field=name)
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, str):
+            check_text(path or "body", value)
+        elif isinstance(value, float) and not math.isfinite(value) or (
+                isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID):
+            # No whole number we store or look up is past a 64-bit column (an id inside a grid's answers,
+            # a count): refusing them here is the one rule, before any driver overflows.
+            raise InvalidInput("This number is too large.", field=path or "body")
 
 
 def _first_message(messages: Any) -> str:
@@ -40,6 +121,9 @@ def read_form(schema: type[Schema] | Schema, form: Mapping[str, Any]) -> dict[st
         key = field.data_key or name
         if key not in form:
             continue
+        for value in form.getlist(key) if hasattr(form, "getlist") else [form[key]]:
+            if isinstance(value, str):
+                check_text(key, value)
         if isinstance(field, fields.List):
             data[key] = form.getlist(key) if hasattr(form, "getlist") else form[key]
         elif form[key] != "" or field.required or isinstance(field, fields.String):

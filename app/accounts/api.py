@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from app import db
 from app.accounts import service
 from app.extensions import limiter, login_limit
+from app.inputs import whole_number
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts", description="Users, API tokens, data exports")
 
@@ -34,8 +35,8 @@ class TokenRequest(Schema):
     email = fields.String(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(max=1024))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    days = fields.Integer(load_default=None, validate=validate.Range(1, 366),
-                          metadata={"description": "default: API_TOKEN_DAYS"})
+    days = whole_number("A token lasts 1 to 366 days.", least=1, most=366, load_default=None,
+                        metadata={"description": "default: API_TOKEN_DAYS"})
 
 
 class TokenOut(Schema):

@@ -34,6 +34,7 @@ from app.diagnostics.models import (
     new_student_code,
 )
 from app.errors import Conflict, InvalidInput, NotFound
+from app.inputs import text_refused
 
 # ------------------------------------------------------------------------------------------- the bank
 
@@ -295,9 +296,12 @@ def decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM) or, for files saved by Hebrew Windows, Windows-1255."""
     for encoding in ("utf-8-sig", "cp1255"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if text_refused(text):  # the text rule of every field (app.inputs): a NUL is no name
+            raise InvalidInput("The file holds control characters; save it again as CSV UTF-8.", field="file")
+        return text
     raise InvalidInput("The file is neither UTF-8 nor Windows-1255 text; save it as CSV UTF-8.", field="file")
 
 

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app import db
+from app.inputs import database_id, whole_number
 from app.notifications import messages, service
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1/notifications",
@@ -16,7 +17,7 @@ blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1/notifications
 
 
 class ListArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    limit = whole_number("Ask for 1 to 500 notifications.", least=1, most=500, load_default=50)
     unread = fields.Boolean(load_default=False, metadata={"description": "only the unread ones"})
 
 
@@ -34,7 +35,7 @@ class NotificationOut(Schema):
 
 
 class ReadRequest(Schema):
-    ids = fields.List(fields.Integer(validate=validate.Range(1)), validate=validate.Length(max=1000))
+    ids = fields.List(database_id("There is no such notification."), validate=validate.Length(max=1000))
     all = fields.Boolean(load_default=False, metadata={"description": "mark every notification read"})
 
     @validates_schema

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from app.errors import InvalidInput
 
 
@@ -9,23 +11,30 @@ def parse_clock(value) -> float | None:
     """Seconds, or a clock as teachers write it: 42, 0:42, 1:02:03 (also with a decimal comma)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    parts = str(value).strip().replace(",", ".").split(":")
-    if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+    if isinstance(value, bool):
         raise ValueError(value)
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
+    if isinstance(value, int | float):
+        seconds = float(value)  # OverflowError for a whole number past a double's range
+    else:
+        parts = str(value).strip().replace(",", ".").split(":")
+        if len(parts) > 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+            raise ValueError(value)
+        seconds = 0.0
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+    if not math.isfinite(seconds):  # "1e400", or four hundred digits: no lesson is that long
+        raise ValueError(value)
     return seconds
 
 
 def check_times(video, start, end) -> tuple[float, float | None]:
-    try:
-        start = parse_clock(start)
-        end = parse_clock(end)
-    except (TypeError, ValueError):
-        raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field="start") from None
+    times = []
+    for name, value in (("start", start), ("end", end)):
+        try:
+            times.append(parse_clock(value))
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field=name) from None
+    start, end = times
     if start is None:
         raise InvalidInput("Say when in the video the comment is about.", field="start")
     duration = video.duration or 0.0

@@ -20,6 +20,7 @@ from app import authz
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import ChecksumMismatch, ClassLabError, Conflict, Gone, NotFound, TooLarge
+from app.inputs import check_text
 from app.video import service
 from app.video.models import Upload
 
@@ -42,6 +43,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError):
             raise ClassLabError(f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text.",
                                field="Upload-Metadata") from None
+        check_text(key, meta[key])  # the title becomes the lesson's: the text rule of every field
     return meta
 
 

@@ -135,6 +135,7 @@ def test_chunk_past_the_declared_length_is_refused(live_app, auth):
         ({"Upload-Length": "lots"}, 400, "whole number"),
         ({}, 400, "Upload-Length header is required"),
         ({"Upload-Length": "10", "Upload-Metadata": "filename %%%"}, 400, "not base64"),
+        ({"Upload-Length": "10", "Upload-Metadata": "title YQBi"}, 422, "control characters"),  # "a\0b"
         ({"Upload-Defer-Length": "1"}, 400, "Deferred lengths"),
     ],
 )
