@@ -65,6 +65,9 @@ class Settings:
     max_request_bytes: int = 1_048_576
     ratelimit_storage_uri: str = "memory://"
     login_rate_limit: str = "10 per minute"
+    # Wrong student sign-ins per client address and per class code (a classroom often shares one address).
+    student_signin_limit_per_address: str = "30 per 5 minutes"
+    student_signin_limit_per_class: str = "30 per 5 minutes"
     api_token_days: int = 90
     media_url_seconds: int = 3600
     session_cookie_secure: bool = False
@@ -182,6 +185,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_request_bytes=int(env.get("MAX_REQUEST_BYTES", "1048576")),
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
         login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        student_signin_limit_per_address=env.get("STUDENT_SIGNIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
+        student_signin_limit_per_class=env.get("STUDENT_SIGNIN_LIMIT_PER_CLASS", "30 per 5 minutes"),
         api_token_days=int(env.get("API_TOKEN_DAYS", "90")),
         media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
