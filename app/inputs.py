@@ -74,12 +74,32 @@ def loads(text: str | bytes) -> Any:
     views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every whole number within a 64-bit
     column and every other number finite (1e400 is infinity), every string (keys too) free of refused
     characters; a refusal names the field's path."""
+    if _too_deep(text):
+        # Counted before decoding: the decoder would recurse until a RecursionError, and Python 3.11 is left
+        # unable to compile code after one (a later ast.parse raises "recursion depth mismatch").
+        raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
         raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).") from None
     _check_document(data)
     return data
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str | bytes) -> bool:
+    """Whether arrays and objects nest deeper than MAX_JSON_DEPTH, brackets inside strings aside."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 def _check_document(data: Any) -> None:
