@@ -93,8 +93,12 @@ def worker(concurrency: int | None, loglevel: str, queues: str | None, beat: boo
     from workers.celery_app import celery_app
 
     argv = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    # A worker machine may have every setting in its environment (SECRET_KEY, Redis, S3) and no instance
+    # folder yet; the beat keeps its schedule there and would fail on its first tick, leaving no sweeper.
+    instance = load_settings().instance_path
+    os.makedirs(instance, exist_ok=True)
     if beat:
-        schedule = os.path.join(load_settings().instance_path, "celerybeat-schedule")
+        schedule = os.path.join(instance, "celerybeat-schedule")
         argv += ["--beat", f"--schedule={schedule}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")

@@ -30,12 +30,12 @@ def classlab(env: dict[str, str], *args: str, timeout: float = 120, check: bool 
 class Worker:
     """A real Celery worker process (`classlab worker`) on a stack's broker."""
 
-    def __init__(self, env: dict[str, str], log: Path):
+    def __init__(self, env: dict[str, str], log: Path, *args: str):
         self.log = log
         self.fh = open(log, "w")  # noqa: SIM115 - closed in stop()
         exe = Path(sys.executable).with_name("classlab")
         self.proc = subprocess.Popen(
-            [str(exe), "worker", "--concurrency=1", "--loglevel=INFO"], env={**os.environ, **env},
+            [str(exe), "worker", "--concurrency=1", "--loglevel=INFO", *args], env={**os.environ, **env},
             stdout=self.fh, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
