@@ -67,6 +67,9 @@ class Settings:
     login_rate_limit: str = "10 per minute"
     api_token_days: int = 90
     media_url_seconds: int = 3600
+    # A download is one request made right after the click; a lesson's playback link must outlive the lesson.
+    # S3 presigned links are bearer links (S3 cannot see our session), so the one-click ones live briefly.
+    download_url_seconds: int = 300
     session_cookie_secure: bool = False
     log_level: str = "INFO"
     max_upload_bytes: int = 10 * 1024**3
@@ -184,6 +187,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         api_token_days=int(env.get("API_TOKEN_DAYS", "90")),
         media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
+        download_url_seconds=int(env.get("DOWNLOAD_URL_SECONDS", "300")),
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
         log_level=env.get("LOG_LEVEL", "INFO"),
         max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024**3))),
