@@ -84,7 +84,10 @@ class Settings:
     whisper_vad: bool = True
     whisper_threads: int = 0
     stuck_after_seconds: int = 600
-    sweep_seconds: int = 300
+    # A running step beats every few seconds (workers/pipeline.py), so a minute of silence means its worker died;
+    # with a sweep every 30 s, the lesson is on another worker within about 90 s.
+    silent_after_seconds: int = 60
+    sweep_seconds: int = 30
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -202,7 +205,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         whisper_vad=_bool(env.get("WHISPER_VAD", "true")),
         whisper_threads=int(env.get("WHISPER_THREADS", "0")),
         stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
-        sweep_seconds=int(env.get("SWEEP_SECONDS", "300")),
+        silent_after_seconds=int(env.get("SILENT_AFTER_SECONDS", "60")),
+        sweep_seconds=int(env.get("SWEEP_SECONDS", "30")),
         smtp_host=env.get("SMTP_HOST", ""),
         smtp_port=int(env.get("SMTP_PORT", "") or "587"),
         smtp_user=env.get("SMTP_USER", ""),

@@ -16,7 +16,7 @@ from tests.speech import LESSON_SCRIPT, make_speech
 
 @pytest.fixture
 def worker_stack(stack, tmp_path):
-    env = {**stack, "STUCK_AFTER_SECONDS": "3"}
+    env = {**stack, "STUCK_AFTER_SECONDS": "3", "SILENT_AFTER_SECONDS": "3"}
     classlab(env, "db", "upgrade")
     if env.get("STORAGE_URL", "").startswith("s3://"):
         from app.config import load_settings
