@@ -44,7 +44,8 @@ def run(host: str, port: int, with_worker: bool) -> None:
     if with_worker:
         # Its own session and process group: a terminal's Ctrl-C reaches only this process, which then stops
         # the worker in order (warm shutdown), and the group lets us end whatever the worker leaves behind.
-        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--beat"], start_new_session=True)
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--beat"], start_new_session=True,
+                                  preexec_fn=_term_when_parent_dies if sys.platform == "linux" else None)
         click.echo(f"Worker started (pid {worker.pid}).")
     # A service manager stops us with SIGTERM, whose default kills at once, skipping the clean-up below;
     # as a KeyboardInterrupt, the development server returns as it does on Ctrl-C.
@@ -54,6 +55,14 @@ def run(host: str, port: int, with_worker: bool) -> None:
     finally:
         if worker is not None:
             stop_process_group(worker)
+
+
+def _term_when_parent_dies() -> None:
+    """In the worker, before it starts: SIGTERM it should we die without stopping it (SIGKILL, a crash)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _interrupt(signum, _frame) -> None:

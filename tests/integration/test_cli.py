@@ -60,7 +60,7 @@ def _start_embedded(tmp_path, log):
     return proc, fh, port
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_run_with_worker_stops_its_worker_and_leaves_no_process(tmp_path, signum):
     log = tmp_path / "run.log"
     proc, fh, port = _start_embedded(tmp_path, log)
@@ -74,7 +74,7 @@ def test_run_with_worker_stops_its_worker_and_leaves_no_process(tmp_path, signum
             tree = process_tree(proc.pid)
             assert len(tree) >= 2, tree  # the web process and its worker
             started = time.monotonic()
-            os.kill(proc.pid, signum)  # only the web process, as a service manager or a terminal would
+            os.kill(proc.pid, signum)  # only the web process, as a service manager, a terminal or the OOM killer would
             proc.wait(timeout=20)
             left = alive(tree | process_tree(proc.pid))
             while left and time.monotonic() - started < 15:
