@@ -42,14 +42,52 @@ def run(host: str, port: int, with_worker: bool) -> None:
         click.echo("Log in with your account; `classlab user create` adds one.")
     worker = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--beat"])
+        # Its own session and process group: a terminal's Ctrl-C reaches only this process, which then stops
+        # the worker in order (warm shutdown), and the group lets us end whatever the worker leaves behind.
+        worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--beat"], start_new_session=True,
+                                  preexec_fn=_term_when_parent_dies if sys.platform == "linux" else None)
         click.echo(f"Worker started (pid {worker.pid}).")
+    # A service manager stops us with SIGTERM, whose default kills at once, skipping the clean-up below;
+    # as a KeyboardInterrupt, the development server returns as it does on Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=30)
+        if worker is not None:
+            stop_process_group(worker)
+
+
+def _term_when_parent_dies() -> None:
+    """In the worker, before it starts: SIGTERM it should we die without stopping it (SIGKILL, a crash)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _interrupt(signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_process_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Ask a worker we started to stop, then end anything left in its process group.
+
+    SIGTERM goes to the worker's main process only: Celery's warm shutdown then stops its pool. Sent to the
+    whole group, it would also reach the pool's children, which the main process would replace.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave the worker behind
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            click.echo(f"Worker still running after {grace:g} s: killed.", err=True)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # nobody left in the group
+    proc.wait()
 
 
 @main.command()
@@ -57,18 +95,26 @@ def run(host: str, port: int, with_worker: bool) -> None:
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume.")
 @click.option("--beat/--no-beat", default=False, help="Also run the periodic sweeper (run it on ONE worker only).")
-def worker(concurrency: int | None, loglevel: str, queues: str | None, beat: bool) -> None:
+@click.option("--pool", "-P", default=None, type=click.Choice(["prefork", "threads", "solo"]),
+              help="Celery's execution pool (default: prefork).")
+def worker(concurrency: int | None, loglevel: str, queues: str | None, beat: bool, pool: str | None) -> None:
     """Start a Celery worker for the slow work (media, transcription, analytics)."""
     from workers.celery_app import celery_app
 
     argv = ["worker", f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
+    # A worker machine may have every setting in its environment (SECRET_KEY, Redis, S3) and no instance
+    # folder yet; the beat keeps its schedule there and would fail on its first tick, leaving no sweeper.
+    instance = load_settings().instance_path
+    os.makedirs(instance, exist_ok=True)
     if beat:
-        schedule = os.path.join(load_settings().instance_path, "celerybeat-schedule")
+        schedule = os.path.join(instance, "celerybeat-schedule")
         argv += ["--beat", f"--schedule={schedule}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if queues:
         argv.append(f"--queues={queues}")
+    if pool:
+        argv.append(f"--pool={pool}")
     celery_app.worker_main(argv)
 
 

@@ -70,6 +70,9 @@ class Settings:
     student_signin_limit_per_class: str = "30 per 5 minutes"
     api_token_days: int = 90
     media_url_seconds: int = 3600
+    # A download is one request made right after the click; a lesson's playback link must outlive the lesson.
+    # S3 presigned links are bearer links (S3 cannot see our session), so the one-click ones live briefly.
+    download_url_seconds: int = 300
     session_cookie_secure: bool = False
     log_level: str = "INFO"
     max_upload_bytes: int = 10 * 1024**3
@@ -84,7 +87,10 @@ class Settings:
     whisper_vad: bool = True
     whisper_threads: int = 0
     stuck_after_seconds: int = 600
-    sweep_seconds: int = 300
+    # A running step beats every few seconds (workers/pipeline.py), so a minute of silence means its worker died;
+    # with a sweep every 30 s, the lesson is on another worker within about 90 s.
+    silent_after_seconds: int = 60
+    sweep_seconds: int = 30
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -189,6 +195,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         student_signin_limit_per_class=env.get("STUDENT_SIGNIN_LIMIT_PER_CLASS", "30 per 5 minutes"),
         api_token_days=int(env.get("API_TOKEN_DAYS", "90")),
         media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
+        download_url_seconds=int(env.get("DOWNLOAD_URL_SECONDS", "300")),
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
         log_level=env.get("LOG_LEVEL", "INFO"),
         max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024**3))),
@@ -203,7 +210,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         whisper_vad=_bool(env.get("WHISPER_VAD", "true")),
         whisper_threads=int(env.get("WHISPER_THREADS", "0")),
         stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
-        sweep_seconds=int(env.get("SWEEP_SECONDS", "300")),
+        silent_after_seconds=int(env.get("SILENT_AFTER_SECONDS", "60")),
+        sweep_seconds=int(env.get("SWEEP_SECONDS", "30")),
         smtp_host=env.get("SMTP_HOST", ""),
         smtp_port=int(env.get("SMTP_PORT", "") or "587"),
         smtp_user=env.get("SMTP_USER", ""),

@@ -2,7 +2,8 @@
 work (sent after its commit).
 
 The task conventions every ClassLab task follows:
-- acks_late + reject_on_worker_lost + prefetch 1: a task whose worker dies is redelivered, not lost.
+- acks_late + reject_on_worker_lost + prefetch 1: a task whose pool process dies is redelivered, not lost. A
+  worker that dies whole acks nothing; the sweeper hands its silent step on (workers/pipeline.py `beating`).
 - Transient failures (TransientError, connection errors) retry with exponential backoff and jitter.
 - Tasks are idempotent, keyed by object id + step: running one twice overwrites.
 

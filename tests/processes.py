@@ -30,12 +30,12 @@ def classlab(env: dict[str, str], *args: str, timeout: float = 120, check: bool 
 class Worker:
     """A real Celery worker process (`classlab worker`) on a stack's broker."""
 
-    def __init__(self, env: dict[str, str], log: Path):
+    def __init__(self, env: dict[str, str], log: Path, *args: str):
         self.log = log
         self.fh = open(log, "w")  # noqa: SIM115 - closed in stop()
         exe = Path(sys.executable).with_name("classlab")
         self.proc = subprocess.Popen(
-            [str(exe), "worker", "--concurrency=1", "--loglevel=INFO"], env={**os.environ, **env},
+            [str(exe), "worker", "--concurrency=1", "--loglevel=INFO", *args], env={**os.environ, **env},
             stdout=self.fh, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -63,3 +63,49 @@ def stop_group(proc: subprocess.Popen, timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, session id) of a live process, None if it is gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    if fields[0] == "Z":
+        return None
+    return int(fields[1]), int(fields[3])
+
+
+def process_tree(root: int) -> set[int]:
+    """Every live process descended from `root` or in its session (a child may start its own group)."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            table[int(entry.name)] = stat
+    found = {pid for pid, (_ppid, sid) in table.items() if sid == root or pid == root}
+    grew = True
+    while grew:
+        more = {pid for pid, (ppid, _sid) in table.items() if ppid in found} - found
+        grew = bool(more)
+        found |= more
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if _stat(pid) is not None}
+
+
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text())
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer:\n{log.read_text()}")

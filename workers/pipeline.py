@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -29,6 +30,9 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
+# The beat of a running step between its progress reports (storing a large file, loading the Whisper model):
+# it says only that the process is alive, which is all the sweeper needs to leave the step alone.
+PULSE_SECONDS = 10.0
 
 
 class Skip(Exception):
@@ -71,6 +75,35 @@ def claim(video_id: int, step: str) -> None:
             raise Skip(f"video {video_id} is {video.status.value}; nothing to do for {step}")
         now = utcnow()
         video.step, video.step_started_at, video.heartbeat_at, video.progress = step, now, now, 0.0
+
+
+@contextmanager
+def beating(video_id: int, step: str, every: float = PULSE_SECONDS):
+    """Keep the step's heartbeat fresh while this process runs it, whatever the step is doing.
+
+    A SIGKILLed worker stops beating at once, and the sweeper hands the step to another worker after
+    SILENT_AFTER_SECONDS; a worker that merely hangs is stopped by the step's time limit instead.
+    """
+    stop = threading.Event()
+
+    def pulse() -> None:
+        while not stop.wait(every):
+            try:
+                with db.session_scope() as s:
+                    video = s.get(Video, video_id)
+                    if video is None or video.step != step:
+                        return
+                    video.heartbeat_at = utcnow()
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the step itself must not fail for it
+                log.warning("heartbeat of video %s (%s) not written", video_id, step, exc_info=True)
+
+    thread = threading.Thread(target=pulse, name=f"heartbeat-{video_id}-{step}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 5)
 
 
 def fail(video_id: int, step: str, reason: str) -> None:
@@ -309,9 +342,11 @@ def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
             return
 
 
-def stuck_videos(stuck_after: timedelta) -> list[tuple[int, str]]:
-    """Videos waiting for a step that nobody is running: not started, or silent for too long."""
-    cutoff = utcnow() - stuck_after
+def stuck_videos(stuck_after: timedelta, silent_after: timedelta | None = None) -> list[tuple[int, str]]:
+    """Videos waiting for a step that nobody is running: asked for but not started after `stuck_after` (the
+    queue may just be busy), or started and silent for `silent_after` (its worker died)."""
+    now = utcnow()
+    cutoff, silent = now - stuck_after, now - (silent_after if silent_after is not None else stuck_after)
     with db.session_scope() as s:
         rows = s.execute(select(Video.id, Video.status, Video.step, Video.heartbeat_at, Video.updated_at).where(
             Video.status.in_(list(NEXT_STEP))
@@ -319,6 +354,6 @@ def stuck_videos(stuck_after: timedelta) -> list[tuple[int, str]]:
     found = []
     for video_id, status, step, heartbeat, updated in rows:
         last = heartbeat if step else updated
-        if last is None or last <= cutoff:
+        if last is None or last <= (silent if step else cutoff):
             found.append((video_id, NEXT_STEP[status]))
     return found

@@ -33,7 +33,8 @@ def _run(task, step: str, video_id: int) -> str:
         log.info("skip: %s", why)
         return "skipped"
     try:
-        pipeline.STEP_FUNCTIONS[step](video_id, SETTINGS, _store())
+        with pipeline.beating(video_id, step):
+            pipeline.STEP_FUNCTIONS[step](video_id, SETTINGS, _store())
     except pipeline.Skip as why:
         log.info("skip: %s", why)
         return "skipped"
@@ -96,7 +97,11 @@ def sweep(stuck_after_seconds: int | None = None) -> dict:
     from app.export.service import expire_exports
     from app.video.uploads import expire_uploads
 
-    stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds or SETTINGS.stuck_after_seconds))
+    if stuck_after_seconds:  # an operator's `classlab sweep --stuck-after N`: one threshold for both
+        stuck = pipeline.stuck_videos(timedelta(seconds=stuck_after_seconds))
+    else:
+        stuck = pipeline.stuck_videos(timedelta(seconds=SETTINGS.stuck_after_seconds),
+                                      timedelta(seconds=SETTINGS.silent_after_seconds))
     clips = pipeline.clips_to_cut(timedelta(seconds=60))
     with db.session_scope() as s:
         for video_id, step in stuck:

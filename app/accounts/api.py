@@ -125,7 +125,7 @@ def _export_out(export) -> dict:
     from app.export.service import download_url
 
     url = download_url(current_app.extensions["classlab.storage"], export,
-                       current_app.extensions["classlab.settings"].media_url_seconds)
+                       current_app.extensions["classlab.settings"].download_url_seconds)
     return {**{name: getattr(export, name) for name in ("public_id", "status", "size", "error", "created_at",
                                                          "finished_at")}, "download_url": url}
 

@@ -187,7 +187,7 @@ def data():
     settings = current_app.extensions["classlab.settings"]
     store = current_app.extensions["classlab.storage"]
     found = export.exports_of(db.session(), current_user)
-    rows = [(e, export.download_url(store, e, settings.media_url_seconds)) for e in found]
+    rows = [(e, export.download_url(store, e, settings.download_url_seconds)) for e in found]
     return render_template("accounts/data.html", exports=rows, form=ActionForm(), days=settings.export_days,
                            busy=any(e.status in export.ACTIVE for e in found), labels=EXPORT_STATUS_LABELS)
 

@@ -1,6 +1,11 @@
 """Serves local-storage media behind signed, expiring URLs, with HTTP byte ranges for seeking.
 
-With S3 storage the signed URL points at S3 itself and this view is not involved.
+A link is made out to the user it was issued to (its `audience`) and served only to that user's session, or
+to a program sending that user's API token: a copied or leaked link answers 404 to anyone else. A `<video>`
+element's requests carry the page's cookie, so the watch page needs nothing more.
+
+With S3 storage the signed URL points at S3 itself and this view is not involved: a presigned URL is a bearer
+link, which is why MEDIA_URL_SECONDS is short.
 """
 
 from __future__ import annotations
@@ -46,6 +51,26 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
         record(s, video, user, "download", key.rsplit("/", 1)[-1])
 
 
+def _requester_id() -> int | None:
+    """Who is asking: the browser's session, else the user of a bearer token (an API client fetching a link the
+    API gave it)."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return current_user.id
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    from app import db
+    from app.accounts.service import user_for_token
+    from app.errors import NotAuthenticated
+
+    try:
+        return user_for_token(db.session(), secret.strip()).id
+    except NotAuthenticated:
+        return None
+
+
 @bp.get("/media/<token>")
 def media(token: str):
     store = current_app.extensions["classlab.storage"]
@@ -58,6 +83,8 @@ def media(token: str):
         abort(404, "This media no longer exists.")
     except StorageError as exc:
         abort(403, str(exc))
+    if audience is not None and _requester_id() != audience:
+        abort(404)  # the same answer as a link that never existed: nothing tells the holder it was real
     if key.startswith(("videos/", "exports/")):
         _check_still_allowed(key, audience, download=bool(filename))
     mimetype = mimetypes.guess_type(key)[0] or "application/octet-stream"

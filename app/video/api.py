@@ -195,7 +195,7 @@ class Download(MethodView):
         if asset is None:
             raise NotFound("This video has no stored original.")
         store = current_app.extensions["classlab.storage"]
-        url = asset_url(store, asset, _settings().media_url_seconds, download=True, audience=current_user.id)
+        url = asset_url(store, asset, _settings().download_url_seconds, download=True, audience=current_user.id)
         return {"url": url, "filename": video.original_filename or video.title}
 
 

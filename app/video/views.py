@@ -47,6 +47,10 @@ def _seconds() -> int:
     return current_app.extensions["classlab.settings"].media_url_seconds
 
 
+def _download_seconds() -> int:
+    return current_app.extensions["classlab.settings"].download_url_seconds
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -90,7 +94,7 @@ def watch(public_id: str):
         clips=clips.clips_of(s, current_user, video),
         can_comment=authz.may(current_user, "comment", video),
         segments=service.transcript_lines(s, video), action_form=ActionForm(),
-        downloads={a.kind: asset_url(store, a, seconds, download=True, audience=me) for a in video.assets
+        downloads={a.kind: asset_url(store, a, _download_seconds(), download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
         shares=sharing.shares_of(s, video) if owner else None,
         share_action=url_for("sharing.share", public_id=public_id),

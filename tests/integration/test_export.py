@@ -27,7 +27,7 @@ from app.video import clips, service
 from app.video.models import Segment, Transcript, VideoStatus
 from tests import builders
 from tests.processes import Worker, classlab
-from tests.web import bearer, csrf_token, login
+from tests.web import bearer, csrf_token, login, signed_in
 
 MEDIA_ONE = os.urandom(3 * 1024 * 1024 + 17)  # more than one storage chunk
 MEDIA_TWO = os.urandom(200_000)
@@ -178,13 +178,29 @@ def test_only_its_owner_gets_the_archive(app, client, session, people, lessons):
     assert own["status"] == "ready" and own["size"] == size and own["download_url"]
     store = app.extensions["classlab.storage"]
     if own["download_url"].startswith("/media/"):
-        assert zipfile.ZipFile(io.BytesIO(_fetch(client, own["download_url"]))).testzip() is None
+        assert client.get(own["download_url"]).status_code == 404  # Noa's link, Dana's session
+        assert zipfile.ZipFile(io.BytesIO(_fetch(signed_in(app, "teacher@a.example", people["password"]),
+                                                 own["download_url"]))).testzip() is None
         for audience in (dana_id, admin_id, None):  # a link made out to anyone else is refused
-            assert client.get(store.signed_url(key, 60, audience=audience)).status_code == 403
+            assert client.get(store.signed_url(key, 60, audience=audience)).status_code in (403, 404)
         assert client.get(store.signed_url(f"exports/{dana_id}/{public_id}.zip", 60,
                                            audience=dana_id)).status_code in (403, 404)
     else:
-        assert "X-Amz-Expires=3600" in own["download_url"]
+        assert "X-Amz-Expires=300&" in own["download_url"] + "&"  # a bearer link: short-lived
+
+
+def test_an_archive_link_is_served_only_to_its_users_session(app, session, people, lessons):
+    noa = people["teacher"]
+    found = _build(app, session, noa)
+    link = exports.download_url(app.extensions["classlab.storage"], found, 60)
+    if not link.startswith("/media/"):
+        pytest.skip("an S3 presigned link is a bearer link: S3 cannot see our session")
+    assert _fetch(signed_in(app, "teacher@a.example", people["password"]), link)[:2] == b"PK"
+    assert signed_in(app, people["colleague"].email, people["password"]).get(link).status_code == 404
+    assert app.test_client().get(link).status_code == 404
+    # A program fetching the link the API gave it, with the same user's token, gets it too.
+    assert app.test_client().get(link, headers=bearer(session, noa)).status_code == 200
+    assert app.test_client().get(link, headers=bearer(session, people["colleague"])).status_code == 404
 
 
 def test_one_export_at_a_time(app, client, session, people):

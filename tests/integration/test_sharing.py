@@ -87,8 +87,8 @@ def test_withdrawing_consent_or_a_share_stops_a_copied_media_link(app, client, s
     sharing.revoke(session, people["teacher"], share.id)
     session.commit()
     if local:
-        stolen = app.test_client()  # even without the coach's session, the copied link is dead
-        assert stolen.get(link).status_code == 403
+        assert coach.get(link).status_code == 403  # the coach's own link, on the coach's session
+        assert app.test_client().get(link).status_code == 404  # without that session it never worked
     assert coach.get(f"/videos/{video.public_id}").status_code == 404
     sharing.share(session, people["teacher"], video.public_id, "coach@a.example", "view")
     sharing.set_consent(session, people["teacher"], video.public_id, "partial", "one family withdrew")

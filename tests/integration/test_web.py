@@ -257,6 +257,26 @@ def test_media_is_served_only_by_a_signed_url_with_ranges(app, client):
     assert expired.status_code == 403 and "expired" in expired.get_data(as_text=True)
 
 
+def test_a_media_link_is_served_only_to_the_session_it_was_issued_to(app, session, people):
+    from storage.local import LocalStorage
+    from tests.builders import ready_video, shared
+    from tests.web import signed_in
+
+    store = app.extensions["classlab.storage"]
+    if not isinstance(store, LocalStorage):
+        pytest.skip("an S3 presigned link is a bearer link: S3 cannot see our session")
+    noa, dana = people["teacher"], people["colleague"]
+    video = shared(session, ready_video(session, noa), dana.email)  # Dana may see it too, but the link is Noa's
+    key = f"videos/{video.public_id}/web/web.mp4"
+    store.put(key, io.BytesIO(b"0123456789"))
+    url = store.signed_url(key, 60, audience=noa.id)  # as the watch page issues it to Noa
+    mine = signed_in(app, noa.email, people["password"])
+    assert mine.get(url).data == b"0123456789"
+    assert mine.get(url, headers={"Range": "bytes=2-4"}).status_code == 206  # the <video> element's requests
+    assert signed_in(app, dana.email, people["password"]).get(url).status_code == 404
+    assert app.test_client().get(url).status_code == 404
+
+
 def test_unexpected_errors_are_500_without_a_stack_trace(app, client):
     @app.get("/boom")
     def boom():

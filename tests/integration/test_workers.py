@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import pytest
 
@@ -53,3 +54,23 @@ def _children(pid: int) -> set[int]:
             except (OSError, IndexError, ValueError):
                 continue
     return found
+
+
+def test_beat_on_a_machine_without_the_instance_folder(broker_env, tmp_path):
+    """A worker machine has its settings in the environment and no instance folder yet."""
+    instance = tmp_path / "fresh" / "instance"
+    env = {**broker_env, "CLASSLAB_INSTANCE": str(instance), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    classlab(env, "db", "upgrade")
+    worker = Worker(env, tmp_path / "beat.log", "--beat")
+    try:
+        worker.wait_ready()
+        deadline = time.monotonic() + 30
+        while not list(instance.glob("celerybeat-schedule*")):
+            assert time.monotonic() < deadline, worker.log.read_text()
+            time.sleep(0.2)
+        time.sleep(1)  # the beat's first tick, where it would fail to open its schedule
+        assert worker.proc.poll() is None
+        log = worker.log.read_text()
+        assert "Traceback" not in log and "ERROR" not in log, log
+    finally:
+        worker.stop()
