@@ -11,7 +11,7 @@ which answer `coached_teachers` and `member_communities`.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import object_session
 
 from app import signals
@@ -19,22 +19,14 @@ from app.accounts.models import User
 from app.authz import rule
 from app.sharing.models import Share
 from app.video.models import Clip, Consent, Video
-
-
-def _any_of(column, selects: list[Select]):
-    if not selects:
-        return false()
-    condition = column.in_(selects[0])
-    for extra in selects[1:]:
-        condition = condition | column.in_(extra)
-    return condition
+from app.video.policy import in_any
 
 
 def reaching(actor: User):
     """Live shares that reach this actor and still hold under the lesson's consent."""
     full = Video.consent == Consent.full.value
-    coached = _any_of(Video.owner_id, signals.answers(signals.coached_teachers, actor))
-    communities = _any_of(Share.community_id, signals.answers(signals.member_communities, actor))
+    coached = in_any(Video.owner_id, signals.answers(signals.coached_teachers, actor))
+    communities = in_any(Share.community_id, signals.answers(signals.member_communities, actor))
     return and_(
         Share.revoked_at.is_(None),
         or_(and_(Share.user_id == actor.id, or_(full, coached)), and_(communities, full)),

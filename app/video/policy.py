@@ -32,16 +32,19 @@ def _allowed(rights: set[str], action: str) -> bool:
     return action == "view" and bool(rights) or action == "comment" and "comment" in rights
 
 
-def _reachable(actor: User, clips: bool):
-    """A condition 'id in what others granted the actor'; false when nothing grants anything."""
-    selects = signals.answers(signals.reachable_lessons, actor, clips=clips)
-    column = Clip.id if clips else Video.id
+def in_any(column, selects: list[Select]):
+    """A condition 'column in any of these SELECTs' (receivers' answers); false when there is none."""
     if not selects:
         return false()
     condition = column.in_(selects[0])
     for extra in selects[1:]:
         condition = condition | column.in_(extra)
     return condition
+
+
+def _reachable(actor: User, clips: bool):
+    """A condition 'id in what others granted the actor'; false when nothing grants anything."""
+    return in_any(Clip.id if clips else Video.id, signals.answers(signals.reachable_lessons, actor, clips=clips))
 
 
 @rule(Video)
