@@ -71,9 +71,9 @@ def broker_options(settings: Settings) -> dict:
             # kombu's default is "control" in the working directory (broadcasts, e.g. the worker's mingle)
             "control_folder": str(folder / "control"),
             "store_processed": False,
-            # kombu looks for new files once a second by default; each pipeline step is a new task, so a lesson
-            # waited up to a second per step before it played. Listing one small folder ten times a second is free.
-            "polling_interval": 0.1,
+            # kombu's default polling (once a second), not faster: its filesystem transport can read a message
+            # file that a sender has created but not yet written, and the worker then dies on the empty JSON
+            # ("Unrecoverable error: JSONDecodeError"). Polling ten times a second made that happen in a test run.
         }
     # Above the longest step's hard limit, so a slow transcode is not handed to a second worker.
     return {"visibility_timeout": 4 * 3600 + 600}
