@@ -46,7 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "app.signals", "app.extensions",
         # Sending a task needs the Celery application, so its configuration (app.jobs) sits below
         # everything that asks for work; the tasks themselves are in `workers`, at the top.
-        "app.jobs",
+        "app.jobs", "app.broker_fs",  # the embedded broker's transport, registered by app.jobs
     )),
     ("accounts", ("app.authz", "app.accounts")),
     # Anyone may tell a person something: a comment, a share, a coaching request. So the inbox sits just
