@@ -110,6 +110,15 @@ def dashboard():
     data["videos"] = list_videos(s, current_user)[:5]
     data["classes"] = classes_of(s, current_user)
     data["assignments"] = assignments_of(s, current_user)[:5]
+    if current_user.role == Role.coach:
+        from app.coaching.service import dashboard as coaching_dashboard
+
+        data["board"] = coaching_dashboard(s, current_user)
+    if current_user.role == Role.facilitator:
+        from app.communities.service import facilitated_by, member_counts
+
+        data["communities"] = facilitated_by(s, current_user)
+        data["member_counts"] = member_counts(s, data["communities"])
     return render_template("accounts/dashboard.html", **data, Role=Role)
 
 

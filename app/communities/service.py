@@ -35,6 +35,14 @@ def list_communities(session: Session, actor: User) -> list[Community]:
     return list(session.scalars(authz.visible(actor, select(Community)).order_by(Community.name)))
 
 
+def facilitated_by(session: Session, actor: User) -> list[Community]:
+    """The communities the person facilitates (their dashboard lists these first)."""
+    return list(session.scalars(
+        authz.visible(actor, select(Community)).join(CommunityMember, CommunityMember.community_id == Community.id)
+        .where(CommunityMember.user_id == actor.id, CommunityMember.role == "facilitator")
+        .order_by(Community.name)))
+
+
 def member_counts(session: Session, communities: list[Community]) -> dict[int, int]:
     ids = [c.id for c in communities]
     if not ids:

@@ -48,6 +48,39 @@ def test_each_role_gets_its_dashboard(client, people, who, panel):
     assert f'id="{panel}"' in client.get("/dashboard").get_data(as_text=True)
 
 
+def test_the_coach_dashboard_lists_the_teachers_who_accepted(client, session, people):
+    from tests.builders import active_coach_link, ready_video, shared
+
+    active_coach_link(session, people["leader"], people["coach"].email, people["teacher"])
+    video = ready_video(session, people["teacher"], title="Fractions on the number line")
+    shared(session, video, people["coach"].email)
+    login(client, people["coach"].email, people["password"])
+    page = client.get("/dashboard").get_data(as_text=True)
+    panel = page[page.index('id="coach-panel"'):]
+    assert "<bdi>Noa Levi</bdi>" in panel
+    assert "Teachers who accept you as their coach appear here" not in page
+    assert re.search(r"New lessons shared with you</a>: <strong>1</strong>", panel)
+
+
+def test_the_facilitator_dashboard_lists_their_communities(client, session, people):
+    from tests.builders import community
+
+    community(session, people["facilitator"], "Algebra PLC", members=(people["teacher"].email,))
+    community(session, people["facilitator"], "Geometry PLC")
+    login(client, people["facilitator"].email, people["password"])
+    page = client.get("/dashboard").get_data(as_text=True)
+    panel = page[page.index('id="facilitator-panel"'):page.index('id="colleagues-panel"')]
+    assert "Algebra PLC" in panel and "Geometry PLC" in panel and "2 members" in panel
+    assert "next sessions" not in page
+
+
+@pytest.mark.parametrize("who,told", [("teacher", True), ("coach", False), ("facilitator", False), ("leader", False),
+                                      ("admin", False)])
+def test_only_teachers_are_told_they_have_no_coach(client, people, who, told):
+    login(client, people[who].email, people["password"])
+    assert ("You have no coach" in client.get("/coaching/").get_data(as_text=True)) is told
+
+
 def test_wrong_password_is_401_with_a_clear_message(client, people):
     resp = login(client, "teacher@a.example", "not the password")
     assert resp.status_code == 401
