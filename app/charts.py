@@ -224,6 +224,7 @@ def heatmap_svg(
     rtl: bool = False,
     row_attr: str = "row",
     column_attr: str = "column",
+    column_names: Sequence[str] | None = None,
 ) -> str:
     """A row per ``rows`` label, a column per ``columns`` label, and a legend of every state in order.
 
@@ -238,7 +239,8 @@ def heatmap_svg(
     fills = {key: _colour(state.fill) for key, state in states.items()}
     legend_rows = [state.legend if state.legend is not None else state.name for state in states.values()]
     row_labels = [_truncate(s, _MAX_LABEL_CHARS) for s in rows]
-    column_labels = [_truncate(c, _MAX_COLUMN_CHARS) for c in columns]
+    # ``column_names`` (e.g. "Q1") are what a reader sees; ``columns`` stay the data keys and the tooltip.
+    column_labels = [_truncate(c, _MAX_COLUMN_CHARS) for c in (column_names or columns)]
     label_w = max((len(s) for s in row_labels), default=0) * _CHAR_W + 10
     col_w = max([_CELL] + [len(c) * _CHAR_W + 6 for c in column_labels])
     n_rows, n_cols = len(rows), len(columns)

@@ -17,8 +17,14 @@ Flask or a database.
 
 Conventions shared by every function:
 
-* A response is *answered* when ``correct`` is not None. A response with ``correct=None`` (a short
-  text still waiting for the teacher) counts as missing everywhere, even if it carries a value.
+* The missing-answer rule (one rule for score, p, point-biserial and KR-20; the README repeats it):
+  only *submitted* work is counted, and the caller passes only that (a draft is not a response).
+  In submitted work a skipped item is a wrong answer: the caller passes it as ``correct=False`` with
+  ``value=None`` (shown as "skipped", scored 0). A short text that the teacher has not scored yet is
+  *pending*: ``correct=None`` with its value. Pending answers are left out of the score's denominator,
+  of p and of the point-biserial's students, count 0 in the "rest of the test" total, and keep their
+  student out of KR-20 until scored; every statistic says how many are pending. A student with no
+  response at all (nothing submitted) appears as "not submitted" and in no statistic.
 * Duplicate (student, item) responses: the last one in iteration order wins, even when it is
   unanswered, so a teacher "un-scoring" an answer is honoured.
 * Responses for items that are not in ``items`` are ignored: an item deleted from the assignment
@@ -45,6 +51,9 @@ __all__ = [
     "HELD_MIN_STRENGTH",
     "INCORRECT",
     "MISSING",
+    "PENDING",
+    "SKIPPED",
+    "SMALL_SAMPLE",
     "Evidence",
     "Group",
     "Heatmap",
@@ -57,6 +66,7 @@ __all__ = [
     "heatmap",
     "item_statistics",
     "kr20",
+    "kr20_counts",
     "misconception_frequencies",
     "render_bar_chart_svg",
     "render_heatmap_svg",
@@ -73,9 +83,17 @@ HELD_MIN_STRENGTH = 0.5
 
 # Heatmap cell states other than a misconception's name.
 CORRECT = "correct"
-MISSING = "missing"
+MISSING = "missing"  # nothing submitted
 INCORRECT = "incorrect"
-_RESERVED_STATES = (CORRECT, INCORRECT, MISSING)
+SKIPPED = "skipped"  # submitted without an answer to this item: scored as wrong
+PENDING = "pending"  # a short text waiting for the teacher's score
+_RESERVED_STATES = (CORRECT, INCORRECT, MISSING, SKIPPED, PENDING)
+
+# Below this many scored answers an item's discrimination is shown with a caution. The point-biserial's
+# 95% interval at n = 20 and r = 0.5 runs from about 0.07 to 0.77 (Fisher's z, standard error
+# 1/sqrt(n - 3)): under 20 students a value cannot tell a weak item from a strong one, so the number is
+# shown but the report says so; p is a plain proportion and is shown with its n.
+SMALL_SAMPLE = 20
 
 
 # --------------------------------------------------------------------------------------------- input
@@ -128,6 +146,11 @@ class ItemStats:
     discrimination: float | None  # corrected item-total point-biserial
     distractor_rates: dict[str, float]  # value -> share of answering students who gave it
     misconception_rates: dict[str, float]  # misconception -> share of answering students revealing it
+    pending: int = 0  # short texts given but not scored yet: in no rate above
+
+    @property
+    def small_sample(self) -> bool:
+        return self.n < SMALL_SAMPLE
 
 
 @dataclass(frozen=True)
@@ -299,9 +322,10 @@ def item_statistics(matrix: Matrix) -> list[ItemStats]:
             if m is not None:
                 misconception_counts[m] = misconception_counts.get(m, 0) + 1
         n = len(xs)
+        pending = sum(1 for i, row in enumerate(matrix.scores) if row[j] is None and matrix.values[i][j] is not None)
         if n == 0:
             # No denominator: rates are left empty rather than reported as 0.0.
-            stats.append(ItemStats(key, 0, None, None, {}, {}))
+            stats.append(ItemStats(key, 0, None, None, {}, {}, pending))
             continue
         spec = specs.get(key)
         if spec is not None:
@@ -317,6 +341,7 @@ def item_statistics(matrix: Matrix) -> list[ItemStats]:
                 discrimination=_pearson(xs, rests),
                 distractor_rates={v: value_counts[v] / n for v in sorted(value_counts)},
                 misconception_rates={m: misconception_counts[m] / n for m in sorted(misconception_counts)},
+                pending=pending,
             )
         )
     return stats
@@ -325,11 +350,11 @@ def item_statistics(matrix: Matrix) -> list[ItemStats]:
 def kr20(matrix: Matrix) -> float | None:
     """Kuder-Richardson 20: (k/(k-1)) * (1 - sum(p*q) / var(total)), population variance.
 
-    Only students who answered every item are used (listwise deletion): KR-20 assumes everyone
-    took the same k items, and treating a skip as wrong would inflate the total-score variance and
-    so the reliability. Consequently an item nobody answered leaves no complete student and gives
-    None. Also None when k < 2, with fewer than 2 complete students, or when every complete student
-    has the same total. The value can be negative for items that do not hang together.
+    Only students with every item scored are used (listwise deletion): under the missing-answer rule a
+    skipped item is already a 0, so what keeps a submitted student out is a pending short text, until
+    the teacher scores it (``kr20_counts`` says how many are in and how many wait). A student who
+    submitted nothing has no row values and is not counted. None when k < 2, with fewer than 2 complete
+    students, or when every complete student has the same total. The value can be negative for items that do not hang together.
     """
     k = len(matrix.items)
     if k < 2:
@@ -347,6 +372,14 @@ def kr20(matrix: Matrix) -> float | None:
     if variance == 0:
         return None
     return (k / (k - 1)) * (1 - sum_pq / variance)
+
+
+def kr20_counts(matrix: Matrix) -> tuple[int, int]:
+    """(students KR-20 used, submitted students it waits for because a short text is still pending)."""
+    used = sum(1 for row in matrix.scores if None not in row)
+    waiting = sum(1 for i, row in enumerate(matrix.scores)
+                  if None in row and any(s is not None or v is not None for s, v in zip(row, matrix.values[i])))
+    return used, waiting
 
 
 # ------------------------------------------------------------------------------------------ students
@@ -439,7 +472,8 @@ def suggest_groups(profiles: Iterable[StudentProfile], max_group: int = 6) -> li
 
 
 def heatmap(matrix: Matrix, items: Sequence[ItemSpec], responses: Iterable[Response]) -> Heatmap:
-    """One state per (student, item) of ``matrix``: CORRECT, MISSING, the misconception, or INCORRECT.
+    """One state per (student, item) of ``matrix``: CORRECT, the misconception, INCORRECT, SKIPPED (submitted
+    without an answer), PENDING (a short text not scored yet) or MISSING (nothing submitted).
 
     Rows and columns follow the matrix; the states come from ``items`` and ``responses`` with the
     same rules as ``score_matrix``. A misconception named like a reserved state would be ambiguous
@@ -452,10 +486,14 @@ def heatmap(matrix: Matrix, items: Sequence[ItemSpec], responses: Iterable[Respo
         row: list[str] = []
         for key in matrix.items:
             r = given.get(key)
-            if r is None or r.correct is None:
+            if r is None:
                 row.append(MISSING)
+            elif r.correct is None:
+                row.append(PENDING if r.value is not None else MISSING)
             elif r.correct:
                 row.append(CORRECT)
+            elif r.value is None and r.misconception is None:
+                row.append(SKIPPED)
             else:
                 m = _revealed(items[index[key]], r)
                 if m in _RESERVED_STATES:
@@ -539,9 +577,11 @@ def change_over_time(
 
 # Okabe-Ito colours (see app.charts). Cells also carry a symbol (a tick, a cross, the misconception's
 # legend number) so a black-and-white print still reads.
-_DEFAULT_COLOURS = {CORRECT: "#009E73", INCORRECT: "#5A5A5A", MISSING: "#F2F2F2"}
-_DEFAULT_LABELS = {CORRECT: "Correct", INCORRECT: "Incorrect (no known misconception)", MISSING: "Not answered"}
-_SYMBOLS = {CORRECT: "\u2713", INCORRECT: "\u2717", MISSING: ""}
+_DEFAULT_COLOURS = {CORRECT: "#009E73", INCORRECT: "#5A5A5A", MISSING: "#F2F2F2", SKIPPED: "#BDBDBD",
+                    PENDING: "#FFFFFF"}
+_DEFAULT_LABELS = {CORRECT: "Correct", INCORRECT: "Incorrect (no known misconception)", MISSING: "Not submitted",
+                   SKIPPED: "Skipped (counts as wrong)", PENDING: "Waiting to be scored"}
+_SYMBOLS = {CORRECT: "\u2713", INCORRECT: "\u2717", MISSING: "", SKIPPED: "\u2013", PENDING: "?"}
 
 
 def render_heatmap_svg(
@@ -551,6 +591,7 @@ def render_heatmap_svg(
     labels: Mapping[str, str] | None = None,
     rtl: bool = False,
     title: str | None = None,
+    item_names: Sequence[str] | None = None,
 ) -> str:
     """A self-contained, printable SVG: a row per student, a column per item, and a legend.
 
@@ -586,6 +627,7 @@ def render_heatmap_svg(
         rtl=rtl,
         row_attr="student",
         column_attr="item",
+        column_names=item_names,
     )
 
 

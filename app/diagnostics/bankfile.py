@@ -59,7 +59,7 @@ LANGUAGES = ("he", "ar")  # translations of a stem; English is the item's own la
 # Keys become QTI identifiers (NCNames) and URL parts: lower-case letters and digits, joined by - or _.
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 # The result states of the diagnostics reports; a misconception named like one would be ambiguous.
-_RESERVED = {"correct", "incorrect", "missing"}
+_RESERVED = {"correct", "incorrect", "missing", "skipped", "pending"}  # the heatmap's states (analysis)
 
 
 class BankError(Exception):

@@ -614,21 +614,39 @@ class Results:
     groups: list[analysis.Group]
     heatmap: analysis.Heatmap
     pending_text: list[Answer]
+    submitted: int = 0  # students who submitted (drafts are not submissions)
+    drafts: int = 0  # students who saved answers but have not submitted
+    kr20_used: int = 0  # students KR-20 is computed over
+    kr20_waiting: int = 0  # submitted students left out of KR-20 until a short text of theirs is scored
 
 
 def _responses(session: Session, assignment: Assignment) -> tuple[list[analysis.ItemSpec], list[analysis.Response]]:
-    """Every answer of the assignment as plain tuples, in one query: a network report reads hundreds of
-    thousands, and ORM objects for each would cost more than the statistics themselves."""
+    """Every submitted answer of the assignment as plain tuples, in one query: a network report reads hundreds
+    of thousands, and ORM objects for each would cost more than the statistics themselves.
+
+    The missing-answer rule (app.diagnostics.analysis): drafts count nowhere; in submitted work an item with no
+    answer is wrong ("skipped"), and a short text the teacher has not scored is pending."""
     specs = [analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of()) for ai in assignment.items]
+    keys = [ai.item.key for ai in assignment.items]
+    submitted = session.scalars(
+        select(Student.code).join(Submission, Submission.student_id == Student.id)
+        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None))).all()
     rows = session.execute(
         select(Student.code, Item.key, Answer.correct, Answer.value, Answer.misconception)
         .join(Submission, Answer.submission_id == Submission.id)
         .join(Student, Submission.student_id == Student.id)
         .join(Item, Answer.item_id == Item.id)
-        .where(Submission.assignment_id == assignment.id)
+        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None))
     ).all()
-    responses = [analysis.Response(student=code, item=key, correct=correct, value=value, misconception=mis)
-                 for code, key, correct, value, mis in rows]
+    given = {(code, key): (correct, value, mis) for code, key, correct, value, mis in rows}
+    responses = []
+    for code in submitted:
+        for key in keys:
+            correct, value, mis = given.get((code, key), (None, None, None))
+            if value is None and correct is None:  # skipped: wrong, once submitted
+                correct = False
+            responses.append(analysis.Response(student=code, item=key, correct=correct, value=value,
+                                               misconception=mis))
     return specs, responses
 
 
@@ -639,13 +657,18 @@ def results(session: Session, actor: User, public_id: str) -> Results:
                                     .order_by(Student.code)))
     pending = list(session.scalars(
         select(Answer).join(Submission, Answer.submission_id == Submission.id).join(Item, Answer.item_id == Item.id)
-        .where(Submission.assignment_id == assignment.id, Item.type == "text", Answer.value.is_not(None),
-               Answer.scored_by != "teacher")
+        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None), Item.type == "text",
+               Answer.value.is_not(None), Answer.scored_by != "teacher")
         .options(selectinload(Answer.item), selectinload(Answer.submission).selectinload(Submission.student))))
     codes = [s.code for s in students]
     matrix = analysis.score_matrix(specs, responses, students=codes)
     profiles = analysis.student_profiles(specs, responses, students=codes)
+    counts = dict(session.execute(
+        select(Submission.submitted_at.is_not(None), func.count()).where(Submission.assignment_id == assignment.id)
+        .group_by(Submission.submitted_at.is_not(None))).all())
+    kr20_used, kr20_waiting = analysis.kr20_counts(matrix)
     return Results(
+        submitted=counts.get(True, 0), drafts=counts.get(False, 0), kr20_used=kr20_used, kr20_waiting=kr20_waiting,
         assignment=assignment, items=[ai.item for ai in assignment.items], students=students, matrix=matrix,
         item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
         frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),

@@ -163,16 +163,22 @@ def results(public_id: str):
     labels = _labels(s)
     rtl = str(get_locale()) in ("he", "ar")
     heat_labels = {**labels, analysis.CORRECT: _("correct"), analysis.INCORRECT: _("wrong, no known misconception"),
-                   analysis.MISSING: _("no answer")}
+                   analysis.MISSING: _("not submitted"), analysis.SKIPPED: _("skipped (counts as wrong)"),
+                   analysis.PENDING: _("waiting to be scored")}
+    # Teachers read questions by their number in the assignment, not by the bank's internal keys.
+    numbers = {item.key: _("Q%(num)d", num=n) for n, item in enumerate(res.items, start=1)}
     return render_template(
-        "diagnostics/results.html", res=res, labels=labels, form=ActionForm(),
+        "diagnostics/results.html", res=res, labels=labels, form=ActionForm(), numbers=numbers,
+        small_sample=analysis.SMALL_SAMPLE,
         heatmap_svg=Markup(analysis.render_heatmap_svg(res.heatmap, labels=heat_labels, rtl=rtl,
-                                                       title=_("Students and items"))),
+                                                       title=_("Students and items"),
+                                                       item_names=[numbers[k] for k in res.heatmap.items])),
         freq_svg=Markup(analysis.render_bar_chart_svg(
             {labels.get(k, k): v for k, v in res.frequencies.items()}, title=_("Students holding each misconception"),
             rtl=rtl)),
         difficulty_svg=Markup(analysis.render_bar_chart_svg(
-            {st.item: st.difficulty or 0.0 for st in res.item_stats}, title=_("Proportion correct per item"), rtl=rtl)),
+            {numbers[st.item]: st.difficulty or 0.0 for st in res.item_stats}, title=_("Proportion correct per item"),
+            rtl=rtl)),
         names={st.code: st.name for st in res.students},
         print_view=request.args.get("print") == "1",
     )

@@ -582,3 +582,72 @@ def test_printable_sign_in_cards_carry_the_class_code_in_the_qr_and_each_student
     assert 'id="cards-link"' in client.get(f"/diagnostics/classes/{klass.id}").get_data(as_text=True)
     other = signed_in(client.application, "colleague@a.example", people["password"])
     assert other.get(f"/diagnostics/classes/{klass.id}/cards").status_code == 404
+
+
+def test_drafts_count_nowhere_and_a_skipped_item_counts_as_wrong_once_submitted(client, session, people, klass,
+                                                                                 assignment):
+    answers = _answers_for(assignment, _right)
+    first = assignment.items[0].item
+    s1 = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, s1, assignment.public_id, answers, submit=True)
+    s2 = service.find_student(session, klass.code, "S02")  # skips the first item, right on the rest
+    service.student_answers(session, s2, assignment.public_id,
+                            {k: v for k, v in answers.items() if k != first.id}, submit=True)
+    s3 = service.find_student(session, klass.code, "S03")  # only saved a draft, all wrong
+    service.student_answers(session, s3, assignment.public_id, _answers_for(assignment, _wrong_choice), submit=False)
+    session.commit()
+    res = service.results(session, people["teacher"], assignment.public_id)
+    assert (res.submitted, res.drafts) == (1 + 1, 1)
+    scores = {p.student: p.score for p in res.profiles}
+    n = sum(1 for ai in assignment.items if ai.item.type != "text")  # the short text is pending: not in the score
+    assert scores["S01"] == 1.0 and scores["S02"] == pytest.approx((n - 1) / n)  # skipping does not raise a score
+    assert scores.get("S03") is None  # the draft is not in the statistics
+    assert res.heatmap.state("S02", first.key) == "skipped" and res.heatmap.state("S03", first.key) == "missing"
+    stats = {st.item: st for st in res.item_stats}
+    assert stats[first.key].n == 2 and stats[first.key].difficulty == 0.5
+    login(client, people["teacher"].email, people["password"])
+    page = client.get(f"/diagnostics/assignments/{assignment.public_id}").get_data(as_text=True)
+    assert "2 submitted" in page and "1 draft not submitted yet (not counted)" in page
+    assert 'id="small-sample"' in page  # 2 students: the discrimination values are flagged
+
+
+def test_results_name_questions_by_number_and_show_their_text_on_demand(client, session, people, klass, assignment):
+    login(client, people["teacher"].email, people["password"])
+    page = client.get(f"/diagnostics/assignments/{assignment.public_id}").get_data(as_text=True)
+    table = page[page.index('id="item-stats"'):]
+    first = assignment.items[0].item
+    assert "<summary>Q1</summary>" in table and f"<summary>{first.key}</summary>" not in table
+    assert "<details" in table and "<math" in table  # the stem, rendered, one click away
+    heat = page[page.index('id="heatmap"'):page.index("</svg>", page.index('id="heatmap"'))]
+    assert ">Q1</text>" in heat and f'data-item="{first.key}"' in heat
+
+
+def test_the_rubric_select_starts_on_no_level(client, session, people, klass):
+    text_item = next(i for i in service.current_items(session) if i.type == "text")
+    a = builders.open_assignment(session, people["teacher"], klass, title="explain", diagnostic_key=None,
+                                 item_keys=[text_item.key], closes=timedelta(hours=1))
+    student = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, student, a.public_id, {text_item.id: "because 8 is bigger"}, submit=True)
+    session.commit()
+    answer = session.query(Answer).one()
+    login(client, people["teacher"].email, people["password"])
+    results_url = f"/diagnostics/assignments/{a.public_id}"
+    page = client.get(results_url).get_data(as_text=True)
+    select = re.search(r'<select name="level"[^>]*required[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.search(r'<option value="" selected disabled>', select)  # no level is preselected
+    resp = client.post(f"/diagnostics/answers/{answer.id}/score", data={"level": "", "csrf_token": csrf_token(
+        client, results_url)}, headers={"Referer": results_url}, follow_redirects=True)
+    assert resp.status_code == 200 and "Choose a rubric level." in resp.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Answer, answer.id).scored_by != "teacher"  # nothing was scored
+
+
+def test_a_submitted_student_sees_their_answers_read_only(app, session, klass, assignment):
+    student = service.find_student(session, klass.code, "S01")
+    service.student_answers(session, student, assignment.public_id, _answers_for(assignment, _right), submit=True)
+    session.commit()
+    phone = app.test_client()
+    phone.post("/s/", data={"class_code": klass.code, "student_code": "S01", "csrf_token": csrf_token(phone, "/s/")})
+    page = phone.get(f"/s/a/{assignment.public_id}").get_data(as_text=True)
+    assert 'id="submitted-notice"' in page and "can no longer be changed" in page
+    assert "<fieldset disabled" in page and 'id="submit"' not in page

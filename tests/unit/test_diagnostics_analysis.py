@@ -32,6 +32,10 @@ import pytest
 
 from app.diagnostics.analysis import (
     CORRECT,
+    PENDING,
+    SKIPPED,
+    SMALL_SAMPLE,
+    kr20_counts,
     HELD_MIN_COUNT,
     HELD_MIN_STRENGTH,
     INCORRECT,
@@ -443,7 +447,7 @@ def test_heatmap_states():
         (C, C, BIG, BIG, BIG),
         (ADD, C, ADD, X, ADD),
         (BIG, ADD, ADD, C, BIG),
-        (C, ADD, _, _, _),
+        (C, ADD, PENDING, _, _),
         (_, _, _, _, _),
     )
     assert h.state("S5", "Q4") == INCORRECT
@@ -632,3 +636,22 @@ def test_bar_charts_for_frequencies_and_difficulty():
     parse(render_bar_chart_svg({}, title="Nothing yet"))
     with pytest.raises(ValueError):
         render_bar_chart_svg({"x": float("nan")}, title="t")
+
+
+def test_a_skipped_item_is_wrong_and_shown_as_skipped_and_a_pending_text_is_counted_apart():
+    items = [ItemSpec("Q1", {"B": "M"}), ItemSpec("Q2", {}), ItemSpec("Q3", {})]
+    responses = [
+        Response("S1", "Q1", True, "A"), Response("S1", "Q2", False, None), Response("S1", "Q3", None, "half"),
+        Response("S2", "Q1", False, "B"), Response("S2", "Q2", True, "7"), Response("S2", "Q3", True, "whole"),
+    ]
+    m = score_matrix(items, responses, students=["S1", "S2", "S3"])
+    assert m.scores == ((1, 0, None), (0, 1, 1), (None, None, None))
+    assert heatmap(m, items, responses).cells == (
+        (CORRECT, SKIPPED, PENDING), ("M", CORRECT, CORRECT), (MISSING, MISSING, MISSING))
+    stats = {st.item: st for st in item_statistics(m)}
+    assert (stats["Q2"].n, stats["Q2"].difficulty, stats["Q2"].pending) == (2, 0.5, 0)  # the skip counts as wrong
+    assert (stats["Q3"].n, stats["Q3"].difficulty, stats["Q3"].pending) == (1, 1.0, 1)  # the pending text does not
+    assert stats["Q3"].small_sample and SMALL_SAMPLE == 20
+    assert kr20_counts(m) == (1, 1)  # S2 complete; S1 waits for Q3's score; S3 submitted nothing
+    profiles = {p.student: p for p in student_profiles(items, responses, students=["S1", "S2", "S3"])}
+    assert profiles["S1"].score == 0.5  # 1 right of 2 scored (the skip is one of them)
