@@ -1,0 +1,213 @@
+"""Every page fits a phone: opened at 390×844 in Hebrew and in English, none is wider than the viewport.
+
+The pages are enumerated from the application's URL map (every GET route that answers HTML), so a new
+page is checked as soon as it exists; a route left out must be listed in SKIP with the reason. The data
+behind them (a lesson with a transcript and comments, a clip, a community, a coaching cycle, a class with an
+assignment and answers) is written straight into the live server's database with the test builders.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app import create_app, db
+from app.config import load_settings
+from app.db import utcnow
+from app.diagnostics import bankfile
+from app.diagnostics import service as diagnostics
+from app.video.models import Clip, Segment, Transcript
+from tests import builders
+from tests.browser.steps import log_in
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
+PHONE = {"width": 390, "height": 844}
+# Pages only another role opens (the teacher opens the rest).
+OPENED_BY = {"accounts.people": "leader"}
+
+# Routes that are not pages a person reads on a phone, and why.
+SKIP = {
+    "accounts.index": "redirects to the dashboard or the login",
+    "delivery.media": "media bytes behind a signed token",
+    "notifications.open_": "marks a notification read and redirects to its object",
+    "diagnostics.results_csv": "a CSV download",
+    "diagnostics.export_qti": "a ZIP download",
+    "video.captions_vtt": "a WebVTT file",
+    "video.storyboard_vtt": "a WebVTT file",
+    "video.clip_captions": "a WebVTT file",
+    "video.transcript_export": "a file download",
+    "feedback.comments_export": "a file download",
+    "static": "static files",
+    "student.enter": "visited as the student (signed out of the teacher's session)",
+    "student.home": "visited as the student",
+    "student.answer": "visited as the student",
+    "accounts.login": "visited signed out",
+}
+
+
+@pytest.fixture(scope="module")
+def seeded(live_server):
+    """Everything the pages need, in the live server's own database."""
+    settings = load_settings({"CLASSLAB_INSTANCE": live_server.env["CLASSLAB_INSTANCE"]})
+    s = Session(db.get_engine(settings.database_url))
+    try:
+        people = builders.network(s)
+        teacher = people["teacher"]
+        if not diagnostics.current_items(s):
+            diagnostics.import_bank(s, None, bankfile.load_bank())
+            s.commit()
+        video = builders.ready_video(s, teacher, title="שיעור שברים ח'3 — Fractions on the number line", seconds=600)
+        transcript = Transcript(video=video, language="he", model="tiny")
+        transcript.segments = [Segment(position=n, start=n * 10.0, end=n * 10.0 + 9,
+                                       text="אז מה קורה כשהמכנה גדל? מי רוצה להסביר למה שמינית קטנה מרבע?")
+                               for n in range(12)]
+        s.add(transcript)
+        builders.shared(s, video, people["coach"].email)
+        from app.feedback import service as feedback
+
+        for n in range(3):
+            feedback.add_comment(s, people["coach"], video.public_id, body="שאלה מצוינת — כדאי לחכות עוד כמה שניות לפני שעונים."
+                                 * (n + 1), start=30.0 * n)
+        s.commit()
+        clip = Clip(video_id=video.id, creator_id=teacher.id, title="Wait time after the question", start=20.0,
+                    end=45.0)
+        s.add(clip)
+        builders.community(s, people["facilitator"], "קהילת מורי המתמטיקה — חיפה", members=(teacher.email,))
+        link = builders.active_coach_link(s, people["leader"], people["coach"].email, teacher)
+        from app.coaching import service as coaching
+
+        cycle = coaching.start_cycle(s, people["coach"], link.id, "Asking students to explain their reasoning "
+                                     "before the teacher confirms an answer", due_on=(utcnow() + timedelta(days=5)).date())
+        group = builders.diagnostic_class(s, teacher, "ח'3 מתמטיקה",
+                                          students=(("S01", "נועה"), ("S02", "سامي"), ("S03", None)))
+        assignment = builders.open_assignment(s, teacher, group, title="")
+        student = diagnostics.find_student(s, group.code, "S02")
+        first = assignment.items[0].item
+        diagnostics.student_answers(s, student, assignment.public_id, {first.id: "B"}, submit=True)
+        s.commit()
+        from app.communities.models import Community
+
+        community = s.query(Community).filter_by(name="קהילת מורי המתמטיקה — חיפה").one()
+        args = {
+            "video.watch": {"public_id": video.public_id},
+            "sharing.audit": {"public_id": video.public_id},
+            "video.edit_transcript": {"public_id": video.public_id},
+            "video.clip": {"clip_id": clip.public_id},
+            "coaching.cycle": {"public_id": cycle.public_id},
+            "communities.show": {"public_id": community.public_id},
+            "diagnostics.results": {"public_id": assignment.public_id},
+            "diagnostics.grid": {"public_id": assignment.public_id},
+            "diagnostics.class_page": {"class_id": group.id},
+            "diagnostics.cards": {"class_id": group.id},
+            "diagnostics.progress": {"class_id": group.id},
+        }
+        yield {"people": people, "args": args, "class_code": group.code, "assignment": assignment.public_id}
+    finally:
+        s.close()
+
+
+def _pages(args: dict) -> list[tuple[str, str]]:
+    app = create_app(load_settings({"CLASSLAB_INSTANCE": "/nonexistent-instance-for-url-map"}))
+    pages, unmapped = [], []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule.startswith("/api/") or rule.endpoint in SKIP:
+            continue
+        if rule.arguments and rule.endpoint not in args:
+            unmapped.append(rule.endpoint)
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            pages.append((rule.endpoint, url_for(rule.endpoint, **args.get(rule.endpoint, {}))))
+    assert not unmapped, f"pages with no data to open them with (add to the seed or to SKIP): {unmapped}"
+    return sorted(pages)
+
+
+def _switch(page, lang: str) -> None:
+    page.select_option("form.lang select[name=locale]", lang)
+    page.click("form.lang button")
+    page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+
+
+def _too_wide(page) -> list[str]:
+    """The document's width, and the elements that stick out of the viewport (for the failure message)."""
+    return page.evaluate("""() => {
+        const w = document.documentElement.clientWidth, out = [];
+        if (document.documentElement.scrollWidth > w) out.push('document ' + document.documentElement.scrollWidth);
+        const sticksOut = (el) => { const r = el.getBoundingClientRect();
+            return r.width && (r.right > w + 1 || r.left < -1) && !el.closest('.table-scroll, .scroll, table, .chart, pre'); };
+        for (const el of document.querySelectorAll('body *')) {
+            // Name the innermost culprits: elements that stick out while none of their children do.
+            if (el.matches('table') && el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'visible') {
+                out.push('table that does not scroll: ' + (el.id || el.className)); continue; }
+            if (!sticksOut(el) || [...el.children].some(sticksOut)) continue;
+            const r = el.getBoundingClientRect();
+            out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right) + ' ' + (el.textContent || '').trim().slice(0, 30));
+            if (out.length > 8) break;
+        }
+        return out;
+    }""")
+
+
+@pytest.mark.parametrize("lang", ["he", "en"])
+def test_no_page_is_wider_than_a_phone(live_server, browser, seeded, lang):
+    pages = _pages(seeded["args"])
+    people = seeded["people"]
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        problems = {}
+        page.goto(live_server.url + "/login")
+        if lang != "en":
+            _switch(page, lang)
+        if _too_wide(page):
+            problems["accounts.login"] = _too_wide(page)
+        log_in(page, live_server.url, people["teacher"].email, people["password"])
+        _switch(page, lang)
+        for endpoint, path in pages:
+            if endpoint in OPENED_BY:
+                continue
+            response = page.goto(live_server.url + path)
+            assert response is not None and response.status == 200, (endpoint, path, response and response.status)
+            wide = _too_wide(page)
+            if wide:
+                problems[endpoint] = wide
+            if SHOTS:
+                page.screenshot(path=os.path.join(SHOTS, f"phone-{lang}-{endpoint}.png"), full_page=False)
+        # The other roles' dashboards carry other panels.
+        for who in ("coach", "facilitator", "leader", "admin"):
+            page.context.clear_cookies()
+            log_in(page, live_server.url, people[who].email, people["password"])
+            _switch(page, lang)
+            wide = _too_wide(page)
+            if wide:
+                problems[f"dashboard as {who}"] = wide
+            for endpoint, path in pages:
+                if OPENED_BY.get(endpoint) == who:
+                    response = page.goto(live_server.url + path)
+                    assert response is not None and response.status == 200, (endpoint, who, response and response.status)
+                    wide = _too_wide(page)
+                    if wide:
+                        problems[endpoint] = wide
+        # And the student's phone pages.
+        page.context.clear_cookies()
+        page.goto(live_server.url + "/s/")
+        if lang != "en":
+            _switch(page, lang)
+        page.fill("#class_code", seeded["class_code"])
+        page.fill("#student_code", "S01")
+        page.click("button.primary")
+        page.wait_for_url("**/s/home")
+        for name, path in (("student.home", "/s/home"), ("student.answer", f"/s/a/{seeded['assignment']}")):
+            page.goto(live_server.url + path)
+            wide = _too_wide(page)
+            if wide:
+                problems[name] = wide
+        assert not problems, f"wider than 390 px in {lang}: {problems}"
+    finally:
+        context.close()
