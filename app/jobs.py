@@ -40,6 +40,7 @@ VIDEO_STEP = {step: f"classlab.video.{step}" for step in VIDEO_STEPS}
 VIDEO_CUT_CLIP = "classlab.video.cut_clip"
 VIDEO_SWEEP = "classlab.video.sweep"
 ACCOUNTS_EXPORT = "classlab.accounts.export"
+ACCOUNTS_PASSWORD_RESET = "classlab.accounts.password_reset"
 NOTIFICATIONS_EMAIL = "classlab.notifications.email"
 HEALTH_PING = "classlab.health.ping"
 

@@ -116,3 +116,48 @@ def email_notification(notification_id: int, settings: Settings) -> str:
 @celery_app.task(name=jobs.NOTIFICATIONS_EMAIL, max_retries=8)
 def email(notification_id: int) -> str:
     return email_notification(notification_id, SETTINGS)
+
+
+# ------------------------------------------------------------------------------------- password reset
+
+RESET_SUBJECT = "ClassLab: reset your password"
+RESET_BODY = ("Someone (we hope you) asked to reset the password of your ClassLab account %(email)s.\n\n"
+              "Open this link within an hour to choose a new password:\n%(link)s\n\n"
+              "If it was not you, ignore this e-mail: your password stays as it is.")
+
+
+def compose_reset(user, token: str, settings: Settings) -> EmailMessage:
+    """The reset e-mail, in its reader's language."""
+    gettext = messages.translations(user.locale or settings.default_locale).gettext
+    link = f"{settings.public_url.rstrip('/')}/password/reset/{token}"
+    msg = EmailMessage()
+    msg["Subject"] = gettext(RESET_SUBJECT)
+    msg["From"] = settings.mail_from
+    msg["To"] = user.email
+    msg["Message-ID"] = make_msgid(idstring=f"password-reset.{user.id}")
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(gettext(RESET_BODY) % {"email": user.email, "link": link} + "\n")
+    return msg
+
+
+def email_reset(user_id: int, token: str, settings: Settings) -> str:
+    if not settings.smtp_host:
+        return "skipped: no SMTP_HOST"
+    from app.accounts.models import User
+
+    with db.session_scope() as s:
+        user = s.get(User, user_id)
+        if user is None or not user.active:
+            return "skipped: no such user"
+        msg = compose_reset(user, token, settings)
+    try:
+        deliver(msg, settings)
+    except Refused as why:
+        log.warning("the password reset e-mail of user %s was refused: %s", user_id, why)
+        return "refused"
+    return "sent"
+
+
+@celery_app.task(name=jobs.ACCOUNTS_PASSWORD_RESET, max_retries=5)
+def password_reset(user_id: int, token: str) -> str:
+    return email_reset(user_id, token, SETTINGS)

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import authz
+from app import authz, jobs
 from app.accounts import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.accounts.models import ApiToken, Organization, OrgKind, Role, User
 from app.db import utcnow
@@ -100,6 +100,93 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+# ------------------------------------------------------------------------------------------- passwords
+
+# A reset link lives this long; it also dies as soon as the password changes (it carries a fingerprint of
+# the hash it was issued against), so it works once.
+RESET_SECONDS = 3600
+_RESET_SALT = "classlab.password-reset"
+
+
+def _check_new(new: str, repeat: str) -> str:
+    if (new or "") != (repeat or ""):
+        raise InvalidInput("The two new passwords are not the same.", field="repeat")
+    return hash_password(new)
+
+
+def change_password(session: Session, user: User, current: str, new: str, repeat: str) -> None:
+    """The signed-in person changes their own password; the current one is asked again."""
+    try:
+        _hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("The current password is not right.", field="current") from None
+    if current == new:
+        raise InvalidInput("Choose a new password different from the current one.", field="password")
+    user.password_hash = _check_new(new, repeat)
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _serializer(secret: str):
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt=_RESET_SALT)
+
+
+def reset_token(user: User, secret: str) -> str:
+    """A signed link token for one user's password reset (made on request; never stored)."""
+    return _serializer(secret).dumps({"u": user.id, "h": _fingerprint(user)})
+
+
+def user_for_reset(session: Session, token: str, secret: str, max_age: int = RESET_SECONDS) -> User:
+    from itsdangerous import BadSignature, SignatureExpired
+
+    expired = InvalidInput("This reset link has expired or was already used. Ask for a new one.", field="token")
+    try:
+        data = _serializer(secret).loads(token or "", max_age=max_age)
+    except SignatureExpired:
+        raise expired from None
+    except BadSignature:
+        raise InvalidInput("This reset link is not valid. Copy the whole link from the e-mail.", field="token") from None
+    user = session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
+    if user is None or not user.active or data.get("h") != _fingerprint(user):
+        raise expired
+    return user
+
+
+def reset_password(session: Session, token: str, secret: str, new: str, repeat: str,
+                   max_age: int = RESET_SECONDS) -> User:
+    user = user_for_reset(session, token, secret, max_age)
+    user.password_hash = _check_new(new, repeat)
+    return user
+
+
+def admin_reset_link(session: Session, actor: User, user_id: int, secret: str) -> tuple[User, str]:
+    """An administrator (or the leader of the person's school) makes a reset link to hand over in person,
+    for installations without e-mail."""
+    user = session.get(User, user_id)
+    authz.require(actor, "manage", user)
+    return user, reset_token(user, secret)
+
+
+def request_reset(session: Session, email: str, secret: str, *, email_enabled: bool) -> None:
+    """"Forgot my password": when e-mail is set up and the address is an active account, a link is mailed after
+    the commit. The page says the same whatever the address, so it cannot be used to find accounts."""
+    user = active_user_by_email(session, email)
+    if user is not None and email_enabled:
+        jobs.enqueue(session, jobs.ACCOUNTS_PASSWORD_RESET, user.id, reset_token(user, secret))
+
+
+def active_user_by_email(session: Session, email: str) -> User | None:
+    try:
+        address = normalise_email(email)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.email == address, User.active.is_(True)))
 
 
 def authenticate(session: Session, email: str, password: str) -> User:

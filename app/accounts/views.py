@@ -12,7 +12,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db
 from app.accounts import service
-from app.accounts.forms import ORG_KIND_LABELS, ROLE_LABELS, ActionForm, LanguageForm, LoginForm, TokenForm, UserForm
+from app.accounts.forms import (
+    ORG_KIND_LABELS,
+    ROLE_LABELS,
+    ActionForm,
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    ResetPasswordForm,
+    TokenForm,
+    UserForm,
+)
 from app.accounts.models import Role
 from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated, form_errors_to
 from app.extensions import limiter, login_limit
@@ -74,6 +85,102 @@ def login():
     elif request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form), status
+
+
+def _settings():
+    from flask import current_app
+
+    return current_app.extensions["classlab.settings"]
+
+
+def _field_errors(form) -> list[str]:
+    return [f"{field.label.text}: {e}" for field in form for e in field.errors if field.name != "csrf_token"]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.change_password(db.session(), current_user, form.current.data, form.password.data,
+                                    form.repeat.data)
+        except ClassLabError as exc:  # shown with the form; the error status rolls the request back
+            flash(exc.detail, "error")
+            status = exc.status
+        else:
+            flash(_("Your password is changed."), "info")
+            return redirect(url_for("accounts.dashboard"))
+    elif request.method == "POST":
+        for problem in _field_errors(form):
+            flash(problem, "error")
+        status = 422
+    return render_template("accounts/password_change.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], error_message="Too many reset requests from here.")
+def forgot_password():
+    form = ForgotPasswordForm()
+    email_enabled = bool(_settings().smtp_host)
+    status, sent = 200, False
+    if form.validate_on_submit():
+        service.request_reset(db.session(), form.email.data, _settings().secret_key, email_enabled=email_enabled)
+        sent = True
+    elif request.method == "POST":
+        for problem in _field_errors(form):
+            flash(problem, "error")
+        status = 422
+    return render_template("accounts/password_forgot.html", form=form, sent=sent,
+                           email_enabled=email_enabled), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], error_message="Too many attempts from here.")
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    s = db.session()
+    try:
+        user = service.user_for_reset(s, token, _settings().secret_key)
+    except ClassLabError as exc:
+        return render_template("accounts/password_reset.html", form=None, problem=exc.detail), 400
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.reset_password(s, token, _settings().secret_key, form.password.data, form.repeat.data)
+        except ClassLabError as exc:
+            flash(exc.detail, "error")
+            status = exc.status
+        else:
+            logout_user()
+            flash(_("Your password is changed. Log in with the new one."), "info")
+            return redirect(url_for("accounts.login"))
+    elif request.method == "POST":
+        for problem in _field_errors(form):
+            flash(problem, "error")
+        status = 422
+    return render_template("accounts/password_reset.html", form=form, user=user, problem=None), status
+
+
+@bp.post("/people/<int:user_id>/reset-link")
+@login_required
+@form_errors_to("accounts.people")
+def admin_reset_link(user_id: int):
+    s = db.session()
+    person, token = service.admin_reset_link(s, current_user, user_id, _settings().secret_key)
+    # Shown once on this page (not flashed: the session cookie is signed, not encrypted), to hand over in person.
+    reset = {"name": person.display_name, "link": url_for("accounts.reset_password", token=token, _external=True)}
+    return _people_page(s, UserForm(formdata=None), 200, reset=reset)
+
+
+def _people_page(s, form, status: int, reset: dict | None = None):
+    from app import authz
+
+    people = service.users_visible_to(s, current_user)
+    manageable = {u.id for u in people if u.id != current_user.id and authz.may(current_user, "manage", u)}
+    return render_template("accounts/people.html", form=form, people=people, manageable=manageable, reset=reset,
+                           action_form=ActionForm()), status
 
 
 @bp.post("/logout")
@@ -179,7 +286,7 @@ def people():
             status = exc.status
     elif request.method == "POST":
         status = 422
-    return render_template("accounts/people.html", form=form, people=service.users_visible_to(s, current_user)), status
+    return _people_page(s, form, status)
 
 
 EXPORT_STATUS_LABELS = {"pending": _l("Waiting for a worker"), "running": _l("Being prepared"), "ready": _l("Ready"),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app import create_app, db
 from app.config import load_settings
 from app.db import utcnow
+from app.accounts import service as accounts
 from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from app.video.models import Clip, Segment, Transcript
@@ -104,6 +105,7 @@ def seeded(live_server):
             "diagnostics.class_page": {"class_id": group.id},
             "diagnostics.cards": {"class_id": group.id},
             "diagnostics.progress": {"class_id": group.id},
+            "accounts.reset_password": {"token": accounts.reset_token(teacher, settings.secret_key)},
         }
         yield {"people": people, "args": args, "class_code": group.code, "assignment": assignment.public_id}
     finally:
