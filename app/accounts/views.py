@@ -226,7 +226,61 @@ def dashboard():
 
         data["communities"] = facilitated_by(s, current_user)
         data["member_counts"] = member_counts(s, data["communities"])
+    data["first_steps"] = _first_steps(s, current_user, data)
     return render_template("accounts/dashboard.html", **data, Role=Role)
+
+
+def _first_steps(s, user, data) -> list[tuple[str, str, bool]]:
+    """What a newcomer in this role does first, each step ticked once done: (label, where, done)."""
+    from sqlalchemy import exists, select
+
+    from app.coaching.models import CoachingCycle, CoachLink
+    from app.communities.models import CommunityMember
+    from app.feedback.models import Comment
+    from app.sharing.models import Share
+    from app.video.models import Video
+
+    def any_(query) -> bool:
+        return bool(s.scalar(select(exists(query))))
+
+    mine = select(Video.id).where(Video.owner_id == user.id)
+    if user.role == Role.teacher:
+        return [
+            (_("Upload a lesson video"), url_for("video.upload"), bool(data["videos"])),
+            (_("Record your class's consent on a lesson"),
+             url_for("video.index"), any_(mine.where(Video.consent != "none"))),
+            (_("Share a lesson with a colleague or your coach"), url_for("video.index"),
+             any_(select(Share.id).where(Share.video_id.in_(mine)))),
+            (_("Create a class and its student codes"), url_for("diagnostics.index"), bool(data["classes"])),
+            (_("Assign a diagnostic to a class"), url_for("diagnostics.index"), bool(data["assignments"])),
+        ]
+    if user.role == Role.coach:
+        return [
+            (_("Be accepted as coach by a teacher (a school leader proposes you)"), url_for("coaching.index"),
+             any_(select(CoachLink.id).where(CoachLink.coach_id == user.id, CoachLink.status == "active"))),
+            (_("Leave a comment at a moment of a lesson shared with you"), url_for("video.index"),
+             any_(select(Comment.id).where(Comment.author_id == user.id))),
+            (_("Start a coaching cycle with a focus goal"), url_for("coaching.index"),
+             any_(select(CoachingCycle.id).join(CoachLink).where(CoachLink.coach_id == user.id))),
+        ]
+    if user.role == Role.facilitator:
+        led = select(CommunityMember.community_id).where(CommunityMember.user_id == user.id,
+                                                         CommunityMember.role == "facilitator")
+        return [
+            (_("Start a community"), url_for("communities.index"), any_(led)),
+            (_("Add the teachers of your community"), url_for("communities.index"),
+             any_(select(CommunityMember.id).where(CommunityMember.community_id.in_(led),
+                                                   CommunityMember.user_id != user.id))),
+            (_("Ask members to share a lesson or a clip with the community"), url_for("communities.index"),
+             any_(select(Share.id).where(Share.community_id.in_(led)))),
+        ]
+    if user.role in (Role.school_leader, Role.admin):
+        return [
+            (_("Check the people of your school"), url_for("accounts.people"), data.get("role_counts") is not None),
+            (_("Propose a coach for a teacher"), url_for("coaching.index"),
+             any_(select(CoachLink.id).where(CoachLink.assigned_by_id == user.id))),
+        ]
+    return []
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

@@ -359,3 +359,35 @@ def test_default_locale_applies_when_the_browser_says_nothing(settings):
     hebrew = create_app(dataclasses.replace(settings, default_locale="he"))
     page = hebrew.test_client().get("/login", headers={"Accept-Language": ""}).get_data(as_text=True)
     assert 'lang="he" dir="rtl"' in page
+
+
+@pytest.mark.parametrize("who,steps", [("teacher", 5), ("coach", 3), ("facilitator", 3), ("leader", 2), ("admin", 2)])
+def test_a_first_login_gets_a_checklist_for_the_role(client, people, who, steps):
+    login(client, people[who].email, people["password"])
+    page = client.get("/dashboard").get_data(as_text=True)
+    checklist = page[page.index('id="first-steps"'):page.index("</section>", page.index('id="first-steps"'))]
+    assert checklist.count("<li ") == steps
+    assert "Getting started" in checklist
+
+
+def test_the_checklist_ticks_what_is_done_and_goes_away_when_all_is(client, session, people):
+    from tests.builders import diagnostic_class, open_assignment, ready_video, shared
+
+    teacher = people["teacher"]
+    video = ready_video(session, teacher, title="Lesson one")
+    login(client, teacher.email, people["password"])
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "1 of 5 done" in page and "<s>Upload a lesson video</s>" in page
+    shared(session, video, people["coach"].email)  # records consent too
+    group = diagnostic_class(session, teacher, "8B")
+    diagnostics_bank(session)
+    open_assignment(session, teacher, group)
+    assert 'id="first-steps"' not in client.get("/dashboard").get_data(as_text=True)
+
+
+def diagnostics_bank(session):
+    from app.diagnostics import bankfile
+    from app.diagnostics import service as diagnostics
+
+    diagnostics.import_bank(session, None, bankfile.load_bank())
+    session.commit()
