@@ -8,6 +8,9 @@ TEST_STAMP := $(VENV)/.installed-test
 MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
 
 VENDOR := app/static/vendor/tus.min.js
+# `make run PORT=8080` (and HOST=0.0.0.0 to be reached from other machines).
+PORT ?= 5000
+HOST ?= 127.0.0.1
 
 .PHONY: run test install install-test lint translations vendor system-test-deps clean
 
@@ -43,7 +46,7 @@ run: install
 	$(BIN)/classlab db upgrade
 	$(BIN)/classlab diagnostics import
 	$(BIN)/classlab frameworks import
-	$(BIN)/classlab run --with-worker
+	$(BIN)/classlab run --with-worker --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.
 # Installed with apt only when missing and when we are root (CI and the dev machines are).

@@ -130,6 +130,8 @@ def cards(class_id: int):
 def add_students(class_id: int):
     s = db.session()
     upload = request.files.get("file")
+    if request.form.get("action") == "import" and (upload is None or not upload.filename):
+        raise InvalidInput(_("Choose a CSV file to import."), field="file")
     if upload is not None and upload.filename:
         n = service.import_roster(s, current_user, class_id, upload.read())
         flash(_("%(n)d students added.", n=n), "info")

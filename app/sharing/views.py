@@ -63,6 +63,7 @@ def revoke_share(share_id: int):
 def consent(public_id: str):
     consent = read_form(ConsentIn, request.form)
     sharing.set_consent(db.session(), current_user, public_id, consent["status"], consent["note"])
+    flash(_("Consent saved."), "info")
     return redirect(url_for("video.watch", public_id=public_id) + "#sharing")
 
 

@@ -27,6 +27,14 @@ def parse_clock(value) -> float | None:
     return seconds
 
 
+def clock(seconds: float) -> str:
+    """Seconds as a teacher reads a time in a lesson: 0:42, 12:05, 1:02:09."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def check_times(video, start, end) -> tuple[float, float | None]:
     times = []
     for name, value in (("start", start), ("end", end)):
@@ -39,10 +47,13 @@ def check_times(video, start, end) -> tuple[float, float | None]:
         raise InvalidInput("Say when in the video the comment is about.", field="start")
     duration = video.duration or 0.0
     if not (0 <= start <= duration) or start != start:
-        raise InvalidInput(f"The comment's time {start:g} s is outside the video (0–{duration:g} s).", field="start")
+        shown = clock(start) if math.isfinite(start) and start >= 0 else str(start)
+        raise InvalidInput(f"The time {shown} is outside the lesson, which runs from 0:00 to {clock(duration)}.",
+                           field="start")
     if end is not None:
         if end != end or end > duration:
-            raise InvalidInput(f"The end {end:g} s is after the end of the video ({duration:g} s).", field="end")
+            raise InvalidInput(f"The end {clock(end) if end == end else end} is after the end of the lesson "
+                               f"({clock(duration)}).", field="end")
         if end <= start:
             raise InvalidInput("A range must end after it starts.", field="end")
     return round(start, 3), None if end is None else round(end, 3)

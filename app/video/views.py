@@ -27,7 +27,7 @@ search_bp = Blueprint("search", __name__)
 
 
 STATUS_LABELS = {
-    "uploading": _l("Uploading"), "uploaded": _l("Waiting to be processed"), "probed": _l("Checked"),
+    "uploading": _l("Uploading"), "uploaded": _l("Waiting to be processed"), "probed": _l("Preparing for the web"),
     "transcoded": _l("Playable; transcribing"), "transcribed": _l("Transcribed"), "ready": _l("Ready"),
     "failed": _l("Failed"),
 }

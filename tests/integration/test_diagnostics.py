@@ -651,3 +651,15 @@ def test_a_submitted_student_sees_their_answers_read_only(app, session, klass, a
     page = phone.get(f"/s/a/{assignment.public_id}").get_data(as_text=True)
     assert 'id="submitted-notice"' in page and "can no longer be changed" in page
     assert "<fieldset disabled" in page and 'id="submit"' not in page
+
+
+def test_importing_a_roster_without_a_file_says_so_and_adds_nobody(client, session, people, klass):
+    login(client, people["teacher"].email, people["password"])
+    page = f"/diagnostics/classes/{klass.id}"
+    before = session.query(Student).filter_by(class_id=klass.id).count()
+    resp = client.post(f"{page}/students", data={"action": "import", "csrf_token": csrf_token(client, page)},
+                       follow_redirects=True)
+    assert resp.status_code == 200 and "Choose a CSV file to import." in resp.get_data(as_text=True)
+    assert "is not a student code" not in resp.get_data(as_text=True)
+    session.expire_all()
+    assert session.query(Student).filter_by(class_id=klass.id).count() == before

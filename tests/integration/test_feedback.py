@@ -42,10 +42,10 @@ def test_point_and_range_comments_replies_and_tags(session, people, video, frame
 @pytest.mark.parametrize(
     "kwargs,field,message",
     [
-        ({"body": "x", "start": 99}, "start", "outside the video"),
-        ({"body": "x", "start": -1}, "start", "outside the video"),
+        ({"body": "x", "start": 99}, "start", "The time 1:39 is outside the lesson, which runs from 0:00 to"),
+        ({"body": "x", "start": -1}, "start", "outside the lesson"),
         ({"body": "x", "start": 2, "end": 1}, "end", "must end after it starts"),
-        ({"body": "x", "start": 1, "end": 60}, "end", "after the end of the video"),
+        ({"body": "x", "start": 1, "end": 60}, "end", "after the end of the lesson"),
         ({"body": "x", "start": "soon"}, "start", "minutes:seconds"),
         ({"body": "   ", "start": 1}, "body", "cannot be empty"),
         ({"body": "x" * 100_000, "start": 1}, "body", "at most 5000 characters"),
@@ -91,7 +91,7 @@ def test_the_watch_page_renders_comments_inert_with_markers(client, session, peo
     assert ' style="' not in page  # the Content-Security-Policy forbids inline styles
     bad = client.post(url + "/comments", data={"body": "x", "start": "9:00", "csrf_token": token},
                       follow_redirects=True)
-    assert "outside the video" in bad.get_data(as_text=True)
+    assert "The time 9:00 is outside the lesson" in bad.get_data(as_text=True)
 
 
 def test_comments_api_and_exports(client, session, people, video, framework):

@@ -140,3 +140,15 @@ def test_a_reload_is_not_a_new_view_in_the_audit_log(client, session, people, vi
     public_id = s.scalar(select(Video.public_id))
     views = [e for e in sharing.audit_log(s, owner, public_id) if e.action == "view"]
     assert len(views) == 1
+
+
+def test_saving_consent_on_the_page_confirms_it(client, session, people):
+    from tests.builders import ready_video
+    from tests.web import csrf_token, login
+
+    video = ready_video(session, people["teacher"])
+    login(client, people["teacher"].email, people["password"])
+    url = f"/videos/{video.public_id}"
+    resp = client.post(f"{url}/consent", data={"status": "full", "note": "", "csrf_token": csrf_token(client, url)},
+                       follow_redirects=True)
+    assert resp.status_code == 200 and "Consent saved." in resp.get_data(as_text=True)
