@@ -106,6 +106,10 @@ def beating(video_id: int, step: str, every: float = PULSE_SECONDS):
         thread.join(timeout=every + 5)
 
 
+# The failed step of a file that was refused (not a video, too long, an unsupported codec): not retried.
+REFUSED = service.REFUSED
+
+
 def fail(video_id: int, step: str, reason: str) -> None:
     with db.session_scope() as s:
         video = s.get(Video, video_id)
@@ -337,7 +341,10 @@ def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
             continue
         try:
             STEP_FUNCTIONS[step](video_id, settings, store)
-        except (MediaRejected, MediaFailed) as exc:
+        except MediaRejected as exc:
+            fail(video_id, REFUSED, exc.reason)
+            return
+        except MediaFailed as exc:
             fail(video_id, step, exc.reason)
             return
 

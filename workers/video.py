@@ -38,8 +38,8 @@ def _run(task, step: str, video_id: int) -> str:
     except pipeline.Skip as why:
         log.info("skip: %s", why)
         return "skipped"
-    except MediaRejected as exc:
-        pipeline.fail(video_id, step, exc.reason)
+    except MediaRejected as exc:  # the file itself is unusable: trying again would fail again
+        pipeline.fail(video_id, pipeline.REFUSED, exc.reason)
         return "failed"
     except SoftTimeLimitExceeded:
         pipeline.fail(video_id, step, f"The {step} step took longer than its limit of {LIMIT // 60} minutes.")

@@ -167,11 +167,16 @@ def delete_video(session: Session, store: Storage, actor: User, public_id: str) 
     return removed
 
 
+# The failed step of a file the pipeline refused (not a video, over a limit, a codec it does not take): the
+# page offers no "Try again", which would fail the same way; an operator who raised a limit may still retry.
+REFUSED = "refused"
+
+
 def retry(session: Session, actor: User, public_id: str) -> Video:
     video = get_video(session, actor, public_id, "retry")
     if video.status != VideoStatus.failed:
         raise Conflict("Only a video whose processing failed can be retried.")
-    back = {"probe": VideoStatus.uploaded, "transcode": VideoStatus.probed, "transcribe": VideoStatus.transcoded,
+    back = {REFUSED: VideoStatus.uploaded, "probe": VideoStatus.uploaded, "transcode": VideoStatus.probed, "transcribe": VideoStatus.transcoded,
             "finish": VideoStatus.transcribed}
     video.status = back.get(video.failed_step or "probe", VideoStatus.uploaded)
     video.failed_step = video.failure_reason = None

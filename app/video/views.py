@@ -32,7 +32,8 @@ STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 STEP_LABELS = {"probe": _l("Checking the file"), "transcode": _l("Preparing for the web"),
-               "transcribe": _l("Transcribing speech"), "finish": _l("Finishing")}
+               "transcribe": _l("Transcribing speech"), "finish": _l("Finishing"),
+               "refused": _l("Checking the file")}
 
 @bp.app_context_processor
 def video_labels():

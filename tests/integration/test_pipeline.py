@@ -209,13 +209,15 @@ def test_bad_files_fail_with_a_specific_reason_and_nothing_is_fetched(app, clien
     finally:
         listener.close()
     assert listener.connections == 0
-    assert video.status == VideoStatus.failed and video.failed_step == "probe"
+    assert video.status == VideoStatus.failed and video.failed_step == "refused"
     assert reason in video.failure_reason.lower() or reason in video.failure_reason
     # What was uploaded is still there: the teacher can download or delete it.
     assert app.extensions["classlab.storage"].exists(video.asset("original").key)
     login(client, "teacher@a.example", people["password"])
     page = client.get(f"/videos/{video.public_id}").get_data(as_text=True)
-    assert 'id="failure-reason"' in page and 'id="retry"' in page
+    # A refused file would be refused again: no "Try again", but what to do instead.
+    assert 'id="failure-reason"' in page and 'id="retry"' not in page and 'id="refused-help"' in page
+
 
 
 def test_a_file_name_with_shell_metacharacters_is_only_ever_data(app, people, media, tmp_path):

@@ -160,6 +160,15 @@ if (!settled.has(watch.dataset.status)) {
     const pct = Math.round((v.progress || 0) * 100);
     const bar = document.getElementById("step-progress");
     if (bar) { bar.value = pct; document.getElementById("step-percent").textContent = `${pct}%`; }
+    // Each step counts from 0% again: say which step it is, so the bar never seems to go backwards.
+    const label = document.getElementById("step-label");
+    if (label && v.step && label.dataset.step !== v.step) {
+      const order = label.dataset.order.split(" ");
+      const names = JSON.parse(label.dataset.labels);
+      const n = order.indexOf(v.step) + 1;
+      label.dataset.step = v.step;
+      label.textContent = (n ? `${label.dataset.of.replace("N", String(n))}: ` : "") + (names[v.step] || v.step);
+    }
     const nowPlayable = v.assets.filter((a) => a.kind === "web" || a.kind === "low").length;
     if (settled.has(v.status) || nowPlayable > playable) {
       clearInterval(timer);
