@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, request, session
+from flask import Flask, Request, g, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
 from app import db, errors, inputs, jobs
 from app.config import LANGUAGES, RTL, Settings, load_settings
@@ -21,10 +22,22 @@ class ClassLabJSON(DefaultJSONProvider):
         return inputs.loads(s)
 
 
+class ClassLabRequest(Request):
+    """Form fields and query arguments read by app.inputs: bytes that are not UTF-8 are refused by the text rule
+    (naming the field) instead of reaching a view percent-encoded or as U+FFFD."""
+
+    form_data_parser_class = inputs.FormParser
+
+    @cached_property
+    def args(self):
+        return self.parameter_storage_class(inputs.parse_query(self.query_string))
+
+
 class ClassLabFlask(Flask):
     """Flask with one unit of work per request (Indico's RH.process)."""
 
     json_provider_class = ClassLabJSON
+    request_class = ClassLabRequest
 
     def dispatch_request(self):
         """Run the view in the request's unit of work and end it here, the only place that does.

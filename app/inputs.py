@@ -13,8 +13,10 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from app.db import MAX_ID
 from app.errors import ClassLabError, InvalidInput
@@ -26,7 +28,8 @@ MAX_JSON_DEPTH = 64
 # and no lone UTF-16 surrogate (a JSON "\ud800" decodes to one; no database can store it, and PostgreSQL
 # refuses NUL). Refused, never stripped: the sender learns which field, and nothing is stored altered.
 _REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-REFUSED_TEXT_MESSAGE = "Remove the control characters (or invalid Unicode) from this text."
+# Names the field: a page shows the message above the whole form, where "this text" could be any of its boxes.
+REFUSED_TEXT_MESSAGE = "“{field}” holds control characters or invalid Unicode: remove them and send it again."
 
 
 class MalformedBody(ClassLabError):
@@ -54,9 +57,16 @@ def text_refused(value: str) -> bool:
     return _REFUSED_TEXT.search(value) is not None
 
 
+def refused_text(field: str) -> InvalidInput:
+    """The refusal of a field's text, naming the field (the API's problem+json, a page's message)."""
+    # A field's name may itself be the refused text (a form key with a NUL): shown with U+FFFD in its place, since
+    # a page cannot even be encoded with a lone surrogate in it.
+    return InvalidInput(REFUSED_TEXT_MESSAGE.format(field=_REFUSED_TEXT.sub("\ufffd", field)), field=field)
+
+
 def check_text(field: str, value: str) -> None:
     if text_refused(value):
-        raise InvalidInput(REFUSED_TEXT_MESSAGE, field=field)
+        raise refused_text(field)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -113,7 +123,7 @@ def _check_document(data: Any) -> None:
             for key, item in items:
                 name = f"{path}.{key}" if path else str(key)
                 if isinstance(key, str) and text_refused(key):
-                    raise InvalidInput(REFUSED_TEXT_MESSAGE, field=name)
+                    raise refused_text(name)
                 stack.append((item, name, depth + 1))
         elif isinstance(value, str):
             check_text(path or "body", value)
@@ -153,3 +163,41 @@ def read_form(schema: type[Schema] | Schema, form: Mapping[str, Any]) -> dict[st
     except ValidationError as exc:
         name = next(iter(exc.messages)) if isinstance(exc.messages, dict) and exc.messages else None
         raise InvalidInput(_first_message(exc.messages), field=name) from None
+
+
+# Form fields and query arguments ---------------------------------------------------------------------------
+# Werkzeug keeps bytes that are not UTF-8 percent-encoded in a urlencoded form or a query ("a%ED%A0%80b" was stored
+# as those nine characters) and turns them into U+FFFD in a multipart form: either way a field whose bytes were
+# not text was stored altered. Read here, such bytes become lone surrogates (Python's surrogateescape), which the
+# text rule refuses like a JSON "\ud800", naming the field.
+
+
+def _text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_query(raw: bytes) -> list[tuple[str, str]]:
+    """A query string or a urlencoded body: (name, value) pairs, bytes that are not UTF-8 kept refusable."""
+    return parse_qsl(_text_of(raw), keep_blank_values=True, errors="surrogateescape")
+
+
+class _BytesKeptMultiPart(MultiPartParser):
+    def get_part_charset(self, headers) -> str:
+        return "latin-1"  # every byte kept as one character; FormParser decodes them as UTF-8
+
+
+class FormParser(FormDataParser):
+    """Werkzeug's form parser, reading text fields as app.inputs reads everything (see above)."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        return stream, self.cls(parse_query(stream.read())), self.cls()
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = _BytesKeptMultiPart(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+                                     max_form_parts=self.max_form_parts, cls=self.cls)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        form = self.cls((name, _text_of(value.encode("latin-1"))) for name, value in form.items(multi=True))
+        return stream, form, files

@@ -25,7 +25,7 @@ from app.feedback.models import ObservationFramework
 from app.sharing import service as sharing
 from app.video import clips
 from app.video import service as videos
-from app.video.models import Clip, Video, VideoStatus
+from app.video.models import Clip, Segment, Transcript, Video, VideoStatus
 from workers.pipeline import cut_clip, run_inline
 
 PASSWORD = "correct horse battery"
@@ -88,6 +88,16 @@ def ready_video(session: Session, owner: User, title: str = "Lesson", seconds: f
     session.add(v)
     session.commit()
     return v
+
+
+def transcribed(session: Session, video: Video, lines: tuple[str, ...], language: str = "en") -> Video:
+    """The lesson with a transcript of these lines, ten seconds each (as if Whisper had heard them)."""
+    transcript = Transcript(video=video, language=language, model="tests")
+    transcript.segments = [Segment(position=i, start=10.0 * i, end=10.0 * i + 9, text=line, words=[])
+                           for i, line in enumerate(lines)]
+    session.add(transcript)
+    session.commit()
+    return video
 
 
 def shared(session: Session, video: Video, *emails: str, right: str = "comment", community: Community | None = None,

@@ -54,6 +54,33 @@ class Worker:
         self.fh.close()
 
 
+class WebServer:
+    """The app under gunicorn, the production web server (several worker processes, threads in each), on a free
+    loopback port, in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 3, threads: int = 4):
+        self.log = log
+        self.fh = open(log, "w")  # noqa: SIM115 - closed in stop()
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        exe = Path(sys.executable).with_name("gunicorn")
+        self.proc = subprocess.Popen(
+            [str(exe), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+             "app:create_app()"],
+            cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env}, stdout=self.fh,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_http(self.url + "/api/v1/health", self.proc, log)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        stop_group(self.proc)
+        self.fh.close()
+
+
 def stop_group(proc: subprocess.Popen, timeout: float = 30) -> None:
     """SIGTERM a process group we started (a worker and its pool), SIGKILL it if it lingers."""
     if proc.poll() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import hashlib
@@ -293,8 +294,11 @@ NAME_HEADERS = {"name", "student name", "שם", "שם תלמיד", "اسم", "ا
 
 
 def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or, for files saved by Hebrew Windows, Windows-1255."""
-    for encoding in ("utf-8-sig", "cp1255"):
+    """UTF-8 (with or without BOM) or, for files saved by Hebrew Windows, Windows-1255. A file that starts with the
+    UTF-8 byte order mark is UTF-8 or nothing: read as Windows-1255, its bad bytes (a lone surrogate's, say) would
+    be stored as Hebrew letters nobody typed."""
+    marked = data.startswith(codecs.BOM_UTF8)
+    for encoding in ("utf-8-sig",) if marked else ("utf-8-sig", "cp1255"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -302,6 +306,9 @@ def decode_csv(data: bytes) -> str:
         if text_refused(text):  # the text rule of every field (app.inputs): a NUL is no name
             raise InvalidInput("The file holds control characters; save it again as CSV UTF-8.", field="file")
         return text
+    if marked:
+        raise InvalidInput("The file starts as UTF-8 but holds bytes that are not UTF-8; save it again as CSV UTF-8.",
+                           field="file")
     raise InvalidInput("The file is neither UTF-8 nor Windows-1255 text; save it as CSV UTF-8.", field="file")
 
 

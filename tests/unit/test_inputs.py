@@ -60,3 +60,18 @@ def test_times_past_a_double_are_refused_by_field(start, end, field):
     with pytest.raises(InvalidInput) as err:
         check_times(Lesson(), start, end)
     assert err.value.field == field
+
+
+def test_form_and_query_bytes_that_are_not_utf8_are_refusable_not_altered():
+    from io import BytesIO
+
+    from app.inputs import FormParser, parse_query
+
+    pairs = dict(parse_query(b"cesu=a%ED%A0%80b&raw=a\xffb&ok=%D7%A9%D7%9C%D7%95%D7%9D&plus=a+b"))
+    assert text_refused(pairs["cesu"]) and text_refused(pairs["raw"])  # was "a%ED%A0%80b" and "a%FFb", stored as such
+    assert pairs["ok"] == "שלום" and pairs["plus"] == "a b"
+    body = ('--X\r\nContent-Disposition: form-data; name="bad"\r\n\r\nm\udced\udca0\udc80n\r\n'
+            '--X\r\nContent-Disposition: form-data; name="ok"\r\n\r\nכיתה\r\n--X--\r\n')
+    body = body.encode("utf-8", "surrogateescape")
+    _stream, form, _files = FormParser().parse(BytesIO(body), "multipart/form-data", len(body), {"boundary": "X"})
+    assert text_refused(form["bad"]) and form["ok"] == "כיתה"  # not "m���n", which nothing could tell from text
