@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
-from app.errors import NotFound, form_errors_to
+from app.errors import NotFound, form_errors_to, msg
 from app.feedback import service as feedback
+from app.feedback import tagstats
 from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn
 from app.inputs import read_form
 from app.video import captions, service
@@ -32,12 +33,11 @@ def tag_summary():
 
     from app.accounts.models import User
     from app.config import RTL
-    from app.feedback import tagstats
 
     s = db.session()
     wanted = request.args.get("teacher", "")
     if wanted and not wanted.isdigit():
-        raise NotFound("No such teacher, or you may not see their summary.")
+        raise NotFound(tagstats.NO_SUCH_TEACHER)
     teacher = s.get(User, int(wanted)) if wanted else current_user._get_current_object()
     summary = tagstats.teacher_tag_summary(s, current_user, teacher)
     lang = str(get_locale() or "en")
@@ -83,7 +83,7 @@ def comments_export(public_id: str, fmt: str):
                              f"{r['author']}: {r['body']}") for r in rows if r["reply_to"] is None]
         cues = [c for c in cues if c.end > c.start]
         return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers=disposition)
-    raise NotFound(f"No feedback format '{fmt}': choose csv, json or vtt.")
+    raise NotFound(msg("No feedback format '%(format)s': choose csv, json or vtt.", format=fmt))
 
 
 @bp.post("/clips/<clip_id>/comments")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, msg
 
 
 def parse_clock(value) -> float | None:
@@ -33,16 +33,18 @@ def check_times(video, start, end) -> tuple[float, float | None]:
         try:
             times.append(parse_clock(value))
         except (TypeError, ValueError, OverflowError):
-            raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field=name) from None
+            raise InvalidInput(msg("Write times as seconds or minutes:seconds, like 0:42."), field=name) from None
     start, end = times
     if start is None:
-        raise InvalidInput("Say when in the video the comment is about.", field="start")
+        raise InvalidInput(msg("Say when in the video the comment is about."), field="start")
     duration = video.duration or 0.0
     if not (0 <= start <= duration) or start != start:
-        raise InvalidInput(f"The comment's time {start:g} s is outside the video (0–{duration:g} s).", field="start")
+        raise InvalidInput(msg("The comment's time %(start)s s is outside the video (0–%(duration)s s).",
+                               start=format(start, "g"), duration=format(duration, "g")), field="start")
     if end is not None:
         if end != end or end > duration:
-            raise InvalidInput(f"The end {end:g} s is after the end of the video ({duration:g} s).", field="end")
+            raise InvalidInput(msg("The end %(end)s s is after the end of the video (%(duration)s s).",
+                                   end=format(end, "g"), duration=format(duration, "g")), field="end")
         if end <= start:
-            raise InvalidInput("A range must end after it starts.", field="end")
+            raise InvalidInput(msg("A range must end after it starts."), field="end")
     return round(start, 3), None if end is None else round(end, 3)
