@@ -9,7 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from app import db, errors, inputs, jobs
+from app import db, errors, inputs, jobs, l10n
 from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    l10n.register(app)  # dates and numbers in Israeli formats (Flask-Babel's filters would use US order in English)
     limiter.init_app(app)
     api.init_app(app)
 

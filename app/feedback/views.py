@@ -28,11 +28,12 @@ def tag_summary():
     """A teacher's framework tags per month over their lessons (?teacher=<id> for someone allowed to see them)."""
     from datetime import date
 
-    from flask_babel import format_date, get_locale
+    from flask_babel import get_locale
     from markupsafe import Markup
 
     from app.accounts.models import User
     from app.config import RTL
+    from app.l10n import format_date
 
     s = db.session()
     wanted = request.args.get("teacher", "")
@@ -42,13 +43,13 @@ def tag_summary():
     summary = tagstats.teacher_tag_summary(s, current_user, teacher)
     lang = str(get_locale() or "en")
     labels = tagstats.tag_labels(s, summary.keys, lang)
-    months = [format_date(date(y, m, 1), "LLL") + (f"\n{y}" if m == 1 or i == 0 else "")
+    months = [format_date(date(y, m, 1), "LLL", lang=lang) + (f"\n{y}" if m == 1 or i == 0 else "")
               for i, (y, m) in enumerate(summary.months)]
     chart = Markup(tagstats.render_stacked_columns_svg(
         months, {labels[k]: summary.counts[k] for k in summary.keys}, title=_("Framework tags per month"),
         rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if summary.total else None
     return render_template("feedback/tag_summary.html", summary=summary, labels=labels, chart=chart,
-                           months=[format_date(date(y, m, 1), "LLL y") for y, m in summary.months],
+                           months=[format_date(date(y, m, 1), "LLL y", lang=lang) for y, m in summary.months],
                            own=teacher.id == current_user.id)
 
 
