@@ -3,7 +3,9 @@ template filters that put them on pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask, g
@@ -14,6 +16,7 @@ from app import l10n
 # 25 April 2030, 09:30 UTC: 12:30 in Jerusalem (summer time), a day past the 12th so that day-month and
 # month-day orders cannot be mistaken for each other.
 MOMENT = datetime(2030, 4, 25, 9, 30, tzinfo=UTC)
+TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates"
 
 
 @pytest.mark.parametrize("lang,short", [
@@ -89,3 +92,18 @@ def test_the_bdi_filter_escapes_and_isolates(page_app):
     assert render(page_app, "he", "{{ _('Hello, %(name)s', name=n|bdi) }}", n="<b>Noa</b>") == (
         "Hello, <bdi>&lt;b&gt;Noa&lt;/b&gt;</bdi>")
 
+
+def test_no_template_formats_a_date_or_a_number_by_hand():
+    """Dates go through the filters (Israeli order in every language), never strftime or a bare isoformat shown as
+    text; a number with decimals through |decimal, not '%.2f'|format. (isoformat() stays for <input type=date>
+    values, which are machine text.)"""
+    found = []
+    for path in TEMPLATES.rglob("*.html"):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            for m in re.finditer(r"\{\{[^}]*(strftime|'%\.\d+f'\|format)[^}]*\}\}", line):
+                if "url_for(" not in m.group():  # a number in a link (?t=12.5) is not shown
+                    found.append(f"{path.relative_to(TEMPLATES)}:{n}")
+            for m in re.finditer(r"\{\{[^}]*isoformat\(\)[^}]*\}\}", line):
+                if not re.search(r'value="[^"]*$', line[:m.start()]):
+                    found.append(f"{path.relative_to(TEMPLATES)}:{n}")
+    assert not found, found
