@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
-from app import db, errors, inputs, jobs
+from app import db, errors, inputs, jobs, l10n
 from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
@@ -70,13 +70,28 @@ class DatabaseInt(IntegerConverter):
 
 
 def select_locale() -> str:
+    """A page's language: the user's choice, then the session's (a student's, or a visitor's switch), then
+    the browser's. An API client names the language of its answers (problem+json details included) with
+    Accept-Language; without one it gets its user's language."""
+    if request.path.startswith("/api/") and (asked := asked_language()):
+        return asked
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:
         return session["locale"]
     from flask import current_app
 
-    return request.accept_languages.best_match(LANGUAGES.keys()) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return asked_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def asked_language() -> str | None:
+    """The first of our languages in the Accept-Language header, by quality: "he-IL, en;q=0.8" is Hebrew
+    (werkzeug's best_match would take the exact "en" over the regional "he-IL")."""
+    for value, quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return None
 
 
 def select_timezone() -> str | None:
@@ -133,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    l10n.register(app)  # dates and numbers in Israeli formats (Flask-Babel's filters would use US order in English)
     limiter.init_app(app)
     api.init_app(app)
 
@@ -202,7 +218,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         from flask import redirect, url_for
 
         if request.path.startswith("/api/"):
-            raise errors.NotAuthenticated("Send 'Authorization: Bearer <token>' or log in first.")
+            raise errors.NotAuthenticated(errors.msg("Send 'Authorization: Bearer <token>' or log in first."))
         return redirect(url_for("accounts.login", next=request.full_path))
 
     @app.before_request
@@ -214,7 +230,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.path.startswith("/api/") and header:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
-                raise errors.NotAuthenticated("Use 'Authorization: Bearer <token>'.")
+                raise errors.NotAuthenticated(errors.msg("Use 'Authorization: Bearer <token>'."))
             from app.accounts.service import user_for_token
 
             # Its last use is stored by the request's own unit of work (committed with the request).
@@ -238,7 +254,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             request.get_json(silent=True)  # malformed JSON: webargs answers 400 with its "Invalid JSON body."
         for part in (request.view_args or {}).values():
             if isinstance(part, str) and inputs.text_refused(part):
-                raise errors.NotFound("There is no such page.")
+                raise errors.NotFound(errors.msg("There is no such page."))
         fields = request.args.lists()
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields = [*fields, *request.form.lists()]

@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import Select, false, select
 
-from app.errors import NotAuthenticated, NotPermitted, NotVisible
+from app.errors import NotAuthenticated, NotPermitted, NotVisible, msg
 
 Rule = Callable[[Any, str, Any], bool]
 Scope = Callable[[Any, Select], Select]
+# The same words for a missing object and one the user may not see, so that ids cannot be probed.
+NO_SUCH_OBJECT = msg("No such object, or you may not see it.")
 
 _rules: dict[type, Rule] = {}
 _scopes: dict[type, Scope] = {}
@@ -61,12 +63,12 @@ def require(user, action: str, obj, *, hide: bool = True) -> None:
     cannot be probed for existence.
     """
     if not _authenticated(user):
-        raise NotAuthenticated("Log in to continue.")
+        raise NotAuthenticated(msg("Log in to continue."))
     if may(user, action, obj):
         return
     if obj is None or (hide and (action == "view" or not may(user, "view", obj))):
-        raise NotVisible("No such object, or you may not see it.")
-    raise NotPermitted(f"You may not {action} this.")
+        raise NotVisible(NO_SUCH_OBJECT)
+    raise NotPermitted(msg("You may not %(action)s this.", action=action))
 
 
 def load(session, user, model: type, public_id: str, action: str = "view", *, options: tuple = ()):

@@ -208,7 +208,7 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
     from app import db as database
     from app import jobs
     from app.accounts.models import Role, User
-    from app.errors import ClassLabError
+    from app.errors import ClassLabError, msg
     from app.video import service
     from app.video.models import Video, VideoStatus
     from storage import open_storage
@@ -222,11 +222,11 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
             if owner_email:
                 owner = s.scalar(select(User).where(User.email == owner_email.strip().lower()))
                 if owner is None:
-                    raise ClassLabError(f"No user with e-mail {owner_email}.")
+                    raise ClassLabError(msg("No user with e-mail %(email)s.", email=owner_email))
             else:
                 owner = s.scalar(select(User).where(User.role == Role.admin).order_by(User.id))
                 if owner is None:
-                    raise ClassLabError("No owner: pass --owner EMAIL (or create an administrator first).")
+                    raise ClassLabError(msg("No owner: pass --owner EMAIL (or create an administrator first)."))
             video = service.ingest_file(s, store, owner, Path(path), title=title)
             video_id, public_id = video.id, video.public_id
         if inline:

@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from app.db import MAX_ID
-from app.errors import ClassLabError, InvalidInput
+from app.errors import ClassLabError, InvalidInput, Message, msg
 
 # Deeper than any body we define (a grid's answers are three levels); the stdlib decoder would recurse
 # until a RecursionError (a 500) on a body thousands of levels deep.
@@ -28,23 +28,22 @@ MAX_JSON_DEPTH = 64
 # and no lone UTF-16 surrogate (a JSON "\ud800" decodes to one; no database can store it, and PostgreSQL
 # refuses NUL). Refused, never stripped: the sender learns which field, and nothing is stored altered.
 _REFUSED_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-# Names the field: a page shows the message above the whole form, where "this text" could be any of its boxes.
-REFUSED_TEXT_MESSAGE = "“{field}” holds control characters or invalid Unicode: remove them and send it again."
+TOO_DEEP = msg("The JSON body is nested too deeply (at most %(most)d levels).", most=MAX_JSON_DEPTH)
 
 
 class MalformedBody(ClassLabError):
     """A request body that is not acceptable JSON at all (too deep, NaN): 400, like malformed JSON."""
 
-    title = "Malformed JSON"
+    title = msg("Malformed JSON")
 
 
-def database_id(message: str, **kwargs: Any) -> fields.Integer:
+def database_id(message: Message, **kwargs: Any) -> fields.Integer:
     """An id of a row: a whole number a 64-bit column can hold (a larger one is nobody's id)."""
     return fields.Integer(strict=False, validate=validate.Range(min=1, max=MAX_ID, error=message),
                           error_messages={"invalid": message}, **kwargs)
 
 
-def whole_number(message: str, *, least: int = 0, most: int = MAX_ID, **kwargs: Any) -> fields.Integer:
+def whole_number(message: Message, *, least: int = 0, most: int = MAX_ID, **kwargs: Any) -> fields.Integer:
     """Any other whole number sent to us: never outside what a 64-bit column holds, so an oversized one
     is refused naming its field instead of overflowing in the database driver."""
     return fields.Integer(strict=False, validate=validate.Range(min=max(least, -MAX_ID), max=min(most, MAX_ID),
@@ -61,7 +60,9 @@ def refused_text(field: str) -> InvalidInput:
     """The refusal of a field's text, naming the field (the API's problem+json, a page's message)."""
     # A field's name may itself be the refused text (a form key with a NUL): shown with U+FFFD in its place, since
     # a page cannot even be encoded with a lone surrogate in it.
-    return InvalidInput(REFUSED_TEXT_MESSAGE.format(field=_REFUSED_TEXT.sub("\ufffd", field)), field=field)
+    # Names the field: a page shows the message above the whole form, where "this text" could be any of its boxes.
+    return InvalidInput(msg("“%(field)s” holds control characters or invalid Unicode: remove them and send it again.",
+                            field=_REFUSED_TEXT.sub("\ufffd", field)), field=field)
 
 
 def check_text(field: str, value: str) -> None:
@@ -70,7 +71,7 @@ def check_text(field: str, value: str) -> None:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise MalformedBody(f"{name} is not a number; JSON has no NaN or Infinity.")
+    raise MalformedBody(msg("%(name)s is not a number; JSON has no NaN or Infinity.", name=name))
 
 
 def _parse_int(digits: str) -> int | float:
@@ -87,11 +88,11 @@ def loads(text: str | bytes) -> Any:
     if _too_deep(text):
         # Counted before decoding: the decoder would recurse until a RecursionError, and Python 3.11 is left
         # unable to compile code after one (a later ast.parse raises "recursion depth mismatch").
-        raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+        raise MalformedBody(TOO_DEEP)
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
-        raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).") from None
+        raise MalformedBody(TOO_DEEP) from None
     _check_document(data)
     return data
 
@@ -118,7 +119,7 @@ def _check_document(data: Any) -> None:
         value, path, depth = stack.pop()
         if isinstance(value, dict | list):
             if depth >= MAX_JSON_DEPTH:
-                raise MalformedBody(f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+                raise MalformedBody(TOO_DEEP)
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 name = f"{path}.{key}" if path else str(key)
@@ -131,15 +132,19 @@ def _check_document(data: Any) -> None:
                 isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID):
             # No whole number we store or look up is past a 64-bit column (an id inside a grid's answers,
             # a count): refusing them here is the one rule, before any driver overflows.
-            raise InvalidInput("This number is too large.", field=path or "body")
+            raise InvalidInput(msg("This number is too large."), field=path or "body")
 
 
-def _first_message(messages: Any) -> str:
+def _first_message(messages: Any, field: str | None) -> Message:
+    """The first refusal, in the reader's language: a schema's own message (a Message), else marshmallow's
+    English sentence replaced by one naming the field."""
     while isinstance(messages, dict):
         messages = next(iter(messages.values()))
     while isinstance(messages, list):
         messages = messages[0]
-    return str(messages)
+    if isinstance(messages, Message):
+        return messages
+    return msg("'%(field)s' is not valid.", field=field or "body")
 
 
 def read_form(schema: type[Schema] | Schema, form: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +167,7 @@ def read_form(schema: type[Schema] | Schema, form: Mapping[str, Any]) -> dict[st
         return schema.load(data, unknown="exclude")
     except ValidationError as exc:
         name = next(iter(exc.messages)) if isinstance(exc.messages, dict) and exc.messages else None
-        raise InvalidInput(_first_message(exc.messages), field=name) from None
+        raise InvalidInput(_first_message(exc.messages, name), field=name) from None
 
 
 # Form fields and query arguments ---------------------------------------------------------------------------

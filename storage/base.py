@@ -19,6 +19,10 @@ class ObjectNotFound(StorageError):
     pass
 
 
+class LinkExpired(StorageError):
+    """A signed link that was good but is past its expiry (the page that gave it can give a fresh one)."""
+
+
 def check_key(key: str) -> str:
     """Keys are ours (videos/<id>/<step>/name), never user input: reject anything path-like."""
     if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/") or len(key) > 512:

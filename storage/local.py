@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from storage.base import CHUNK, ObjectNotFound, Storage, StorageError, check_key, parse_range
+from storage.base import CHUNK, LinkExpired, ObjectNotFound, Storage, StorageError, check_key, parse_range
 
 SIGNED_PATH = "/media/"
 
@@ -165,5 +165,5 @@ class LocalStorage(Storage):
         except (BadSignature, StorageError, KeyError, TypeError, ValueError):
             raise StorageError("This media link is not valid.") from None
         if time.time() > expires:
-            raise StorageError("This media link has expired; reload the page for a new one.")
+            raise LinkExpired("This media link has expired; reload the page for a new one.")
         return key, data.get("f"), data.get("a")

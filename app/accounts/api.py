@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from app import db
 from app.accounts import service
+from app.errors import msg
 from app.extensions import limiter, login_limit
 from app.inputs import whole_number
 
@@ -35,7 +36,7 @@ class TokenRequest(Schema):
     email = fields.String(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(max=1024))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    days = whole_number("A token lasts 1 to 366 days.", least=1, most=366, load_default=None,
+    days = whole_number(msg("A token lasts 1 to 366 days."), least=1, most=366, load_default=None,
                         metadata={"description": "default: API_TOKEN_DAYS"})
 
 

@@ -17,7 +17,7 @@ from app import authz, jobs
 from app.accounts import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.accounts.models import ApiToken, Organization, OrgKind, Role, User
 from app.db import utcnow
-from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from app.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, msg
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password".
@@ -26,12 +26,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "clb_"
 MIN_PASSWORD = 10
 LOCALES = ("en", "he", "ar")
+WRONG_LOGIN = msg("Wrong e-mail or password.")
 
 
 def normalise_email(email: str) -> str:
     email = (email or "").strip().lower()
     if not _EMAIL.match(email) or len(email) > 254:
-        raise InvalidInput(f"'{email}' is not an e-mail address.", field="email")
+        raise InvalidInput(msg("'%(email)s' is not an e-mail address.", email=email), field="email")
     return email
 
 
@@ -40,24 +41,25 @@ def find_active_user(session: Session, email: str) -> User:
     wanted = (email or "").strip().lower()
     user = session.scalar(select(User).where(User.email == wanted)) if wanted else None
     if user is None or not user.active:
-        raise NotFound(f"There is no ClassLab user with the e-mail {wanted[:254] or '(empty)'}.")
+        raise NotFound(msg("There is no ClassLab user with the e-mail %(email)s.",
+                           email=wanted[:254] or msg("(empty)")))
     return user
 
 
 def hash_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+        raise InvalidInput(msg("A password needs at least %(n)d characters.", n=MIN_PASSWORD), field="password")
     return _hasher.hash(password)
 
 
 def create_organization(session: Session, name: str, kind: OrgKind | str, parent: Organization | None = None):
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("An organization needs a name.", field="name")
+        raise InvalidInput(msg("An organization needs a name."), field="name")
     try:
         kind = OrgKind(kind)
     except ValueError:
-        raise InvalidInput(f"Unknown organization kind '{kind}'.", field="kind") from None
+        raise InvalidInput(msg("Unknown organization kind '%(kind)s'.", kind=kind), field="kind") from None
     org = Organization(name=name, kind=kind, parent=parent)
     session.add(org)
     session.flush()
@@ -84,11 +86,12 @@ def create_user(
         role = Role(role)
     except ValueError:
         choices = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"Unknown role '{role}'; choose one of {choices}.", field="role") from None
+        raise InvalidInput(msg("Unknown role '%(role)s'; choose one of %(choices)s.", role=role, choices=choices),
+                           field="role") from None
     if locale is not None and locale not in LOCALES:
-        raise InvalidInput(f"Unknown language '{locale}'.", field="locale")
+        raise InvalidInput(msg("Unknown language '%(locale)s'.", locale=locale), field="locale")
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise Conflict(f"A user with e-mail {email} already exists.", field="email")
+        raise Conflict(msg("A user with e-mail %(email)s already exists.", email=email), field="email")
     user = User(
         email=email,
         display_name=(display_name or email.split("@")[0]).strip()[:200],
@@ -112,7 +115,7 @@ _RESET_SALT = "classlab.password-reset"
 
 def _check_new(new: str, repeat: str) -> str:
     if (new or "") != (repeat or ""):
-        raise InvalidInput("The two new passwords are not the same.", field="repeat")
+        raise InvalidInput(msg("The two new passwords are not the same."), field="repeat")
     return hash_password(new)
 
 
@@ -121,9 +124,9 @@ def change_password(session: Session, user: User, current: str, new: str, repeat
     try:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
-        raise InvalidInput("The current password is not right.", field="current") from None
+        raise InvalidInput(msg("The current password is not right."), field="current") from None
     if current == new:
-        raise InvalidInput("Choose a new password different from the current one.", field="password")
+        raise InvalidInput(msg("Choose a new password different from the current one."), field="password")
     user.password_hash = _check_new(new, repeat)
 
 
@@ -145,13 +148,14 @@ def reset_token(user: User, secret: str) -> str:
 def user_for_reset(session: Session, token: str, secret: str, max_age: int = RESET_SECONDS) -> User:
     from itsdangerous import BadSignature, SignatureExpired
 
-    expired = InvalidInput("This reset link has expired or was already used. Ask for a new one.", field="token")
+    expired = InvalidInput(msg("This reset link has expired or was already used. Ask for a new one."), field="token")
     try:
         data = _serializer(secret).loads(token or "", max_age=max_age)
     except SignatureExpired:
         raise expired from None
     except BadSignature:
-        raise InvalidInput("This reset link is not valid. Copy the whole link from the e-mail.", field="token") from None
+        raise InvalidInput(msg("This reset link is not valid. Copy the whole link from the e-mail."),
+                           field="token") from None
     user = session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(data.get("u"), int) else None
     if user is None or not user.active or data.get("h") != _fingerprint(user):
         raise expired
@@ -194,11 +198,11 @@ def authenticate(session: Session, email: str, password: str) -> User:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
     except (VerificationError, InvalidHashError):
-        raise NotAuthenticated("Wrong e-mail or password.") from None
+        raise NotAuthenticated(WRONG_LOGIN) from None
     if user is None:
-        raise NotAuthenticated("Wrong e-mail or password.")
+        raise NotAuthenticated(WRONG_LOGIN)
     if not user.active:
-        raise NotAuthenticated("This account is deactivated. Ask your school's administrator.")
+        raise NotAuthenticated(msg("This account is deactivated. Ask your school's administrator."))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
@@ -207,7 +211,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 def set_locale(session: Session, user: User, locale: str) -> None:
     if locale not in LOCALES:
-        raise InvalidInput(f"Unknown language '{locale}'.", field="locale")
+        raise InvalidInput(msg("Unknown language '%(locale)s'.", locale=locale), field="locale")
     user.locale = locale
 
 
@@ -234,9 +238,9 @@ def _digest(secret: str) -> str:
 def issue_token(session: Session, user: User, name: str, days: int) -> IssuedToken:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput("Give the token a name of 1 to 100 characters.", field="name")
+        raise InvalidInput(msg("Give the token a name of 1 to 100 characters."), field="name")
     if not 1 <= days <= 366:
-        raise InvalidInput("A token lives between 1 and 366 days.", field="days")
+        raise InvalidInput(msg("A token lives between 1 and 366 days."), field="days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
@@ -254,14 +258,14 @@ def user_for_token(session: Session, secret: str) -> User:
     """The active user a bearer token belongs to, or a specific NotAuthenticated."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret or "")))
     if token is None:
-        raise NotAuthenticated("This API token is not recognised.")
+        raise NotAuthenticated(msg("This API token is not recognised."))
     now = utcnow()
     if token.revoked_at is not None:
-        raise NotAuthenticated("This API token was revoked.")
+        raise NotAuthenticated(msg("This API token was revoked."))
     if token.expires_at <= now:
-        raise NotAuthenticated("This API token expired; create a new one on your tokens page.")
+        raise NotAuthenticated(msg("This API token expired; create a new one on your tokens page."))
     if not token.user.active:
-        raise NotAuthenticated("This account is deactivated.")
+        raise NotAuthenticated(msg("This account is deactivated."))
     token.last_used_at = now
     return token.user
 
@@ -314,5 +318,5 @@ def ensure_initial_admin(session: Session) -> tuple[str, str] | None:
 def require_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.")
+        raise NotFound(msg("No user with id %(id)s.", id=user_id))
     return user

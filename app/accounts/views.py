@@ -25,7 +25,7 @@ from app.accounts.forms import (
     UserForm,
 )
 from app.accounts.models import Role
-from app.errors import ClassLabError, Conflict, Forbidden, NotAuthenticated, form_errors_to
+from app.errors import ClassLabError, Forbidden, NotAuthenticated, form_errors_to, msg, render
 from app.extensions import limiter, login_limit
 
 bp = Blueprint("accounts", __name__)
@@ -74,7 +74,7 @@ def login():
             user = service.authenticate(db.session(), form.email.data, form.password.data)
         except NotAuthenticated as exc:
             # The form is shown again with the reason; its 401 ends the unit of work without a commit.
-            flash(_("Wrong e-mail or password.") if "Wrong" in exc.detail else exc.detail, "error")
+            flash(exc.detail, "error")  # in the page's language
             status = 401
         else:
             session.clear()  # a fresh session on login: no fixation
@@ -323,7 +323,7 @@ def revoke(token_id: int):
 @login_required
 def people():
     if current_user.role not in (Role.admin, Role.school_leader):
-        raise Forbidden(_("Only administrators and school leaders manage people."))
+        raise Forbidden(msg("Only administrators and school leaders manage people."))
     s = db.session()
     form = UserForm()
     status = 200
@@ -333,7 +333,7 @@ def people():
                 s, email=form.email.data, password=form.password.data, display_name=form.display_name.data,
                 role=form.role.data, organization=current_user.organization,
             )
-            flash(_("Account created for %(email)s.", email=user.email), "info")
+            flash(render(msg("Account created for %(email)s.", email=user.email)), "info")
             return redirect(url_for("accounts.people"))
         except ClassLabError as exc:  # shown with the form as typed; the error status rolls back
             flash(exc.detail, "error")
@@ -368,11 +368,7 @@ def data():
 def request_data():
     from app.export import service as export
 
-    try:
-        export.request_export(db.session(), current_user)
-    except Conflict:
-        raise Conflict(_("An archive of your data is already being prepared. Wait until it is ready, then ask "
-                         "again.")) from None  # the same words, in the page's language
+    export.request_export(db.session(), current_user)  # a Conflict while one is being prepared: its message
     # The task is sent after the commit; a broker that is down then marks the export failed, with the reason.
     flash(_("Your archive is being prepared. This page shows the download link when it is ready."), "info")
     return redirect(url_for("accounts.data"))

@@ -14,7 +14,7 @@ from app.accounts.service import find_active_user
 from app.coaching import policy
 from app.coaching.models import CoachingCycle, CoachLink, CycleLesson
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidInput
+from app.errors import Conflict, Forbidden, InvalidInput, msg
 from app.feedback.models import Comment
 from app.notifications.service import notify
 from app.sharing import service as sharing
@@ -29,16 +29,17 @@ def assign_coach(session: Session, actor: User, coach_email: str, teacher_email:
     coach = find_active_user(session, coach_email)
     teacher = find_active_user(session, teacher_email)
     if not policy.manages(actor, teacher):
-        raise Forbidden("Only an administrator, or a school leader of the teacher's school, assigns a coach.")
+        raise Forbidden(msg("Only an administrator, or a school leader of the teacher's school, assigns a coach."))
     if coach.role not in policy.COACH_ROLES:
-        raise InvalidInput(f"{coach.display_name} does not have the coach role.", field="coach")
+        raise InvalidInput(msg("%(name)s does not have the coach role.", name=coach.display_name), field="coach")
     if coach.id == teacher.id:
-        raise InvalidInput("A coach cannot coach themself.", field="teacher")
+        raise InvalidInput(msg("A coach cannot coach themself."), field="teacher")
     existing = session.scalar(select(CoachLink).where(CoachLink.coach_id == coach.id,
                                                       CoachLink.teacher_id == teacher.id,
                                                       CoachLink.status.in_(LIVE)))
     if existing is not None:
-        raise Conflict(f"{coach.display_name} already coaches {teacher.display_name} (or waits for an answer).")
+        raise Conflict(msg("%(coach)s already coaches %(teacher)s (or waits for an answer).",
+                           coach=coach.display_name, teacher=teacher.display_name))
     link = CoachLink(coach=coach, teacher=teacher, assigned_by=actor)
     session.add(link)
     session.flush()
@@ -57,7 +58,7 @@ def respond(session: Session, actor: User, link_id: int, accept: bool) -> CoachL
     """The teacher accepts or declines the coach they were assigned."""
     link = get_link(session, actor, link_id, "view")
     if link.status != "pending":
-        raise Conflict("This coaching request was already answered.")
+        raise Conflict(msg("This coaching request was already answered."))
     authz.require(actor, "respond", link, hide=False)
     link.status = "active" if accept else "declined"
     link.responded_at = utcnow()
@@ -88,6 +89,9 @@ def links_for(session: Session, actor: User) -> list[CoachLink]:
     return list(session.scalars(query.options(selectinload(CoachLink.cycles))))
 
 
+DATE_FORMATS = {"start": msg("Write the start date as YYYY-MM-DD."), "due": msg("Write the due date as YYYY-MM-DD.")}
+
+
 def _date(value, name: str) -> date | None:
     """An optional date from a form (YYYY-MM-DD) or the API (a date)."""
     if value in (None, ""):
@@ -97,15 +101,15 @@ def _date(value, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise InvalidInput(f"Write the {name} date as YYYY-MM-DD.", field=name) from None
+        raise InvalidInput(DATE_FORMATS[name], field=name) from None
 
 
 def _check(focus_goal: str, starts_on: date, due_on: date | None) -> str:
     focus_goal = (focus_goal or "").strip()
     if not focus_goal or len(focus_goal) > 2000:
-        raise InvalidInput("A cycle needs a focus goal of 1 to 2000 characters.", field="focus_goal")
+        raise InvalidInput(msg("A cycle needs a focus goal of 1 to 2000 characters."), field="focus_goal")
     if due_on is not None and due_on < starts_on:
-        raise InvalidInput("The cycle cannot be due before it starts.", field="due_on")
+        raise InvalidInput(msg("The cycle cannot be due before it starts."), field="due_on")
     return focus_goal
 
 
@@ -139,7 +143,7 @@ def update_cycle(session: Session, actor: User, public_id: str, *, focus_goal: s
     if next_steps is not None:
         steps = next_steps.strip()
         if len(steps) > 5000:
-            raise InvalidInput("Next steps are at most 5000 characters.", field="next_steps")
+            raise InvalidInput(msg("Next steps are at most 5000 characters."), field="next_steps")
         if steps != cycle.next_steps:
             cycle.next_steps, cycle.next_steps_agreed_at = steps, None  # changed steps need agreeing again
             link = cycle.link
@@ -153,7 +157,7 @@ def agree_next_steps(session: Session, actor: User, public_id: str) -> CoachingC
     cycle = get_cycle(session, actor, public_id, "view")
     authz.require(actor, "agree", cycle, hide=False)
     if not cycle.next_steps:
-        raise InvalidInput("There are no next steps to agree to yet.", field="next_steps")
+        raise InvalidInput(msg("There are no next steps to agree to yet."), field="next_steps")
     cycle.next_steps_agreed_at = utcnow()
     return cycle
 
@@ -172,7 +176,7 @@ def add_lesson(session: Session, actor: User, public_id: str, video_public_id: s
     authz.require(actor, "add_lesson", cycle, hide=False)
     video = video_service.get_video(session, actor, video_public_id, "share")
     if any(lesson.video_id == video.id for lesson in cycle.lessons):
-        raise Conflict("This lesson is already part of the cycle.")
+        raise Conflict(msg("This lesson is already part of the cycle."))
     sharing.share(session, actor, video.public_id, cycle.link.coach.email, "comment", quiet=True)
     lesson = CycleLesson(cycle=cycle, video=video)
     session.add(lesson)

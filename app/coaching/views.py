@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.coaching import policy, service
-from app.errors import form_errors_to
+from app.errors import form_errors_to, msg, render
 from app.feedback import service as feedback
 from app.video.models import Video
 
@@ -44,8 +44,8 @@ def index():
 def assign():
     link = service.assign_coach(db.session(), current_user, request.form.get("coach", ""),
                                 request.form.get("teacher", ""))
-    flash(_("%(coach)s was proposed as coach of %(teacher)s; the teacher is asked to accept.",
-            coach=link.coach.display_name, teacher=link.teacher.display_name), "info")
+    flash(render(msg("%(coach)s was proposed as coach of %(teacher)s; the teacher is asked to accept.",
+                     coach=link.coach.display_name, teacher=link.teacher.display_name)), "info")
     return _back("#assign")
 
 

@@ -10,15 +10,15 @@ from app.accounts.models import User
 from app.accounts.service import find_active_user
 from app.communities import policy
 from app.communities.models import MEMBER_ROLES, Community, CommunityMember
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, msg
 
 
 def create_community(session: Session, actor: User, name: str, description: str = "") -> Community:
     if not policy.may_create(actor):
-        raise Forbidden("Only PLC facilitators, school leaders and administrators start communities.")
+        raise Forbidden(msg("Only PLC facilitators, school leaders and administrators start communities."))
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise InvalidInput("A community needs a name of 1 to 200 characters.", field="name")
+        raise InvalidInput(msg("A community needs a name of 1 to 200 characters."), field="name")
     community = Community(name=name, description=(description or "").strip()[:5000], created_by=actor,
                           organization_id=actor.organization_id)
     community.members.append(CommunityMember(user=actor, role="facilitator"))
@@ -55,7 +55,7 @@ def member_counts(session: Session, communities: list[Community]) -> dict[int, i
 def add_member(session: Session, actor: User, public_id: str, email: str, role: str = "member") -> CommunityMember:
     community = get_community(session, actor, public_id, "manage")
     if role not in MEMBER_ROLES:
-        raise InvalidInput(f"A member is a facilitator or a member, not '{role}'.", field="role")
+        raise InvalidInput(msg("A member is a facilitator or a member, not '%(role)s'.", role=role), field="role")
     user = find_active_user(session, email)
     current = session.scalar(select(CommunityMember).where(CommunityMember.community_id == community.id,
                                                            CommunityMember.user_id == user.id))
@@ -81,7 +81,7 @@ def _keep_a_facilitator(session: Session, community: Community, leaving: Communi
                                                       CommunityMember.role == "facilitator",
                                                       CommunityMember.id != leaving.id))
     if not others:
-        raise Conflict("A community keeps at least one facilitator: name another facilitator first.")
+        raise Conflict(msg("A community keeps at least one facilitator: name another facilitator first."))
 
 
 def remove_member(session: Session, actor: User, public_id: str, user_id: int) -> None:
@@ -92,7 +92,7 @@ def remove_member(session: Session, actor: User, public_id: str, user_id: int) -
     member = session.scalar(select(CommunityMember).where(CommunityMember.community_id == community.id,
                                                           CommunityMember.user_id == user_id))
     if member is None:
-        raise NotFound("This person is not a member of the community.")
+        raise NotFound(msg("This person is not a member of the community."))
     _keep_a_facilitator(session, community, member, None)
     session.delete(member)
 

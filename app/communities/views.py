@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.communities import policy, service
-from app.errors import form_errors_to
+from app.errors import form_errors_to, msg, render
 
 bp = Blueprint("communities", __name__, url_prefix="/communities")
 
@@ -50,7 +50,7 @@ def add_member(public_id: str):
     # An outsider gets 404 from the service's check (never a message); bad input a message.
     member = service.add_member(db.session(), current_user, public_id, request.form.get("email", ""),
                                 request.form.get("role", "member"))
-    flash(_("%(name)s is in the community.", name=member.user.display_name), "info")
+    flash(render(msg("%(name)s is in the community.", name=member.user.display_name)), "info")
     return redirect(url_for("communities.show", public_id=public_id) + "#members")
 
 

@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from storage.base import ObjectNotFound, StorageError
+from app.errors import msg
+from storage.base import LinkExpired, ObjectNotFound, StorageError
 from storage.local import LocalStorage
 
 bp = Blueprint("delivery", __name__)
@@ -36,7 +37,7 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
         from app.export.service import may_serve
 
         if not may_serve(s, key, audience):
-            abort(403, "This archive is not yours, or it was deleted.")
+            abort(403, msg("This archive is not yours, or it was deleted."))
         return
     parts = key.split("/")
     video = s.scalar(select(Video).where(Video.public_id == parts[1]))
@@ -46,7 +47,7 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
     if video is not None and len(parts) == 4 and parts[2] == "clips":
         target = s.scalar(select(Clip).where(Clip.video_id == video.id, Clip.cut_key == key))
     if target is None or user is None or not authz.may(user, "view", target):
-        abort(403, "Access to this video was withdrawn.")
+        abort(403, msg("Access to this video was withdrawn."))
     if download:
         record(s, video, user, "download", key.rsplit("/", 1)[-1])
 
@@ -80,9 +81,11 @@ def media(token: str):
         key, filename, audience = store.resolve_signed_for(token)
         size = store.size(key)
     except ObjectNotFound:
-        abort(404, "This media no longer exists.")
-    except StorageError as exc:
-        abort(403, str(exc))
+        abort(404, msg("This media no longer exists."))
+    except LinkExpired:
+        abort(403, msg("This media link has expired; reload the page for a new one."))
+    except StorageError:
+        abort(403, msg("This media link is not valid."))
     if audience is not None and _requester_id() != audience:
         abort(404)  # the same answer as a link that never existed: nothing tells the holder it was real
     if key.startswith(("videos/", "exports/")):

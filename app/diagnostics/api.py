@@ -180,7 +180,7 @@ class Answers(MethodView):
     @blp.response(200, RosterOut)
     def put(self, body, public_id: str):
         """Enter answers for students (paper diagnostics)."""
-        from app.errors import InvalidInput
+        from app.errors import InvalidInput, msg
 
         s = db.session()
         assignment = service.get_assignment(s, current_user, public_id, "score")
@@ -190,7 +190,7 @@ class Answers(MethodView):
         for n, cell in enumerate(body["answers"]):
             student, item = students.get(str(cell.get("student", "")).lower()), items.get(str(cell.get("item", "")))
             if student is None or item is None:
-                raise InvalidInput(f"answers[{n}]: unknown student or item.", field="answers")
+                raise InvalidInput(msg("answers[%(n)d]: unknown student or item.", n=n), field="answers")
             cells[(student, item)] = str(cell.get("value", ""))
         n = service.teacher_grid(s, current_user, public_id, cells)
         return {"added": n}
@@ -243,9 +243,9 @@ class Progress(MethodView):
         service.get_class(s, current_user, class_id)
         data = service.progress(s, current_user, args["before"], args["after"])
         if data["before"].class_id != class_id:
-            from app.errors import NotFound
+            from app.errors import NotFound, msg
 
-            raise NotFound("These assignments are not of this class.")
+            raise NotFound(msg("These assignments are not of this class."))
         return {"before": data["before"].public_id, "after": data["after"].public_id, **data["change"]}
 
 

@@ -34,7 +34,7 @@ from app.diagnostics.models import (
     Submission,
     new_student_code,
 )
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, msg, sentences
 from app.inputs import text_refused
 
 # ------------------------------------------------------------------------------------------- the bank
@@ -139,19 +139,20 @@ def import_qti(session: Session, actor: User, data: bytes, filename: str, topic:
         else:
             items = [qti.qti_to_item(data)]
     except qti.QtiError as exc:
-        raise InvalidInput(f"This is not QTI we can read: {exc}", field="file") from None
+        raise InvalidInput(msg("This is not QTI we can read: %(reason)s", reason=str(exc)), field="file") from None
     known = set(misconceptions(session))
     problems, ready = [], {}
     for item in items:
         item = item if item.topic else dataclasses.replace(item, topic=(topic or "").strip())
         if not item.topic:
-            problems.append(f"item {item.key}: give a topic for items from other tools.")
+            problems.append(msg("item %(key)s: give a topic for items from other tools.", key=item.key))
         missing = [m for m in item.misconceptions if m not in known]
         if missing:
-            problems.append(f"item {item.key}: unknown misconception(s) {', '.join(missing)}.")
+            problems.append(msg("item %(key)s: unknown misconception(s) %(keys)s.", key=item.key,
+                                keys=", ".join(missing)))
         ready[item.key] = item
     if problems:
-        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+        raise InvalidInput(msg("Nothing was imported. %(problems)s", problems=problems[:20]), field="file")
     return import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready, diagnostics={}))
 
 
@@ -164,7 +165,7 @@ def current_items(session: Session, keys: list[str] | None = None) -> list[Item]
         return list(found.values())
     missing = [k for k in keys if k not in found]
     if missing:
-        raise InvalidInput(f"Unknown item(s): {', '.join(missing)}.", field="items")
+        raise InvalidInput(msg("Unknown item(s): %(keys)s.", keys=", ".join(missing)), field="items")
     return [found[k] for k in keys]
 
 
@@ -195,9 +196,9 @@ def parse_number(raw: str) -> float:
             return int(fraction.group(1)) / int(fraction.group(2))
         value = float(text)
     except ValueError:
-        raise InvalidInput(f"'{raw}' is not a number.") from None
+        raise InvalidInput(msg("'%(value)s' is not a number.", value=raw)) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidInput(f"'{raw}' is not a number.")
+        raise InvalidInput(msg("'%(value)s' is not a number.", value=raw))
     return value
 
 
@@ -208,8 +209,10 @@ class Scored:
     misconception: str | None
 
 
-def score(item: Item, raw: str | None) -> Scored:
-    """Score one answer; raises InvalidInput (naming the item) for an answer of the wrong kind."""
+def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
+    """Score one answer; raises InvalidInput for an answer of the wrong kind, naming the question by its `number` in
+    the assignment when given (what the student sees), else by the item's key (a CSV column)."""
+    label = msg("Question %(n)d", n=number) if number else msg("Item %(key)s", key=item.key)
     raw = (raw or "").strip()
     if not raw:
         return Scored(None, None, None)
@@ -218,13 +221,15 @@ def score(item: Item, raw: str | None) -> Scored:
         choice = next((c for c in spec["choices"] if c["key"] == raw.upper()), None)
         if choice is None:
             keys = ", ".join(c["key"] for c in spec["choices"])
-            raise InvalidInput(f"Item {item.key}: choose one of {keys}, not '{raw}'.", field=item.key)
+            raise InvalidInput(msg("%(label)s: choose one of %(choices)s, not '%(value)s'.", label=label,
+                                   choices=keys, value=raw), field=item.key)
         return Scored(choice["key"], bool(choice.get("correct")), choice.get("misconception"))
     if item.type == "numeric":
         try:
             value = parse_number(raw)
         except InvalidInput:
-            raise InvalidInput(f"Item {item.key}: '{raw}' is not a number.", field=item.key) from None
+            raise InvalidInput(msg("%(label)s: '%(value)s' is not a number.", label=label, value=raw),
+                               field=item.key) from None
         tolerance = spec.get("tolerance") or 0.0
         if abs(value - spec["answer"]) <= tolerance + 1e-9:
             return Scored(bankfile.format_number(value), True, None)
@@ -233,7 +238,7 @@ def score(item: Item, raw: str | None) -> Scored:
                 return Scored(bankfile.format_number(wrong["value"]), False, wrong["misconception"])
         return Scored(bankfile.format_number(value), False, None)
     if len(raw) > 2000:
-        raise InvalidInput(f"Item {item.key}: an answer has at most 2000 characters.", field=item.key)
+        raise InvalidInput(msg("%(label)s: an answer has at most 2000 characters.", label=label), field=item.key)
     return Scored(raw, None, None)  # short text: the teacher scores it with the rubric
 
 
@@ -243,7 +248,7 @@ def score(item: Item, raw: str | None) -> Scored:
 def create_class(session: Session, teacher: User, name: str) -> ClassGroup:
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise InvalidInput("A class needs a name of 1 to 200 characters.", field="name")
+        raise InvalidInput(msg("A class needs a name of 1 to 200 characters."), field="name")
     group = ClassGroup(teacher=teacher, name=name)
     session.add(group)
     session.flush()
@@ -266,7 +271,8 @@ _CODE = re.compile(r"^[\w\-]{1,40}$")
 def _clean_code(code: str) -> str:
     code = unicodedata.normalize("NFC", (code or "").strip())
     if not _CODE.match(code):
-        raise InvalidInput(f"'{code}' is not a student code: use 1 to 40 letters, digits or dashes.", field="code")
+        raise InvalidInput(msg("'%(code)s' is not a student code: use 1 to 40 letters, digits or dashes.", code=code),
+                           field="code")
     return code
 
 
@@ -282,7 +288,7 @@ def add_student(session: Session, actor: User, class_id: int, code: str, name: s
     group = get_class(session, actor, class_id, "edit")
     code = _clean_code(code) if (code or "").strip() else _generated_code({s.code.lower() for s in group.students})
     if any(s.code.lower() == code.lower() for s in group.students):
-        raise Conflict(f"There is already a student with code {code} in this class.", field="code")
+        raise Conflict(msg("There is already a student with code %(code)s in this class.", code=code), field="code")
     student = Student(class_group=group, code=code, name=(name or "").strip()[:200] or None)
     session.add(student)
     session.flush()
@@ -304,12 +310,12 @@ def decode_csv(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
         if text_refused(text):  # the text rule of every field (app.inputs): a NUL is no name
-            raise InvalidInput("The file holds control characters; save it again as CSV UTF-8.", field="file")
+            raise InvalidInput(msg("The file holds control characters; save it again as CSV UTF-8."), field="file")
         return text
     if marked:
-        raise InvalidInput("The file starts as UTF-8 but holds bytes that are not UTF-8; save it again as CSV UTF-8.",
-                           field="file")
-    raise InvalidInput("The file is neither UTF-8 nor Windows-1255 text; save it as CSV UTF-8.", field="file")
+        raise InvalidInput(msg("The file starts as UTF-8 but holds bytes that are not UTF-8; save it again as CSV "
+                               "UTF-8."), field="file")
+    raise InvalidInput(msg("The file is neither UTF-8 nor Windows-1255 text; save it as CSV UTF-8."), field="file")
 
 
 def _rows(data: bytes) -> tuple[list[str], list[list[str]]]:
@@ -320,7 +326,7 @@ def _rows(data: bytes) -> tuple[list[str], list[list[str]]]:
         dialect = csv.excel
     rows = [r for r in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in r)]
     if not rows:
-        raise InvalidInput("The file is empty.", field="file")
+        raise InvalidInput(msg("The file is empty."), field="file")
     header = [unicodedata.normalize("NFC", h.strip().lower()) for h in rows[0]]
     return header, rows[1:]
 
@@ -334,8 +340,8 @@ def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> 
     code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
     name_col = next((i for i, h in enumerate(header) if h in NAME_HEADERS), None)
     if code_col is None and name_col is None:
-        raise InvalidInput(f"The file has no 'code' or 'name' column (found: {', '.join(header) or 'nothing'}).",
-                           field="file")
+        raise InvalidInput(msg("The file has no 'code' or 'name' column (found: %(columns)s).",
+                               columns=", ".join(header) or msg("nothing")), field="file")
     existing = {s.code.lower() for s in group.students}
     seen: dict[str, int] = {}
     problems, new, generated = [], [], []
@@ -348,18 +354,19 @@ def import_roster(session: Session, actor: User, class_id: int, data: bytes) -> 
         try:
             code = _clean_code(code)
         except InvalidInput as exc:
-            problems.append(f"row {n}: {exc.detail}")
+            problems.append(msg("row %(row)d: %(problem)s", row=n, problem=exc.message))
             continue
         if code.lower() in seen:
-            problems.append(f"row {n}: code {code} repeats row {seen[code.lower()]}.")
+            problems.append(msg("row %(row)d: code %(code)s repeats row %(first)d.", row=n, code=code,
+                                first=seen[code.lower()]))
             continue
         if code.lower() in existing:
-            problems.append(f"row {n}: code {code} is already in this class.")
+            problems.append(msg("row %(row)d: code %(code)s is already in this class.", row=n, code=code))
             continue
         seen[code.lower()] = n
         new.append(Student(class_group=group, code=code, name=name[:200] or None))
     if problems:
-        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+        raise InvalidInput(msg("Nothing was imported. %(problems)s", problems=problems[:20]), field="file")
     taken = existing | set(seen)
     new += [Student(class_group=group, code=_generated_code(taken), name=name[:200] or None) for name in generated]
     session.add_all(new)
@@ -377,16 +384,16 @@ def create_assignment(session: Session, actor: User, class_id: int, *, title: st
     if diagnostic_key:
         diagnostic = session.scalar(select(Diagnostic).where(Diagnostic.key == diagnostic_key))
         if diagnostic is None:
-            raise InvalidInput(f"Unknown diagnostic '{diagnostic_key}'.", field="diagnostic")
+            raise InvalidInput(msg("Unknown diagnostic '%(key)s'.", key=diagnostic_key), field="diagnostic")
         item_keys = list(diagnostic.item_keys)
         title = title or diagnostic.title
     if not item_keys:
-        raise InvalidInput("Pick a ready diagnostic or at least one item.", field="items")
+        raise InvalidInput(msg("Pick a ready diagnostic or at least one item."), field="items")
     if closes_at <= opens_at:
-        raise InvalidInput("The closing time must be after the opening time.", field="closes_at")
+        raise InvalidInput(msg("The closing time must be after the opening time."), field="closes_at")
     title = (title or "").strip()
     if not title or len(title) > 300:
-        raise InvalidInput("An assignment needs a title of 1 to 300 characters.", field="title")
+        raise InvalidInput(msg("An assignment needs a title of 1 to 300 characters."), field="title")
     assignment = Assignment(class_group=group, title=title, diagnostic_key=diagnostic_key, opens_at=opens_at,
                             closes_at=closes_at)
     for position, item in enumerate(current_items(session, item_keys)):
@@ -408,7 +415,7 @@ def assignments_of(session: Session, actor: User) -> list[Assignment]:
 # ------------------------------------------------------------------------- students answer (no account)
 
 
-WRONG_CODES = "These codes do not match a student of a class. Check both codes with your teacher."
+WRONG_CODES = msg("These codes do not match a student of a class. Check both codes with your teacher.")
 _CLASS_CODE = re.compile(r"^[A-Z0-9]{1,12}$")
 
 
@@ -434,7 +441,7 @@ def open_assignments(session: Session, student: Student, now: datetime | None = 
 def student_assignment(session: Session, student: Student, public_id: str) -> Assignment:
     assignment = session.scalar(select(Assignment).where(Assignment.public_id == str(public_id)[:32]))
     if assignment is None or assignment.class_id != student.class_id:
-        raise NotFound("This assignment is not for your class.")
+        raise NotFound(msg("This assignment is not for your class."))
     return assignment
 
 
@@ -447,6 +454,9 @@ def submission_of(session: Session, assignment: Assignment, student: Student) ->
 
 class AlreadySubmitted(Conflict):
     """The student's submission is closed (perhaps by their other request a moment ago)."""
+
+
+ALREADY_SUBMITTED = msg("You already submitted this assignment; ask your teacher if something needs changing.")
 
 
 def _open_submission(session: Session, assignment: Assignment, student: Student, source: str) -> Submission:
@@ -473,23 +483,24 @@ def _claim(session: Session, submission: Submission, submit: bool) -> None:
     session.refresh(submission)
     session.expire(submission, ["answers"])  # a concurrent save's answers, not those loaded before the wait
     if not claimed:
-        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+        raise AlreadySubmitted(ALREADY_SUBMITTED)
 
 
 def _scored(assignment: Assignment, raw: dict[int, str]) -> dict[int, Scored]:
     items = {ai.item.id: ai.item for ai in assignment.items}
+    numbers = {ai.item.id: n for n, ai in enumerate(assignment.items, start=1)}
     scored, problems = {}, []
     for item_id, value in raw.items():
         item = items.get(item_id)
         if item is None:
-            problems.append(f"Item {item_id} is not part of this assignment.")
+            problems.append(msg("Item %(id)s is not part of this assignment.", id=item_id))
             continue
         try:
-            scored[item_id] = score(item, value)
+            scored[item_id] = score(item, value, numbers[item_id])
         except InvalidInput as exc:
-            problems.append(exc.detail)
+            problems.append(exc.message)
     if problems:
-        raise InvalidInput(" ".join(problems), field="answers")
+        raise InvalidInput(sentences(problems), field="answers")
     return scored
 
 
@@ -519,12 +530,12 @@ def student_answers(session: Session, student: Student, public_id: str, raw: dic
     now = now or utcnow()
     assignment = student_assignment(session, student, public_id)
     if now < assignment.opens_at:
-        raise Conflict("This assignment has not opened yet.")
+        raise Conflict(msg("This assignment has not opened yet."))
     if now >= assignment.closes_at:
-        raise Conflict("This assignment is closed: answers are no longer accepted.")
+        raise Conflict(msg("This assignment is closed: answers are no longer accepted."))
     existing = submission_of(session, assignment, student)
     if existing is not None and existing.submitted_at is not None:
-        raise AlreadySubmitted("You already submitted this assignment; ask your teacher if something needs changing.")
+        raise AlreadySubmitted(ALREADY_SUBMITTED)
     return _save(session, assignment, student, raw, source="student", submit=submit, claim=True)
 
 
@@ -535,16 +546,16 @@ def teacher_grid(session: Session, actor: User, public_id: str, grid: dict[tuple
     by_student: dict[int, dict[int, str]] = {}
     for (student_id, item_id), value in grid.items():
         if student_id not in students:
-            raise InvalidInput(f"Student {student_id} is not in this class.", field="grid")
+            raise InvalidInput(msg("Student %(id)s is not in this class.", id=student_id), field="grid")
         by_student.setdefault(student_id, {})[item_id] = value
     problems = []
     for student_id, raw in by_student.items():
         try:
             _save(session, assignment, students[student_id], raw, source="teacher", submit=True)
         except InvalidInput as exc:
-            problems.append(f"{students[student_id].code}: {exc.detail}")
+            problems.append(msg("%(code)s: %(problem)s", code=students[student_id].code, problem=exc.message))
     if problems:
-        raise InvalidInput(" ".join(problems), field="grid")
+        raise InvalidInput(sentences(problems), field="grid")
     return len(by_student)
 
 
@@ -554,22 +565,22 @@ def import_answers(session: Session, actor: User, public_id: str, data: bytes) -
     header, rows = _rows(data)
     code_col = next((i for i, h in enumerate(header) if h in CODE_HEADERS), None)
     if code_col is None:
-        raise InvalidInput("The file has no 'code' column for the student codes.", field="file")
+        raise InvalidInput(msg("The file has no 'code' column for the student codes."), field="file")
     items = {ai.item.key.lower(): ai.item for ai in assignment.items}
     columns = {i: items[h] for i, h in enumerate(header) if h in items}
     unknown = [h for i, h in enumerate(header) if i != code_col and h not in items]
     if unknown:
-        raise InvalidInput(f"Unknown item column(s): {', '.join(unknown)}.", field="file")
+        raise InvalidInput(msg("Unknown item column(s): %(columns)s.", columns=", ".join(unknown)), field="file")
     students = {s.code.lower(): s for s in assignment.class_group.students}
     problems, parsed, seen = [], [], set()
     for n, row in enumerate(rows, start=2):
         code = row[code_col].strip() if code_col < len(row) else ""
         student = students.get(code.lower())
         if student is None:
-            problems.append(f"row {n}: no student with code '{code}' in this class.")
+            problems.append(msg("row %(row)d: no student with code '%(code)s' in this class.", row=n, code=code))
             continue
         if code.lower() in seen:
-            problems.append(f"row {n}: student {code} appears twice.")
+            problems.append(msg("row %(row)d: student %(code)s appears twice.", row=n, code=code))
             continue
         seen.add(code.lower())
         raw = {columns[i].id: row[i] for i in columns if i < len(row)}
@@ -577,10 +588,11 @@ def import_answers(session: Session, actor: User, public_id: str, data: bytes) -
             try:
                 score(item, row[i] if i < len(row) else "")
             except InvalidInput as exc:
-                problems.append(f"row {n}, column {item.key}: {exc.detail}")
+                problems.append(msg("row %(row)d, column %(column)s: %(problem)s", row=n, column=item.key,
+                                    problem=exc.message))
         parsed.append((student, raw))
     if problems:
-        raise InvalidInput("Nothing was imported. " + " ".join(problems[:20]), field="file")
+        raise InvalidInput(msg("Nothing was imported. %(problems)s", problems=problems[:20]), field="file")
     for student, raw in parsed:
         _save(session, assignment, student, raw, source="csv", submit=True)
     return len(parsed)
@@ -591,13 +603,15 @@ def score_text(session: Session, actor: User, answer_id: int, level: int, miscon
     authz.require(actor, "score", answer)
     item = answer.item
     if item.type != "text":
-        raise InvalidInput("Only short-text answers are scored by hand.", field="answer")
+        raise InvalidInput(msg("Only short-text answers are scored by hand."), field="answer")
     levels = {lv["score"] for lv in item.spec["rubric"]["levels"]}
     if level not in levels:
-        raise InvalidInput(f"Choose a rubric level: {', '.join(map(str, sorted(levels)))}.", field="level")
+        raise InvalidInput(msg("Choose a rubric level: %(levels)s.", levels=", ".join(map(str, sorted(levels)))),
+                           field="level")
     allowed = {p["misconception"] for p in item.spec["rubric"].get("patterns") or ()}
     if misconception and misconception not in allowed:
-        raise InvalidInput(f"'{misconception}' is not a misconception this item can reveal.", field="misconception")
+        raise InvalidInput(msg("'%(key)s' is not a misconception this item can reveal.", key=misconception),
+                           field="misconception")
     top = max(levels)
     answer.score, answer.correct = level, level == top
     answer.misconception = misconception if level != top else None
@@ -699,7 +713,7 @@ def progress(session: Session, actor: User, before_id: str, after_id: str) -> di
     """Re-assessment: the same class's misconceptions on an earlier and a later assignment."""
     before, after = results(session, actor, before_id), results(session, actor, after_id)
     if before.assignment.class_id != after.assignment.class_id:
-        raise InvalidInput("Compare two assignments of the same class.", field="after")
+        raise InvalidInput(msg("Compare two assignments of the same class."), field="after")
     if before.assignment.opens_at > after.assignment.opens_at:
         before, after = after, before
     change = analysis.change_over_time(before.profiles, after.profiles)

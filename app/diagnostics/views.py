@@ -17,7 +17,7 @@ from markupsafe import Markup
 from app import db, richtext
 from app.accounts.forms import ActionForm
 from app.diagnostics import analysis, service
-from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to
+from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.extensions import limiter
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
@@ -39,7 +39,7 @@ def _local(value: str, field: str) -> datetime:
     try:
         naive = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"'{value}' is not a date and time.", field=field) from None
+        raise InvalidInput(msg("'%(value)s' is not a date and time.", value=value), field=field) from None
     zone = ZoneInfo(str(get_timezone() or "Asia/Jerusalem"))
     return naive.replace(tzinfo=zone).astimezone(UTC)
 
@@ -78,7 +78,7 @@ def export_qti():
 def import_qti():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidInput(_("Choose a QTI file (.zip package or .xml item)."), field="file")
+        raise InvalidInput(msg("Choose a QTI file (.zip package or .xml item)."), field="file")
     report = service.import_qti(db.session(), current_user, upload.read(), upload.filename,
                                 request.form.get("topic", ""))
     flash(_("Imported: %(added)d new items, %(versions)d new versions, %(same)d unchanged.",
@@ -227,7 +227,7 @@ def _grid_cells() -> dict[tuple[int, int], str]:
         if key.startswith("a-"):
             parts = key.split("-")
             if len(parts) != 3 or not all(p.isdigit() and int(p) <= db.MAX_ID for p in parts[1:]):
-                raise InvalidInput(_("The grid was not understood."), field=key)
+                raise InvalidInput(msg("The grid was not understood."), field=key)
             if value.strip():
                 cells[(int(parts[1]), int(parts[2]))] = value
     return cells
@@ -264,7 +264,7 @@ def score_text(answer_id: int):
     try:
         level = int(request.form.get("level", "-1"))
     except ValueError:
-        raise InvalidInput(_("Choose a rubric level."), field="level") from None
+        raise InvalidInput(msg("Choose a rubric level."), field="level") from None
     answer = service.score_text(db.session(), current_user, answer_id, level,
                                 request.form.get("misconception") or None)
     return redirect(url_for("diagnostics.results", public_id=answer.submission.assignment.public_id))

@@ -32,7 +32,7 @@ from app import authz, db, jobs
 from app.accounts import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.accounts.models import ApiToken, DataExport, User
 from app.db import utcnow
-from app.errors import Conflict
+from app.errors import Conflict, msg
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def request_export(session: Session, actor: User) -> DataExport:
     session.scalar(query)
     busy = session.scalar(select(DataExport).where(DataExport.user_id == actor.id, DataExport.status.in_(ACTIVE)))
     if busy is not None:
-        raise Conflict("An archive of your data is already being prepared. Wait until it is ready, then ask again.")
+        raise Conflict(msg("An archive of your data is already being prepared. Wait until it is ready, then ask "
+                           "again."))
     export = DataExport(user_id=actor.id, status="pending")
     session.add(export)
     session.flush()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from app.errors import msg
 from app.inputs import database_id
 
-NO_SUCH_PARENT = "There is no such comment to reply to."
+NO_SUCH_PARENT = msg("There is no such comment to reply to.")
 
 
 class CommentIn(Schema):

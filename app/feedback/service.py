@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app import authz
 from app.accounts.models import User
 from app.db import utcnow
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, Message, NotFound, msg
 from app.feedback import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.feedback.models import Comment, ObservationFramework
 from app.notifications.service import notify
@@ -27,11 +27,12 @@ BODY_MAX = 5000
 def _text(body: str | None) -> str:
     body = unicodedata.normalize("NFC", (body or "").replace("\r\n", "\n")).strip()
     if not body:
-        raise InvalidInput("Write something: a comment cannot be empty.", field="body")
+        raise InvalidInput(msg("Write something: a comment cannot be empty."), field="body")
     if len(body) > BODY_MAX:
-        raise InvalidInput(f"A comment has at most {BODY_MAX} characters (this one has {len(body)}).", field="body")
+        raise InvalidInput(msg("A comment has at most %(most)d characters (this one has %(n)d).", most=BODY_MAX,
+                               n=len(body)), field="body")
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in body):
-        raise InvalidInput("A comment cannot contain control characters.", field="body")
+        raise InvalidInput(msg("A comment cannot contain control characters."), field="body")
     return body
 
 
@@ -51,7 +52,7 @@ def _tags(session: Session, tags: list[str] | None) -> list[dict]:
         framework = frameworks.get(key)
         elements = {e["key"] for d in (framework.data["dimensions"] if framework else []) for e in d["elements"]}
         if framework is None or element not in elements:
-            raise InvalidInput(f"Unknown framework element '{tag}'.", field="tags")
+            raise InvalidInput(msg("Unknown framework element '%(tag)s'.", tag=tag), field="tags")
         out.append({"framework": key, "version": framework.version, "element": element})
     return out
 
@@ -62,7 +63,7 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
     parent = replied_to = None
     if parent_id is not None:
         parent, replied_to = reply_target(session, actor, parent_id, lambda c: c.video_id == video.id,
-                                          "There is no such comment on this video.")
+                                          msg("There is no such comment on this video."))
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", video, hide=False)
@@ -77,7 +78,8 @@ def add_comment(session: Session, actor: User, public_id: str, *, body: str, sta
     return comment
 
 
-def reply_target(session: Session, actor: User, parent_id: int, belongs, missing: str) -> tuple[Comment, Comment]:
+def reply_target(session: Session, actor: User, parent_id: int, belongs,
+                 missing: Message) -> tuple[Comment, Comment]:
     """For a reply: (the thread's top comment, whose times it takes; the comment answered, who is told)."""
     answered = session.get(Comment, parent_id)
     if answered is None or not belongs(answered):
@@ -233,8 +235,8 @@ def import_framework(session: Session, framework) -> ObservationFramework:
     data = framework.as_dict()
     if existing is not None:
         if existing.data != data:
-            raise InvalidInput(f"Framework {framework.key} version {framework.version} exists with other content: "
-                               "raise the version number.", field="version")
+            raise InvalidInput(msg("Framework %(key)s version %(version)s exists with other content: raise the version "
+                                   "number.", key=framework.key, version=framework.version), field="version")
         return existing
     for old in session.scalars(select(ObservationFramework).where(ObservationFramework.key == framework.key)):
         old.current = old.version > framework.version and old.current
@@ -280,14 +282,14 @@ def add_clip_comment(session: Session, actor: User, clip_id: str, *, body: str, 
     if parent_id is not None:
         parent, replied_to = reply_target(
             session, actor, parent_id, lambda c: c.clip_id == clip.id and (c.deleted_at is None or bool(c.replies)),
-            "There is no such comment on this clip.")
+            msg("There is no such comment on this clip."))
         start, end = parent.start, parent.end
     else:
         authz.require(actor, "comment", clip, hide=False)
     start, end = check_times(clip.video, start, end)
     if not clip.start <= start <= clip.end or (end is not None and end > clip.end):
-        raise InvalidInput(f"Feedback on this clip is about its own range, {clip.start:g}–{clip.end:g} s.",
-                           field="start")
+        raise InvalidInput(msg("Feedback on this clip is about its own range, %(start)s–%(end)s s.",
+                               start=format(clip.start, "g"), end=format(clip.end, "g")), field="start")
     comment = Comment(video=clip.video, clip=clip, author=actor, parent_id=parent.id if parent else None,
                       start=start, end=end, body=clean_body(body),
                       tags=clean_tags(session, tags) if parent is None else [])

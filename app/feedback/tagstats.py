@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app import authz, charts, signals
 from app.accounts.models import User
 from app.db import utcnow
-from app.errors import InvalidInput, NotAuthenticated, NotFound
+from app.errors import InvalidInput, NotAuthenticated, NotFound, msg
 from app.feedback import service as feedback
 from app.feedback.frameworks import Framework, tag_label
 from app.feedback.models import Comment, ObservationFramework
@@ -33,6 +33,7 @@ from app.video.models import Video
 DEFAULT_TIMEZONE = "Asia/Jerusalem"
 MAX_MONTHS = 60
 MIN_BUCKET_SECONDS = 30
+NO_SUCH_TEACHER = msg("No such teacher, or you may not see their summary.")
 
 
 def _key(tag: Mapping) -> str:
@@ -66,7 +67,7 @@ def timeline_of(threads: Iterable[Comment], duration: float | None, bucket_secon
                 public_id: str = "") -> Timeline:
     """The counting itself, over comments already read through authz (see `video_tag_timeline`)."""
     if isinstance(bucket_seconds, bool) or not isinstance(bucket_seconds, int) or bucket_seconds < MIN_BUCKET_SECONDS:
-        raise InvalidInput(f"A bucket is a whole number of seconds, at least {MIN_BUCKET_SECONDS}.",
+        raise InvalidInput(msg("A bucket is a whole number of seconds, at least %(least)d.", least=MIN_BUCKET_SECONDS),
                            field="bucket_seconds")
     tagged = [(c.start or 0.0, _key(t)) for c in threads if c.deleted_at is None for t in (c.tags or [])]
     end = max([duration or 0.0, *(start for start, _ in tagged)])
@@ -144,11 +145,11 @@ def teacher_tag_summary(session: Session, actor: User, teacher: User | None, mon
     """Counts per framework element per month of the comment's creation, in the actor's time zone (the person
     reading the page), over the last `months` calendar months including the current one."""
     if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated("Log in to continue.")
+        raise NotAuthenticated(msg("Log in to continue."))
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
-        raise InvalidInput(f"Choose between 1 and {MAX_MONTHS} months.", field="months")
+        raise InvalidInput(msg("Choose between 1 and %(most)d months.", most=MAX_MONTHS), field="months")
     if teacher is None or not may_see_teacher_summary(actor, teacher):
-        raise NotFound("No such teacher, or you may not see their summary.")
+        raise NotFound(NO_SUCH_TEACHER)
     zone = _zone(getattr(actor, "timezone", None))
     window = [(y, m + 1) for y, m in _month_window(now or utcnow(), zone, months)]
     since = datetime(*window[0], 1, tzinfo=zone).astimezone(UTC)

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
-from app.errors import NotFound, form_errors_to
+from app.errors import NotFound, form_errors_to, msg
 from app.feedback import service as feedback
+from app.feedback import tagstats
 from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn
 from app.inputs import read_form
 from app.video import captions, service
@@ -27,28 +28,28 @@ def tag_summary():
     """A teacher's framework tags per month over their lessons (?teacher=<id> for someone allowed to see them)."""
     from datetime import date
 
-    from flask_babel import format_date, get_locale
+    from flask_babel import get_locale
     from markupsafe import Markup
 
     from app.accounts.models import User
     from app.config import RTL
-    from app.feedback import tagstats
+    from app.l10n import format_date
 
     s = db.session()
     wanted = request.args.get("teacher", "")
     if wanted and not wanted.isdigit():
-        raise NotFound("No such teacher, or you may not see their summary.")
+        raise NotFound(tagstats.NO_SUCH_TEACHER)
     teacher = s.get(User, int(wanted)) if wanted else current_user._get_current_object()
     summary = tagstats.teacher_tag_summary(s, current_user, teacher)
     lang = str(get_locale() or "en")
     labels = tagstats.tag_labels(s, summary.keys, lang)
-    months = [format_date(date(y, m, 1), "LLL") + (f"\n{y}" if m == 1 or i == 0 else "")
+    months = [format_date(date(y, m, 1), "LLL", lang=lang) + (f"\n{y}" if m == 1 or i == 0 else "")
               for i, (y, m) in enumerate(summary.months)]
     chart = Markup(tagstats.render_stacked_columns_svg(
         months, {labels[k]: summary.counts[k] for k in summary.keys}, title=_("Framework tags per month"),
         rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if summary.total else None
     return render_template("feedback/tag_summary.html", summary=summary, labels=labels, chart=chart,
-                           months=[format_date(date(y, m, 1), "LLL y") for y, m in summary.months],
+                           months=[format_date(date(y, m, 1), "LLL y", lang=lang) for y, m in summary.months],
                            own=teacher.id == current_user.id)
 
 
@@ -83,7 +84,7 @@ def comments_export(public_id: str, fmt: str):
                              f"{r['author']}: {r['body']}") for r in rows if r["reply_to"] is None]
         cues = [c for c in cues if c.end > c.start]
         return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers=disposition)
-    raise NotFound(f"No feedback format '{fmt}': choose csv, json or vtt.")
+    raise NotFound(msg("No feedback format '%(format)s': choose csv, json or vtt.", format=fmt))
 
 
 @bp.post("/clips/<clip_id>/comments")

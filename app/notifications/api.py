@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app import db
+from app.errors import msg
 from app.inputs import database_id, whole_number
 from app.notifications import messages, service
 
@@ -17,7 +18,7 @@ blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1/notifications
 
 
 class ListArgs(Schema):
-    limit = whole_number("Ask for 1 to 500 notifications.", least=1, most=500, load_default=50)
+    limit = whole_number(msg("Ask for 1 to 500 notifications."), least=1, most=500, load_default=50)
     unread = fields.Boolean(load_default=False, metadata={"description": "only the unread ones"})
 
 
@@ -35,13 +36,13 @@ class NotificationOut(Schema):
 
 
 class ReadRequest(Schema):
-    ids = fields.List(database_id("There is no such notification."), validate=validate.Length(max=1000))
+    ids = fields.List(database_id(msg("There is no such notification.")), validate=validate.Length(max=1000))
     all = fields.Boolean(load_default=False, metadata={"description": "mark every notification read"})
 
     @validates_schema
     def ids_or_all(self, data, **_kwargs):
         if not data.get("all") and not data.get("ids"):
-            raise ValidationError("Give the ids to mark read, or all: true.", field_name="ids")
+            raise ValidationError(msg("Give the ids to mark read, or all: true."), field_name="ids")
 
 
 class ReadOut(Schema):

@@ -11,7 +11,7 @@ from app import authz, signals
 from app.accounts.models import User
 from app.accounts.service import find_active_user
 from app.db import utcnow
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, msg
 from app.notifications.service import notify
 from app.sharing import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.sharing.models import AuditEvent, Share
@@ -56,7 +56,8 @@ def set_consent(session: Session, actor: User, public_id: str, status: str, note
     try:
         video.consent = Consent(status).value
     except ValueError:
-        raise InvalidInput(f"Consent is none, partial or full, not '{status}'.", field="consent") from None
+        raise InvalidInput(msg("Consent is none, partial or full, not '%(value)s'.", value=status),
+                           field="consent") from None
     video.consent_note = (note or "").strip()[:2000]
     video.consent_date = on or utcnow()
     if video.consent != Consent.full:
@@ -75,29 +76,29 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
            email: str | None = None, community_id: str | None = None, quiet: bool = False) -> Share:
     """Share the lesson (or one clip of it) with one user or one community."""
     if right not in RIGHTS:
-        raise InvalidInput(f"Share to view or to comment, not '{right}'.", field="right")
+        raise InvalidInput(msg("Share to view or to comment, not '%(value)s'.", value=right), field="right")
     what = f"clip {clip.title}" if clip is not None else "lesson"
     target = community = None
     if community_id and (email or "").strip():
-        raise InvalidInput("Share with one person or one community at a time, not both.", field="email")
+        raise InvalidInput(msg("Share with one person or one community at a time, not both."), field="email")
     if community_id:
         found = signals.answers(signals.community_for_sharing, session, actor=actor, public_id=str(community_id)[:32])
         community = found[0] if found else None
         if community is None:
-            raise NotFound("There is no such community among yours.")
+            raise NotFound(msg("There is no such community among yours."))
         if video.consent != Consent.full:
-            raise Conflict("This video does not have the class's full consent, so it cannot be shared with a "
-                           "community. Record full consent first.")
+            raise Conflict(msg("This video does not have the class's full consent, so it cannot be shared with a "
+                               "community. Record full consent first."))
         audience = Share.community_id == community.id
     else:
         if not (email or "").strip():
-            raise InvalidInput("Give the e-mail of the person to share with.", field="email")
+            raise InvalidInput(msg("Give the e-mail of the person to share with."), field="email")
         target = find_active_user(session, email)
         if target.id == video.owner_id:
-            raise InvalidInput("This is your own video.", field="email")
+            raise InvalidInput(msg("This is your own video."), field="email")
         if video.consent != Consent.full and target.id not in active_coach_ids(session, video.owner_id):
-            raise Conflict("This video does not have the class's full consent, so it stays private to you and "
-                           "your coach. Record full consent first.")
+            raise Conflict(msg("This video does not have the class's full consent, so it stays private to you and "
+                               "your coach. Record full consent first."))
         audience = Share.user_id == target.id
     same = Share.clip_id.is_(None) if clip is None else Share.clip_id == clip.id
     current = session.scalar(select(Share).where(Share.video_id == video.id, same, audience,
@@ -148,7 +149,7 @@ def share_clip(session: Session, actor: User, clip_id: str, email: str | None, r
 def revoke(session: Session, actor: User, share_id: int) -> Share:
     found = session.get(Share, share_id)
     if found is None or found.revoked_at is not None:
-        raise NotFound("No such share.")
+        raise NotFound(msg("No such share."))
     authz.require(actor, "revoke", found)
     found.revoked_at = utcnow()
     record(session, found.video, actor, "revoke", audience_name(found))

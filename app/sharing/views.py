@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
-from app.errors import form_errors_to
+from app.errors import form_errors_to, msg, render
 from app.inputs import read_form
 from app.sharing import service as sharing
 from app.sharing.schemas import ConsentIn, ShareIn
@@ -32,7 +32,7 @@ def _share_from_form(share, target: str) -> None:
     wanted = read_form(ShareIn, request.form)
     found = share(db.session(), current_user, target, wanted["email"], wanted["right"],
                   community_id=wanted["community"] or None)
-    flash(_("Shared with %(name)s.", name=_audience(found)), "info")
+    flash(render(msg("Shared with %(name)s.", name=_audience(found))), "info")
 
 
 def _audience(found) -> str:

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import db
-from app.errors import NotFound
+from app.errors import NotFound, msg
 from app.video import clips, service
 from app.video.delivery import asset_url
 from app.video.schemas import ClipIn
@@ -193,7 +193,7 @@ class Download(MethodView):
         video = service.get_video(s, current_user, public_id, "download")
         asset = video.asset("original")
         if asset is None:
-            raise NotFound("This video has no stored original.")
+            raise NotFound(msg("This video has no stored original."))
         store = current_app.extensions["classlab.storage"]
         url = asset_url(store, asset, _settings().download_url_seconds, download=True, audience=current_user.id)
         return {"url": url, "filename": video.original_filename or video.title}

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app import authz, jobs
 from app.accounts.models import User
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, msg
 from app.video import service
 from app.video.models import Clip, Video
 from app.video.timeline import check_times
@@ -18,10 +18,10 @@ def create_clip(session: Session, actor: User, public_id: str, *, title: str, st
     authz.require(actor, "comment", video, hide=False)  # whoever may give feedback may cut a clip
     start, end = check_times(video, start, end)
     if end is None:
-        raise InvalidInput("A clip needs an end time.", field="end")
+        raise InvalidInput(msg("A clip needs an end time."), field="end")
     title = (title or "").strip()
     if not title or len(title) > 300:
-        raise InvalidInput("A clip needs a title of 1 to 300 characters.", field="title")
+        raise InvalidInput(msg("A clip needs a title of 1 to 300 characters."), field="title")
     clip = Clip(video=video, creator=actor, title=title, note=(note or "").strip()[:5000], start=start, end=end)
     session.add(clip)
     session.flush()
@@ -36,7 +36,7 @@ def get_clip(session: Session, actor: User, clip_id: str, action: str = "view") 
 
 def clips_of(session: Session, actor: User, video: Video) -> list[Clip]:
     if not authz.may(actor, "view", video):
-        raise NotFound("No such object, or you may not see it.")
+        raise NotFound(authz.NO_SUCH_OBJECT)
     return list(session.scalars(select(Clip).where(Clip.video_id == video.id).order_by(Clip.start)))
 
 

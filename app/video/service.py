@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from app import authz, jobs
 from app.accounts.models import User
 from app.db import utcnow
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, msg
 from app.video import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.video.models import NEXT_STEP, Asset, Segment, Transcript, Upload, Video, VideoStatus
 from storage import Storage
@@ -27,9 +27,9 @@ def clean_title(title: str | None, filename: str = "") -> str:
     if not title:
         title = Path(filename or "").stem.strip() or "Untitled lesson"
     if len(title) > TITLE_MAX:
-        raise InvalidInput(f"A title has at most {TITLE_MAX} characters.", field="title")
+        raise InvalidInput(msg("A title has at most %(most)d characters.", most=TITLE_MAX), field="title")
     if any(unicodedata.category(c) == "Cc" for c in title):
-        raise InvalidInput("A title cannot contain control characters.", field="title")
+        raise InvalidInput(msg("A title cannot contain control characters."), field="title")
     return title
 
 
@@ -64,7 +64,7 @@ def mark_uploaded(session: Session, video: Video, key: str, size: int) -> None:
 def ingest_file(session: Session, store: Storage, owner: User, path: Path, *, title: str | None = None) -> Video:
     """`classlab ingest`: the same path as an upload, from a local file."""
     if not path.is_file():
-        raise InvalidInput(f"{path} is not a file.", field="path")
+        raise InvalidInput(msg("%(path)s is not a file.", path=str(path)), field="path")
     video = create_video(session, owner, title=title, filename=path.name)
     key = original_key(video, path.name)
     with open(path, "rb") as fh:
@@ -175,8 +175,9 @@ REFUSED = "refused"
 def retry(session: Session, actor: User, public_id: str) -> Video:
     video = get_video(session, actor, public_id, "retry")
     if video.status != VideoStatus.failed:
-        raise Conflict("Only a video whose processing failed can be retried.")
-    back = {REFUSED: VideoStatus.uploaded, "probe": VideoStatus.uploaded, "transcode": VideoStatus.probed, "transcribe": VideoStatus.transcoded,
+        raise Conflict(msg("Only a video whose processing failed can be retried."))
+    back = {REFUSED: VideoStatus.uploaded, "probe": VideoStatus.uploaded, "transcode": VideoStatus.probed,
+            "transcribe": VideoStatus.transcoded,
             "finish": VideoStatus.transcribed}
     video.status = back.get(video.failed_step or "probe", VideoStatus.uploaded)
     video.failed_step = video.failure_reason = None
@@ -189,13 +190,13 @@ def retry(session: Session, actor: User, public_id: str) -> Video:
 def correct_segment(session: Session, actor: User, public_id: str, position: int, text_: str) -> Segment:
     video = get_video(session, actor, public_id, "edit")
     if video.transcript is None:
-        raise Conflict("This video has no transcript yet.")
+        raise Conflict(msg("This video has no transcript yet."))
     segment = next((s for s in video.transcript.segments if s.position == position), None)
     if segment is None:
-        raise InvalidInput(f"There is no transcript line {position}.", field="position")
+        raise InvalidInput(msg("There is no transcript line %(n)s.", n=position), field="position")
     text_ = unicodedata.normalize("NFC", (text_ or "").strip())
     if len(text_) > 2000:
-        raise InvalidInput("A transcript line has at most 2000 characters.", field="text")
+        raise InvalidInput(msg("A transcript line has at most 2000 characters."), field="text")
     segment.corrected = None if text_ == segment.text else text_
     video.transcript.corrected_at = utcnow()
     index_segment(session, segment)
@@ -227,7 +228,7 @@ class Hit:
 def search(session: Session, actor: User, q: str, limit: int = 50) -> list[Hit]:
     words = re.findall(r"\w+", unicodedata.normalize("NFC", q or ""))
     if not words:
-        raise InvalidInput("Type a word to search for.", field="q")
+        raise InvalidInput(msg("Type a word to search for."), field="q")
     query = (
         select(Segment, Video)
         .join(Transcript, Segment.transcript_id == Transcript.id)

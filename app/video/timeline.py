@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, msg
 
 
 def parse_clock(value) -> float | None:
@@ -41,19 +41,20 @@ def check_times(video, start, end) -> tuple[float, float | None]:
         try:
             times.append(parse_clock(value))
         except (TypeError, ValueError, OverflowError):
-            raise InvalidInput("Write times as seconds or minutes:seconds, like 0:42.", field=name) from None
+            raise InvalidInput(msg("Write times as seconds or minutes:seconds, like 0:42."), field=name) from None
     start, end = times
     if start is None:
-        raise InvalidInput("Say when in the video the comment is about.", field="start")
+        raise InvalidInput(msg("Say when in the video the comment is about."), field="start")
     duration = video.duration or 0.0
     if not (0 <= start <= duration) or start != start:
-        shown = clock(start) if math.isfinite(start) and start >= 0 else str(start)
-        raise InvalidInput(f"The time {shown} is outside the lesson, which runs from 0:00 to {clock(duration)}.",
-                           field="start")
+        shown = clock(start) if math.isfinite(start) and start >= 0 else format(start, "g")
+        raise InvalidInput(msg("The time %(time)s is outside the lesson, which runs from 0:00 to %(end)s.",
+                               time=shown, end=clock(duration)), field="start")
     if end is not None:
         if end != end or end > duration:
-            raise InvalidInput(f"The end {clock(end) if end == end else end} is after the end of the lesson "
-                               f"({clock(duration)}).", field="end")
+            raise InvalidInput(msg("The end %(end)s is after the end of the lesson (%(duration)s).",
+                                   end=clock(end) if end == end else format(end, "g"), duration=clock(duration)),
+                               field="end")
         if end <= start:
-            raise InvalidInput("A range must end after it starts.", field="end")
+            raise InvalidInput(msg("A range must end after it starts."), field="end")
     return round(start, 3), None if end is None else round(end, 3)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import ClientDisconnected
 
 from app import db
-from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType
+from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType, msg
 from app.video import uploads
 
 TUS_VERSION = "1.0.0"
@@ -37,15 +37,17 @@ def tus_headers(resp):
 @bp.before_request
 def check_version():
     if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
-        raise PreconditionFailed(f"Send 'Tus-Resumable: {TUS_VERSION}': this server speaks tus {TUS_VERSION}.")
+        raise PreconditionFailed(msg("Send 'Tus-Resumable: %(version)s': this server speaks tus %(version)s.",
+                                     version=TUS_VERSION))
 
 
 def _int_header(name: str) -> int:
     raw = request.headers.get(name)
     if raw is None:
-        raise ClassLabError(f"The {name} header is required.", field=name)
+        raise ClassLabError(msg("The %(name)s header is required.", name=name), field=name)
     if not raw.isdigit():
-        raise ClassLabError(f"{name} must be a whole number of bytes, not {raw[:40]!r}.", field=name)
+        raise ClassLabError(msg("%(name)s must be a whole number of bytes, not '%(value)s'.", name=name,
+                                value=raw[:40]), field=name)
     return int(raw)
 
 
@@ -72,7 +74,7 @@ def options():
 @login_required
 def create():
     if "Upload-Defer-Length" in request.headers:
-        raise ClassLabError("Deferred lengths are not supported: send Upload-Length.", field="Upload-Defer-Length")
+        raise ClassLabError(msg("Deferred lengths are not supported: send Upload-Length."), field="Upload-Defer-Length")
     settings = _settings()
     s = db.session()
     upload = uploads.create_upload(
@@ -108,7 +110,7 @@ class _Body:
 @login_required
 def patch(upload_id: str):
     if request.mimetype != "application/offset+octet-stream":
-        raise UnsupportedMediaType("A tus PATCH needs 'Content-Type: application/offset+octet-stream'.")
+        raise UnsupportedMediaType(msg("A tus PATCH needs 'Content-Type: application/offset+octet-stream'."))
     settings = _settings()
     offset = _int_header("Upload-Offset")
     checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app import authz
 from app.accounts.models import User
 from app.db import utcnow
-from app.errors import ChecksumMismatch, ClassLabError, Conflict, Gone, NotFound, TooLarge
+from app.errors import ChecksumMismatch, ClassLabError, Conflict, Gone, NotFound, TooLarge, msg
 from app.inputs import check_text
 from app.video import service
 from app.video.models import Upload
@@ -37,12 +37,12 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             continue
         key, _, value = pair.partition(" ")
         if not key or not key.isascii() or " " in key:
-            raise ClassLabError(f"Upload-Metadata has a bad key {key!r}.", field="Upload-Metadata")
+            raise ClassLabError(msg("Upload-Metadata has a bad key '%(key)s'.", key=key), field="Upload-Metadata")
         try:
             meta[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise ClassLabError(f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text.",
-                               field="Upload-Metadata") from None
+            raise ClassLabError(msg("Upload-Metadata value of '%(key)s' is not base64 of UTF-8 text.", key=key),
+                                field="Upload-Metadata") from None
         check_text(key, meta[key])  # the title becomes the lesson's: the text rule of every field
     return meta
 
@@ -53,19 +53,21 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
     algorithm, _, digest = header.strip().partition(" ")
     algorithm = algorithm.lower()
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise ClassLabError(f"Checksum algorithm {algorithm!r} is not supported; use sha256.", field="Upload-Checksum")
+        raise ClassLabError(msg("Checksum algorithm '%(name)s' is not supported; use sha256.", name=algorithm),
+                            field="Upload-Checksum")
     try:
         return algorithm, base64.b64decode(digest.strip(), validate=True)
     except binascii.Error:
-        raise ClassLabError("Upload-Checksum's digest is not base64.", field="Upload-Checksum") from None
+        raise ClassLabError(msg("Upload-Checksum's digest is not base64."), field="Upload-Checksum") from None
 
 
 def create_upload(session: Session, store, owner: User, *, length: int, metadata: dict[str, str],
                   max_bytes: int, expiry_hours: int) -> Upload:
     if length <= 0:
-        raise ClassLabError("The file is empty: there is nothing to upload.", field="Upload-Length")
+        raise ClassLabError(msg("The file is empty: there is nothing to upload."), field="Upload-Length")
     if length > max_bytes:
-        raise TooLarge(f"The file is {_gb(length)}; the largest accepted is {_gb(max_bytes)}.")
+        raise TooLarge(msg("The file is %(size)s; the largest accepted is %(most)s.", size=_gb(length),
+                           most=_gb(max_bytes)))
     filename = metadata.get("filename") or metadata.get("name") or ""
     video = service.create_video(session, owner, title=metadata.get("title"), filename=filename)
     key = service.original_key(video, filename)
@@ -85,10 +87,10 @@ def get_upload(session: Session, actor: User, upload_id: str, *, lock: bool = Fa
         query = query.with_for_update()
     upload = session.scalar(query)
     if upload is None:
-        raise NotFound("There is no such upload (it may have expired or been cancelled).")
+        raise NotFound(msg("There is no such upload (it may have expired or been cancelled)."))
     authz.require(actor, "view", upload)
     if upload.completed_at is None and upload.expires_at <= utcnow():
-        raise Gone("This upload expired before it was finished; start it again.")
+        raise Gone(msg("This upload expired before it was finished; start it again."))
     return upload
 
 
@@ -96,9 +98,10 @@ def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset
                  checksum: tuple[str, bytes] | None, spool_dir: str, expiry_hours: int) -> Upload:
     upload = get_upload(session, actor, upload_id, lock=True)
     if upload.completed_at is not None:
-        raise Conflict("This upload is already complete.")
+        raise Conflict(msg("This upload is already complete."))
     if offset != upload.offset:
-        raise Conflict(f"The upload is at byte {upload.offset}, not at {offset}: resume from {upload.offset}.")
+        raise Conflict(msg("The upload is at byte %(at)d, not at %(offset)d: resume from %(at)d.", at=upload.offset,
+                           offset=offset))
     hasher = hashlib.new(checksum[0]) if checksum else None
     room = upload.length - upload.offset
     os.makedirs(spool_dir, exist_ok=True)
@@ -117,14 +120,15 @@ def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset
                 received += len(block)
                 if received > room:
                     raise ClassLabError(
-                        f"The chunk goes past the declared Upload-Length of {upload.length} bytes.",
+                        msg("The chunk goes past the declared Upload-Length of %(n)d bytes.", n=upload.length),
                         field="Upload-Length",
                     )
                 if hasher:
                     hasher.update(block)
                 out.write(block)
         if checksum and (interrupted or hasher.digest() != checksum[1]):
-            raise ChecksumMismatch(f"The chunk's {checksum[0]} does not match; nothing of it was kept. Send it again.")
+            raise ChecksumMismatch(msg("The chunk's %(name)s does not match; nothing of it was kept. Send it again.",
+                                       name=checksum[0]))
         if received == 0:
             os.unlink(spool)
             return upload
@@ -147,7 +151,7 @@ def terminate(session: Session, store, actor: User, upload_id: str) -> None:
     upload = get_upload(session, actor, upload_id)
     authz.require(actor, "delete", upload)
     if upload.completed_at is not None:
-        raise Conflict("This upload is complete; delete the video instead.")
+        raise Conflict(msg("This upload is complete; delete the video instead."))
     store.abort_append(upload.meta["key"], upload.state)
     session.delete(upload.video)
 

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from app import authz, db
 from app.accounts.forms import ActionForm
-from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to
+from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.feedback import service as feedback
 from app.inputs import read_form
 from app.sharing import service as sharing
@@ -203,7 +203,7 @@ def storyboard_vtt(public_id: str):
     video = service.get_video(db.session(), current_user, public_id)
     track, sprite = video.asset("storyboard_vtt"), video.asset("storyboard")
     if track is None or sprite is None:
-        raise NotFound("This video has no storyboard yet.")
+        raise NotFound(msg("This video has no storyboard yet."))
     text = b"".join(_store().stream(track.key)).decode("utf-8")
     signed = asset_url(_store(), sprite, _seconds(), audience=current_user.id)
     text = re.sub(r"^storyboard\.jpg(?=#)", lambda _m: signed, text, flags=re.M)
@@ -218,7 +218,7 @@ def transcript_export(public_id: str, fmt: str):
     renderers = {"vtt": (captions.to_webvtt, "text/vtt"), "srt": (captions.to_srt, "application/x-subrip"),
                  "txt": (lambda c: captions.to_text(c), "text/plain")}
     if fmt not in renderers:
-        raise NotFound(f"No transcript format '{fmt}': choose vtt, srt or txt.")
+        raise NotFound(msg("No transcript format '%(format)s': choose vtt, srt or txt.", format=fmt))
     render, mimetype = renderers[fmt]
     name = quote(f"{video.title[:80]}.{fmt}", safe="")
     return Response(render(cues), mimetype=mimetype,
@@ -237,7 +237,7 @@ def edit_transcript(public_id: str):
             if key.startswith("segment-"):
                 number = key.removeprefix("segment-")
                 if not number.isdigit() or int(number) > db.MAX_ID:
-                    raise InvalidInput(_("A transcript line number is not valid."), field=key)
+                    raise InvalidInput(msg("A transcript line number is not valid."), field=key)
                 position = int(number)
                 before = next((x.shown for x in video.transcript.segments if x.position == position), None)
                 if before is not None and value.strip() != before:

@@ -134,8 +134,9 @@ def test_student_codes_saving_resuming_submitting_once(session, klass, assignmen
 
 def test_numeric_answer_that_is_not_a_number_names_the_item_and_nothing_is_saved(session, klass, assignment):
     student = service.find_student(session, klass.code, "S02")
-    numeric = next(ai.item for ai in assignment.items if ai.item.type == "numeric")
-    with pytest.raises(InvalidInput, match=rf"Item {numeric.key}: 'three' is not a number"):
+    number, numeric = next((n, ai.item) for n, ai in enumerate(assignment.items, 1) if ai.item.type == "numeric")
+    # By its number in the assignment, as the student's page shows it (not the bank's key).
+    with pytest.raises(InvalidInput, match=rf"Question {number}: 'three' is not a number"):
         service.student_answers(session, student, assignment.public_id, {numeric.id: "three"}, submit=False)
     assert session.query(Answer).count() == 0
     assert service.parse_number("٣٫٥") == 3.5 and service.parse_number("3,5") == 3.5

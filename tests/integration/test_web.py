@@ -29,7 +29,7 @@ def test_login_dashboard_logout(client, people):
     resp = login(client, "teacher@a.example", people["password"])
     assert resp.status_code == 302 and resp.headers["Location"] == "/dashboard"
     page = client.get("/dashboard").get_data(as_text=True)
-    assert "Hello, Noa Levi" in page and "Tichon Alef" in page and 'id="teacher-panel"' in page
+    assert "Hello, <bdi>Noa Levi</bdi>" in page and "Tichon Alef" in page and 'id="teacher-panel"' in page
     assert "Dana Cohen" in page  # a colleague in the same school
     assert "Samir Haddad" not in page  # a teacher of another school is not listed
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
