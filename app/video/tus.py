@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import ClientDisconnected
 
 from app import db
+from app.db import MAX_BIGINT
 from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType
+from app.inputs import digits
 from app.video import uploads
 
 TUS_VERSION = "1.0.0"
@@ -44,9 +46,11 @@ def _int_header(name: str) -> int:
     raw = request.headers.get(name)
     if raw is None:
         raise ClassLabError(f"The {name} header is required.", field=name)
-    if not raw.isdigit():
-        raise ClassLabError(f"{name} must be a whole number of bytes, not {raw[:40]!r}.", field=name)
-    return int(raw)
+    value = digits(raw, MAX_BIGINT)
+    if value is None:
+        raise ClassLabError(f"{name} must be a whole number of bytes, at most {MAX_BIGINT}, not {raw[:40]!r}.",
+                            field=name)
+    return value
 
 
 def _upload_headers(upload) -> dict[str, str]:
