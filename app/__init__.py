@@ -63,7 +63,7 @@ class ClassLabFlask(Flask):
 
 
 class DatabaseInt(IntegerConverter):
-    """Ids in URLs fit a 64-bit column: a larger number is simply not found (not an overflow error)."""
+    """Ids in URLs fit an id column (app.db.MAX_ID): a larger number is simply not found (not an overflow error)."""
 
     def __init__(self, url_map, fixed_digits=0, min=None, max=db.MAX_ID, signed=False):  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

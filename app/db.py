@@ -62,8 +62,12 @@ class PublicId:
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
 
 
-# Ids are 64-bit columns: a larger number from a URL or a form is nobody's id (and would overflow).
-MAX_ID = 2**63 - 1
+# Ids (and positions, versions, counts) are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger
+# number in a query with an error (SQLite would take 64). A larger number from a URL, a form or a JSON body is
+# nobody's id, and is answered as one (404, or 422 naming the field) before any query.
+MAX_ID = 2**31 - 1
+# Sizes and offsets in bytes are BIGINT columns.
+MAX_BIGINT = 2**63 - 1
 
 
 def utcnow() -> datetime:

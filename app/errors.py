@@ -255,7 +255,11 @@ class ServiceUnavailable(ClassLabError):
     title = msg("Service unavailable")
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
 def problem(status: int, title: str, detail: str, **extra) -> dict:
+    """The body of an error answer (RFC 9457); ProblemSchema documents it in the API's OpenAPI document."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
@@ -287,6 +291,23 @@ CSRF_REASONS: dict[str, Message] = {m: m for m in (
     msg("The CSRF token is invalid."), msg("The CSRF tokens do not match."), msg("The referrer header is missing."),
     msg("The referrer does not match the host."),
 )}
+
+
+def problem_schema():
+    """The marshmallow schema of `problem()`'s body, for the OpenAPI document (built on first use, so that a
+    worker importing the exceptions never imports marshmallow)."""
+    from marshmallow import Schema, fields
+
+    class ProblemSchema(Schema):
+        type = fields.String(required=True)
+        title = fields.String(required=True)
+        status = fields.Integer(required=True)
+        detail = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+        instance = fields.String(metadata={"description": "the path asked for"})
+        field = fields.String(metadata={"description": "the input that was refused"})
+        errors = fields.Dict(metadata={"description": "a refused body's messages, by location and field"})
+
+    return ProblemSchema
 
 
 def form_errors_to(target: str | Callable[..., str], anchor: str = "") -> Callable:
@@ -336,7 +357,7 @@ def register(app) -> None:  # noqa: C901 - one handler per kind of failure, kept
         if wants_json():
             resp = jsonify(problem(status, title, detail, instance=request.path, **extra))
             resp.status_code = status
-            resp.mimetype = "application/problem+json"
+            resp.mimetype = PROBLEM_MEDIA_TYPE
             if status == 401:
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="classlab"'
             return resp

@@ -14,6 +14,8 @@ from flask_login import LoginManager
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
+from app import errors
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
@@ -21,10 +23,29 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 class ClassLabApi(Api):
-    """flask-smorest, with our problem+json handlers instead of its own error format."""
+    """flask-smorest, with our problem+json handlers instead of its own error format, and that format in the
+    OpenAPI document: every error response (the default of each operation, the 422 of a body) is
+    application/problem+json as app.errors writes it, so a client, or a fuzzer checking answers against the
+    document, reads the errors it will get."""
 
     def _register_error_handlers(self):
         pass
+
+    def _register_responses(self):
+        import http
+
+        from flask_smorest.utils import prepare_response
+
+        schema = errors.problem_schema()
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = schema
+            prepare_response(response, self.spec, errors.PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (RFC 9457 problem details)", "schema": schema}
+        prepare_response(response, self.spec, errors.PROBLEM_MEDIA_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 api = ClassLabApi()

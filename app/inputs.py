@@ -38,17 +38,27 @@ class MalformedBody(ClassLabError):
 
 
 def database_id(message: Message, **kwargs: Any) -> fields.Integer:
-    """An id of a row: a whole number a 64-bit column can hold (a larger one is nobody's id)."""
+    """An id of a row: a whole number an id column can hold (app.db.MAX_ID; a larger one is nobody's id)."""
     return fields.Integer(strict=False, validate=validate.Range(min=1, max=MAX_ID, error=message),
                           error_messages={"invalid": message}, **kwargs)
 
 
 def whole_number(message: Message, *, least: int = 0, most: int = MAX_ID, **kwargs: Any) -> fields.Integer:
-    """Any other whole number sent to us: never outside what a 64-bit column holds, so an oversized one
+    """Any other whole number sent to us: never outside what an INTEGER column holds (MAX_ID), so an oversized one
     is refused naming its field instead of overflowing in the database driver."""
     return fields.Integer(strict=False, validate=validate.Range(min=max(least, -MAX_ID), max=min(most, MAX_ID),
                                                                 error=message),
                           error_messages={"invalid": message}, **kwargs)
+
+
+def digits(text: str | None, most: int = MAX_ID) -> int | None:
+    """The whole number `text` writes in ASCII digits (a header, a form field's name, a URL part), or None when
+    it is not one or is above `most`. `str.isdigit()` alone lets "²" through, which int() refuses, and int()
+    refuses more than 4300 digits: both were server errors."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    value = int(text)
+    return value if value <= most else None
 
 
 def text_refused(value: str) -> bool:
@@ -75,14 +85,14 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _parse_int(digits: str) -> int | float:
-    # A number this long is past a 64-bit column and refused anyway; infinity lets the check below name its
+    # A number this long is past any column and refused anyway; infinity lets the check below name its
     # field, where int() would spend quadratic time and, past 4300 digits, raise a bare ValueError.
     return int(digits) if len(digits) <= 40 else math.inf
 
 
 def loads(text: str | bytes) -> Any:
     """The one JSON reader for request bodies (the app's JSON provider uses it, so webargs/flask-smorest and
-    views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every whole number within a 64-bit
+    views read the same): no NaN/Infinity, at most MAX_JSON_DEPTH levels, every whole number within an INTEGER
     column and every other number finite (1e400 is infinity), every string (keys too) free of refused
     characters; a refusal names the field's path."""
     if _too_deep(text):
@@ -130,7 +140,7 @@ def _check_document(data: Any) -> None:
             check_text(path or "body", value)
         elif isinstance(value, float) and not math.isfinite(value) or (
                 isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID):
-            # No whole number we store or look up is past a 64-bit column (an id inside a grid's answers,
+            # No whole number we store or look up is past an INTEGER column (an id inside a grid's answers,
             # a count): refusing them here is the one rule, before any driver overflows.
             raise InvalidInput(msg("This number is too large."), field=path or "body")
 

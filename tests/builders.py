@@ -19,13 +19,15 @@ from app.coaching.models import CoachLink
 from app.communities import service as communities
 from app.communities.models import Community
 from app.db import utcnow
+from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from app.diagnostics.models import Assignment, ClassGroup
-from app.feedback.models import ObservationFramework
+from app.feedback import service as feedback
+from app.feedback.models import Comment, ObservationFramework
 from app.sharing import service as sharing
-from app.video import clips
+from app.video import clips, uploads
 from app.video import service as videos
-from app.video.models import Clip, Segment, Transcript, Video, VideoStatus
+from app.video.models import Clip, Segment, Transcript, Upload, Video, VideoStatus
 from workers.pipeline import cut_clip, run_inline
 
 PASSWORD = "correct horse battery"
@@ -100,6 +102,60 @@ def transcribed(session: Session, video: Video, lines: tuple[str, ...], language
     return video
 
 
+def transcribed_video(session: Session, owner: User, title: str = "Lesson", seconds: float = 60.0,
+                      lines: tuple[str, ...] = ("Good morning, everyone.", "Who can tell me what a half is?"),
+                      consent: str = "none") -> Video:
+    """A processed lesson without media files whose transcript is the given lines, one every 10 s, each with
+    word timings (as Whisper's would be)."""
+    v = ready_video(session, owner, title, seconds, consent)
+    transcript = Transcript(video=v, language="en", model="test")
+    for i, text in enumerate(lines):
+        words = [{"start": 10.0 * i + n, "end": 10.0 * i + n + 0.8, "text": f" {word}", "p": 0.9}
+                 for n, word in enumerate(text.split())]
+        transcript.segments.append(Segment(position=i, start=10.0 * i, end=10.0 * i + 9, text=text, words=words))
+    session.add(transcript)
+    session.commit()
+    return v
+
+
+def with_original(app, session: Session, video: Video, data: bytes, filename: str = "lesson.mp4") -> Video:
+    """The lesson's original recording stored byte for byte (as an upload or `classlab ingest` leaves it)."""
+    import io
+
+    key = videos.original_key(video, filename)
+    size = app.extensions["classlab.storage"].put(key, io.BytesIO(data))
+    videos.put_asset(session, video, "original", key, size, "application/octet-stream")
+    video.original_filename, video.size = filename, size
+    session.commit()
+    return video
+
+
+def clip(session: Session, author: User, video: Video, title: str, start: float, end: float) -> Clip:
+    """A clip of a lesson as the clips service makes it (its own file not cut: see ready_clip for that)."""
+    made = clips.create_clip(session, author, video.public_id, title=title, start=start, end=end)
+    session.commit()
+    return made
+
+
+def comment(session: Session, author: User, video: Video, body: str, start: float | None = None, *,
+            parent: Comment | None = None, tags: list[str] | None = None) -> Comment:
+    """A comment (or, with `parent`, a reply) made by the feedback service."""
+    made = feedback.add_comment(session, author, video.public_id, body=body, start=start,
+                                parent_id=parent.id if parent else None, tags=tags)
+    session.commit()
+    return made
+
+
+def upload(app, session: Session, owner: User, length: int, filename: str = "lesson.mp4") -> Upload:
+    """A tus upload begun (nothing sent yet), as POST /api/v1/uploads/ makes it."""
+    settings = app.extensions["classlab.settings"]
+    made = uploads.create_upload(session, app.extensions["classlab.storage"], owner, length=length,
+                                 metadata={"filename": filename}, max_bytes=settings.max_upload_bytes,
+                                 expiry_hours=settings.upload_expiry_hours)
+    session.commit()
+    return made
+
+
 def shared(session: Session, video: Video, *emails: str, right: str = "comment", community: Community | None = None,
            note: str = "") -> Video:
     """The owner records the class's full consent and shares the lesson with each e-mail (and a community)."""
@@ -146,6 +202,13 @@ def active_coach_link(session: Session, assigner: User, coach_email: str, teache
 
 
 # Diagnostics --------------------------------------------------------------------------------------------
+
+def starter_bank(session: Session) -> diagnostics.ImportReport:
+    """The starter item bank (items, misconceptions, diagnostics) shipped with the app, imported."""
+    report = diagnostics.import_bank(session, None, bankfile.load_bank())
+    session.commit()
+    return report
+
 
 def diagnostic_class(session: Session, teacher: User, name: str,
                      students: tuple[tuple[str, str | None], ...] = ()) -> ClassGroup:

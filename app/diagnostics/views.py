@@ -19,6 +19,7 @@ from app.accounts.forms import ActionForm
 from app.diagnostics import analysis, service
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.extensions import limiter
+from app.inputs import digits
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
@@ -226,10 +227,11 @@ def _grid_cells() -> dict[tuple[int, int], str]:
     for key, value in request.form.items():
         if key.startswith("a-"):
             parts = key.split("-")
-            if len(parts) != 3 or not all(p.isdigit() and int(p) <= db.MAX_ID for p in parts[1:]):
+            ids = [digits(p) for p in parts[1:]]
+            if len(parts) != 3 or None in ids:
                 raise InvalidInput(msg("The grid was not understood."), field=key)
             if value.strip():
-                cells[(int(parts[1]), int(parts[2]))] = value
+                cells[(ids[0], ids[1])] = value
     return cells
 
 

@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import ClientDisconnected
 
 from app import db
+from app.db import MAX_BIGINT
 from app.errors import ClassLabError, PreconditionFailed, UnsupportedMediaType, msg
+from app.inputs import digits
 from app.video import uploads
 
 TUS_VERSION = "1.0.0"
@@ -45,10 +47,11 @@ def _int_header(name: str) -> int:
     raw = request.headers.get(name)
     if raw is None:
         raise ClassLabError(msg("The %(name)s header is required.", name=name), field=name)
-    if not raw.isdigit():
-        raise ClassLabError(msg("%(name)s must be a whole number of bytes, not '%(value)s'.", name=name,
-                                value=raw[:40]), field=name)
-    return int(raw)
+    value = digits(raw, MAX_BIGINT)
+    if value is None:
+        raise ClassLabError(msg("%(name)s must be a whole number of bytes, at most %(most)s, not '%(value)s'.",
+                                name=name, most=MAX_BIGINT, value=raw[:40]), field=name)
+    return value
 
 
 def _upload_headers(upload) -> dict[str, str]:
@@ -132,33 +135,36 @@ def delete(upload_id: str):
 
 
 def document(spec) -> None:
-    """tus is a protocol of headers, not JSON bodies: describe it in the OpenAPI document by hand."""
+    """tus is a protocol of headers, not JSON bodies: describe it in the OpenAPI document by hand. Its refusals
+    are problem+json like every other error (the "default" response of each operation)."""
     tus = {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string", "enum": ["1.0.0"]}}
     header = lambda name, desc: {"name": name, "in": "header", "required": True,  # noqa: E731
                                  "schema": {"type": "string"}, "description": desc}
     from werkzeug.routing import Rule
 
+    errors = {"default": "DEFAULT_ERROR"}
+
     spec.path(rule=Rule("/api/v1/uploads/"), operations={
         "options": {"tags": ["uploads"], "summary": "tus capabilities", "security": [],
-                    "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}}},
+                    "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}, **errors}},
         "post": {"tags": ["uploads"], "summary": "Create an upload (tus creation)",
                  "parameters": [tus, header("Upload-Length", "bytes"),
                                 {**header("Upload-Metadata", "filename, title (base64)"), "required": False}],
                  "responses": {"201": {"description": "Location of the upload; ClassLab-Video-Id"},
-                               "413": {"description": "over MAX_UPLOAD_BYTES"}}},
+                               "413": {"description": "over MAX_UPLOAD_BYTES"}, **errors}},
     })
     spec.path(rule=Rule("/api/v1/uploads/<upload_id>"), parameters=[
         {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}], operations={
         "head": {"tags": ["uploads"], "summary": "Offset of an upload", "parameters": [tus],
                  "responses": {"200": {"description": "Upload-Offset, Upload-Length, Upload-Expires"},
-                               "410": {"description": "expired"}}},
+                               "410": {"description": "expired"}, **errors}},
         "patch": {"tags": ["uploads"], "summary": "Append a chunk",
                   "parameters": [tus, header("Upload-Offset", "where this chunk starts"),
                                  {**header("Upload-Checksum", "e.g. 'sha256 <base64>'"), "required": False}],
                   "requestBody": {"content": {"application/offset+octet-stream": {
                       "schema": {"type": "string", "format": "binary"}}}},
                   "responses": {"204": {"description": "new Upload-Offset"}, "409": {"description": "wrong offset"},
-                                "460": {"description": "checksum mismatch"}}},
+                                "460": {"description": "checksum mismatch"}, **errors}},
         "delete": {"tags": ["uploads"], "summary": "Cancel an upload (tus termination)", "parameters": [tus],
-                   "responses": {"204": {"description": "cancelled, storage freed"}}},
+                   "responses": {"204": {"description": "cancelled, storage freed"}, **errors}},
     })

@@ -15,7 +15,7 @@ from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.feedback import service as feedback
-from app.inputs import read_form
+from app.inputs import digits, read_form
 from app.sharing import service as sharing
 from app.video import captions, clips, service
 from app.video.delivery import asset_url
@@ -235,10 +235,9 @@ def edit_transcript(public_id: str):
         changed = 0
         for key, value in request.form.items():
             if key.startswith("segment-"):
-                number = key.removeprefix("segment-")
-                if not number.isdigit() or int(number) > db.MAX_ID:
+                position = digits(key.removeprefix("segment-"))
+                if position is None:
                     raise InvalidInput(msg("A transcript line number is not valid."), field=key)
-                position = int(number)
                 before = next((x.shown for x in video.transcript.segments if x.position == position), None)
                 if before is not None and value.strip() != before:
                     service.correct_segment(s, current_user, public_id, position, value)

@@ -196,3 +196,57 @@ def db_session():
     from app import db
 
     return db.session()
+
+
+def test_ids_past_an_integer_column_are_not_found_on_every_api_path(app, client, session, people):
+    """Found by the fuzz pass (tests/integration/test_api_fuzz.py) on PostgreSQL: ids are INTEGER columns there
+    (32 bits) and an id of 2**31 in a path reached the query and answered 500 (NumericValueOutOfRange). Every
+    API path with a number in it, walked from the URL map, answers 404 for one past the column, on both
+    stacks; a JSON body's id past it is refused naming the field."""
+    auth = bearer(session, people["teacher"])
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and "<int:" in r.rule]
+    assert len(rules) >= 8, [r.rule for r in rules]
+    for rule in rules:
+        url = re.sub(r"<int:[^>]+>", str(2**31), re.sub(r"<(?:string:)?([a-z_]+)>", "x", rule.rule))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            resp = client.open(url, method=method, headers=auth, json={})
+            assert resp.status_code == 404, (method, rule.rule, resp.status_code, resp.get_data(as_text=True)[:300])
+    lesson = builders.ready_video(session, people["teacher"])
+    resp = client.post(f"/api/v1/videos/{lesson.public_id}/comments", headers=auth,
+                       json={"body": "x", "start": 1, "parent_id": 2**31})
+    _refused(resp, 422, "parent_id")
+    _refused(client.post("/api/v1/notifications/read", headers=auth, json={"ids": [2**31]}), 422)
+
+
+@pytest.mark.parametrize("bad", ["\u00b2", "9" * 5000, "9" * 20, "-1", "1e3", ""])
+def test_tus_headers_that_are_not_a_number_of_bytes_are_refused_naming_the_header(app, client, session, people,
+                                                                                   bad):
+    """"²" passes str.isdigit() but not int(), and int() refuses 5000 digits: both were 500s."""
+    auth = {**bearer(session, people["teacher"]), "Tus-Resumable": "1.0.0"}
+    resp = client.post("/api/v1/uploads/", headers={**auth, "Upload-Length": bad})
+    assert _refused(resp, 400, "Upload-Length")["detail"].startswith("Upload-Length must be a whole number")
+    made = builders.upload(app, session, people["teacher"], length=10)
+    resp = client.patch(f"/api/v1/uploads/{made.id}", data=b"0123456789",
+                        headers={**auth, "Upload-Offset": bad, "Content-Type": "application/offset+octet-stream"})
+    assert _refused(resp, 400, "Upload-Offset")["detail"].startswith("Upload-Offset must be a whole number")
+    session.expire_all()
+    assert session.get(type(made), made.id).offset == 0
+
+
+def test_page_forms_with_numbers_in_field_names_refuse_other_digits(app, session, people):
+    """The transcript editor's segment-<n> and the answer grid's a-<student>-<item> fields: "²" and a number
+    past any column are refused with the form's message, never a 500."""
+    teacher = people["teacher"]
+    lesson = builders.transcribed_video(session, teacher)
+    builders.starter_bank(session)
+    klass = builders.diagnostic_class(session, teacher, "7B", students=(("S01", None),))
+    assignment = builders.open_assignment(session, teacher, klass)
+    client = signed_in(app, teacher.email, people["password"])
+    forms = [(f"/videos/{lesson.public_id}/transcript/edit", "segment-{}", "A transcript line number is not valid."),
+             (f"/diagnostics/assignments/{assignment.public_id}/grid", "a-{}-1", "The grid was not understood.")]
+    for url, name, message in forms:
+        token = csrf_token(client, url)
+        for bad in ("\u00b2", "9" * 5000, str(2**31)):
+            resp = client.post(url, data={"csrf_token": token, name.format(bad): "x"})
+            assert resp.status_code == 302, (url, bad, resp.status_code)
+            assert message in client.get(resp.headers["Location"]).get_data(as_text=True), (url, bad)
