@@ -57,6 +57,8 @@ class DatabaseInt(IntegerConverter):
 
 
 def select_locale() -> str:
+    if g.get("class_language") in LANGUAGES:  # a student's pages: the class's language (app.diagnostics.views)
+        return g.class_language
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:
