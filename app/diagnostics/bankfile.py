@@ -370,6 +370,11 @@ class ItemText:
     levels: tuple[tuple[int, str], ...]  # (score, description)
     patterns: tuple[tuple[str, str], ...]  # (misconception, pattern)
 
+    @property
+    def choice_labels(self) -> dict[str, str]:
+        """Choice key -> the label the reader sees (for reports keyed by the response: B -> ב)."""
+        return {c.key: c.label for c in self.choices}
+
 
 @dataclass(frozen=True)
 class DiagnosticText:

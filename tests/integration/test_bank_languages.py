@@ -137,7 +137,7 @@ def test_teachers_read_the_bank_in_their_language_and_switch_it(client, session,
     assert "A larger denominator means a larger fraction" in page and 'id="bank-language"' in page
     assert 'href="/diagnostics/bank?lang=he"' in page
     hebrew = client.get("/diagnostics/bank?lang=he").get_data(as_text=True)
-    assert 'lang="he" dir="rtl" id="bank-texts"' in hebrew
+    assert 'lang="he" dir="rtl" id="bank-texts"' in hebrew and '<html lang="en" dir="ltr">' in hebrew
     assert "מכנה גדול יותר פירושו שבר גדול יותר" in hebrew and "איזה שבר גדול יותר" in hebrew
     assert "שברים ומספרים עשרוניים" in hebrew and "לחלק את אותו פס" in hebrew  # topic and teaching ideas
     assert '<span class="choice-label">ג.</span> הם שווים' in hebrew
@@ -169,6 +169,9 @@ def test_teachers_read_the_bank_in_their_language_and_switch_it(client, session,
     assert "المقام الأكبر يعني كسرًا أكبر" in chart  # the chart's labels
     assert "أيّ الكسرين أكبر" in arabic and '<span class="choice-label">أ.</span>' in arabic
     assert "يقول إنّ ليان مخطئة دون تعليل" in arabic  # the rubric's levels, to score the short answers
+    # how often each distractor was chosen, by its label; the page itself stays in the teacher's language
+    assert '<td class="choice-rates"><bdi>ب: 100%</bdi> <bdi>ج: 0%</bdi> </td>' in arabic
+    assert '<html lang="en" dir="ltr">' in arabic and '<div class="item-body" lang="ar" dir="rtl">' in arabic
     assert f'href="{results_url}?print=1&amp;lang=ar"' in arabic
     progress = client.get(f"/diagnostics/classes/{group.id}/progress?before={assignment.public_id}"
                           f"&after={assignment.public_id}&lang=he").get_data(as_text=True)
