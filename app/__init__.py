@@ -70,11 +70,13 @@ class DatabaseInt(IntegerConverter):
 
 
 def select_locale() -> str:
-    """A page's language: the user's choice, then the session's (a student's, or a visitor's switch), then
-    the browser's. An API client names the language of its answers (problem+json details included) with
-    Accept-Language; without one it gets its user's language."""
+    """A page's language: a student's pages are in their class's language; otherwise the user's choice, then the
+    session's (a visitor's switch), then the browser's. An API client names the language of its answers
+    (problem+json details included) with Accept-Language; without one it gets its user's language."""
     if request.path.startswith("/api/") and (asked := asked_language()):
         return asked
+    if g.get("class_language") in LANGUAGES:  # a student's pages: the class's language (app.diagnostics.views)
+        return g.class_language
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

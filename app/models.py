@@ -19,6 +19,7 @@ from app.diagnostics.models import (  # noqa: F401
     Misconception,
     Student,
     Submission,
+    Topic,
 )
 from app.feedback import policy as _feedback_policy  # noqa: F401, E402
 from app.feedback.models import Comment, ObservationFramework  # noqa: F401

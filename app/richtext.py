@@ -5,6 +5,7 @@
     tex_to_mathml(tex)      -> str      one <math> element
     check(markdown)         -> [str]    what an author should fix: unclosed $, TeX the converter refuses,
                                         control characters
+    with_digits(html, digits) -> Markup the rendering with Arabic-Indic digits, for a class that reads them
     sanitize(html)          -> str      the allow-list every rendering passes through
 
 Every bank's texts go through here (items, choices, rubrics, misconception notes, and the banks to come), so
@@ -36,7 +37,7 @@ from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-__all__ = ["MATHML_NS", "check", "render_block", "render_inline", "sanitize", "tex_to_mathml"]
+__all__ = ["DIGITS", "MATHML_NS", "check", "render_block", "render_inline", "sanitize", "tex_to_mathml", "with_digits"]
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 
@@ -325,3 +326,28 @@ def check(markdown: str) -> list[str]:
         )
     problems.extend(_render(markdown, inline=False)[1])
     return problems
+
+
+# ------------------------------------------------------------------------------------------- digits
+
+#: How numbers are written for a reader: 0-9, or ٠-٩ (Arabic-Indic, as many classes taught in Arabic read them).
+DIGITS = ("western", "arabic-indic")
+_ARABIC_INDIC = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")
+_ARABIC_DECIMAL_SEPARATOR = "\u066b"  # ٫
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_TAG_OR_REFERENCE = re.compile(r"(<[^>]*>|&#?\w+;)")
+
+
+def with_digits(html: str, digits: str) -> Markup:
+    """Rendered (safe) HTML with its numbers written in `digits`: for "arabic-indic", every digit of the text and of
+    the maths (MathML <mn>) becomes ٠-٩ and a decimal point between digits the Arabic decimal separator (3.2 is
+    ٣٫٢). Tags, attributes and character references are left alone. The bank keeps Western digits; a student's
+    answer in either is read by the same parser."""
+    if digits not in DIGITS:
+        raise ValueError(f"unknown digits {digits!r} (expected one of {', '.join(DIGITS)})")
+    if digits == "western":
+        return Markup(html)
+    parts = _TAG_OR_REFERENCE.split(str(html))
+    for i in range(0, len(parts), 2):  # text between the tags: split() puts the captured tags at odd places
+        parts[i] = _DECIMAL_POINT.sub(_ARABIC_DECIMAL_SEPARATOR, parts[i]).translate(_ARABIC_INDIC)
+    return Markup("".join(parts))

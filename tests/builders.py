@@ -210,10 +210,24 @@ def starter_bank(session: Session) -> diagnostics.ImportReport:
     return report
 
 
+#: A small bank with every text in en, he and ar (its keys start with "sample-"), for the pages in each language.
+TRILINGUAL_BANK = Path(__file__).with_name("trilingual_bank")
+
+
+def trilingual_bank(session: Session) -> diagnostics.ImportReport:
+    """The three-language sample bank imported beside whatever is there."""
+    from app.diagnostics.bankfile import load_bank
+
+    report = diagnostics.import_bank(session, None, load_bank(TRILINGUAL_BANK))
+    session.commit()
+    return report
+
+
 def diagnostic_class(session: Session, teacher: User, name: str,
-                     students: tuple[tuple[str, str | None], ...] = ()) -> ClassGroup:
-    """A class of the teacher's with students given as (code, name)."""
-    group = diagnostics.create_class(session, teacher, name)
+                     students: tuple[tuple[str, str | None], ...] = (), *, language: str = "en",
+                     digits: str = "western") -> ClassGroup:
+    """A class of the teacher's with students given as (code, name), read in `language` with `digits`."""
+    group = diagnostics.create_class(session, teacher, name, language, digits)
     for code, student in students:
         diagnostics.add_student(session, teacher, group.id, code, student)
     session.commit()

@@ -16,7 +16,7 @@ from app.accounts import service as accounts
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', page).group(1)
 
 
 def login(client: FlaskClient, email: str, password: str) -> TestResponse:

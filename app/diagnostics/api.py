@@ -15,14 +15,26 @@ blp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics",
                 description="Misconceptions, items, classes, assignments and results")
 
 
+_TEXTS = "The texts in every language of the bank: {field: {en, he, ar}}; `languages` lists them."
+
+
+def _record_texts(record, names: tuple[str, ...]) -> dict:
+    return {"languages": list(record.languages), **{name: getattr(record, name) for name in names}}
+
+
 class MisconceptionOut(Schema):
     key = fields.String()
     topic = fields.String()
-    title = fields.String()
+    title = fields.String(metadata={"description": "In English; `texts` has every language."})
     description = fields.String()
     typical_reasoning = fields.String()
     teaching_ideas = fields.List(fields.String())
     source = fields.Dict()
+    texts = fields.Method("get_texts", metadata={"description": _TEXTS})
+
+    def get_texts(self, row) -> dict:
+        record = service.misconception_record(row)
+        return _record_texts(record, ("title", "description", "typical_reasoning", "teaching_ideas"))
 
 
 class ItemOut(Schema):
@@ -30,15 +42,23 @@ class ItemOut(Schema):
     version = fields.Integer()
     topic = fields.String()
     type = fields.String()
-    stem = fields.String()
+    stem = fields.String(metadata={"description": "In English; `texts` has the stem in every language."})
+    texts = fields.Method("get_texts", metadata={"description": _TEXTS})
+
+    def get_texts(self, row) -> dict:
+        return _record_texts(service.spec_item(row.spec), ("stem",))
 
 
 class DiagnosticOut(Schema):
     key = fields.String()
-    title = fields.String()
+    title = fields.String(metadata={"description": "In English; `texts` has every language."})
     description = fields.String()
     item_keys = fields.List(fields.String())
     targets = fields.List(fields.String())
+    texts = fields.Method("get_texts", metadata={"description": _TEXTS})
+
+    def get_texts(self, row) -> dict:
+        return _record_texts(service.diagnostic_record(row), ("title", "description"))
 
 
 class StudentOut(Schema):
@@ -47,15 +67,28 @@ class StudentOut(Schema):
     name = fields.String(allow_none=True)
 
 
+_LANGUAGE = "The language the class's students read the questions and their pages in: en, he or ar."
+_DIGITS = "How their numbers are written: western, or arabic-indic (for a class taught in Arabic)."
+
+
 class ClassOut(Schema):
     id = fields.Integer()
     name = fields.String()
     code = fields.String()
+    language = fields.String(metadata={"description": _LANGUAGE})
+    digits = fields.String(metadata={"description": _DIGITS})
     students = fields.List(fields.Nested(StudentOut))
 
 
 class ClassIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    language = fields.String(load_default="en", metadata={"description": _LANGUAGE})
+    digits = fields.String(load_default="western", metadata={"description": _DIGITS})
+
+
+class ClassLanguageIn(Schema):
+    language = fields.String(required=True, metadata={"description": _LANGUAGE})
+    digits = fields.String(load_default="western", metadata={"description": _DIGITS})
 
 
 class StudentIn(Schema):
@@ -125,7 +158,7 @@ class Classes(MethodView):
     @blp.response(201, ClassOut)
     def post(self, body):
         s = db.session()
-        group = service.create_class(s, current_user, body["name"])
+        group = service.create_class(s, current_user, body["name"], body["language"], body["digits"])
         return group
 
 
@@ -135,6 +168,13 @@ class OneClass(MethodView):
     @blp.response(200, ClassOut)
     def get(self, class_id: int):
         return service.get_class(db.session(), current_user, class_id)
+
+    @login_required
+    @blp.arguments(ClassLanguageIn)
+    @blp.response(200, ClassOut)
+    def patch(self, body, class_id: int):
+        """Set the language and digits the class's students see."""
+        return service.set_class_language(db.session(), current_user, class_id, body["language"], body["digits"])
 
 
 @blp.route("/classes/<int:class_id>/students")

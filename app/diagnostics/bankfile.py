@@ -1,7 +1,8 @@
-"""The question bank: YAML files in, validated dataclasses out.
+"""The question bank: YAML files in, validated dataclasses out, every text in every language.
 
     load_bank(folder=None)      -> Bank   every *.yaml / *.yml file of the folder (default: the package's bank/)
     load_bank_text({name: text}) -> Bank  the same from strings (tests, teachers' uploads)
+    pick(texts, lang, languages) -> str   THE accessor: a text in one language (see "Languages" below)
 
 A file is a mapping with any of the sections `topics`, `misconceptions`, `items` and `diagnostics`,
 each a list; the starter bank keeps one kind per file, but file names carry no meaning. Validation
@@ -15,16 +16,36 @@ Item shapes (the YAML keys are the dataclass fields):
     text     rubric: {levels: [{score, description}, ...], patterns: [{pattern, misconception}, ...]},
              model_answer (optional)
 
-Optional `he` and `ar` hold the stem in Hebrew and Arabic. Stems, choices and rubric lines are
-Markdown with $TeX$ (see app/richtext.py); write them in single-quoted or block YAML strings, because in a
-double-quoted string "\\frac" starts with a form feed.
+Languages (the contract between the loader and the bank's translators). Every translatable field is a
+*language map* with exactly the keys en, he and ar:
+
+    stem:
+      en: 'Which is larger: $\\frac{3}{4}$ or $\\frac{3}{8}$?'
+      he: 'איזה שבר גדול יותר: $\\frac{3}{4}$ או $\\frac{3}{8}$?'
+      ar: 'أيّ الكسرين أكبر: $\\frac{3}{4}$ أم $\\frac{3}{8}$؟'
+
+The translatable fields are TRANSLATABLE below: topics' title; misconceptions' title, description,
+typical_reasoning and each of the teaching_ideas; items' stem, choices' text, model_answer, rubric levels'
+description and rubric patterns' pattern; diagnostics' title and description. A misconception's source stays
+as published. A *language-neutral* text (no letter outside `$...$` maths, and none inside `\\text{...}`, e.g.
+a choice `'$\\frac{3}{4}$'`) may stay a plain string; it reads the same in every language. Any other plain
+string, or a map without one of the languages, is refused naming file, line and field ("stem: missing he, ar").
+
+A file that says `languages: [en]` at the top is a deliberately single-language bank: its plain strings are
+in that language and its maps need only that language. Its records carry `languages == ("en",)`, and only
+for them `pick` falls back to another language; the old `he:` / `ar:` siblings of an item (its stem's
+translations, before stems became maps) are read only in such a file. In a bank in every language nothing
+falls back: a missing text is a loader error, never a silent English sentence on a Hebrew page.
+
+Stems, choices and rubric lines are Markdown with $TeX$ (see app/richtext.py); write them in single-quoted or
+block YAML strings, because in a double-quoted string "\\frac" starts with a form feed.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,27 +56,49 @@ __all__ = [
     "BANK_DIR",
     "Bank",
     "BankError",
+    "CHOICE_LABELS",
     "Choice",
+    "ChoiceText",
     "Diagnostic",
-    "Item",
+    "DiagnosticText",
     "ITEM_TYPES",
+    "Item",
+    "ItemText",
     "LANGUAGES",
     "Misconception",
+    "MisconceptionText",
     "Rubric",
     "RubricLevel",
     "RubricPattern",
     "Source",
+    "TRANSLATABLE",
+    "Texts",
     "Topic",
     "WrongAnswer",
+    "choice_label",
     "format_number",
+    "is_language_neutral",
     "load_bank",
     "load_bank_text",
+    "pick",
 ]
 
 BANK_DIR = Path(__file__).with_name("bank")
 ITEM_TYPES = ("choice", "numeric", "text")
 CHOICE_KEYS = ("A", "B", "C", "D")
-LANGUAGES = ("he", "ar")  # translations of a stem; English is the item's own language
+#: Every language of the bank, in the order texts are kept and exported.
+LANGUAGES = ("en", "he", "ar")
+#: How the choices A-D are shown in each language (the data keys stay A-D).
+CHOICE_LABELS = {"en": ("A", "B", "C", "D"), "he": ("א", "ב", "ג", "ד"), "ar": ("أ", "ب", "ج", "د")}
+#: Field paths that hold a text in every language ("[]" is each element of a list).
+TRANSLATABLE = {
+    "topics": ("title",),
+    "misconceptions": ("title", "description", "typical_reasoning", "teaching_ideas[]"),
+    "items": ("stem", "choices.X.text", "model_answer", "rubric.levels[].description", "rubric.patterns[].pattern"),
+    "diagnostics": ("title", "description"),
+}
+#: A language's text: {"en": ..., "he": ..., "ar": ...}; a single-language bank's has only its own language.
+Texts = Mapping[str, str]
 # Keys become QTI identifiers (NCNames) and URL parts: lower-case letters and digits, joined by - or _.
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 # The result states of the diagnostics reports; a misconception named like one would be ambiguous.
@@ -70,13 +113,67 @@ class BankError(Exception):
         self.problems = problems if problems is not None else [message]
 
 
+# ------------------------------------------------------------------------------------- languages
+
+
+def pick(texts: Texts | str | None, lang: str, languages: Sequence[str] = LANGUAGES) -> str:
+    """The text in `lang`: the one accessor every page, export and report uses.
+
+    `languages` are those of the record's bank. A bank in every language has every text (the loader saw to
+    it), so a missing one is a bug and raises KeyError. Only a deliberately single-language bank (or an item
+    imported from another tool, or stored before banks had languages: then `texts` may be a plain string)
+    falls back: to its own languages in order, then en, he, ar.
+    """
+    if texts is None:
+        return ""
+    if isinstance(texts, str):
+        return texts
+    if lang in texts:
+        return texts[lang]
+    if set(LANGUAGES) <= set(languages):
+        raise KeyError(f"no {lang!r} text in a bank that has every language: {dict(texts)!r}")
+    for other in (*languages, *LANGUAGES):
+        if other in texts:
+            return texts[other]
+    return ""
+
+
+def choice_label(position: int, lang: str) -> str:
+    """The letter shown for the choice at `position` (0 for A): A/B/C, א/ב/ג or أ/ب/ج."""
+    labels = CHOICE_LABELS.get(lang, CHOICE_LABELS["en"])
+    return labels[position] if 0 <= position < len(labels) else str(position + 1)
+
+
+# $$…$$ or $…$ (not an escaped \$), as richtext's dollarmath reads them
+_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.DOTALL)
+# words written inside a formula: \text{cm} is a word to translate, x is not
+_MATH_WORDS = re.compile(r"\\(?:text|textrm|textit|textbf|textsf|textup|mbox)\s*\{([^{}]*)\}")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def is_language_neutral(text: str) -> bool:
+    """True when the text has no word to translate: no letter outside $…$ maths and none inside \\text{…}."""
+    outside = _MATH.sub(" ", text)
+    if _LETTER.search(outside):
+        return False
+    for m in _MATH.finditer(text):
+        for words in _MATH_WORDS.findall(m.group(1) or m.group(2) or ""):
+            if _LETTER.search(words):
+                return False
+    return True
+
+
 # --------------------------------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
 class Topic:
     key: str
-    title: str
+    title: Texts
+    languages: tuple[str, ...] = LANGUAGES
+
+    def in_language(self, lang: str) -> TopicText:
+        return TopicText(self.key, pick(self.title, lang, self.languages))
 
 
 @dataclass(frozen=True)
@@ -97,17 +194,28 @@ class Source:
 class Misconception:
     key: str
     topic: str
-    title: str
-    description: str
-    typical_reasoning: str
-    teaching_ideas: tuple[str, ...]
+    title: Texts
+    description: Texts
+    typical_reasoning: Texts
+    teaching_ideas: tuple[Texts, ...]
     source: Source
+    languages: tuple[str, ...] = LANGUAGES
+
+    def in_language(self, lang: str) -> MisconceptionText:
+        def t(texts: Texts) -> str:
+            return pick(texts, lang, self.languages)
+
+        return MisconceptionText(
+            key=self.key, topic=self.topic, title=t(self.title), description=t(self.description),
+            typical_reasoning=t(self.typical_reasoning), teaching_ideas=tuple(t(i) for i in self.teaching_ideas),
+            source=self.source,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Choice:
     key: str
-    text: str
+    text: Texts
     correct: bool = False
     misconception: str | None = None
 
@@ -121,12 +229,12 @@ class WrongAnswer:
 @dataclass(frozen=True)
 class RubricLevel:
     score: int
-    description: str
+    description: Texts
 
 
 @dataclass(frozen=True)
 class RubricPattern:
-    pattern: str
+    pattern: Texts
     misconception: str
 
 
@@ -145,14 +253,14 @@ class Item:
     key: str
     topic: str
     type: str
-    stem: str
+    stem: Texts
     choices: tuple[Choice, ...] = ()
     answer: float | None = None
     tolerance: float | None = None
     wrong_answers: tuple[WrongAnswer, ...] = ()
     rubric: Rubric | None = None
-    model_answer: str | None = None
-    translations: Mapping[str, str] = field(default_factory=dict)
+    model_answer: Texts | None = None
+    languages: tuple[str, ...] = LANGUAGES
 
     @property
     def correct_choice(self) -> Choice | None:
@@ -173,14 +281,38 @@ class Item:
             return {c.key: c.misconception for c in self.choices if c.misconception}
         return {format_number(w.value): w.misconception for w in self.wrong_answers}
 
+    def in_language(self, lang: str) -> ItemText:
+        def t(texts: Texts | None) -> str:
+            return pick(texts, lang, self.languages)
+
+        rubric = self.rubric or Rubric(levels=())
+        return ItemText(
+            key=self.key, topic=self.topic, type=self.type, lang=lang, stem=t(self.stem),
+            choices=tuple(ChoiceText(c.key, choice_label(n, lang), t(c.text), c.correct, c.misconception)
+                          for n, c in enumerate(self.choices)),
+            model_answer=t(self.model_answer) if self.model_answer else None,
+            levels=tuple((level.score, t(level.description)) for level in rubric.levels),
+            patterns=tuple((p.misconception, t(p.pattern)) for p in rubric.patterns),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Diagnostic:
     key: str
-    title: str
-    description: str
+    title: Texts
+    description: Texts
     items: tuple[str, ...]
     targets: tuple[str, ...]
+    languages: tuple[str, ...] = LANGUAGES
+
+    def in_language(self, lang: str) -> DiagnosticText:
+        return DiagnosticText(
+            self.key,
+            pick(self.title, lang, self.languages),
+            pick(self.description, lang, self.languages),
+            self.items,
+            self.targets,
+        )
 
 
 @dataclass(frozen=True)
@@ -197,6 +329,62 @@ class Bank:
         return [self.items[key] for key in self.diagnostics[diagnostic].items]
 
 
+# What a page shows: a record's texts in one language (made by the records' `in_language`).
+
+
+@dataclass(frozen=True)
+class TopicText:
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class MisconceptionText:
+    key: str
+    topic: str
+    title: str
+    description: str
+    typical_reasoning: str
+    teaching_ideas: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class ChoiceText:
+    key: str  # the data key, A-D: what a form sends and a response stores
+    label: str  # what the reader sees: A, א or أ
+    text: str
+    correct: bool
+    misconception: str | None
+
+
+@dataclass(frozen=True)
+class ItemText:
+    key: str
+    topic: str
+    type: str
+    lang: str
+    stem: str
+    choices: tuple[ChoiceText, ...]
+    model_answer: str | None
+    levels: tuple[tuple[int, str], ...]  # (score, description)
+    patterns: tuple[tuple[str, str], ...]  # (misconception, pattern)
+
+    @property
+    def choice_labels(self) -> dict[str, str]:
+        """Choice key -> the label the reader sees (for reports keyed by the response: B -> ב)."""
+        return {c.key: c.label for c in self.choices}
+
+
+@dataclass(frozen=True)
+class DiagnosticText:
+    key: str
+    title: str
+    description: str
+    items: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
 def format_number(value: float) -> str:
     """The shortest text that reads back as the same float: 15, not 15.0; 0.1, not 0.1000000000000000055."""
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
@@ -209,24 +397,32 @@ def format_number(value: float) -> str:
 
 @dataclass
 class _Ctx:
-    """Where a record lives, for messages: file, line and "item 'key'"."""
+    """Where a record lives, for messages: file, line and "item 'key'"; and the languages of its file."""
 
     problems: yamlbank.Problems
     file: str
     record: Mapping[str, Any]
     where: str
+    languages: tuple[str, ...] = LANGUAGES
 
-    def error(self, field_: str | None, message: str, at: Mapping[str, Any] | None = None) -> None:
-        self.problems.add(_line(at or self.record, field_), self.where, field_, message, file=self.file)
+    @property
+    def single_language(self) -> bool:
+        return not set(LANGUAGES) <= set(self.languages)
+
+    def error(self, field_: str | None, message: str, at: Any = None, line: int | None = None) -> None:
+        if line is None:
+            line = _line(at if at is not None else self.record, field_)
+        self.problems.add(line, self.where, field_, message, file=self.file)
 
 
-def _line(mapping: Mapping[str, Any], field_: str | None) -> int | None:
-    # "choices.B.misconception" and "teaching_ideas[1]" point at the last key named, in `mapping`
+def _line(node: Any, field_: str | None) -> int | None:
+    # "choices.B.misconception" and "teaching_ideas[1]" point at the last key named, in `node`
     last = field_.rsplit(".", 1)[-1].split("[", 1)[0] if field_ else None
-    return yamlbank.line_of(mapping, last)
+    return yamlbank.line_of(node, last)
 
 
-def _text(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
+def _plain(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
+    """A text that is not translated: a key, a reference, a citation."""
     path = path or name
     value = data.get(name)
     if value is None:
@@ -239,11 +435,67 @@ def _text(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None
     return value.strip()
 
 
-def _markdown(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str | None = None, required: bool = True) -> str:
-    value = _text(ctx, data, name, path, required)
-    for problem in richtext.check(value):
-        ctx.error(path or name, problem, data)
-    return value
+def _language_map(ctx: _Ctx, value: Any, path: str, line: int | None, markdown: bool) -> dict[str, str]:
+    """A translatable value (already known to be present) as {language: text}, or {} after reporting why not."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            ctx.error(path, "must be non-empty text, not ''", line=line)
+            return {}
+        for problem in richtext.check(text) if markdown else ():
+            ctx.error(path, problem, line=line)
+        if is_language_neutral(text):
+            return {lang: text for lang in LANGUAGES}
+        if ctx.single_language and len(ctx.languages) == 1:
+            return {ctx.languages[0]: text}
+        missing = [lang for lang in ctx.languages if lang != "en"] or list(ctx.languages)
+        shape = ", ".join(f"{lang}: …" for lang in ctx.languages)
+        ctx.error(
+            path,
+            f"missing {', '.join(missing)}: write {{{shape}}} "
+            "(a deliberately single-language file says `languages: [en]` at its top)",
+            line=line,
+        )
+        return {}
+    if isinstance(value, Mapping):
+        texts: dict[str, str] = {}
+        for lang, text in value.items():
+            where = f"{path}.{lang}"
+            if lang not in LANGUAGES:
+                ctx.error(where, f"unknown language {_show(lang)} (expected {', '.join(LANGUAGES)})", value)
+                continue
+            if not isinstance(text, str) or not text.strip():
+                ctx.error(where, f"must be non-empty text, not {_show(text)}", value)
+                continue
+            for problem in richtext.check(text) if markdown else ():
+                ctx.error(where, problem, value)
+            texts[lang] = text.strip()
+        missing = [lang for lang in ctx.languages if lang not in value]
+        if missing:
+            ctx.error(path, f"missing {', '.join(missing)}", line=line)
+        return {lang: texts[lang] for lang in LANGUAGES if lang in texts}
+    shape = ", ".join(f"{lang}: …" for lang in ctx.languages)
+    ctx.error(path, f"must be text or a language map {{{shape}}}, not {_show(value)}", line=line)
+    return {}
+
+
+def _texts(
+    ctx: _Ctx,
+    data: Mapping[str, Any],
+    name: str,
+    path: str | None = None,
+    *,
+    required: bool = True,
+    markdown: bool = True,
+) -> dict[str, str]:
+    """The translatable field `name` of `data`."""
+    path = path or name
+    value = data.get(name)
+    if value is None:
+        if required:
+            ctx.error(path, "is required", data)
+        return {}
+    return _language_map(ctx, value, path, _line(data, path), markdown)
 
 
 def _number(ctx: _Ctx, data: Mapping[str, Any], name: str, path: str) -> float | None:
@@ -300,7 +552,7 @@ class _Pending:
 
 def _topic(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Topic:
     _fields(ctx, data, {"key", "title"})
-    return Topic(key=_key(ctx, data), title=_text(ctx, data, "title"))
+    return Topic(key=_key(ctx, data), title=_texts(ctx, data, "title", markdown=False), languages=ctx.languages)
 
 
 def _source(ctx: _Ctx, data: Mapping[str, Any]) -> Source:
@@ -320,10 +572,10 @@ def _source(ctx: _Ctx, data: Mapping[str, Any]) -> Source:
         year = 0
     pages = raw.get("pages")
     return Source(
-        authors=_text(ctx, raw, "authors", "source.authors"),
+        authors=_plain(ctx, raw, "authors", "source.authors"),
         year=year,
-        title=_text(ctx, raw, "title", "source.title"),
-        venue=_text(ctx, raw, "venue", "source.venue"),
+        title=_plain(ctx, raw, "title", "source.title"),
+        venue=_plain(ctx, raw, "venue", "source.venue"),
         pages=str(pages) if pages is not None else None,
     )
 
@@ -334,31 +586,37 @@ def _misconception(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Mis
     key = _key(ctx, data)
     if key in _RESERVED:
         ctx.error("key", f"{key!r} is reserved: it names a result state in the reports")
-    topic = _text(ctx, data, "topic")
+    topic = _plain(ctx, data, "topic")
     if topic:
         pending.topic_refs.append((ctx, "topic", topic))
     ideas_raw = data.get("teaching_ideas")
-    ideas: list[str] = []
+    ideas: list[dict[str, str]] = []
     if not isinstance(ideas_raw, list) or not 2 <= len(ideas_raw) <= 3:
         ctx.error("teaching_ideas", f"must be a list of 2 or 3 ideas, not {_show(ideas_raw)}")
     else:
         for n, idea in enumerate(ideas_raw):
-            if not isinstance(idea, str) or not idea.strip():
-                ctx.error(f"teaching_ideas[{n}]", f"must be non-empty text, not {_show(idea)}")
-            else:
-                ideas.append(idea.strip())
+            path = f"teaching_ideas[{n}]"
+            line = yamlbank.line_of(ideas_raw, n)
+            if idea is None or (isinstance(idea, str) and not idea.strip()):
+                ctx.error(path, f"must be non-empty text, not {_show(idea)}", line=line)
+                continue
+            texts = _language_map(ctx, idea, path, line, markdown=False)
+            if texts:
+                ideas.append(texts)
     return Misconception(
         key=key,
         topic=topic,
-        title=_text(ctx, data, "title"),
-        description=_markdown(ctx, data, "description"),
-        typical_reasoning=_markdown(ctx, data, "typical_reasoning"),
+        title=_texts(ctx, data, "title", markdown=False),
+        description=_texts(ctx, data, "description"),
+        typical_reasoning=_texts(ctx, data, "typical_reasoning"),
         teaching_ideas=tuple(ideas),
         source=_source(ctx, data),
+        languages=ctx.languages,
     )
 
 
-_COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", *LANGUAGES}
+_LEGACY_STEM_TRANSLATIONS = ("he", "ar")  # an item's stem in Hebrew and Arabic, before stems were language maps
+_COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", *_LEGACY_STEM_TRANSLATIONS}
 _TYPE_FIELDS = {
     "choice": {"choices"},
     "numeric": {"answer", "tolerance", "wrong_answers"},
@@ -366,25 +624,49 @@ _TYPE_FIELDS = {
 }
 
 
+def _stem(ctx: _Ctx, data: Mapping[str, Any]) -> dict[str, str]:
+    stem = _texts(ctx, data, "stem")
+    for lang in _LEGACY_STEM_TRANSLATIONS:
+        if lang not in data:
+            continue
+        if not ctx.single_language:
+            ctx.error(
+                lang,
+                f"the stem's translations go in its language map (stem: {{en: …, he: …, ar: …}}), "
+                f"not in a field '{lang}' of the item",
+                data,
+            )
+            continue
+        # a single-language file written before the language maps: `he:` beside the stem is its Hebrew
+        value = data[lang]
+        if not isinstance(value, str) or not value.strip():
+            ctx.error(lang, f"must be non-empty text, not {_show(value)}", data)
+            continue
+        for problem in richtext.check(value):
+            ctx.error(lang, problem, data)
+        if stem:
+            stem.setdefault(lang, value.strip())
+    return {lang: stem[lang] for lang in LANGUAGES if lang in stem}
+
+
 def _item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Item:
     key = _key(ctx, data)
-    topic = _text(ctx, data, "topic")
+    topic = _plain(ctx, data, "topic")
     if topic:
         pending.topic_refs.append((ctx, "topic", topic))
-    stem = _markdown(ctx, data, "stem")
-    translations = {lang: _markdown(ctx, data, lang, required=False) for lang in LANGUAGES if lang in data}
-    translations = {lang: text for lang, text in translations.items() if text}
+    stem = _stem(ctx, data)
     type_ = data.get("type")
+    base = {"key": key, "topic": topic, "stem": stem, "languages": ctx.languages}
     if type_ not in ITEM_TYPES:
         ctx.error("type", f"unknown type {_show(type_)} (expected one of: {', '.join(ITEM_TYPES)})")
         _fields(ctx, data, _COMMON_ITEM_FIELDS | set().union(*_TYPE_FIELDS.values()))
-        return Item(key=key, topic=topic, type=str(type_), stem=stem, translations=translations)
+        return Item(**base, type=str(type_))
     for name in data:
         if name not in _COMMON_ITEM_FIELDS | _TYPE_FIELDS[type_]:
             other = [t for t, names in _TYPE_FIELDS.items() if name in names]
             why = f"belongs to {other[0]} items, this is a {type_} item" if other else "unknown field"
             ctx.error(name, why)
-    base = {"key": key, "topic": topic, "type": type_, "stem": stem, "translations": translations}
+    base["type"] = type_
     if type_ == "choice":
         return Item(**base, choices=_choices(ctx, data, pending))
     if type_ == "numeric":
@@ -407,7 +689,7 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
     elif all(letter in CHOICE_KEYS for letter in raw) and list(raw) != list(CHOICE_KEYS[: len(raw)]):
         ctx.error("choices", f"must be lettered {', '.join(CHOICE_KEYS[: len(raw)])} in order, not {', '.join(raw)}")
     choices: list[Choice] = []
-    texts: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}  # (language, text) -> the choice that has it
     for letter, body in raw.items():
         path = f"choices.{letter}"
         if letter not in CHOICE_KEYS:
@@ -417,7 +699,7 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
             ctx.error(path, f"must be a mapping with text and correct / misconception, not {_show(body)}", raw)
             continue
         _fields(ctx, body, {"text", "correct", "misconception"}, f"{path}.")
-        text = _markdown(ctx, body, "text", f"{path}.text")
+        text = _texts(ctx, body, "text", f"{path}.text")
         correct = body.get("correct", False)
         if not isinstance(correct, bool):
             ctx.error(f"{path}.correct", f"must be true or false, not {_show(correct)}", body)
@@ -434,9 +716,13 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
                 misconception = None
             else:
                 pending.misconception_refs.append((ctx, f"{path}.misconception", misconception, body))
-        if text and text in texts:
-            ctx.error(f"{path}.text", f"is the same as choice {texts[text]}", body)
-        texts.setdefault(text, letter)
+        same = sorted({seen[(lang, t)] for lang, t in text.items() if (lang, t) in seen})
+        if same:
+            langs = [lang for lang, t in text.items() if seen.get((lang, t)) == same[0]]
+            shown = "" if len(langs) == len(text) else f" (in {', '.join(langs)})"
+            ctx.error(f"{path}.text", f"is the same as choice {same[0]}{shown}", body)
+        for lang, t in text.items():
+            seen.setdefault((lang, t), letter)
         choices.append(Choice(key=letter, text=text, correct=correct, misconception=misconception))
     correct_keys = [c.key for c in choices if c.correct]
     if choices and not correct_keys:
@@ -471,7 +757,7 @@ def _numeric(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, base: dict[s
             continue
         _fields(ctx, entry, {"value", "misconception"}, f"{path}.")
         value = _number(ctx, entry, "value", f"{path}.value")
-        misconception = _text(ctx, entry, "misconception", f"{path}.misconception")
+        misconception = _plain(ctx, entry, "misconception", f"{path}.misconception")
         if misconception:
             pending.misconception_refs.append((ctx, f"{path}.misconception", misconception, entry))
         if value is None:
@@ -496,7 +782,7 @@ def _numeric(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, base: dict[s
 
 
 def _text_item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, base: dict[str, Any]) -> Item:
-    model = _markdown(ctx, data, "model_answer", required=False) or None
+    model = _texts(ctx, data, "model_answer", required=False) or None
     raw = data.get("rubric")
     if not isinstance(raw, Mapping):
         ctx.error(
@@ -526,7 +812,7 @@ def _text_item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, base: dict
             score = None
         elif any(level.score == score for level in levels):
             ctx.error(f"{path}.score", f"two levels have score {score}", entry)
-        description = _markdown(ctx, entry, "description", f"{path}.description")
+        description = _texts(ctx, entry, "description", f"{path}.description")
         if score is not None:
             levels.append(RubricLevel(score=score, description=description))
     patterns: list[RubricPattern] = []
@@ -541,11 +827,11 @@ def _text_item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, base: dict
             ctx.error(path, f"must be a mapping with pattern and misconception, not {_show(entry)}", raw)
             continue
         _fields(ctx, entry, {"pattern", "misconception"}, f"{path}.")
-        misconception = _text(ctx, entry, "misconception", f"{path}.misconception")
+        misconception = _plain(ctx, entry, "misconception", f"{path}.misconception")
         if misconception:
             pending.misconception_refs.append((ctx, f"{path}.misconception", misconception, entry))
         patterns.append(
-            RubricPattern(pattern=_markdown(ctx, entry, "pattern", f"{path}.pattern"), misconception=misconception)
+            RubricPattern(pattern=_texts(ctx, entry, "pattern", f"{path}.pattern"), misconception=misconception)
         )
     return Item(**base, model_answer=model, rubric=Rubric(levels=tuple(levels), patterns=tuple(patterns)))
 
@@ -577,14 +863,33 @@ def _diagnostic(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Diagno
         pending.misconception_refs.append((ctx, f"targets[{n}]", target, data))
     return Diagnostic(
         key=key,
-        title=_text(ctx, data, "title"),
-        description=_text(ctx, data, "description"),
+        title=_texts(ctx, data, "title", markdown=False),
+        description=_texts(ctx, data, "description", markdown=False),
         items=tuple(items),
         targets=tuple(targets),
+        languages=ctx.languages,
     )
 
 
 _PARSERS = {"topics": _topic, "misconceptions": _misconception, "items": _item, "diagnostics": _diagnostic}
+
+
+def _file_languages(name: str, data: Mapping[str, Any], problems: yamlbank.Problems) -> tuple[str, ...]:
+    """The `languages:` flag of a file: every language when absent."""
+    raw = data.get("languages")
+    if raw is None:
+        return LANGUAGES
+    line = yamlbank.line_of(data, "languages")
+    if not isinstance(raw, list) or not raw or any(lang not in LANGUAGES for lang in raw) or len(set(raw)) != len(raw):
+        problems.add(
+            line,
+            "languages",
+            f"must list the file's languages once each, from {', '.join(LANGUAGES)} "
+            f"(e.g. [en] for a single-language bank), not {_show(raw)}",
+            file=name,
+        )
+        return LANGUAGES
+    return tuple(lang for lang in LANGUAGES if lang in raw)
 
 
 def _read_file(name: str, text: str | bytes, problems: yamlbank.Problems, pending: _Pending) -> None:
@@ -598,10 +903,14 @@ def _read_file(name: str, text: str | bytes, problems: yamlbank.Problems, pendin
     if not isinstance(data, Mapping):
         problems.add(None, f"must be a mapping with sections {', '.join(_SECTIONS)}", file=name)
         return
+    languages = _file_languages(name, data, problems)
     for section, records in data.items():
         line = yamlbank.line_of(data, section)
+        if section == "languages":
+            continue
         if section not in _SECTIONS:
-            problems.add(line, str(section), f"unknown section (expected one of: {', '.join(_SECTIONS)})", file=name)
+            expected = ", ".join((*_SECTIONS, "languages"))
+            problems.add(line, str(section), f"unknown section (expected one of: {expected})", file=name)
             continue
         if not isinstance(records, list):
             problems.add(line, section, "must be a list", file=name)
@@ -614,7 +923,7 @@ def _read_file(name: str, text: str | bytes, problems: yamlbank.Problems, pendin
                 continue
             key = record.get("key")
             where = f"{kind} {key!r}" if isinstance(key, str) else f"{kind} #{n + 1}"
-            ctx = _Ctx(problems, name, record, where)
+            ctx = _Ctx(problems, name, record, where, languages)
             parsed = _PARSERS[section](ctx, record, pending)
             if not parsed.key:
                 continue

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import richtext
 from app.accounts.models import User
 from app.db import Base, PublicId, UTCDateTime, utcnow
 
@@ -23,7 +24,26 @@ def new_student_code() -> str:
     return f"{symbols[:4]}-{symbols[4:]}"
 
 
+#: How a class's students see numbers in the bank's texts: 0-9, or ٠-٩ (for classes taught in Arabic).
+DIGITS = richtext.DIGITS
+
+
+class Topic(Base):
+    """A topic of the bank; `title` is its English title, `texts` every language (app.diagnostics.bankfile)."""
+
+    __tablename__ = "diagnostic_topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    texts: Mapped[dict] = mapped_column(JSON, default=dict)  # {"languages": [...], "title": {lang: text}}
+
+
 class Misconception(Base):
+    """The plain columns hold the English texts (the API's and the reports' stable names); `texts` holds them in
+    every language, with the languages of the bank it came from. A row stored before banks had languages has no
+    `texts`: it is English only."""
+
     __tablename__ = "misconception"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +54,7 @@ class Misconception(Base):
     typical_reasoning: Mapped[str] = mapped_column(Text)
     teaching_ideas: Mapped[list] = mapped_column(JSON, default=list)
     source: Mapped[dict] = mapped_column(JSON, default=dict)
+    texts: Mapped[dict | None] = mapped_column(JSON)  # {"languages", "title", "description", ...: {lang: text}}
 
 
 class Item(Base):
@@ -67,10 +88,12 @@ class Diagnostic(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     item_keys: Mapped[list] = mapped_column(JSON, default=list)
     targets: Mapped[list] = mapped_column(JSON, default=list)
+    texts: Mapped[dict | None] = mapped_column(JSON)  # {"languages", "title", "description": {lang: text}}
 
 
 class ClassGroup(Base):
-    """A teacher's class. Students join with the class code and their own pseudonymous code."""
+    """A teacher's class. Students join with the class code and their own pseudonymous code, and see the bank and
+    the pages in the class's `language`, with its numbers in `digits` (DIGITS)."""
 
     __tablename__ = "class_group"
 
@@ -78,6 +101,8 @@ class ClassGroup(Base):
     teacher_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     code: Mapped[str] = mapped_column(String(12), unique=True, default=new_class_code)
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    digits: Mapped[str] = mapped_column(String(12), default="western", server_default="western")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     teacher: Mapped[User] = relationship()

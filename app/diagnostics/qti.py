@@ -24,12 +24,22 @@ XML element, so the file stays a plain QTI item that other tools load and keep:
 * numeric wrong answers are further branches of the response processing that set a
   MISCONCEPTION outcome (base-type identifier) to the misconception's key, so any QTI engine
   reports the misconception a wrong answer reveals, not only ClassLab;
-* `data-cl-topic` on `qti-item-body`; the Markdown source of the stem, choices and rubric lines in
-  `data-cl-source` next to their rendered XHTML + MathML, and the Hebrew and Arabic stems in
-  `data-cl-source-he` / `data-cl-source-ar` on the stem's `div`.
+* `data-cl-topic` and `data-cl-languages` (the languages of the item's bank, "en he ar") on `qti-item-body`;
+  the Markdown source of the stem, choices and rubric lines in `data-cl-source` next to their rendered
+  XHTML + MathML.
+
+Every language travels in the one item, marked the way QTI marks any content's language: each text is
+written once per language, in a wrapper (`div` for the stem and the model answer, `span` for a choice or a
+rubric line) of class `cl-lang` with `xml:lang` (and `dir="rtl"` for Hebrew and Arabic). A language-neutral
+text (a choice that is only maths) is written once, without wrappers. The item's own `xml:lang` is its
+bank's first language. A model answer is one `qti-value` (in that language), so the scorer's rubric block
+also holds it in every language (`div.cl-model-answer`). Reading back gives the same language maps; an item
+whose texts lack one of its languages is refused, naming the element.
 
 An item from another tool has none of these: its stem and choices are turned back into Markdown
-(MathML into TeX) and its topic is "" for the importer to set.
+(MathML into TeX), they are in the item's `xml:lang` (English when it has none or one ClassLab does not
+know), and its topic is "" for the importer to set. Items exported before the bank had languages kept the
+Hebrew and Arabic stem in `data-cl-source-he` / `data-cl-source-ar`; those are still read.
 
 No copy of the official QTI 3.0 XSD is installed in the project's environment, so output is
 checked against the structure the specification describes (see the tests), not validated by XSD.
@@ -37,6 +47,7 @@ checked against the structure the specification describes (see the tests), not v
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zipfile
 from pathlib import Path
@@ -52,8 +63,11 @@ from app.diagnostics.bankfile import (
     Rubric,
     RubricLevel,
     RubricPattern,
+    Texts,
     WrongAnswer,
     format_number,
+    is_language_neutral,
+    pick,
 )
 from app.richtext import render_block, render_inline
 
@@ -72,6 +86,8 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+XML_LANG = f"{{{XML_NS}}}lang"
+RTL = frozenset({"he", "ar"})
 SCHEMA_LOCATION = f"{QTI_NS} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
 CP_SCHEMA_LOCATION = f"{CP_NS} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd"
 _RP_TEMPLATES = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/"
@@ -128,6 +144,27 @@ def _fill(dest: ET.Element, markdown: str, inline: bool) -> None:
     dest.extend(list(wrap))
 
 
+def _neutral(texts: Texts) -> str | None:
+    """The one text of a language-neutral map (the same maths in every language), or None."""
+    values = set(texts.values())
+    if len(values) == 1 and set(texts) == set(LANGUAGES):
+        text = values.pop()
+        return text if is_language_neutral(text) else None
+    return None
+
+
+def _fill_texts(dest: ET.Element, texts: Texts, inline: bool) -> None:
+    """A text in every language into `dest`: once when language-neutral, else one `cl-lang` wrapper each."""
+    neutral = _neutral(texts)
+    if neutral is not None:
+        dest.set("data-cl-source", neutral)
+        _fill(dest, neutral, inline)
+        return
+    for lang, text in texts.items():
+        attrs = {XML_LANG: lang, **({"dir": "rtl"} if lang in RTL else {}), "class": "cl-lang", "data-cl-source": text}
+        _fill(_sub(dest, "span" if inline else "div", attrs), text, inline)
+
+
 def _sub(parent: ET.Element, local: str, attrs: dict[str, str] | None = None, text: str | None = None) -> ET.Element:
     el = ET.SubElement(parent, _q(local), attrs or {})
     if text is not None:
@@ -167,19 +204,21 @@ def _numeric_processing(root: ET.Element, item: Item) -> None:
         _set_outcome(branch, MISCONCEPTION, "identifier", wrong.misconception)
 
 
-def _rubric_block(body: ET.Element, rubric: Rubric) -> None:
+def _rubric_block(body: ET.Element, rubric: Rubric, model_answer: Texts | None) -> None:
     block = _sub(body, "qti-rubric-block", {"use": "scoring", "view": "scorer", "class": "cl-rubric"})
     content = _sub(block, "qti-content-body")
+    if model_answer:
+        _fill_texts(_sub(content, "div", {"class": "cl-model-answer"}), model_answer, inline=False)
     levels = _sub(content, "ol", {"class": "cl-rubric-levels"})
     for level in rubric.levels:
-        li = _sub(levels, "li", {"data-score": str(level.score), "data-cl-source": level.description})
+        li = _sub(levels, "li", {"data-score": str(level.score)})
         _sub(li, "strong", {"class": "cl-score"}, text=f"{level.score}:").tail = " "
-        _fill(li, level.description, inline=True)
+        _fill_texts(li, level.description, inline=True)
     if rubric.patterns:
         patterns = _sub(content, "ul", {"class": "cl-rubric-patterns"})
         for pattern in rubric.patterns:
-            li = _sub(patterns, "li", {"data-misconception": pattern.misconception, "data-cl-source": pattern.pattern})
-            _fill(li, pattern.pattern, inline=True)
+            li = _sub(patterns, "li", {"data-misconception": pattern.misconception})
+            _fill_texts(li, pattern.pattern, inline=True)
 
 
 _TYPE_BASE = {"choice": "identifier", "numeric": "float", "text": "string"}
@@ -195,7 +234,7 @@ def _item_element(item: Item) -> ET.Element:
             "title": item.key,
             "adaptive": "false",
             "time-dependent": "false",
-            f"{{{XML_NS}}}lang": "en",
+            XML_LANG: item.languages[0],
             f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION,
         },
     )
@@ -211,7 +250,7 @@ def _item_element(item: Item) -> ET.Element:
     elif item.type == "numeric":
         correct = format_number(item.answer) if item.answer is not None else None
     else:
-        correct = item.model_answer
+        correct = pick(item.model_answer, item.languages[0], item.languages) if item.model_answer else None
     if correct is not None:
         _sub(_sub(declaration, "qti-correct-response"), "qti-value", text=correct)
 
@@ -229,10 +268,8 @@ def _item_element(item: Item) -> ET.Element:
             {"identifier": MISCONCEPTION, "cardinality": "single", "base-type": "identifier"},
         )
 
-    body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic})
-    stem_attrs = {"class": "cl-stem", "data-cl-source": item.stem}
-    stem_attrs.update({f"data-cl-source-{lang}": text for lang, text in item.translations.items()})
-    _fill(_sub(body, "div", stem_attrs), item.stem, inline=False)
+    body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic, "data-cl-languages": " ".join(item.languages)})
+    _fill_texts(_sub(body, "div", {"class": "cl-stem"}), item.stem, inline=False)
 
     if item.type == "choice":
         interaction = _sub(
@@ -242,8 +279,7 @@ def _item_element(item: Item) -> ET.Element:
             attrs = {"identifier": choice.key}
             if choice.misconception:
                 attrs["data-misconception"] = choice.misconception
-            attrs["data-cl-source"] = choice.text
-            _fill(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
+            _fill_texts(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
         _sub(root, "qti-response-processing", {"template": MATCH_CORRECT})
     elif item.type == "numeric":
         _sub(_sub(body, "p"), "qti-text-entry-interaction", {"response-identifier": RESPONSE, "expected-length": "10"})
@@ -251,7 +287,7 @@ def _item_element(item: Item) -> ET.Element:
     else:
         _sub(body, "qti-extended-text-interaction", {"response-identifier": RESPONSE, "expected-lines": "6"})
         if item.rubric:
-            _rubric_block(body, item.rubric)
+            _rubric_block(body, item.rubric, item.model_answer)
         _sub(root, "qti-response-processing")
     return root
 
@@ -431,7 +467,33 @@ def _source(el: ET.Element, inline: bool) -> str:
     return _inline_markdown(el).strip() if inline else _block_markdown(el)
 
 
-def _choices(interaction: ET.Element, correct: str | None) -> tuple[Choice, ...]:
+def _language(tag: str | None) -> str | None:
+    """ClassLab's language for an xml:lang value ("he-IL" is he), or None for one the bank does not have."""
+    base = (tag or "").strip().split("-", 1)[0].lower()
+    return base if base in LANGUAGES else None
+
+
+def _wrappers(el: ET.Element) -> list[tuple[str, ET.Element]]:
+    found = []
+    for child in el:
+        lang = _language(child.get(XML_LANG))
+        if lang and "cl-lang" in (child.get("class") or "").split():
+            found.append((lang, child))
+    return found
+
+
+def _texts(el: ET.Element, inline: bool, lang: str) -> dict[str, str]:
+    """The text of `el` in every language it is written in: one `cl-lang` wrapper each, or else the element's
+    own text, in `lang` (the item's language), or in every language when it is only maths."""
+    wrappers = _wrappers(el)
+    if wrappers:
+        found = {code: _source(child, inline) for code, child in wrappers}
+        return {code: found[code] for code in LANGUAGES if code in found}
+    text = _source(el, inline)
+    return dict.fromkeys(LANGUAGES, text) if is_language_neutral(text) else {lang: text}
+
+
+def _choices(interaction: ET.Element, correct: str | None, lang: str) -> tuple[Choice, ...]:
     elements = _local_children(interaction, "qti-simple-choice")
     if not elements:
         raise QtiError("qti-choice-interaction has no qti-simple-choice")
@@ -445,15 +507,21 @@ def _choices(interaction: ET.Element, correct: str | None) -> tuple[Choice, ...]
             raise QtiError(f"qti-simple-choice identifier {key!r} is used twice")
         seen.add(key)
         choices.append(
-            Choice(key=key, text=_source(el, True), correct=key == correct, misconception=el.get("data-misconception"))
+            Choice(
+                key=key, text=_texts(el, True, lang), correct=key == correct, misconception=el.get("data-misconception")
+            )
         )
     if correct not in seen:
         raise QtiError(f"qti-correct-response names {correct!r}, which is not the identifier of a qti-simple-choice")
     return tuple(choices)
 
 
-def _rubric(body: ET.Element) -> Rubric | None:
-    block = next((b for b in body.iter(_q("qti-rubric-block")) if b.get("use", "scoring") == "scoring"), None)
+def _scoring_block(body: ET.Element) -> ET.Element | None:
+    return next((b for b in body.iter(_q("qti-rubric-block")) if b.get("use", "scoring") == "scoring"), None)
+
+
+def _rubric(body: ET.Element, lang: str) -> Rubric | None:
+    block = _scoring_block(body)
     if block is None:
         return None
     levels, patterns = [], []
@@ -464,13 +532,13 @@ def _rubric(body: ET.Element) -> Rubric | None:
                 raw = li.get("data-score")
                 if raw is None or not raw.strip().isdigit():
                     raise QtiError(f"qti-rubric-block: data-score {raw!r} on a level is not a whole number")
-                levels.append(RubricLevel(score=int(raw), description=_source(li, True)))
+                levels.append(RubricLevel(score=int(raw), description=_texts(li, True, lang)))
         elif lst.tag == _q("ul") and "cl-rubric-patterns" in css:
             for li in _local_children(lst, "li"):
                 misconception = li.get("data-misconception")
                 if not misconception:
                     raise QtiError("qti-rubric-block: a pattern has no data-misconception")
-                patterns.append(RubricPattern(pattern=_source(li, True), misconception=misconception))
+                patterns.append(RubricPattern(pattern=_texts(li, True, lang), misconception=misconception))
     return Rubric(levels=tuple(levels), patterns=tuple(patterns))
 
 
@@ -527,39 +595,83 @@ def _element_to_item(root: ET.Element) -> Item:
         raise QtiError(f"{where}: qti-correct-response must hold exactly one qti-value, has {len(values)}")
     correct = values[0] if values else None
 
+    lang = _language(root.get(XML_LANG)) or "en"
     stem_div = next((d for d in body.iter(_q("div")) if "cl-stem" in (d.get("class") or "").split()), None)
     if stem_div is not None:
-        stem = _source(stem_div, False)
-        translations = {
-            lang: stem_div.get(f"data-cl-source-{lang}")
-            for lang in LANGUAGES
-            if stem_div.get(f"data-cl-source-{lang}") is not None
-        }
+        stem = _texts(stem_div, False, lang)
+        for code in LANGUAGES:  # exported before the bank had languages: the stem's translations as attributes
+            if stem_div.get(f"data-cl-source-{code}") is not None:
+                stem.setdefault(code, stem_div.get(f"data-cl-source-{code}"))
+        stem = {code: stem[code] for code in LANGUAGES if code in stem}
     else:
-        stem, translations = _block_markdown(body), {}
+        text = _block_markdown(body)
         prompt = interaction.find(_q("qti-prompt"))
         if prompt is not None and _inline_markdown(prompt).strip():
             # another tool's question may sit in the prompt; ClassLab items have no prompt of their own
-            stem = "\n\n".join(part for part in (stem, _inline_markdown(prompt).strip()) if part)
+            text = "\n\n".join(part for part in (text, _inline_markdown(prompt).strip()) if part)
+        stem = {lang: text}
+    # the item's languages once every text is read (below); the item's own language meanwhile
+    languages = (lang,)
     base = {
         "key": identifier,
         "topic": body.get("data-cl-topic", ""),
         "type": kind,
         "stem": stem,
-        "translations": translations,
+        "languages": languages,
     }
 
     if kind == "choice":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
-        return Item(**base, choices=_choices(interaction, correct))
-    if kind == "numeric":
+        item = Item(**base, choices=_choices(interaction, correct, lang))
+    elif kind == "numeric":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
         answer = _float(correct, f"{where} qti-correct-response")
         tolerance, wrong = _numeric_rules(root)
-        return Item(**base, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrong))
-    return Item(**base, model_answer=correct or None, rubric=_rubric(body))
+        item = Item(**base, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrong))
+    else:
+        block = _scoring_block(body)
+        model_div = (
+            next((d for d in block.iter(_q("div")) if "cl-model-answer" in (d.get("class") or "").split()), None)
+            if block is not None
+            else None
+        )
+        if model_div is not None:
+            model = _texts(model_div, False, lang)
+        else:
+            model = _texts(ET.Element("x", {"data-cl-source": correct}), False, lang) if correct else None
+        item = Item(**base, model_answer=model or None, rubric=_rubric(body, lang))
+    return _with_languages(item, body.get("data-cl-languages"))
+
+
+def _text_maps(item: Item) -> list[tuple[str, Texts]]:
+    texts: list[tuple[str, Texts]] = [("the stem", item.stem)]
+    texts += [(f"qti-simple-choice {c.key!r}", c.text) for c in item.choices]
+    if item.model_answer:
+        texts.append(("the model answer", item.model_answer))
+    if item.rubric:
+        texts += [(f"the rubric level of score {lv.score}", lv.description) for lv in item.rubric.levels]
+        texts += [(f"the rubric pattern of {p.misconception!r}", p.pattern) for p in item.rubric.patterns]
+    return texts
+
+
+def _with_languages(item: Item, declared: str | None) -> Item:
+    """The item with its languages: those ClassLab declared (every text must then have each of them, or a page
+    would have nothing to show), or else those every text of the item is written in."""
+    texts = _text_maps(item)
+    if declared is None:
+        languages = tuple(code for code in LANGUAGES if all(code in text for _, text in texts))
+        return dataclasses.replace(item, languages=languages or item.languages)
+    codes = declared.split()
+    if not codes or any(code not in LANGUAGES for code in codes):
+        raise QtiError(f"qti-item-body: data-cl-languages {declared!r} must list languages from {', '.join(LANGUAGES)}")
+    languages = tuple(code for code in LANGUAGES if code in codes)
+    for where, text in texts:
+        missing = [code for code in languages if code not in text]
+        if missing:
+            raise QtiError(f"{where} has no text in {', '.join(missing)} (the item is in {' '.join(languages)})")
+    return dataclasses.replace(item, languages=languages)
 
 
 def qti_to_item(xml: str | bytes) -> Item:

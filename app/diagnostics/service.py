@@ -23,6 +23,7 @@ from app.db import utcnow
 from app.diagnostics import analysis, bankfile
 from app.diagnostics import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.diagnostics.models import (
+    DIGITS,
     Answer,
     Assignment,
     AssignmentItem,
@@ -32,6 +33,7 @@ from app.diagnostics.models import (
     Misconception,
     Student,
     Submission,
+    Topic,
     new_student_code,
 )
 from app.errors import Conflict, InvalidInput, NotFound, msg, sentences
@@ -41,23 +43,70 @@ from app.inputs import text_refused
 
 
 def item_spec(item: bankfile.Item) -> dict:
+    """The item as stored: every field, every text in every language (maps), and the languages of its bank."""
     return json.loads(json.dumps(dataclasses.asdict(item)))
 
 
+def _texts(value: dict | str | None) -> dict | None:
+    """A language map as stored; a plain string is a text stored before banks had languages (English)."""
+    if value is None or isinstance(value, dict):
+        return value
+    return {"en": value}
+
+
 def spec_item(spec: dict) -> bankfile.Item:
-    """The bank's dataclass back from a stored spec (for scoring and QTI export)."""
+    """The bank's dataclass back from a stored spec (for scoring, pages and QTI export).
+
+    A spec stored before banks had languages has plain strings and the stem's Hebrew and Arabic in
+    `translations`: it comes back as a single-language (English) item, its stem with those translations."""
     rubric = spec.get("rubric")
+    stem = _texts(spec["stem"])
+    if spec.get("translations"):
+        stem = {**spec["translations"], **stem}
     return bankfile.Item(
-        key=spec["key"], topic=spec["topic"], type=spec["type"], stem=spec["stem"],
-        choices=tuple(bankfile.Choice(**c) for c in spec.get("choices") or ()),
+        key=spec["key"], topic=spec["topic"], type=spec["type"], stem=stem,
+        choices=tuple(bankfile.Choice(**{**c, "text": _texts(c["text"])}) for c in spec.get("choices") or ()),
         answer=spec.get("answer"), tolerance=spec.get("tolerance"),
         wrong_answers=tuple(bankfile.WrongAnswer(**w) for w in spec.get("wrong_answers") or ()),
         rubric=bankfile.Rubric(
-            levels=tuple(bankfile.RubricLevel(**lv) for lv in rubric["levels"]),
-            patterns=tuple(bankfile.RubricPattern(**p) for p in rubric.get("patterns") or ()),
+            levels=tuple(bankfile.RubricLevel(lv["score"], _texts(lv["description"])) for lv in rubric["levels"]),
+            patterns=tuple(bankfile.RubricPattern(_texts(p["pattern"]), p["misconception"])
+                           for p in rubric.get("patterns") or ()),
         ) if rubric else None,
-        model_answer=spec.get("model_answer"), translations=spec.get("translations") or {},
+        model_answer=_texts(spec.get("model_answer")),
+        languages=tuple(spec.get("languages") or ("en",)),
     )
+
+
+def misconception_record(row: Misconception) -> bankfile.Misconception:
+    """The bank's record of a stored misconception, every language it has."""
+    texts = row.texts or {}
+    return bankfile.Misconception(
+        key=row.key, topic=row.topic, title=texts.get("title") or {"en": row.title},
+        description=texts.get("description") or {"en": row.description},
+        typical_reasoning=texts.get("typical_reasoning") or {"en": row.typical_reasoning},
+        teaching_ideas=tuple(texts.get("teaching_ideas") or ({"en": idea} for idea in row.teaching_ideas)),
+        source=bankfile.Source(**row.source), languages=tuple(texts.get("languages") or ("en",)),
+    )
+
+
+def diagnostic_record(row: Diagnostic) -> bankfile.Diagnostic:
+    texts = row.texts or {}
+    return bankfile.Diagnostic(
+        key=row.key, title=texts.get("title") or {"en": row.title},
+        description=texts.get("description") or {"en": row.description}, items=tuple(row.item_keys),
+        targets=tuple(row.targets), languages=tuple(texts.get("languages") or ("en",)),
+    )
+
+
+def topic_record(row: Topic) -> bankfile.Topic:
+    texts = row.texts or {}
+    return bankfile.Topic(key=row.key, title=texts.get("title") or {"en": row.title},
+                          languages=tuple(texts.get("languages") or ("en",)))
+
+
+def _english(texts: bankfile.Texts, languages: tuple[str, ...]) -> str:
+    return bankfile.pick(texts, "en", languages)
 
 
 @dataclass
@@ -76,11 +125,21 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
     if actor is not None:  # the CLI runs as the operator; the page as a signed-in administrator
         authz.require(actor, "manage", Item(), hide=False)
     report = ImportReport()
+    for t in bank.topics.values():
+        row = session.scalar(select(Topic).where(Topic.key == t.key)) or Topic(key=t.key)
+        row.title = _english(t.title, t.languages)
+        row.texts = {"languages": list(t.languages), "title": dict(t.title)}
+        session.add(row)
     for m in bank.misconceptions.values():
         row = session.scalar(select(Misconception).where(Misconception.key == m.key)) or Misconception(key=m.key)
-        row.topic, row.title, row.description = m.topic, m.title, m.description
-        row.typical_reasoning, row.teaching_ideas = m.typical_reasoning, list(m.teaching_ideas)
+        row.topic, row.title = m.topic, _english(m.title, m.languages)
+        row.description = _english(m.description, m.languages)
+        row.typical_reasoning = _english(m.typical_reasoning, m.languages)
+        row.teaching_ideas = [_english(idea, m.languages) for idea in m.teaching_ideas]
         row.source = dataclasses.asdict(m.source)
+        row.texts = {"languages": list(m.languages), "title": dict(m.title), "description": dict(m.description),
+                     "typical_reasoning": dict(m.typical_reasoning),
+                     "teaching_ideas": [dict(idea) for idea in m.teaching_ideas]}
         session.add(row)
         report.misconceptions += 1
     for item in bank.items.values():
@@ -94,7 +153,7 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
             select(func.count()).select_from(AssignmentItem).where(AssignmentItem.item_id == current.id))
         if current is not None and not used:
             current.topic, current.type, current.stem, current.spec, current.digest = (
-                item.topic, item.type, item.stem, spec, digest)
+                item.topic, item.type, _english(item.stem, item.languages), spec, digest)
             report.items_updated += 1
             continue
         version = 1
@@ -104,11 +163,13 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
             report.items_versioned += 1
         else:
             report.items_added += 1
-        session.add(Item(key=item.key, version=version, topic=item.topic, type=item.type, stem=item.stem, spec=spec,
-                         digest=digest, current=True))
+        session.add(Item(key=item.key, version=version, topic=item.topic, type=item.type,
+                         stem=_english(item.stem, item.languages), spec=spec, digest=digest, current=True))
     for d in bank.diagnostics.values():
         row = session.scalar(select(Diagnostic).where(Diagnostic.key == d.key)) or Diagnostic(key=d.key)
-        row.title, row.description, row.item_keys, row.targets = d.title, d.description, list(d.items), list(d.targets)
+        row.title, row.description = _english(d.title, d.languages), _english(d.description, d.languages)
+        row.item_keys, row.targets = list(d.items), list(d.targets)
+        row.texts = {"languages": list(d.languages), "title": dict(d.title), "description": dict(d.description)}
         session.add(row)
         report.diagnostics += 1
     session.flush()
@@ -175,6 +236,38 @@ def misconceptions(session: Session) -> dict[str, Misconception]:
 
 def diagnostics(session: Session) -> list[Diagnostic]:
     return list(session.scalars(select(Diagnostic).order_by(Diagnostic.title)))
+
+
+# ------------------------------------------------------------------------------ the bank in one language
+
+
+def check_language(lang: str, field: str = "lang") -> str:
+    if lang not in bankfile.LANGUAGES:
+        raise InvalidInput(msg("'%(lang)s' is not a language of the bank: choose one of %(choices)s.", lang=lang,
+                               choices=", ".join(bankfile.LANGUAGES)), field=field)
+    return lang
+
+
+def topics_in(session: Session, lang: str) -> dict[str, bankfile.TopicText]:
+    return {row.key: topic_record(row).in_language(lang) for row in session.scalars(select(Topic).order_by(Topic.key))}
+
+
+def misconceptions_in(session: Session, lang: str) -> dict[str, bankfile.MisconceptionText]:
+    return {key: misconception_record(row).in_language(lang) for key, row in misconceptions(session).items()}
+
+
+def misconception_titles(session: Session, lang: str) -> dict[str, str]:
+    """Misconception key -> its title in `lang`: the labels of every report and chart."""
+    return {key: m.title for key, m in misconceptions_in(session, lang).items()}
+
+
+def diagnostics_in(session: Session, lang: str) -> list[bankfile.DiagnosticText]:
+    return [diagnostic_record(row).in_language(lang) for row in diagnostics(session)]
+
+
+def item_text(item: Item, lang: str) -> bankfile.ItemText:
+    """One stored item version as a reader in `lang` sees it: stem, choices with their labels, rubric."""
+    return spec_item(item.spec).in_language(lang)
 
 
 # ------------------------------------------------------------------------------------ scoring answers
@@ -245,13 +338,37 @@ def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
 # ------------------------------------------------------------------------------- classes and rosters
 
 
-def create_class(session: Session, teacher: User, name: str) -> ClassGroup:
+def _language_and_digits(language: str, digits: str) -> tuple[str, str]:
+    language, digits = (language or "").strip(), (digits or "").strip()
+    if language not in bankfile.LANGUAGES:
+        raise InvalidInput(msg("'%(language)s' is not a language of ClassLab: choose one of %(choices)s.",
+                               language=language, choices=", ".join(bankfile.LANGUAGES)), field="language")
+    if digits not in DIGITS:
+        raise InvalidInput(msg("'%(digits)s' is not a way of writing numbers: choose one of %(choices)s.",
+                               digits=digits, choices=", ".join(DIGITS)), field="digits")
+    if digits == "arabic-indic" and language != "ar":
+        raise InvalidInput(msg("Arabic-Indic digits are for classes taught in Arabic."), field="digits")
+    return language, digits
+
+
+def create_class(session: Session, teacher: User, name: str, language: str = "en",
+                 digits: str = "western") -> ClassGroup:
+    """A class whose students see the bank and their pages in `language`, numbers written with `digits`."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput(msg("A class needs a name of 1 to 200 characters."), field="name")
-    group = ClassGroup(teacher=teacher, name=name)
+    language, digits = _language_and_digits(language, digits)
+    group = ClassGroup(teacher=teacher, name=name, language=language, digits=digits)
     session.add(group)
     session.flush()
+    return group
+
+
+def set_class_language(session: Session, actor: User, class_id: int, language: str, digits: str) -> ClassGroup:
+    """The language the class's students read in, and how their numbers are written; assignments already made
+    keep their titles, everything from the bank follows at once."""
+    group = get_class(session, actor, class_id, "edit")
+    group.language, group.digits = _language_and_digits(language, digits)
     return group
 
 
@@ -386,7 +503,7 @@ def create_assignment(session: Session, actor: User, class_id: int, *, title: st
         if diagnostic is None:
             raise InvalidInput(msg("Unknown diagnostic '%(key)s'.", key=diagnostic_key), field="diagnostic")
         item_keys = list(diagnostic.item_keys)
-        title = title or diagnostic.title
+        title = title or diagnostic_record(diagnostic).in_language(group.language).title
     if not item_keys:
         raise InvalidInput(msg("Pick a ready diagnostic or at least one item."), field="items")
     if closes_at <= opens_at:

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -16,7 +16,8 @@ from markupsafe import Markup
 
 from app import db, richtext
 from app.accounts.forms import ActionForm
-from app.diagnostics import analysis, service
+from app.config import RTL
+from app.diagnostics import analysis, bankfile, service
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.extensions import limiter
 from app.inputs import digits
@@ -26,13 +27,40 @@ student_bp = Blueprint("student", __name__, url_prefix="/s")
 
 
 @bp.app_template_filter("stem")
-def stem_filter(text: str) -> Markup:
-    return richtext.render_block(text or "")
+def stem_filter(text: str, digits: str = "western") -> Markup:
+    return richtext.with_digits(richtext.render_block(text or ""), digits)
 
 
 @bp.app_template_filter("inline")
-def inline_filter(text: str) -> Markup:
-    return richtext.render_inline(text or "")
+def inline_filter(text: str, digits: str = "western") -> Markup:
+    return richtext.with_digits(richtext.render_inline(text or ""), digits)
+
+
+@bp.app_template_filter("digits")
+def digits_filter(value: object, digits: str = "western") -> Markup:
+    """A number (a question's number) written in the class's digits."""
+    return richtext.with_digits(Markup.escape(str(value)), digits)
+
+
+def _interface_language() -> str:
+    lang = str(get_locale() or "en")
+    return lang if lang in bankfile.LANGUAGES else "en"
+
+
+def _bank_language() -> str:
+    """The language of the bank's texts on a teacher's page: the interface's, or the one chosen with ?lang=."""
+    asked = request.args.get("lang")
+    return _interface_language() if asked is None else service.check_language(asked)
+
+
+def _bank_language_url(lang: str) -> str:
+    """This page with the bank's texts in `lang` (the switcher's links keep the page's other arguments)."""
+    return url_for(request.endpoint, **{**(request.view_args or {}), **request.args.to_dict(), "lang": lang})
+
+
+@bp.context_processor
+def bank_language_switcher() -> dict:
+    return {"bank_language_url": _bank_language_url, "rtl_languages": RTL}
 
 
 def _local(value: str, field: str) -> datetime:
@@ -50,15 +78,20 @@ def _local(value: str, field: str) -> datetime:
 def index():
     s = db.session()
     return render_template("diagnostics/index.html", classes=service.classes_of(s, current_user),
-                           assignments=service.assignments_of(s, current_user), form=ActionForm())
+                           assignments=service.assignments_of(s, current_user), form=ActionForm(),
+                           class_language=_interface_language())
 
 
 @bp.get("/bank")
 @login_required
 def bank():
     s = db.session()
-    return render_template("diagnostics/bank.html", misconceptions=service.misconceptions(s),
-                           items=service.current_items(s), diagnostics=service.diagnostics(s))
+    lang = _bank_language()
+    items = service.current_items(s)
+    return render_template("diagnostics/bank.html", bank_lang=lang, topics=service.topics_in(s, lang),
+                           misconceptions=service.misconceptions_in(s, lang), items=items,
+                           texts={i.id: service.item_text(i, lang) for i in items},
+                           diagnostics=service.diagnostics_in(s, lang))
 
 
 @bp.get("/bank/qti.zip")
@@ -92,8 +125,19 @@ def import_qti():
 @login_required
 @form_errors_to("diagnostics.index")
 def create_class():
-    group = service.create_class(db.session(), current_user, request.form.get("name", ""))
+    group = service.create_class(db.session(), current_user, request.form.get("name", ""),
+                                 language=request.form.get("language") or _interface_language())
     return redirect(url_for("diagnostics.class_page", class_id=group.id))
+
+
+@bp.post("/classes/<int:class_id>/language")
+@login_required
+@form_errors_to("diagnostics.class_page")
+def class_language(class_id: int):
+    service.set_class_language(db.session(), current_user, class_id, request.form.get("language", ""),
+                               request.form.get("digits", ""))
+    flash(_("Your students now see this class in the language and digits you chose."), "info")
+    return redirect(url_for("diagnostics.class_page", class_id=class_id))
 
 
 @bp.get("/classes/<int:class_id>")
@@ -102,8 +146,10 @@ def class_page(class_id: int):
     s = db.session()
     group = service.get_class(s, current_user, class_id)
     now = datetime.now(ZoneInfo(str(get_timezone() or "Asia/Jerusalem")))
+    lang = _bank_language()
     return render_template(
-        "diagnostics/class.html", group=group, form=ActionForm(), diagnostics=service.diagnostics(s),
+        "diagnostics/class.html", group=group, form=ActionForm(), diagnostics=service.diagnostics_in(s, lang),
+        bank_lang=lang,
         assignments=[a for a in service.assignments_of(s, current_user) if a.class_id == group.id],
         default_open=now.strftime("%Y-%m-%dT%H:%M"), default_close=(now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
         student_url=url_for("student.enter", _external=True),
@@ -154,24 +200,23 @@ def create_assignment(class_id: int):
     return redirect(url_for("diagnostics.results", public_id=assignment.public_id))
 
 
-def _labels(s) -> dict[str, str]:
-    return {k: m.title for k, m in service.misconceptions(s).items()}
-
-
 @bp.get("/assignments/<public_id>")
 @login_required
 def results(public_id: str):
     s = db.session()
     res = service.results(s, current_user, public_id)
-    labels = _labels(s)
+    lang = _bank_language()
+    labels = service.misconception_titles(s, lang)
     rtl = str(get_locale()) in ("he", "ar")
     heat_labels = {**labels, analysis.CORRECT: _("correct"), analysis.INCORRECT: _("wrong, no known misconception"),
                    analysis.MISSING: _("not submitted"), analysis.SKIPPED: _("skipped (counts as wrong)"),
                    analysis.PENDING: _("waiting to be scored")}
     # Teachers read questions by their number in the assignment, not by the bank's internal keys.
     numbers = {item.key: _("Q%(num)d", num=n) for n, item in enumerate(res.items, start=1)}
+    texts = {item.id: service.item_text(item, lang) for item in {*res.items, *(a.item for a in res.pending_text)}}
     return render_template(
-        "diagnostics/results.html", res=res, labels=labels, form=ActionForm(), numbers=numbers,
+        "diagnostics/results.html", res=res, labels=labels, form=ActionForm(), numbers=numbers, bank_lang=lang,
+        texts=texts,
         small_sample=analysis.SMALL_SAMPLE,
         heatmap_svg=Markup(analysis.render_heatmap_svg(res.heatmap, labels=heat_labels, rtl=rtl,
                                                        title=_("Students and items"),
@@ -194,6 +239,7 @@ def progress(class_id: int):
     group = service.get_class(s, current_user, class_id)
     assignments = [a for a in service.assignments_of(s, current_user) if a.class_id == group.id]
     before, after = request.args.get("before"), request.args.get("after")
+    lang = _bank_language()
     data, charts = None, {}
     if before and after:
         try:
@@ -201,7 +247,7 @@ def progress(class_id: int):
         except ClassLabError as exc:
             flash(exc.detail, "error")
         else:
-            labels = _labels(s)
+            labels = service.misconception_titles(s, lang)
             rtl = str(get_locale()) in ("he", "ar")
             cls = data["change"]["class"]
             for name, title in (("held_before", _("Holding each misconception: before")),
@@ -210,7 +256,7 @@ def progress(class_id: int):
                     {labels.get(k, k): v for k, v in cls[name].items()} or {"—": 0}, title=title, rtl=rtl))
             data["labels"] = labels
     return render_template("diagnostics/progress.html", group=group, assignments=assignments, data=data,
-                           charts=charts, before=before, after=after)
+                           charts=charts, before=before, after=after, bank_lang=lang)
 
 
 @bp.get("/assignments/<public_id>/results.csv")
@@ -336,19 +382,29 @@ def _student():
     return student
 
 
+@student_bp.before_request
+def signed_in_student() -> None:
+    """The signed-in student, if any, and the class's language: a student's pages are all in it (the locale
+    selector reads g.class_language), their numbers in the class's digits."""
+    g.student = _student()
+    if g.student is not None:
+        g.class_language = g.student.class_group.language
+
+
 @student_bp.get("/home")
 def home():
-    student = _student()
+    student = g.student
     if student is None:
         return redirect(url_for("student.enter"))
     s = db.session()
     rows = [(a, service.submission_of(s, a, student)) for a in service.open_assignments(s, student)]
-    return render_template("diagnostics/student_home.html", student=student, rows=rows)
+    return render_template("diagnostics/student_home.html", student=student, rows=rows,
+                           digits=student.class_group.digits)
 
 
 @student_bp.route("/a/<public_id>", methods=["GET", "POST"])
 def answer(public_id: str):
-    student = _student()
+    student = g.student
     if student is None:
         return redirect(url_for("student.enter"))
     s = db.session()
@@ -372,8 +428,11 @@ def answer(public_id: str):
         except ClassLabError as exc:  # shown again as typed; the error status rolls the answers back
             error, status = exc.detail, exc.status
     saved = {a.item_id: a.value or "" for a in submission.answers} if submission else {}
+    group = student.class_group
+    texts = {ai.item.id: service.item_text(ai.item, group.language) for ai in assignment.items}
     return render_template("diagnostics/student_answer.html", assignment=assignment, student=student,
-                           submission=submission, saved={**saved, **typed}, error=error), status
+                           submission=submission, saved={**saved, **typed}, error=error, texts=texts,
+                           digits=group.digits), status
 
 
 @student_bp.post("/leave")

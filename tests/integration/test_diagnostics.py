@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -45,7 +46,8 @@ def test_the_starter_bank_imports_once_and_again_changes_nothing(stack, bank):
 def test_editing_an_item_used_by_an_assignment_makes_a_new_version(session, people, assignment):
     used = assignment.items[0].item
     bank = bankfile.load_bank()
-    changed = bankfile.Item(**{**bank.items[used.key].__dict__, "stem": used.stem + " (edited)"})
+    original = bank.items[used.key]
+    changed = dataclasses.replace(original, stem={**original.stem, "en": original.stem["en"] + " (edited)"})
     edited = bankfile.Bank(bank.topics, bank.misconceptions, {**bank.items, used.key: changed}, bank.diagnostics)
     report = service.import_bank(session, None, edited)
     session.commit()

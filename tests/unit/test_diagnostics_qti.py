@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import zipfile
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
 
-from app.diagnostics.bankfile import Bank, Item, load_bank
+from app.diagnostics.bankfile import LANGUAGES, Bank, Item, load_bank, pick
 from app.diagnostics.qti import (
     MATCH_CORRECT,
     MATHML_NS,
@@ -25,11 +26,24 @@ from app.richtext import render_block, render_inline
 Q = f"{{{QTI_NS}}}"
 M = f"{{{MATHML_NS}}}"
 CP = "{http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1}"
+LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+TRILINGUAL = Path(__file__).parents[1] / "trilingual_bank"
 
 
 @pytest.fixture(scope="module")
 def bank() -> Bank:
     return load_bank()
+
+
+@pytest.fixture(scope="module")
+def trilingual() -> Bank:
+    """A small bank with every text in en, he and ar (the starter bank gets there once translated)."""
+    return load_bank(TRILINGUAL)
+
+
+@pytest.fixture(scope="module", params=["starter", "trilingual"])
+def any_bank(request, bank, trilingual) -> Bank:
+    return bank if request.param == "starter" else trilingual
 
 
 def _assert_same(a: Item, b: Item) -> None:
@@ -41,14 +55,15 @@ def _assert_same(a: Item, b: Item) -> None:
 # ---------------------------------------------------------------------------------------------- round trips
 
 
-def test_whole_bank_round_trips_field_by_field(bank) -> None:
-    for item in bank.items.values():
+def test_whole_bank_round_trips_field_by_field(any_bank) -> None:
+    for item in any_bank.items.values():
         _assert_same(qti_to_item(item_to_qti(item)), item)
         # bytes, as read from a package, work the same
         _assert_same(qti_to_item(item_to_qti(item).encode("utf-8")), item)
 
 
-def test_package_round_trip(bank, tmp_path) -> None:
+def test_package_round_trip(any_bank, tmp_path) -> None:
+    bank = any_bank
     out = bank_to_qti_package(bank, tmp_path / "bank.zip")
     with zipfile.ZipFile(out) as zf:
         names = zf.namelist()
@@ -92,6 +107,7 @@ def _assert_common(root: ET.Element, item: Item, base_type: str) -> ET.Element:
     assert score.findtext(f"{Q}qti-default-value/{Q}qti-value") == "0"
     body = root.find(f"{Q}qti-item-body")
     assert body is not None and body.get("data-cl-topic") == item.topic
+    assert body.get("data-cl-languages") == " ".join(item.languages)
     assert root.find(f"{Q}qti-response-processing") is not None
     # order required by the schema: declarations, then the body, then response processing
     order = [child.tag.split("}")[1] for child in root]
@@ -99,7 +115,7 @@ def _assert_common(root: ET.Element, item: Item, base_type: str) -> ET.Element:
     assert order[-1] == "qti-response-processing"
     # maths is MathML in its own namespace; XHTML stays in the QTI namespace
     assert not root.findall(f".//{Q}math")
-    assert body.find(f"{Q}div/{Q}p") is not None
+    assert body.find(f"{Q}div[@class='cl-stem']//{Q}p") is not None
     return body
 
 
@@ -116,8 +132,8 @@ def test_choice_item_structure(bank) -> None:
     assert choices[0].find(f"{M}math/{M}mfrac/{M}mn").text == "3"
     assert root.find(f"{Q}qti-response-processing").get("template") == MATCH_CORRECT
     stem = body.find(f"{Q}div")
-    assert stem.get("data-cl-source") == item.stem
-    assert stem.get("data-cl-source-he") == item.translations["he"]
+    # the starter bank is English only for now, but this stem was already translated: each language its own div
+    assert {div.get(LANG): div.get("data-cl-source") for div in stem} == item.stem
     assert [m.tag for m in stem.iter() if m.tag.startswith(M)][:3] == [f"{M}math", f"{M}mfrac", f"{M}mn"]
 
 
@@ -152,10 +168,10 @@ def test_text_item_structure(bank) -> None:
     item = bank.items["frac-explain-denominator"]
     root = _root(item)
     body = _assert_common(root, item, "string")
-    assert root.findtext(f".//{Q}qti-correct-response/{Q}qti-value") == item.model_answer
+    assert root.findtext(f".//{Q}qti-correct-response/{Q}qti-value") == pick(item.model_answer, "en", item.languages)
     assert root.find(f"{Q}qti-outcome-declaration[@identifier='SCORE']").get("normal-maximum") == "2"
     assert body.find(f"{Q}qti-extended-text-interaction").get("response-identifier") == "RESPONSE"
-    assert len(body.findall(f"{Q}div/{Q}p")) == 2
+    assert len(body.findall(f"{Q}div/{Q}div[@{LANG}='en']/{Q}p")) == 2
     rubric = body.find(f"{Q}qti-rubric-block")
     assert rubric.get("use") == "scoring" and rubric.get("view") == "scorer"
     levels = rubric.findall(f"{Q}qti-content-body/{Q}ol/{Q}li")
@@ -165,14 +181,23 @@ def test_text_item_structure(bank) -> None:
     assert len(root.find(f"{Q}qti-response-processing")) == 0  # a person scores it
 
 
-def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None:
-    """Without data-cl-*, stems and choices are rebuilt from the XHTML and MathML and render the same."""
-    for original in bank.items.values():
+def _rendered(texts, render) -> dict[str, str]:
+    return {lang: str(render(text)) for lang, text in texts.items()}
+
+
+def test_items_from_other_tools_import_without_classlab_attributes(any_bank) -> None:
+    """Without data-cl-*, stems and choices are rebuilt from the XHTML and MathML and render the same, each
+    language from its xml:lang."""
+    for original in any_bank.items.values():
         xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
         item = qti_to_item(xml)
-        assert item.topic == "" and item.translations == {}
-        assert render_block(item.stem) == render_block(original.stem), original.key
-        assert [render_inline(c.text) for c in item.choices] == [render_inline(c.text) for c in original.choices]
+        # its languages are those every text is written in: at least the bank's (the starter bank's few items
+        # translated before the bank had languages come back in all three)
+        assert item.topic == "" and set(original.languages) <= set(item.languages), original.key
+        assert _rendered(item.stem, render_block) == _rendered(original.stem, render_block), original.key
+        assert [_rendered(c.text, render_inline) for c in item.choices] == [
+            _rendered(c.text, render_inline) for c in original.choices
+        ]
         assert [(c.key, c.correct, c.misconception) for c in item.choices] == [
             (c.key, c.correct, c.misconception) for c in original.choices
         ]
@@ -182,8 +207,8 @@ def test_items_from_other_tools_import_without_classlab_attributes(bank) -> None
             original.wrong_answers,
         )
         if original.rubric:
-            assert [render_inline(lv.description) for lv in item.rubric.levels] == [
-                render_inline(lv.description) for lv in original.rubric.levels
+            assert [_rendered(lv.description, render_inline) for lv in item.rubric.levels] == [
+                _rendered(lv.description, render_inline) for lv in original.rubric.levels
             ]
 
 
@@ -195,10 +220,87 @@ def test_teachers_tex_survives_a_trip_through_another_tool(bank) -> None:
     numeric = bank.items["frac-add-decimal"]
     for tex, _ in TEACHERS_TEX:
         stem = f"Work out ${tex}$ and $$\\frac{{1}}{{2}}$$ with **care**, [see](https://example.org/a?b=1&c=(2))."
-        original = dataclasses.replace(numeric, stem=stem)
+        original = dataclasses.replace(numeric, stem={"en": stem})
         xml = re.sub(r' data-cl-[a-z-]+="[^"]*"', "", item_to_qti(original))
         assert ' rel="' not in xml
-        assert render_block(qti_to_item(xml).stem) == render_block(original.stem), tex
+        assert render_block(qti_to_item(xml).stem["en"]) == render_block(stem), tex
+
+
+def test_every_language_travels_in_the_item_marked_with_xml_lang(trilingual) -> None:
+    item = trilingual.items["sample-explain"]
+    root = _root(item)
+    assert root.get(LANG) == "en"
+    body = root.find(f"{Q}qti-item-body")
+    assert body.get("data-cl-languages") == "en he ar"
+    wrappers = body.findall(f"{Q}div[@class='cl-stem']/{Q}div")
+    assert [(w.get(LANG), w.get("dir"), w.get("class")) for w in wrappers] == [
+        ("en", None, "cl-lang"),
+        ("he", "rtl", "cl-lang"),
+        ("ar", "rtl", "cl-lang"),
+    ]
+    assert {w.get(LANG): w.get("data-cl-source") for w in wrappers} == item.stem
+    assert "נועה" in "".join(wrappers[1].itertext()) and "ليان" in "".join(wrappers[2].itertext())
+    # the scorer reads the model answer and every rubric line in each language
+    content = body.find(f"{Q}qti-rubric-block/{Q}qti-content-body")
+    model = content.find(f"{Q}div[@class='cl-model-answer']")
+    assert {w.get(LANG): w.get("data-cl-source") for w in model} == item.model_answer
+    for li, level in zip(content.findall(f"{Q}ol/{Q}li"), item.rubric.levels, strict=True):
+        assert {s.get(LANG): s.get("data-cl-source") for s in li.findall(f"{Q}span")} == level.description
+    # a choice that is only maths is written once; one with words once in each language
+    choices = _root(trilingual.items["sample-compare"]).findall(f".//{Q}qti-simple-choice")
+    assert choices[0].get("data-cl-source") == "$\\frac{3}{4}$" and not choices[0].findall(f"{Q}span")
+    assert [(s.get(LANG), s.text) for s in choices[2].findall(f"{Q}span")] == [
+        ("en", "They are equal"),
+        ("he", "הם שווים"),
+        ("ar", "هما متساويان"),
+    ]
+
+
+def test_a_package_in_three_languages_imports_keeping_all_three(trilingual, tmp_path) -> None:
+    items = qti_package_to_items(bank_to_qti_package(trilingual, tmp_path / "three.zip"))
+    assert len(items) == 5
+    for item in items:
+        original = trilingual.items[item.key]
+        _assert_same(item, original)
+        for lang in LANGUAGES:
+            assert item.in_language(lang) == original.in_language(lang)
+
+
+def test_an_item_that_declares_a_language_it_lacks_is_refused(trilingual) -> None:
+    xml = item_to_qti(trilingual.items["sample-compare"])
+    without_ar = re.sub(r'<span xml:lang="ar"[^>]*>هما متساويان</span>', "", xml)
+    assert without_ar != xml
+    with pytest.raises(QtiError, match=r"^qti-simple-choice 'C' has no text in ar \(the item is in en he ar\)$"):
+        qti_to_item(without_ar)
+    with pytest.raises(QtiError, match="^qti-item-body: data-cl-languages 'en fr' must list languages from en"):
+        qti_to_item(xml.replace('data-cl-languages="en he ar"', 'data-cl-languages="en fr"'))
+
+
+OLD_EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="old" title="old" xml:lang="en">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">
+    <qti-correct-response><qti-value>A</qti-value></qti-correct-response>
+  </qti-response-declaration>
+  <qti-item-body data-cl-topic="fractions">
+    <div class="cl-stem" data-cl-source="Which is larger?" data-cl-source-he="מה גדול יותר?">
+      <p>Which is larger?</p>
+    </div>
+    <qti-choice-interaction response-identifier="RESPONSE" max-choices="1">
+      <qti-simple-choice identifier="A" data-cl-source="$1$"
+        ><math xmlns="http://www.w3.org/1998/Math/MathML"><mn>1</mn></math></qti-simple-choice>
+      <qti-simple-choice identifier="B" data-misconception="m" data-cl-source="Nothing">Nothing</qti-simple-choice>
+    </qti-choice-interaction>
+  </qti-item-body>
+</qti-assessment-item>
+"""
+
+
+def test_an_item_exported_before_the_bank_had_languages_still_imports() -> None:
+    item = qti_to_item(OLD_EXPORT)
+    assert item.stem == {"en": "Which is larger?", "he": "מה גדול יותר?"}
+    assert item.languages == ("en",)  # what every text has: a single-language item, which falls back
+    assert [c.text for c in item.choices] == [dict.fromkeys(LANGUAGES, "$1$"), {"en": "Nothing"}]
+    assert item.in_language("he").stem == "מה גדול יותר?" and item.in_language("he").choices[1].text == "Nothing"
 
 
 FOREIGN_CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -226,12 +328,20 @@ FOREIGN_CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_a_hand_written_qti_item_imports() -> None:
     item = qti_to_item(FOREIGN_CHOICE)
-    assert (item.key, item.type, item.topic) == ("q1", "choice", "")
-    assert item.stem == "Which is **half** of $\\frac{1}{2}$?\n\nChoose one."
+    assert (item.key, item.type, item.topic, item.languages) == ("q1", "choice", "", ("en",))
+    assert item.stem == {"en": "Which is **half** of $\\frac{1}{2}$?\n\nChoose one."}
+    # a choice that is only maths reads the same in every language
     assert [(c.key, c.text, c.correct, c.misconception) for c in item.choices] == [
-        ("c1", "$1$", False, None),
-        ("c2", "$\\frac{1}{4}$", True, None),
+        ("c1", dict.fromkeys(LANGUAGES, "$1$"), False, None),
+        ("c2", dict.fromkeys(LANGUAGES, "$\\frac{1}{4}$"), True, None),
     ]
+    # an item in Hebrew says so with its xml:lang
+    hebrew = qti_to_item(FOREIGN_CHOICE.replace('identifier="q1"', 'identifier="q1" xml:lang="he-IL"')
+                         .replace("Which is <strong>half</strong> of", "מהו <strong>חצי</strong> של")
+                         .replace("Choose one.", "בחרו תשובה אחת."))
+    assert hebrew.languages == ("he",)
+    assert hebrew.stem == {"he": "מהו **חצי** של $\\frac{1}{2}$?\n\nבחרו תשובה אחת."}
+    assert hebrew.in_language("ar").stem == hebrew.stem["he"]  # a single-language item falls back
 
 
 # ---------------------------------------------------------------------------------------------- malformed
@@ -391,7 +501,7 @@ def test_bad_rubric_score(bank) -> None:
 
 
 def test_text_that_xml_cannot_carry_is_refused_on_export(bank) -> None:
-    item = dataclasses.replace(bank.items["frac-compare-same-numerator"], stem="bell \x07 here")
+    item = dataclasses.replace(bank.items["frac-compare-same-numerator"], stem={"en": "bell \x07 here"})
     with pytest.raises(QtiError, match="U\\+0007 cannot be written in XML 1.0"):
         item_to_qti(item)
 

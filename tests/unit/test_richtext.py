@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 import pytest
 
 from app.diagnostics.bankfile import BankError, load_bank_text
-from app.richtext import MATHML_NS, check, render_block, render_inline, sanitize, tex_to_mathml
+from app.richtext import MATHML_NS, check, render_block, render_inline, sanitize, tex_to_mathml, with_digits
 
 M = f"{{{MATHML_NS}}}"
 
@@ -232,3 +233,18 @@ def test_the_sanitizer_keeps_only_presentation_mathml(html: str) -> None:
 
 
 _PRESENTATION = {"mathvariant", "stretchy", "fence", "form", "width", "accent", "class"}
+
+
+def test_arabic_indic_digits_in_the_text_and_the_maths_but_not_in_the_markup() -> None:
+    html = render_block("ثمن 8 ₪. كم ثمن $0.4\\text{ كغم}$؟ [المصدر](https://example.org/p2?q=3.5) $x_1 = 12.25$")
+    arabic = with_digits(html, "arabic-indic")
+    assert "ثمن ٨ ₪" in arabic
+    assert "<mn>٠٫٤</mn>" in arabic  # the decimal point between digits is the Arabic decimal separator
+    assert "<msub><mi>x</mi><mn>١</mn></msub>" in arabic and "<mn>١٢٫٢٥</mn>" in arabic
+    assert 'href="https://example.org/p2?q=3.5"' in arabic  # attributes keep their digits
+    assert not re.search(r">[^<]*[0-9][^<]*<", arabic)  # no Western digit left in any text
+    ET.fromstring(f"<r>{arabic}</r>")
+    assert with_digits(html, "western") == html
+    assert with_digits("1 &amp; 2 &#169;", "arabic-indic") == "١ &amp; ٢ &#169;"
+    with pytest.raises(ValueError, match="unknown digits 'roman'"):
+        with_digits(html, "roman")
