@@ -213,7 +213,7 @@ STARTER_DIAGNOSTICS = ["comparing-and-adding-fractions", "ratio-and-proportion",
 
 @pytest.mark.parametrize("diagnostic", STARTER_DIAGNOSTICS)
 @pytest.mark.parametrize(("lang", "digits"), [("he", "western"), ("ar", "arabic-indic")])
-def pending_test_every_starter_diagnostic_without_a_latin_word(live_server, browser, page, lang, digits,
+def test_every_starter_diagnostic_without_a_latin_word(live_server, browser, page, lang, digits,
                                                                diagnostic):
     """Issue 11's "done when", on the starter bank itself. Not collected until the translations are merged and
     the `languages: [en]` lines are gone from app/diagnostics/bank: then rename it test_every_starter_...."""

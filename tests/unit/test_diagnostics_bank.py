@@ -825,7 +825,7 @@ def test_a_starter_file_keeps_its_single_language_flag_only_while_it_needs_it() 
             pytest.fail(f"{name} is in every language now: remove its `languages:` line")
 
 
-def pending_test_the_starter_bank_is_in_every_language(bank) -> None:
+def test_the_starter_bank_is_in_every_language(bank) -> None:
     """Enabled (renamed test_...) once the translations of issue 11 are merged: no file is flagged single-language,
     every text has en, he and ar, and prices are in shekels."""
     for path in sorted(BANK_DIR.glob("*.yaml")):

@@ -27,6 +27,20 @@ _FENCES = {"(", ")", "[", "]", "{", "}", "|"}
 # one of the equivalences `normalise` documents.
 EXPLAINED: dict[str, str] = {}
 
+# Texts whose source the bank itself changed after the golden file was made (issue 11: prices in shekels, the
+# Arabic stems in the plural imperative). The golden file is about the renderer, so these leave the comparison;
+# any other change of source fails it. Texts added since (every language of every text) are checked for
+# well-formed markup below, not against markup.py, which never saw them.
+CHANGED_SINCE: dict[str, str] = {
+    "item/cheese-cost/stem": "apples at ₪8 a kilogram instead of cheese at £8",
+    "item/eq-letter-meaning/stem": "pens and rulers priced in shekels instead of pence",
+    "item/eq-letter-meaning/choice/B": "pens and rulers priced in shekels instead of pence",
+    "item/ratio-better-buy/stem": "prices in shekels instead of pounds",
+    "item/ratio-better-buy/choice/B": "prices in shekels instead of pounds",
+    "item/eq-one-step/ar": "the Arabic stem addresses the class (plural imperative), as Israeli textbooks do",
+    "item/neg-subtract-negative/ar": "the Arabic stem addresses the class (plural imperative), as Israeli textbooks do",
+}
+
 
 def _normalise_math(el: ET.Element) -> None:
     for child in el:
@@ -71,10 +85,16 @@ def rendered() -> dict[str, tuple[str, str]]:
     return out
 
 
+def _compared(rendered) -> dict[str, tuple[str, str]]:
+    return {k: v for k, v in rendered.items() if k in GOLDEN["entries"] and k not in CHANGED_SINCE}
+
+
 def test_the_golden_file_covers_the_same_texts(rendered) -> None:
-    assert set(rendered) == set(GOLDEN["entries"])
-    for key, (text, _) in rendered.items():
+    assert set(GOLDEN["entries"]) <= set(rendered), "a text of the golden file is gone from the bank"
+    for key, (text, _) in _compared(rendered).items():
         assert text == GOLDEN["entries"][key]["markdown"], f"{key}: the bank changed; remake the golden file"
+    for key in CHANGED_SINCE:
+        assert rendered[key][0] != GOLDEN["entries"][key]["markdown"], f"{key} is as it was: take it off the list"
 
 
 def test_every_text_renders_to_well_formed_markup_without_problems(rendered) -> None:
@@ -87,7 +107,7 @@ def test_every_text_renders_to_well_formed_markup_without_problems(rendered) -> 
 
 def test_new_rendering_equals_the_old_or_is_an_explained_difference(rendered) -> None:
     unexplained, exact, normalised = [], 0, 0
-    for key, (_, html) in rendered.items():
+    for key, (_, html) in _compared(rendered).items():
         old = GOLDEN["entries"][key]["html"]
         if html == old:
             exact += 1
@@ -97,7 +117,7 @@ def test_new_rendering_equals_the_old_or_is_an_explained_difference(rendered) ->
             unexplained.append(f"{key}\n  old: {old}\n  new: {html}")
     assert not unexplained, "\n".join(unexplained)
     # the figures the commit message quotes: most texts are byte-identical apart from the MathML namespace
-    assert exact + normalised + len(EXPLAINED) == len(GOLDEN["entries"])
+    assert exact + normalised + len(EXPLAINED) + len(CHANGED_SINCE) == len(GOLDEN["entries"])
 
 
 @pytest.mark.parametrize(
