@@ -32,6 +32,12 @@ function note(text, isError = false) {
   chosen.classList.toggle("field-error", isError);
 }
 
+function isolated(text) {
+  const el = document.createElement("bdi"); // a Latin file name or "0.5 MB" keeps its order in a Hebrew line
+  el.textContent = text;
+  return el;
+}
+
 function setRunning(value) {
   running = value;
   input.disabled = value; // no chooser while a file is on its way
@@ -52,7 +58,8 @@ function choose(files, transfer) {
     title.value = picked.name.replace(/\.[^.]*$/, "").trim() || picked.name;
     title.dataset.fromFile = title.value;
   }
-  note(`${picked.name} · ${megabytes.format(picked.size / 1e6)}`);
+  note("");
+  chosen.append(isolated(picked.name), " · ", isolated(megabytes.format(picked.size / 1e6)));
 }
 
 dropZone(document.getElementById("dropzone"), input, choose);
