@@ -75,7 +75,8 @@ def test_a_dropped_recording_fills_the_title_uploads_and_shows_its_poster_in_the
 
     # Once the worker has made the poster, the list shows it, loaded through a signed media link.
     deadline = time.monotonic() + 180
-    thumb = page.locator(f'a.thumb[href="/videos/{public_id}"] img')
+    selector = f'a.thumb[href="/videos/{public_id}"]'
+    thumb = page.locator(f"{selector} img")
     while True:
         page.goto(live_server.url + "/videos/")
         if thumb.count() or time.monotonic() > deadline:
@@ -83,6 +84,6 @@ def test_a_dropped_recording_fills_the_title_uploads_and_shows_its_poster_in_the
         time.sleep(2)
     assert thumb.get_attribute("src").startswith("/media/")
     assert thumb.get_attribute("loading") == "lazy"
-    page.wait_for_function(poll(f"document.querySelector('a.thumb[href=\"/videos/{public_id}\"] img').naturalWidth > 0"))
-    box = page.locator(f'a.thumb[href="/videos/{public_id}"]').bounding_box()
+    page.wait_for_function(poll(f"document.querySelector('{selector} img').naturalWidth > 0"))
+    box = page.locator(selector).bounding_box()
     assert box["width"] / box["height"] == pytest.approx(16 / 9, abs=0.02)
