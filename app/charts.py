@@ -4,7 +4,9 @@
     heatmap_svg(rows, columns, cells, states, title=..., rtl=...)    -> str  a grid of coloured states + legend
     stacked_columns_svg(columns, series, title=..., rtl=...)         -> str  counts per column, stacked by series
     axis_ticks(top)                                                  -> [int]  whole-number gridlines
+    text_width(text, size), wrap(text, width, size)                  how wide text is drawn; lines that fit
     PALETTE, SERIES_COLOURS                                          colour-blind-safe fills
+    FIT_WIDTH, PHONE_PX, MIN_TEXT_PX                                 the phone a chart is drawn for
 
 What every chart shares, so a teacher reads them all the same way:
 
@@ -15,6 +17,17 @@ What every chart shares, so a teacher reads them all the same way:
 * ``rtl=True`` mirrors the layout for Hebrew and Arabic pages: the first column is the rightmost, labels
   sit right of the plot and are right-aligned, legends run from the right.
 * Empty data still renders a well-formed chart (a dash where the bars would be).
+* Drawn for a phone first. A page shows a chart at its own size or narrower (``max-width: 100%``), so a
+  chart no wider than ``FIT_WIDTH`` keeps its text at ``MIN_TEXT_PX`` or more even in the ``PHONE_PX``
+  a 390 px phone leaves inside a card. Bars put their labels above the bar when the labels are long;
+  titles, legends and long labels wrap to the width instead of widening the chart, measured with
+  ``text_width`` (an overestimate of DejaVu Sans, the widest of the fonts named). A heatmap or a column
+  chart whose grid cannot fit keeps its size and is marked ``class="chart-wide"`` for the page to scroll
+  it; its title and legend still wrap within ``FIT_WIDTH`` from the reading edge, so they are read
+  without scrolling.
+* A label whose first letter is right-to-left (HTML's dir="auto") is held in an embedding (RLE ...
+  PDF), so a Hebrew title ending in a parenthesis or a Latin word keeps its order inside the
+  left-to-right SVG, in either chart direction.
 
 A new kind of chart belongs here, beside these, so every module's charts keep one look.
 """
@@ -23,17 +36,23 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "FIT_WIDTH",
+    "MIN_TEXT_PX",
     "PALETTE",
+    "PHONE_PX",
     "SERIES_COLOURS",
     "HeatState",
     "axis_ticks",
     "bar_chart_svg",
     "heatmap_svg",
     "stacked_columns_svg",
+    "text_width",
+    "wrap",
 ]
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -46,11 +65,84 @@ _COLOUR_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?|[a-zA-Z]{1,30}|rgba
 # Characters XML 1.0 forbids even as references; a pasted name carrying one would break the file.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
-_FONT_SIZE = 12
-_CHAR_W = 7.0  # rough advance of one character at 12px, for layout without font metrics
+_FONT_SIZE = 13
+_TITLE_SIZE = 15
+_TITLE_LINE = 19  # one line of the title
+_TEXT_LINE = 16  # one line of a label or a legend row
 _MARGIN = 10
-_MAX_LABEL_CHARS = 28
 _FONT = "DejaVu Sans, Arial, Noto Sans Hebrew, Noto Sans Arabic, sans-serif"
+
+# The width a chart gets on a 390 px phone: the page's and the card's padding taken off (12 + 20 + 1 a side).
+PHONE_PX = 324
+MIN_TEXT_PX = 12
+# The widest a chart may be and still show its text at MIN_TEXT_PX or more when scaled down to PHONE_PX.
+FIT_WIDTH = PHONE_PX * _FONT_SIZE // MIN_TEXT_PX  # 351
+
+_RLE, _PDF = "\u202b", "\u202c"
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+_NARROW = frozenset(" .,:;'!|()[]{}ijlItfr-\u05f3\u05f4\u060c")
+_WIDE = frozenset("mwMW@%\u2014")
+
+
+def _advance(ch: str) -> float:
+    """One character's advance in em: at least DejaVu Sans's for its class (Arabic by its isolated forms, wider
+    than the joined ones drawn)."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0.0
+    if ch in _NARROW:
+        return 0.42
+    if ch in _WIDE or unicodedata.east_asian_width(ch) in ("W", "F"):
+        return 1.0
+    if "A" <= ch <= "Z" or "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f":
+        return 0.8
+    if "\u0590" <= ch <= "\u05ff":
+        return 0.62
+    return 0.64
+
+
+def text_width(text: str, size: float = _FONT_SIZE, *, bold: bool = False) -> float:
+    """How wide `text` is drawn at `size`, estimated on the generous side (no font metrics at hand)."""
+    return sum(_advance(ch) for ch in text) * size * (1.15 if bold else 1.0)
+
+
+def wrap(text: str, width: float, size: float = _FONT_SIZE, *, bold: bool = False, max_lines: int = 0) -> list[str]:
+    """`text` in lines no wider than `width`, broken between words (inside a word only when it alone is too wide);
+    with `max_lines`, the last line kept ends in an ellipsis."""
+
+    def fits(line: str) -> bool:
+        return text_width(line, size, bold=bold) <= width
+
+    lines: list[str] = []
+    line = ""
+    for word in _clean(text).split():
+        if fits(f"{line} {word}" if line else word):
+            line = f"{line} {word}" if line else word
+            continue
+        if line:
+            lines.append(line)
+        while not fits(word) and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and not fits(word[:cut]):
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    if line or not lines:
+        lines.append(line)
+    if max_lines and len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and not fits(last + "\u2026"):
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + "\u2026"]
+    return lines
+
+
+def _fit(text: str, width: float, size: float = _FONT_SIZE) -> str:
+    """`text` on one line no wider than `width`, cut with an ellipsis when it is not."""
+    return wrap(text, width, size, max_lines=1)[0] if text_width(text, size) > width else text
 
 
 # ------------------------------------------------------------------------------------------ primitives
@@ -67,10 +159,6 @@ def _text(text: object) -> str:
 def _attr(text: object) -> str:
     s = _text(text).replace('"', "&quot;")
     return s.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _colour(value: str) -> str:
@@ -95,26 +183,58 @@ def _num(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".") if not float(x).is_integer() else str(int(x))
 
 
-def _svg_open(width: float, height: float, title: str) -> list[str]:
+def _svg_open(width: float, height: float, title: str, *, wide: bool = False) -> list[str]:
+    css_class = ' class="chart-wide"' if wide else ""
     return [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(width)}" height="{_num(height)}" '
-        f'viewBox="0 0 {_num(width)} {_num(height)}" role="img" font-family="{_FONT}" font-size="{_FONT_SIZE}">',
+        f'viewBox="0 0 {_num(width)} {_num(height)}"{css_class} role="img" font-family="{_FONT}" '
+        f'font-size="{_FONT_SIZE}">',
         f"<title>{_text(title)}</title>",
         f'<rect x="0" y="0" width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF"/>',
     ]
 
 
+def _rtl_first(text: str) -> bool:
+    """Whether the first letter with a direction is right-to-left (what HTML's dir="auto" looks at)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def _words(text: str) -> str:
+    """Text for a label, escaped; a right-to-left one held in a right-to-left embedding, so that the left-to-right
+    SVG does not move a closing parenthesis or a Latin word to the wrong end of it."""
+    return _text(f"{_RLE}{text}{_PDF}" if _rtl_first(text) else text)
+
+
 def _label(x: float, y: float, text: str, anchor: str, extra: str = "") -> str:
     # Anchors are physical (start = left) and no `direction` attribute is set: renderers disagree on
     # whether direction flips text-anchor (svgwg#628, librsvg), whereas "end at the right edge" is
-    # read the same everywhere. Hebrew and Arabic runs are still shaped right-to-left by the bidi
-    # algorithm inside the label.
-    return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>{_text(text)}</text>'
+    # read the same everywhere. A right-to-left label sits in an embedding instead (_words), which
+    # orders it as a right-to-left paragraph would without touching the anchor.
+    return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>{_words(text)}</text>'
 
 
-def _heading(x: float, text: str, anchor: str) -> str:
-    return _label(x, _MARGIN + 14, text, anchor, ' font-weight="bold" font-size="14"')
+def _title_lines(title: str, width: float) -> list[str]:
+    """The title wrapped to a chart `width` (at most FIT_WIDTH, so a wide chart's title is read unscrolled)."""
+    return wrap(title, min(width, FIT_WIDTH) - 2 * _MARGIN, _TITLE_SIZE, bold=True)
+
+
+def _heading(x: float, lines: Sequence[str], anchor: str, rtl: bool) -> str:
+    out = [f'<g class="heading" font-weight="bold" font-size="{_TITLE_SIZE}">']
+    out += [_label(x, _MARGIN + 14 + n * _TITLE_LINE, line, anchor) for n, line in enumerate(lines)]
+    out.append("</g>")
+    return "".join(out)
+
+
+def _below_heading(lines: Sequence[str]) -> float:
+    """The y where a chart's body starts under its title."""
+    return _MARGIN + len(lines) * _TITLE_LINE + 8
 
 
 def _reading_edge(width: float, rtl: bool) -> tuple[float, str]:
@@ -127,7 +247,33 @@ def _slot_x(origin: float, i: int, count: int, size: float, rtl: bool) -> float:
     return origin + ((count - 1 - i) if rtl else i) * size
 
 
+def _legend(top: float, width: float, rows: Sequence[tuple[str, str, str]], rtl: bool) -> tuple[list[str], float]:
+    """Swatches with their names (fill, symbol, text), a row each, names wrapped to the readable width; the
+    elements and the y below the last row."""
+    out: list[str] = []
+    room = min(width, FIT_WIDTH) - 2 * _MARGIN - 20
+    y = top
+    for fill, symbol, name in rows:
+        sx = width - _MARGIN - 14 if rtl else _MARGIN
+        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="14" height="14" fill="{_attr(fill)}" stroke="#999999"/>')
+        if symbol:
+            out.append(
+                f'<text x="{_num(sx + 7)}" y="{_num(y + 11)}" text-anchor="middle" font-size="10" '
+                f'fill="{_ink_for(fill)}">{_text(symbol)}</text>'
+            )
+        lines = wrap(name, room, max_lines=2)
+        for k, line in enumerate(lines):
+            out.append(_label(sx - 6 if rtl else sx + 20, y + 11 + k * _TEXT_LINE, line, "end" if rtl else "start"))
+        y += max(18, len(lines) * _TEXT_LINE + 2)
+    return out, y
+
+
 # ---------------------------------------------------------------------------------------------- bars
+
+_BAR_H = 14
+_ROW_H = 22  # a row with its label beside the bar
+_ROW_GAP = 8  # between rows when labels sit above their bars
+_LABEL_LINES = 2  # a label above its bar wraps to at most this many lines
 
 
 def bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False) -> str:
@@ -135,7 +281,9 @@ def bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False)
 
     When every value lies in [0, 1] the axis runs 0..1, so a difficulty of 0.3 does not look like a
     full bar; otherwise it spans the data and 0. Negative values (a discrimination) extend the other
-    way from the zero line. With ``rtl`` labels are on the right, right-aligned, and bars grow
+    way from the zero line. Short labels ("Q3") sit beside their bars; longer ones (a misconception's
+    name) go on a line of their own above the bar, wrapped to two lines, so the chart stays FIT_WIDTH
+    wide and readable on a phone. With ``rtl`` labels are at the right, right-aligned, and bars grow
     leftwards. Raises ValueError for a value that is not a finite number.
     """
     data = list(values.items())
@@ -148,21 +296,26 @@ def bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False)
     if lo >= 0 and hi <= 1:
         hi = 1.0
     span = (hi - lo) or 1.0
-    bar_area = 300.0
-    row_h = 22
-    labels = [_truncate(k, _MAX_LABEL_CHARS) for k, _ in data]
-    label_w = max((len(s) for s in labels), default=0) * _CHAR_W + 10
-    value_w = 50.0
+    width = float(FIT_WIDTH)
+    inner = width - 2 * _MARGIN
+    keys = [_clean(k) for k, _ in data]
+    value_w = max((text_width(_num(v)) for v in nums), default=0.0) + 8
+    # Beside the bars when the longest label takes under a third of the width; else above each bar.
+    label_w = max((text_width(k) for k in keys), default=0.0) + 8
+    beside = label_w <= inner / 3
+    labels = [[k] if beside else wrap(k, inner, max_lines=_LABEL_LINES) for k in keys]
     # Room for the number beyond each end that has bars: the positive end always, the negative one
     # only when some value is negative.
-    outer = value_w * (2 if lo < 0 else 1)
-    width = max(2 * _MARGIN + label_w + bar_area + outer, 2 * _MARGIN + len(title) * _CHAR_W)
-    top = _MARGIN + 26
-    height = top + max(len(data), 1) * row_h + _MARGIN
-    inner_pad = value_w if lo < 0 else 0.0  # between the labels and the bar area
+    inner_pad = value_w if lo < 0 else 0.0  # between the labels (or the reading edge) and the bar area
+    bar_area = inner - value_w - inner_pad - (label_w if beside else 0.0)
+    title_lines = _title_lines(title, width)
+    top = _below_heading(title_lines)
+    heights = [_ROW_H if beside else len(lines) * _TEXT_LINE + _BAR_H + _ROW_GAP for lines in labels]
+    height = top + (sum(heights) if data else _ROW_H) + _MARGIN
 
     label_x, label_anchor = _reading_edge(width, rtl)
-    area_x = width - _MARGIN - label_w - inner_pad - bar_area if rtl else _MARGIN + label_w + inner_pad
+    before = (label_w if beside else 0.0) + inner_pad
+    area_x = width - _MARGIN - before - bar_area if rtl else _MARGIN + before
 
     def position(v: float) -> float:
         frac = (v - lo) / span
@@ -170,28 +323,31 @@ def bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False)
 
     zero = position(0.0)
     out = _svg_open(width, height, title)
-    out.append(_heading(label_x, title, label_anchor))
+    out.append(_heading(label_x, title_lines, label_anchor, rtl))
     if not data:
         out.append(_label(label_x, top + 15, "\u2014", label_anchor))
+    y = top
     for n, ((key, _), v) in enumerate(zip(data, nums, strict=True)):
-        y = top + n * row_h
+        bar_y = y + (_ROW_H - _BAR_H) / 2 if beside else y + len(labels[n]) * _TEXT_LINE
         end = position(v)
         x0, x1 = min(zero, end), max(zero, end)
         out.append(f'<g data-key="{_attr(key)}" data-value="{_attr(repr(v))}">')
         out.append(f"<title>{_text(key)}: {_text(_num(v))}</title>")
-        out.append(_label(label_x, y + 15, labels[n], label_anchor))
+        for k, line in enumerate(labels[n]):
+            ly = bar_y + _BAR_H - 3 if beside else y + (k + 1) * _TEXT_LINE - 4
+            out.append(_label(label_x, ly, line, label_anchor))
         out.append(
-            f'<rect x="{_num(x0)}" y="{_num(y + 3)}" width="{_num(x1 - x0)}" height="{row_h - 6}" fill="#0072B2"/>'
+            f'<rect x="{_num(x0)}" y="{_num(bar_y)}" width="{_num(x1 - x0)}" height="{_BAR_H}" fill="#0072B2"/>'
         )
         # The number sits just past the bar's outer end, on the side the bar grows towards.
         outward_right = (v >= 0) != rtl
         vx = x1 + 4 if outward_right else x0 - 4
-        out.append(_label(vx, y + 15, _num(v), "start" if outward_right else "end"))
+        out.append(_label(vx, bar_y + _BAR_H - 3, _num(v), "start" if outward_right else "end"))
+        # The zero line, through this row's bar only (a label above the bar may start where it stands).
+        out.append(f'<line x1="{_num(zero)}" y1="{_num(bar_y - 2)}" x2="{_num(zero)}" y2="{_num(bar_y + _BAR_H + 2)}" '
+                   'stroke="#333333" stroke-width="1"/>')
         out.append("</g>")
-    out.append(
-        f'<line x1="{_num(zero)}" y1="{_num(top)}" x2="{_num(zero)}" y2="{_num(top + max(len(data), 1) * row_h)}" '
-        'stroke="#333333" stroke-width="1"/>'
-    )
+        y += heights[n]
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -199,7 +355,8 @@ def bar_chart_svg(values: Mapping[str, float], *, title: str, rtl: bool = False)
 # ------------------------------------------------------------------------------------------- heatmap
 
 _CELL = 22
-_MAX_COLUMN_CHARS = 10
+_ROW_LABEL_W = 140  # a student's label is cut to this width (the whole name stays in its tooltip)
+_COLUMN_LABEL_W = 80
 
 
 @dataclass(frozen=True)
@@ -229,8 +386,9 @@ def heatmap_svg(
     """A row per ``rows`` label, a column per ``columns`` label, and a legend of every state in order.
 
     ``cells[i][j]`` is a key of ``states`` for row i, column j. Each cell is a ``<g>`` carrying
-    ``data-<row_attr>``, ``data-<column_attr>`` and ``data-state``. Long row labels are cut at 28
-    characters and column labels at 10, the full text staying in a tooltip. With ``rtl`` the first
+    ``data-<row_attr>``, ``data-<column_attr>`` and ``data-state``. Long row and column labels are cut
+    with an ellipsis, the full text staying in a tooltip; legend names wrap. A grid wider than
+    FIT_WIDTH is marked ``chart-wide`` (the page scrolls it). With ``rtl`` the first
     column is the rightmost, row labels sit right of the grid and are right-aligned, and the legend
     runs from the right. Raises ValueError for a fill that is not a plain colour notation. Column
     headings sit in ``<g class="items">`` and row labels in ``<g class="students">``, the names of the
@@ -238,20 +396,21 @@ def heatmap_svg(
     """
     fills = {key: _colour(state.fill) for key, state in states.items()}
     legend_rows = [state.legend if state.legend is not None else state.name for state in states.values()]
-    row_labels = [_truncate(s, _MAX_LABEL_CHARS) for s in rows]
+    row_labels = [_fit(_clean(s), _ROW_LABEL_W) for s in rows]
     # ``column_names`` (e.g. "Q1") are what a reader sees; ``columns`` stay the data keys and the tooltip.
-    column_labels = [_truncate(c, _MAX_COLUMN_CHARS) for c in (column_names or columns)]
-    label_w = max((len(s) for s in row_labels), default=0) * _CHAR_W + 10
-    col_w = max([_CELL] + [len(c) * _CHAR_W + 6 for c in column_labels])
+    column_labels = [_fit(_clean(c), _COLUMN_LABEL_W) for c in (column_names or columns)]
+    label_w = max((text_width(s) for s in row_labels), default=0) + 10
+    col_w = max([_CELL] + [text_width(c) + 4 for c in column_labels])
     n_rows, n_cols = len(rows), len(columns)
     grid_w = n_cols * col_w
-    top = _MARGIN + 20  # title line
-    grid_top = top + 20  # column header line
+    need = 2 * _MARGIN + label_w + grid_w
+    width = max(need, FIT_WIDTH)
+    title_lines = _title_lines(title, width)
+    grid_top = _below_heading(title_lines) + 18  # the column header line
     grid_bottom = grid_top + n_rows * _CELL
-    legend_w = 22 + max((len(t) for t in legend_rows), default=0) * _CHAR_W
-    width = max(2 * _MARGIN + label_w + grid_w, 2 * _MARGIN + legend_w, 2 * _MARGIN + len(title) * _CHAR_W)
-    legend_top = grid_bottom + 16
-    height = legend_top + len(states) * 18 + _MARGIN
+    legend, legend_bottom = _legend(grid_bottom + 16, width, [
+        (fills[key], state.symbol, legend_rows[n]) for n, (key, state) in enumerate(states.items())], rtl)
+    height = legend_bottom + _MARGIN
 
     label_x, label_anchor = _reading_edge(width, rtl)
     grid_x = width - _MARGIN - label_w - grid_w if rtl else _MARGIN + label_w
@@ -259,8 +418,8 @@ def heatmap_svg(
     def column_x(j: int) -> float:
         return _slot_x(grid_x, j, n_cols, col_w, rtl)
 
-    out = _svg_open(width, height, title)
-    out.append(_heading(label_x, title, label_anchor))
+    out = _svg_open(width, height, title, wide=need > FIT_WIDTH)
+    out.append(_heading(label_x, title_lines, label_anchor, rtl))
     out.append('<g class="items">')
     for j, key in enumerate(columns):
         out.append(
@@ -273,7 +432,7 @@ def heatmap_svg(
         y = grid_top + i * _CELL + _CELL / 2 + 4
         out.append(
             f'<text x="{_num(label_x)}" y="{_num(y)}" text-anchor="{label_anchor}">'
-            f"<title>{_text(code)}</title>{_text(row_labels[i])}</text>"
+            f"<title>{_text(code)}</title>{_words(row_labels[i])}</text>"
         )
     out.append("</g>")
     out.append('<g class="cells" stroke="#FFFFFF" stroke-width="1">')
@@ -298,18 +457,7 @@ def heatmap_svg(
             out.append("</g>")
     out.append("</g>")
     out.append('<g class="legend">')
-    for n, (key, state) in enumerate(states.items()):
-        y = legend_top + n * 18
-        fill = fills[key]
-        sx = width - _MARGIN - 14 if rtl else _MARGIN
-        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="14" height="14" fill="{_attr(fill)}" stroke="#999999"/>')
-        if state.symbol:
-            out.append(
-                f'<text x="{_num(sx + 7)}" y="{_num(y + 11)}" text-anchor="middle" font-size="10" '
-                f'fill="{_ink_for(fill)}">{_text(state.symbol)}</text>'
-            )
-        tx = sx - 6 if rtl else sx + 20
-        out.append(_label(tx, y + 11, legend_rows[n], "end" if rtl else "start"))
+    out += legend
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -318,12 +466,10 @@ def heatmap_svg(
 # ----------------------------------------------------------------------------------- stacked columns
 
 _PLOT_H = 160
-_LINE = 14  # one line of a column label
-_AXIS_W = 34
+_LINE = 15  # one line of a column label
 _SWATCH = 14
-_LEGEND_ROW = 18
-_MIN_COL = 26
-_MAX_LEGEND_CHARS = 48
+_MIN_COL = 22
+_MAX_COL = 64
 
 
 def axis_ticks(top: int) -> list[int]:
@@ -337,43 +483,54 @@ def stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[in
     """A column per time bucket (labels may have a second line after a newline), each a stack of one colour per
     series in the mapping's order, with the column's total above it and a legend with each series' total.
 
-    Every series needs one count of zero or more per column (else ValueError). With `rtl` time runs right to
-    left (the first column is the rightmost), the axis and the legend sit on the right.
+    The columns share FIT_WIDTH when they can: narrower than their labels, only every second (third, ...)
+    column is labelled, the rest keep theirs in the tooltip. Only when even bare columns cannot fit does the
+    chart grow, marked ``chart-wide``. Every series needs one count of zero or more per column (else
+    ValueError). With `rtl` time runs right to left (the first column is the rightmost), the axis and the
+    legend sit on the right.
     """
     data = [(name, [int(v) for v in values]) for name, values in series.items()]
     n = len(columns)
     for name, values in data:
         if len(values) != n or any(v < 0 for v in values):
             raise ValueError(f"series {name!r} needs {n} counts of zero or more")
-    lines = [str(c).split("\n") for c in columns]
+    lines = [_clean(c).split("\n") for c in columns]
     depth = max((len(x) for x in lines), default=1)
-    col_w = max([_MIN_COL] + [len(part) * _CHAR_W + 6 for x in lines for part in x])
     stacks = [sum(values[i] for _, values in data) for i in range(n)]
     ticks = axis_ticks(max(stacks, default=0))
     scale = _PLOT_H / ticks[-1]
-    names = [_truncate(f"{name} ({sum(values)})", _MAX_LEGEND_CHARS) for name, values in data]
-    legend_w = _SWATCH + 6 + max((len(s) for s in names), default=0) * _CHAR_W
+    axis_w = text_width(str(ticks[-1])) + 10
+    label_need = max([text_width(part) + 6 for x in lines for part in x], default=0.0)
+    bare = max([_MIN_COL] + [text_width(str(t)) + 4 for t in stacks])  # the total above a column must fit
+    room = FIT_WIDTH - 2 * _MARGIN - axis_w
+    # Share the room (no wider than a label needs, or _MAX_COL); a column is never narrower than its total.
+    col_w = max(bare, min(max(_MAX_COL, label_need), room / max(n, 1)))
+    every = max(1, math.ceil(label_need / col_w))  # label every column, or every second, third, ...
     plot_w = max(n, 1) * col_w
-    width = max(2 * _MARGIN + _AXIS_W + plot_w, 2 * _MARGIN + legend_w, 2 * _MARGIN + len(title) * _CHAR_W)
-    plot_top = _MARGIN + 26 + _LINE  # title, then room for the totals above the tallest column
+    need = 2 * _MARGIN + axis_w + plot_w
+    width = max(need, FIT_WIDTH)
+    title_lines = _title_lines(title, width)
+    plot_top = _below_heading(title_lines) + _LINE  # room for the totals above the tallest column
     base = plot_top + _PLOT_H
-    legend_top = base + 8 + depth * _LINE + 10
-    height = legend_top + max(len(data), 1) * _LEGEND_ROW + _MARGIN
+    legend_rows = [(SERIES_COLOURS[s % len(SERIES_COLOURS)], "", f"{name} ({sum(values)})")
+                   for s, (name, values) in enumerate(data)]
+    legend, legend_bottom = _legend(base + 8 + depth * _LINE + 10, width, legend_rows, rtl)
+    height = (legend_bottom if data else legend_bottom + 18) + _MARGIN
 
     # Axis numbers sit just outside the plot, on the side where reading starts.
     title_x, title_anchor = _reading_edge(width, rtl)
     if rtl:
-        plot_x = width - _MARGIN - _AXIS_W - plot_w
+        plot_x = width - _MARGIN - axis_w - plot_w
         axis_x, axis_anchor = plot_x + plot_w + 6, "start"
     else:
-        plot_x = _MARGIN + _AXIS_W
+        plot_x = _MARGIN + axis_w
         axis_x, axis_anchor = plot_x - 6, "end"
 
     def column_x(i: int) -> float:
         return _slot_x(plot_x, i, n, col_w, rtl)
 
-    out = _svg_open(width, height, title)
-    out.append(_heading(title_x, title, title_anchor))
+    out = _svg_open(width, height, title, wide=need > FIT_WIDTH)
+    out.append(_heading(title_x, title_lines, title_anchor, rtl))
     out.append('<g class="axis" fill="#333333">')
     for t in ticks:
         y = base - t * scale
@@ -394,7 +551,7 @@ def stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[in
             h = v * scale
             y -= h
             out.append(
-                f'<rect x="{_num(x + 3)}" y="{_num(y)}" width="{_num(col_w - 6)}" height="{_num(h)}" '
+                f'<rect x="{_num(x + 2)}" y="{_num(y)}" width="{_num(col_w - 4)}" height="{_num(h)}" '
                 f'fill="{SERIES_COLOURS[s % len(SERIES_COLOURS)]}" stroke="#FFFFFF" stroke-width="1" '
                 f'data-key="{_attr(name)}" data-value="{v}">'
                 f"<title>{_text(heading)} \u00b7 {_text(name)}: {v}</title></rect>"
@@ -402,20 +559,16 @@ def stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[in
         if stacks[i]:
             out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(y - 4)}" text-anchor="middle">'
                        f"<title>{_text(heading)} \u00b7 {_text(totals_label)}: {stacks[i]}</title>{stacks[i]}</text>")
-        for k, part in enumerate(lines[i]):
-            out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(base + 8 + (k + 1) * _LINE - 3)}" '
-                       f'text-anchor="middle" fill="#333333">{_text(part)}</text>')
+        if i % every == 0:
+            for k, part in enumerate(lines[i]):
+                out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(base + 8 + (k + 1) * _LINE - 3)}" '
+                           f'text-anchor="middle" fill="#333333">{_words(part)}</text>')
         out.append("</g>")
     out.append("</g>")
     out.append('<g class="legend">')
-    for s in range(len(data)):
-        y = legend_top + s * _LEGEND_ROW
-        sx = width - _MARGIN - _SWATCH if rtl else _MARGIN
-        out.append(f'<rect x="{_num(sx)}" y="{_num(y)}" width="{_SWATCH}" height="{_SWATCH}" '
-                   f'fill="{SERIES_COLOURS[s % len(SERIES_COLOURS)]}" stroke="#999999"/>')
-        out.append(_label(sx - 6 if rtl else sx + _SWATCH + 6, y + 11, names[s], "end" if rtl else "start"))
+    out += legend
     if not data:
-        out.append(_label(title_x, legend_top + 11, "\u2014", title_anchor))
+        out.append(_label(title_x, legend_bottom + 11, "\u2014", title_anchor))
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"

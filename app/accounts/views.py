@@ -210,11 +210,16 @@ def language():
 @login_required
 def dashboard():
     from app.diagnostics.service import assignments_of, classes_of
-    from app.video.service import list_videos
+    from app.video.delivery import poster_urls
+    from app.video.service import list_videos, posters
 
     s = db.session()
     data = service.dashboard(s, current_user)
     data["videos"] = list_videos(s, current_user)[:5]
+    from flask import current_app
+
+    data["thumbs"] = poster_urls(current_app.extensions["classlab.storage"], posters(s, data["videos"]),
+                                 _settings().media_url_seconds, current_user.id)
     data["classes"] = classes_of(s, current_user)
     data["assignments"] = assignments_of(s, current_user)[:5]
     if current_user.role == Role.coach:

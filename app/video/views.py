@@ -18,7 +18,7 @@ from app.feedback import service as feedback
 from app.inputs import digits, read_form
 from app.sharing import service as sharing
 from app.video import captions, clips, service
-from app.video.delivery import asset_url
+from app.video.delivery import asset_url, poster_urls
 from app.video.models import VideoStatus
 from app.video.schemas import ClipIn
 
@@ -55,8 +55,10 @@ def _download_seconds() -> int:
 @bp.get("/")
 @login_required
 def index():
-    videos = service.list_videos(db.session(), current_user)
-    return render_template("video/list.html", videos=videos, VideoStatus=VideoStatus)
+    s = db.session()
+    videos = service.list_videos(s, current_user)
+    thumbs = poster_urls(_store(), service.posters(s, videos), _seconds(), current_user.id)
+    return render_template("video/list.html", videos=videos, thumbs=thumbs, VideoStatus=VideoStatus)
 
 
 @bp.get("/upload")

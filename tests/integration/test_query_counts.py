@@ -125,3 +125,28 @@ def test_the_comments_list_keeps_its_shape(client, session, people, framework):
     assert line == {"position": 1, "start": 10.0, "end": 19.0, "text": "fixed", "original": "line 1",
                     "corrected": True, "words": [{"start": 10.0, "end": 14.0, "text": "line", "p": 0.9},
                                                  {"start": 15.0, "end": 19.0, "text": " 1", "p": 0.8}]}
+
+
+def test_the_lesson_list_and_dashboard_make_as_many_queries_for_20_lessons_as_for_2(client, session, people):
+    """Thumbnails are one query for all the posters of a list, not one per lesson."""
+    from app.video import service
+
+    teacher = people["teacher"]
+    login(client, teacher.email, people["password"])
+
+    def add(n: int) -> None:
+        for i in range(n):
+            video = Video(owner=teacher, title=f"Lesson {i}", status=VideoStatus.ready, duration=60.0, has_video=True)
+            session.add(video)
+            session.flush()
+            for kind in ("poster", "web", "storyboard"):
+                service.put_asset(session, video, kind, f"videos/{video.public_id}/transcode/{kind}.jpg", 10,
+                                  "image/jpeg")
+        session.commit()
+
+    add(2)
+    few = {path: queries(client, path) for path in ("/videos/", "/dashboard")}
+    add(18)
+    many = {path: queries(client, path) for path in ("/videos/", "/dashboard")}
+    assert client.get("/videos/").get_data(as_text=True).count('<img src="') == 20
+    assert few == many, (few, many)

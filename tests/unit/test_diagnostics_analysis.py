@@ -584,7 +584,8 @@ def test_heatmap_svg_rtl_mirrors_columns_and_right_aligns_labels():
     assert cell_x(ltr, "Q1") < cell_x(ltr, "Q5")
     assert cell_x(rtl, "Q1") > cell_x(rtl, "Q5")
     width = float(rtl.get("width"))
-    assert cell_x(rtl, "Q1") == pytest.approx(width - cell_x(ltr, "Q1") - 22, abs=0.01)
+    cell_w = float(next(g for g in rtl.iter(f"{SVG_NS}g") if g.get("data-state")).find(f"{SVG_NS}rect").get("width"))
+    assert cell_x(rtl, "Q1") == pytest.approx(width - cell_x(ltr, "Q1") - cell_w, abs=0.01)
     for label in student_labels(rtl):
         assert label.get("text-anchor") == "end"
         assert float(label.get("x")) > cell_x(rtl, "Q1")
@@ -620,8 +621,10 @@ def test_bar_charts_for_frequencies_and_difficulty():
     root = parse(svg)
     assert_self_contained(svg, root)
     bars = {g.get("data-key"): g.find(f"{SVG_NS}rect") for g in root.iter(f"{SVG_NS}g") if g.get("data-key")}
-    # Proportions use a 0..1 axis: 0.5 is half the full 300 px.
-    assert float(bars["Q3"].get("width")) == pytest.approx(150, abs=0.01)
+    # Proportions use a 0..1 axis: 0.5 is half the bar of a 1.0 in the same chart, not scaled to the largest (0.67).
+    full = parse(render_bar_chart_svg({**difficulty, "Q9": 1.0}, title="Difficulty <&>", rtl=True))
+    whole = next(g for g in full.iter(f"{SVG_NS}g") if g.get("data-key") == "Q9").find(f"{SVG_NS}rect")
+    assert float(bars["Q3"].get("width")) == pytest.approx(float(whole.get("width")) / 2, abs=0.01)
     # Right to left: every bar starts at the same zero edge on the right and grows leftwards; the
     # item labels are right-aligned beyond that edge.
     rights = {round(float(r.get("x")) + float(r.get("width")), 2) for r in bars.values()}
