@@ -74,10 +74,12 @@ def share_lesson(page: Page, email: str, right: str, shown_as: str) -> None:
 
 # Every word of Latin script in the page's text, mathematics (MathML) set aside: a page for a class taught in
 # Hebrew or Arabic has none (issue 11). textContent of a copy: hidden text counts too.
+# A lone Latin letter is mathematics, not a word: the name of a line or a square (P, Q) or a unit's symbol (°C),
+# which Israeli textbooks write in Latin letters in every language. Two letters or more are a word.
 LATIN_WORDS = """() => {
     const body = document.body.cloneNode(true);
     body.querySelectorAll('math, script, style').forEach(e => e.remove());
-    return body.textContent.match(/\\p{Script=Latin}+/gu) || [];
+    return (body.textContent.match(/\\p{Script=Latin}+/gu) || []).filter(w => w.length > 1);
 }"""
 
 

@@ -110,6 +110,9 @@ def test_a_422_on_the_students_page_in_hebrew_and_in_arabic(app, session, people
         "en": f"Question {number}: 'three' is not a number.",
     }
     for language, text in expected.items():
+        # A student's pages are in the class's language, whatever the phone asks.
+        session.get(type(klass), klass.id).language = language
+        session.commit()
         phone = _student_phone(app, class_code, "S01", language)
         resp = phone.post(url, data={f"i-{numeric.id}": "three", "csrf_token": csrf_token(phone, url)})
         page = resp.get_data(as_text=True)
