@@ -195,6 +195,8 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
             Binding(path={"clip_id": clip}, good_body={"email": p["colleague"].email, "right": "comment"})],
         ("POST", "/api/v1/diagnostics/classes"): [Binding(good_body={"name": "8A"})],
         ("GET", "/api/v1/diagnostics/classes/{class_id}"): [Binding(path={"class_id": klass})],
+        ("PATCH", "/api/v1/diagnostics/classes/{class_id}"): [
+            Binding(path={"class_id": klass}, good_body={"language": "ar", "digits": "arabic-indic"})],
         ("POST", "/api/v1/diagnostics/classes/{class_id}/students"): [
             Binding(path={"class_id": klass}, good_body={"code": "S03", "name": "Rami"}),
             Binding(path={"class_id": klass}, good_body={"name": "Yael"})],
