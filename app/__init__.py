@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from app import db, errors, inputs, jobs
+from app.cache import AnswerCache
 from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     app.extensions["classlab.settings"] = settings
+    app.extensions["classlab.cache"] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
     db.bind(settings.database_url)
 
     from storage import open_storage
