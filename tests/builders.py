@@ -25,7 +25,7 @@ from app.feedback.models import ObservationFramework
 from app.sharing import service as sharing
 from app.video import clips
 from app.video import service as videos
-from app.video.models import Clip, Video, VideoStatus
+from app.video.models import Clip, Segment, Transcript, Video, VideoStatus
 from workers.pipeline import cut_clip, run_inline
 
 PASSWORD = "correct horse battery"
@@ -88,6 +88,21 @@ def ready_video(session: Session, owner: User, title: str = "Lesson", seconds: f
     session.add(v)
     session.commit()
     return v
+
+
+def transcribed(session: Session, video: Video, *lines: str, seconds: float = 5.0) -> Video:
+    """A machine transcript of the lesson without running Whisper: one line per text, `seconds` long each, with
+    word timings."""
+    transcript = Transcript(video=video, language="en", model="tiny")
+    session.add(transcript)
+    for i, text in enumerate(lines):
+        words = text.split()
+        step = seconds / max(1, len(words))
+        session.add(Segment(transcript=transcript, position=i, start=i * seconds, end=(i + 1) * seconds, text=text,
+                            words=[{"start": i * seconds + k * step, "end": i * seconds + (k + 1) * step,
+                                    "text": f" {w}", "p": 0.9} for k, w in enumerate(words)]))
+    session.commit()
+    return video
 
 
 def shared(session: Session, video: Video, *emails: str, right: str = "comment", community: Community | None = None,
