@@ -21,15 +21,22 @@ def answer_cache() -> AnswerCache:
 
 
 def send(body: Body, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """`body` as the answer, or 304 Not Modified when the request's If-None-Match names it."""
-    tag = f'"{body.etag}"'
-    if request.if_none_match.contains_weak(body.etag):
+    """`body` as the answer (gzipped when the client accepts it: another representation, so another tag), or
+    304 Not Modified when the request's If-None-Match names the representation it would get."""
+    gzipped = body.gzipped is not None and request.accept_encodings.quality("gzip") > 0
+    etag = f"{body.etag}-gz" if gzipped else body.etag
+    if request.if_none_match.contains_weak(etag):
         resp = current_app.response_class(status=304)
         del resp.headers["Content-Type"]
     else:
-        resp = current_app.response_class(body.data, status=status, content_type=body.content_type)
-    resp.headers["ETag"] = tag
+        resp = current_app.response_class(body.gzipped if gzipped else body.data, status=status,
+                                          content_type=body.content_type)
+        if gzipped:
+            resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["ETag"] = f'"{etag}"'
     resp.headers["Cache-Control"] = PRIVATE
+    if body.gzipped is not None:
+        resp.vary.add("Accept-Encoding")
     for name, value in (headers or {}).items():
         resp.headers[name] = value
     return resp

@@ -145,6 +145,27 @@ def test_answers_carry_an_etag_and_a_client_that_has_them_gets_304(client, sessi
     assert download.headers["Content-Disposition"].startswith("attachment;")
 
 
+def test_a_client_that_accepts_gzip_gets_the_answer_gzipped_under_a_tag_of_its_own(client, session, people, lesson):
+    import gzip
+
+    threads(session, people, lesson, 30)
+    auth = bearer(session, people["teacher"])
+    small = client.get(f"/api/v1/videos/{lesson.public_id}/transcript", headers={**auth, "Accept-Encoding": "gzip"})
+    assert len(small.data) < 1400 and "Content-Encoding" not in small.headers  # one packet either way
+    for path in (comments_url(lesson), comments_url(lesson) + "?limit=20"):
+        plain = client.get(path, headers=auth)
+        packed = client.get(path, headers={**auth, "Accept-Encoding": "gzip, br"})
+        assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(packed.data) == plain.data
+        assert "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+        assert packed.headers["ETag"] != plain.headers["ETag"]
+        again = client.get(path, headers={**auth, "Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
+        assert again.status_code == 304
+        # The plain representation's tag does not stand for the gzipped one.
+        other = client.get(path, headers={**auth, "Accept-Encoding": "gzip", "If-None-Match": plain.headers["ETag"]})
+        assert other.status_code == 200
+
+
 # ------------------------------------------------------------------------------------------ invalidation
 
 
