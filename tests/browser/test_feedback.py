@@ -116,7 +116,7 @@ def test_more_comments_come_from_the_api_in_the_pages_own_markup(live_server, pa
     page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 6.6) < 0.6")
     loaded.locator(".reply-form input[name=body]").fill("A reply to a comment loaded by script")
     loaded.locator(".reply-form button").click()
-    page.wait_for_url(re.compile(rf"\?comment=\d+#comment-\d+$"))
+    page.wait_for_url(re.compile(r"\?comment=\d+#comment-\d+$"))
     expect(page.locator(f"#comment-{made[22]} li.reply")).to_contain_text("A reply to a comment loaded by script")
     # A link such as a notification's names the comment only: the page loads until it shows it.
     page.goto(f"{live_server.url}/dashboard")
