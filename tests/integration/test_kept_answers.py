@@ -205,6 +205,28 @@ def test_a_change_made_through_one_process_is_seen_through_the_other(app, settin
     assert "Noa Levi-Cohen" in one.get(page).get_data(as_text=True)
 
 
+def test_a_transcript_written_again_is_a_new_version(client, session, people, lesson):
+    """As the worker does when it transcribes again: the old lines deleted in SQL, new ones added."""
+    from sqlalchemy import delete
+
+    from app.video.models import Segment, Transcript
+
+    auth = bearer(session, people["teacher"])
+    path = f"/api/v1/videos/{lesson.public_id}/transcript"
+    before = client.get(path, headers=auth)
+    assert [x["text"] for x in before.get_json()["segments"]] == list(LINES)
+    transcript = session.query(Transcript).filter_by(video_id=lesson.id).one()
+    version = transcript.version
+    session.execute(delete(Segment).where(Segment.transcript_id == transcript.id))
+    session.add(Segment(transcript=transcript, position=0, start=0.0, end=4.0, text="a better model heard this",
+                        words=[]))
+    session.commit()
+    assert transcript.version == version + 1
+    after = client.get(path, headers={**auth, "If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and [x["text"] for x in after.get_json()["segments"]] == [
+        "a better model heard this"]
+
+
 @pytest.mark.parametrize("how", ["share withdrawn", "consent withdrawn"])
 def test_a_reader_who_lost_access_gets_nothing_that_was_kept(app, session, people, lesson, how):
     threads(session, people, lesson, 3)
