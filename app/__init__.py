@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
 from app import db, errors, inputs, jobs, l10n
+from app.cache import AnswerCache
 from app.config import LANGUAGES, RTL, Settings, load_settings
 from app.extensions import api, babel, csrf, limiter, login_limit, login_manager  # noqa: F401 - re-exported
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
     )
     app.extensions["classlab.settings"] = settings
+    app.extensions["classlab.cache"] = AnswerCache(settings.answer_cache_mb * 1024 * 1024)
     db.bind(settings.database_url)
 
     from storage import open_storage

@@ -76,7 +76,9 @@ def load(session, user, model: type, public_id: str, action: str = "view", *, op
 
     Load by public id, then authorize, in one place: a missing object and one the user may not see
     answer the same "not found", so ids cannot be probed; a seen but refused action is "forbidden"."""
-    obj = session.scalar(select(model).where(model.public_id == str(public_id)[:32]).options(*options))
+    # unique(): the options may load a collection in the same statement (one row per member).
+    obj = session.execute(select(model).where(model.public_id == str(public_id)[:32]).options(*options)
+                          ).unique().scalar_one_or_none()
     require(user, action, obj)
     return obj
 

@@ -99,6 +99,8 @@ class Settings:
     mail_from: str = "ClassLab <classlab@localhost>"
     public_url: str = "http://127.0.0.1:5000"
     export_days: int = 7
+    # What each web process keeps of serialized answers (a lesson's comments, a transcript), in MiB (app.cache).
+    answer_cache_mb: int = 64
 
     @property
     def work_folder(self) -> str:
@@ -220,4 +222,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=env.get("MAIL_FROM", "") or "ClassLab <classlab@localhost>",
         public_url=(env.get("PUBLIC_URL", "") or "http://127.0.0.1:5000").rstrip("/"),
         export_days=int(env.get("EXPORT_DAYS", "7")),
+        answer_cache_mb=int(env.get("ANSWER_CACHE_MB", "") or "64"),
     )

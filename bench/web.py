@@ -9,10 +9,11 @@ gunicorn serves it with 2 workers on a free loopback port; 32 client threads the
 --seconds, one endpoint after the other, logged in as the lesson's owner (session cookie).
 
 Printed per endpoint: req/s, p50/p95 latency, the ratio of its req/s to the health endpoint's (goal ≥ 0.5),
-the SQL queries one request makes and the CPU time it takes (both in-process with the same app and data,
-through a test client and a `before_cursor_execute` listener). The endpoints take turns (--rounds) so that a
-change of load on a shared machine falls on all of them; the load average is printed with the figures, which
-are only comparable between runs at a similar load (the CPU column much less depends on it).
+the SQL queries one request makes in the steady state and the first time after a change (when the web process
+has kept nothing of the lesson, app.cache), the CPU time it takes (both in-process with the same app and data,
+through a test client and a `before_cursor_execute` listener), and the answer's size. The endpoints take turns
+(--rounds) so that a change of load on a shared machine falls on all of them; the load average is printed with
+the figures, which are only comparable between runs at a similar load (the CPU column much less depends on it).
 """
 
 from __future__ import annotations
@@ -156,9 +157,11 @@ def log_in(client_get, client_post) -> None:
     client_post("/login", {"email": "owner@bench.example", "password": PASSWORD, "csrf_token": token})
 
 
-def count_queries(env: dict[str, str], paths: dict[str, str], repeat: int = 5) -> dict[str, tuple[int, float]]:
-    """SQL statements one request to each path makes, through a test client of the same app and data, and the
-    CPU time (ms) one request takes in this process: unlike req/s, barely moved by other load on the machine."""
+def count_queries(env: dict[str, str], paths: dict[str, str], repeat: int = 5) -> dict[str, tuple[int, int, float]]:
+    """SQL statements one request to each path makes, through a test client of the same app and data: when the
+    process has kept nothing of the lesson (its first read, or the first after a change: app.cache) and when it
+    has; and the CPU time (ms) one request takes in this process: unlike req/s, barely moved by other load on
+    the machine."""
     from sqlalchemy import event
 
     from app import create_app, db
@@ -177,15 +180,19 @@ def count_queries(env: dict[str, str], paths: dict[str, str], repeat: int = 5) -
     out = {}
     try:
         for name, path in paths.items():
-            client.get(path)  # the first request warms caches the steady state has warm too
+            client.get(path)  # the first request records the view, as the steady state has it recorded
+            app.extensions["classlab.cache"].clear()
             counted.clear()
             status = client.get(path).status_code
             assert status == 200, (name, status)
+            first = len(counted)
+            counted.clear()
+            client.get(path)
             queries = len(counted)
             cpu = time.process_time()
             for _ in range(repeat):
                 client.get(path)
-            out[name] = (queries, (time.process_time() - cpu) / repeat * 1000)
+            out[name] = (first, queries, (time.process_time() - cpu) / repeat * 1000)
     finally:
         event.remove(engine, "before_cursor_execute", count)
         db.dispose_all()
@@ -353,9 +360,10 @@ def main() -> None:
         queries = count_queries(env, paths)
         server = Server(env, args.workers, work / "gunicorn.log")
         cookie = session_cookie(server)
-        for path in paths.values():  # each worker imports templates and warms caches once
+        sizes = {}
+        for name, path in paths.items():  # each worker imports templates and warms caches once
             for _ in range(2 * args.workers):
-                server.request("GET", path, headers={"Cookie": cookie})
+                sizes[name] = len(server.request("GET", path, headers={"Cookie": cookie})[1])
         print(f"gunicorn -w {args.workers}, {args.clients} clients, {args.seconds:g} s per endpoint in {args.rounds} "
               f"turns; {load()}")
         done = {name: (0, 0, [], 0.0) for name in paths}
@@ -364,12 +372,14 @@ def main() -> None:
                 ok, errors, lat, took = hammer(server.port, path, cookie, args.clients, args.seconds / args.rounds)
                 done[name] = (done[name][0] + ok, done[name][1] + errors, done[name][2] + lat, done[name][3] + took)
         print(f"{'endpoint':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'× health':>9} {'queries':>8} "
-              f"{'cpu ms':>7} {'errors':>7}")
+              f"{'first':>6} {'cpu ms':>7} {'bytes':>8} {'errors':>7}")
         health = done["health"][0] / done["health"][3]
         for name, (ok, errors, lat, took) in done.items():
             rate, lat = ok / took, sorted(lat)
+            first, kept, cpu = queries[name]
             print(f"{name:<16} {rate:8.1f} {percentile(lat, 0.5) * 1000:8.1f} {percentile(lat, 0.95) * 1000:8.1f} "
-                  f"{rate / health:9.2f} {queries[name][0]:8d} {queries[name][1]:7.1f} {errors:7d}")
+                  f"{rate / health:9.2f} {kept:8d} {first:6d} {cpu:7.1f} {sizes[name]:8d} {errors:7d}")
+        print("queries: per request in the steady state; first: the first request after a change (nothing kept)")
         print(f"goal: every endpoint ≥ 0.50 × health; {load()}")
     finally:
         if server is not None:

@@ -40,6 +40,8 @@ ENTRY_MODULES: tuple[str, ...] = tuple(
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "storage", "app.config", "app.db", "app.errors", "app.charts", "app.richtext", "app.yamlbank",
+        # Serialized answers kept per process under version keys, and sending them with their ETag.
+        "app.cache", "app.http",
         "app.inputs",  # reads a page's form with the use case's schema (the API reads JSON with the same one)
         "app.l10n",  # dates, times and numbers in the reader's Israeli locale (en-IL, he-IL, ar-IL)
         # The questions lower layers ask higher ones (blinker signals), and the Flask extensions that views

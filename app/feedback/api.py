@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, current_app
+from flask import url_for
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
@@ -12,7 +10,9 @@ from marshmallow import Schema, fields
 
 from app import db
 from app.feedback import service as feedback
-from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn
+from app.feedback import shown
+from app.feedback.schemas import ClipCommentIn, CommentEdit, CommentIn, CommentsPageIn
+from app.http import answer_cache, send
 from app.video import clips
 
 blp = Blueprint("feedback_api", __name__, url_prefix="/api/v1/videos", description="Feedback on lessons and clips")
@@ -33,38 +33,43 @@ class CommentOut(Schema):
     quote = fields.String(allow_none=True)
     tags = fields.List(fields.Nested(TagOut))
     author = fields.String(attribute="author.display_name")
+    author_id = fields.Integer(metadata={"description": "the author's user id (whose comment it is)"})
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
     deleted = fields.Function(lambda c: c.deleted_at is not None)
     replies = fields.List(fields.Nested(lambda: CommentOut(exclude=("replies",))))
 
 
-_TAG_KEYS = ("framework", "version", "element")
+def _page_links(page: shown.Page, public_id: str) -> dict[str, str]:
+    """RFC 8288 links to the neighbouring pages, GitHub's way: the body stays the plain array it always was."""
+    def link(number: int, rel: str) -> str:
+        url = url_for("feedback_api.Comments", public_id=public_id, page=number, limit=page.limit)
+        return f'<{url}>; rel="{rel}"'
 
-
-def _comment_out(c, *, replies: bool) -> dict:
-    """One CommentOut, built by hand (the schema stays the contract and the documentation)."""
-    out = {"id": c.id, "parent_id": c.parent_id, "start": c.start, "end": c.end, "body": c.body, "quote": c.quote,
-           "tags": [{k: t[k] for k in _TAG_KEYS if k in t} for t in c.tags], "author": c.author.display_name,
-           "created_at": c.created_at.isoformat(), "edited_at": c.edited_at.isoformat() if c.edited_at else None,
-           "deleted": c.deleted_at is not None}
-    if replies:
-        out["replies"] = [_comment_out(r, replies=False) for r in c.replies]
-    return out
-
-
-def comments_json(threads) -> Response:
-    """CommentOut(many=True) for a lesson's threads: marshmallow took longer over 500 comments than loading them."""
-    body = json.dumps([_comment_out(c, replies=True) for c in threads], separators=(",", ":"))
-    return current_app.response_class(body + "\n", mimetype="application/json")
+    links = [link(1, "first")]
+    if page.number > 1:
+        links.append(link(min(page.number - 1, page.pages), "prev"))
+    if page.has_next:
+        links.append(link(page.number + 1, "next"))
+    links.append(link(page.pages, "last"))
+    return {"Link": ", ".join(links), "X-Total-Count": str(page.total)}
 
 
 @blp.route("/<public_id>/comments")
 class Comments(MethodView):
     @login_required
-    @blp.response(200, CommentOut(many=True))
-    def get(self, public_id: str):
-        return comments_json(feedback.threads(db.session(), current_user, public_id))
+    @blp.arguments(CommentsPageIn, location="query")
+    @blp.response(200, CommentOut(many=True), headers={
+        "Link": {"description": 'the first, previous, next and last pages (rel="first" … "last")',
+                 "schema": {"type": "string"}},
+        "X-Total-Count": {"description": "threads on the lesson", "schema": {"type": "integer"}},
+        "ETag": {"description": "strong; send it back in If-None-Match to get 304", "schema": {"type": "string"}}})
+    @blp.alt_response(304, description="Not modified: the page named in If-None-Match is still current")
+    def get(self, args, public_id: str):
+        """The lesson's threads in time order, replies nested, a page at a time (default 50 threads, at most 200).
+        Past the last page: an empty array."""
+        page = shown.comments_page(answer_cache(), db.session(), current_user, public_id, args["page"], args["limit"])
+        return send(page.body, headers=_page_links(page, public_id))
 
     @login_required
     @blp.arguments(CommentIn)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, UTCDateTime, utcnow
@@ -53,3 +54,32 @@ class Comment(Base):
     author: Mapped[User] = relationship()
     replies: Mapped[list[Comment]] = relationship(order_by="Comment.created_at", cascade="all, delete-orphan",
                                                   passive_deletes=True)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_feedback_versions(session: Session, _context, _instances) -> None:
+    """Any change to a lesson's comments (added, edited, deleted, by any code path) bumps the lesson's
+    `feedback_version` in the same transaction, and so does a new name of someone who commented on it (names
+    are part of what is shown). A SQL increment, not a read and write, so that two processes adding comments
+    at once cannot both write the same version with different comments behind it. `updated_at` is kept:
+    the sweeper reads it as the time a step was asked for."""
+    lessons: set[int | None] = set()
+    renamed: list[int] = []
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Comment):
+            lessons.add(obj.video_id if obj.video_id is not None else
+                        obj.video.id if obj.video is not None else None)
+        elif isinstance(obj, User) and obj.id is not None and inspect(obj).attrs.display_name.history.has_changes():
+            renamed.append(obj.id)
+    if renamed:
+        lessons.update(session.execute(select(Comment.video_id).where(Comment.author_id.in_(renamed))
+                                       .distinct()).scalars())
+    lessons.discard(None)
+    if not lessons:
+        return
+    table = Video.__table__
+    session.execute(table.update().where(table.c.id.in_(sorted(lessons)))
+                    .values(feedback_version=table.c.feedback_version + 1, updated_at=table.c.updated_at))
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Video) and obj.id in lessons:
+            session.expire(obj, ["feedback_version"])

@@ -147,10 +147,19 @@ def threads(session: Session, actor: User, public_id: str) -> list[ShownComment]
     return threads_where(session, Comment.video_id == video.id)
 
 
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a comment, as shown: a name, not a User (what is read for showing outlives the session)."""
+
+    id: int
+    display_name: str
+
+
 @dataclass(slots=True, eq=False)
 class ShownComment:
     """A comment as read for showing it: the page, the API, the exports and the tag charts only read, and a
-    lesson's 500 comments as plain objects cost a fraction of as many ORM instances. `author` is the User."""
+    lesson's 500 comments as plain objects cost a fraction of as many ORM instances. They may be kept and shared
+    between requests (app.feedback.shown): whoever holds one reads it and never changes it."""
 
     id: int
     parent_id: int | None
@@ -164,7 +173,7 @@ class ShownComment:
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
-    author: User | None = None
+    author: Author | None = None
     replies: list[ShownComment] = field(default_factory=list)
 
 
@@ -189,8 +198,8 @@ def threads_where(session: Session, condition) -> list[ShownComment]:
     for r in replies:
         by_id[r.parent_id].replies.append(r)
     shown = [c for c in tops if c.deleted_at is None or any(r.deleted_at is None for r in c.replies)]
-    authors = {u.id: u for u in session.scalars(select(User).where(
-        User.id.in_({c.author_id for c in shown} | {r.author_id for c in shown for r in c.replies})))}
+    authors = {row.id: Author(row.id, row.display_name) for row in session.execute(select(User.id, User.display_name)
+               .where(User.id.in_({c.author_id for c in shown} | {r.author_id for c in shown for r in c.replies})))}
     for c in shown:
         c.author = authors.get(c.author_id)
         for r in c.replies:

@@ -59,7 +59,7 @@ def tag_summary():
 def add_comment(public_id: str):
     # Who may not see the lesson gets 404, who may only watch gets 403 (the service's check); bad input a message.
     comment = feedback.add_comment(db.session(), current_user, public_id, **read_form(CommentIn, request.form))
-    return redirect(url_for("video.watch", public_id=public_id) + f"#comment-{comment.id}")
+    return redirect(url_for("video.watch", public_id=public_id, comment=comment.id) + f"#comment-{comment.id}")
 
 
 @bp.get("/<public_id>/comments.<fmt>")
@@ -97,7 +97,8 @@ def add_clip_comment(clip_id: str):
 
 def _comment_on_page(comment_id: int) -> str:
     comment = feedback.get_comment(db.session(), current_user, comment_id)
-    return url_for("video.watch", public_id=comment.video.public_id) + f"#comment-{comment_id}"
+    # ?comment= opens the page of threads that holds it (the watch page shows them a page at a time).
+    return url_for("video.watch", public_id=comment.video.public_id, comment=comment_id) + f"#comment-{comment_id}"
 
 
 @bp.post("/comments/<int:comment_id>/edit")

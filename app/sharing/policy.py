@@ -11,8 +11,8 @@ which answer `coached_teachers` and `member_communities`.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import object_session
+from sqlalchemy import Select, and_, event, or_, select
+from sqlalchemy.orm import Session, object_session
 
 from app import signals
 from app.accounts.models import User
@@ -33,16 +33,37 @@ def reaching(actor: User):
     )
 
 
+_ASKED = "classlab.share_rights"
+
+
 @signals.lesson_rights.connect
 def share_rights(actor: User, video: Video, clip: Clip | None = None) -> set[str]:
-    """The rights (view, comment) live shares give this actor on the whole lesson, or on one clip."""
+    """The rights (view, comment) live shares give this actor on the whole lesson, or on one clip.
+
+    A page asks several times (may they view? comment? see the clips?): the answer is kept in the session for
+    the rest of its transaction, but only while the session holds no change of its own; any flush, commit or
+    rollback forgets it, so a share withdrawn in this unit of work is seen at once."""
     session = object_session(video)
     if session is None:
         return set()
+    clean = not (session.new or session.dirty or session.deleted)
+    key = (actor.id, video.id, clip.id if clip is not None else None)
+    asked = session.info.setdefault(_ASKED, {})
+    if clean and key in asked:
+        return set(asked[key])
     query = (select(Share.right).join(Video, Share.video_id == Video.id)
              .where(Share.video_id == video.id, reaching(actor)))
     query = query.where(Share.clip_id.is_(None)) if clip is None else query.where(Share.clip_id == clip.id)
-    return set(session.scalars(query))
+    rights = set(session.scalars(query))
+    if clean:
+        asked[key] = frozenset(rights)
+    return rights
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rights(session: Session, *_args) -> None:
+    session.info.pop(_ASKED, None)
 
 
 @signals.reachable_lessons.connect

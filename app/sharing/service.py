@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import authz, signals
 from app.accounts.models import User
@@ -22,10 +22,16 @@ RIGHTS = ("view", "comment")
 
 
 VIEW_QUIET_MINUTES = 10
+# (lesson's public id, viewer, detail) -> the time of a view event this process read back from the database:
+# while it is younger than VIEW_QUIET_MINUTES, a reload is not a new view and needs no query to know it. Only
+# events read back are remembered (committed, so never one a failed request rolled back); audit events are
+# never deleted, so the database would answer the same.
+_views_seen: dict[tuple[str, int, str], datetime] = {}
+_VIEWS_SEEN_MAX = 10_000
 
 
 def record(session: Session, video: Video, actor: User | None, action: str, detail: str = "") -> None:
-    if action == "view" and actor is not None and _viewed_lately(session, video, actor, detail):
+    if action == "view" and actor is not None and _viewed_lately(session, video, actor, detail[:300]):
         return  # a reload (or the page refreshing itself while the video is processed) is not a new view
     session.add(AuditEvent(video_public_id=video.public_id, owner_id=video.owner_id,
                            actor_id=actor.id if actor else None, action=action, detail=detail[:300]))
@@ -33,9 +39,19 @@ def record(session: Session, video: Video, actor: User | None, action: str, deta
 
 def _viewed_lately(session: Session, video: Video, actor: User, detail: str) -> bool:
     since = utcnow() - timedelta(minutes=VIEW_QUIET_MINUTES)
-    return session.scalar(select(AuditEvent.id).where(
+    key = (video.public_id, actor.id, detail)
+    seen = _views_seen.get(key)
+    if seen is not None and seen >= since:
+        return True
+    latest = session.scalar(select(AuditEvent.at).where(
         AuditEvent.video_public_id == video.public_id, AuditEvent.actor_id == actor.id, AuditEvent.action == "view",
-        AuditEvent.detail == detail[:300], AuditEvent.at >= since).limit(1)) is not None
+        AuditEvent.detail == detail, AuditEvent.at >= since).order_by(AuditEvent.at.desc()).limit(1))
+    if latest is None:
+        return False
+    if len(_views_seen) >= _VIEWS_SEEN_MAX:
+        _views_seen.clear()
+    _views_seen[key] = latest
+    return True
 
 
 def active_coach_ids(session: Session, teacher_id: int) -> set[int]:
@@ -157,8 +173,9 @@ def revoke(session: Session, actor: User, share_id: int) -> Share:
 
 
 def shares_of(session: Session, video: Video, clip: Clip | None = None, *, lesson_only: bool = True) -> list[Share]:
-    """Live shares of the lesson (lesson_only) or of one clip."""
-    query = select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None)).order_by(Share.created_at)
+    """Live shares of the lesson (lesson_only) or of one clip, with whom each reaches (the pages name them)."""
+    query = (select(Share).where(Share.video_id == video.id, Share.revoked_at.is_(None)).order_by(Share.created_at)
+             .options(joinedload(Share.user), joinedload(Share.community)))
     if clip is not None:
         query = query.where(Share.clip_id == clip.id)
     elif lesson_only:

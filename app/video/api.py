@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, current_app, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
@@ -12,7 +10,8 @@ from marshmallow import Schema, fields, validate
 
 from app import db
 from app.errors import NotFound, msg
-from app.video import clips, service
+from app.http import answer_cache, send
+from app.video import clips, service, transcripts
 from app.video.delivery import asset_url
 from app.video.schemas import ClipIn
 
@@ -58,20 +57,6 @@ class TranscriptOut(Schema):
     language = fields.String()
     model = fields.String()
     segments = fields.List(fields.Nested(SegmentOut))
-
-
-def transcript_json(transcript, lines: list[service.Line]) -> Response:
-    """TranscriptOut, written directly: a 45-minute lesson has ~7000 timed words, and walking them through
-    marshmallow and back through json cost more than everything else in the request. Each line's words go out
-    as the JSON text the database holds (our own serializer wrote it), never parsed."""
-    head = json.dumps({"language": transcript.language, "model": transcript.model}, separators=(",", ":"))
-    parts = []
-    for line in lines:
-        item = json.dumps({"position": line.position, "start": line.start, "end": line.end, "text": line.shown,
-                           "original": line.text, "corrected": line.corrected is not None}, separators=(",", ":"))
-        parts.append(f'{item[:-1]},"words":{line.words_json or "[]"}}}')
-    return current_app.response_class(f'{head[:-1]},"segments":[{",".join(parts)}]}}\n',
-                                      mimetype="application/json")
 
 
 class CorrectionIn(Schema):
@@ -138,13 +123,14 @@ class Retry(MethodView):
 @blp.route("/<public_id>/transcript")
 class TranscriptView(MethodView):
     @login_required
-    @blp.response(200, TranscriptOut)
+    @blp.response(200, TranscriptOut, headers={
+        "ETag": {"description": "strong; send it back in If-None-Match to get 304", "schema": {"type": "string"}}})
+    @blp.alt_response(304, description="Not modified: the transcript named in If-None-Match is still current")
     def get(self, public_id: str):
+        """The transcript with its word timings; the same bytes until the transcript changes (a correction)."""
         s = db.session()
-        video = service.get_video(s, current_user, public_id)
-        if video.transcript is None:
-            return {"language": "", "model": "", "segments": []}
-        return transcript_json(video.transcript, service.transcript_lines(s, video, words=True))
+        video = service.get_video(s, current_user, public_id, assets=False, transcript=True)
+        return send(transcripts.as_json(answer_cache(), s, video))
 
 
 @blp.route("/<public_id>/transcript/<int:position>")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy import (
     JSON,
@@ -14,8 +15,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, PublicId, UTCDateTime, utcnow
@@ -81,6 +83,10 @@ class Video(PublicId, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped in the same transaction as any change to the lesson's feedback (app.feedback.versions): the key
+    # under which each web process keeps the lesson's serialized comments (app.answers). It sits on the lesson's
+    # row because every read of the comments loads that row first, for its authorization check.
+    feedback_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     owner: Mapped[User] = relationship()
     assets: Mapped[list[Asset]] = relationship(back_populates="video", cascade="all, delete-orphan",
@@ -129,6 +135,9 @@ class Transcript(Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped in the same transaction as any change to its lines (a correction, a new transcription): a
+    # transcript is immutable per version, so its serialized forms are kept under (id, version).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     video: Mapped[Video] = relationship(back_populates="transcript")
     segments: Mapped[list[Segment]] = relationship(
@@ -157,6 +166,28 @@ class Segment(Base):
         return self.corrected if self.corrected is not None else self.text
 
     __table_args__ = (UniqueConstraint("transcript_id", "position", name="uq_transcript_segment_position"),)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_transcript_versions(session: Session, _context, _instances) -> None:
+    """A transcript whose row or lines change gets a new version in the same transaction, whoever changes it
+    (a correction, a worker transcribing again): what was kept under the old version is never asked for again.
+    A transcript still being created has no id yet, and nothing was kept for it."""
+    changed = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Segment):
+            changed.add(obj.transcript_id if obj.transcript_id is not None else
+                        obj.transcript.id if obj.transcript is not None else None)
+        elif isinstance(obj, Transcript) and obj not in session.new:
+            changed.add(obj.id)
+    changed.discard(None)
+    if changed:
+        table = Transcript.__table__
+        session.execute(table.update().where(table.c.id.in_(sorted(changed)))
+                        .values(version=table.c.version + 1))
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Transcript) and obj.id in changed:
+                session.expire(obj, ["version"])
 
 
 class Upload(Base):

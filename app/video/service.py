@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Text, cast, func, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app import authz, jobs
 from app.accounts.models import User
@@ -147,8 +147,17 @@ def transcript_lines(session: Session, video: Video, *, words: bool = False) -> 
     return [Line(*row) for row in session.execute(query)]
 
 
-def get_video(session: Session, actor: User, public_id: str, action: str = "view") -> Video:
-    return authz.load(session, actor, Video, public_id, action, options=(selectinload(Video.assets),))
+def get_video(session: Session, actor: User, public_id: str, action: str = "view", *, assets: bool = True,
+              transcript: bool = False) -> Video:
+    """The lesson, once `actor` may do `action` on it; with its files loaded in the same go unless `assets` is
+    False (an answer that shows none of them saves the query), and with its transcript's row when asked
+    (app.video.transcripts keys what it keeps by that row's version): in one statement when both are asked."""
+    options = []
+    if transcript:
+        options.append(joinedload(Video.transcript))
+    if assets:
+        options.append(joinedload(Video.assets) if transcript else selectinload(Video.assets))
+    return authz.load(session, actor, Video, public_id, action, options=tuple(options))
 
 
 def list_videos(session: Session, actor: User) -> list[Video]:

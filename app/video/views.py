@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import select
 
 from app import authz, db
 from app.accounts.forms import ActionForm
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.feedback import service as feedback
+from app.feedback import shown
+from app.feedback.models import ObservationFramework
+from app.feedback.schemas import WatchPageIn
+from app.http import answer_cache, send
 from app.inputs import digits, read_form
 from app.sharing import service as sharing
-from app.video import captions, clips, service
+from app.video import captions, clips, service, transcripts
 from app.video.delivery import asset_url, poster_urls
 from app.video.models import VideoStatus
 from app.video.schemas import ClipIn
@@ -68,10 +75,22 @@ def upload():
     return render_template("video/upload.html", max_bytes=settings.max_upload_bytes)
 
 
+def _fragment(name: str, **context) -> str:
+    """A part of a page rendered to be kept (app.cache): with only what it is given, without the context
+    processors a page's render runs (the unread notifications' count is the page's business, not the part's)."""
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
+# Threads the watch page shows at first and per "more comments": the rest come from the comments API on demand.
+WATCH_PAGE = 20
+
+
 @bp.get("/<public_id>")
 @login_required
 def watch(public_id: str):
-    video = service.get_video(db.session(), current_user, public_id)
+    s = db.session()
+    video = service.get_video(s, current_user, public_id, transcript=True)
+    cache = answer_cache()
     store, seconds = _store(), _seconds()
     me = current_user.id
     urls = {a.kind: asset_url(store, a, seconds, audience=me) for a in video.assets if a.kind != "storyboard_vtt"}
@@ -84,63 +103,150 @@ def watch(public_id: str):
         start = 0.0
     if not math.isfinite(start) or start < 0:
         start = 0.0
-    s = db.session()
     sharing.record(s, video, current_user, "view")
-    frameworks, element_titles, lang = _frameworks(s)
+    frameworks, element_titles, lang, tag_options = _frameworks(s)
     from app.communities.service import list_communities
 
     owner = authz.may(current_user, "share", video)
-    threads = feedback.threads(s, current_user, public_id)  # read once: the list and the tag chart both use it
+    can_comment = authz.may(current_user, "comment", video)
+    lesson_feedback = shown.lesson_feedback(cache, s, video)  # the page, the markers and the tag chart share it
+    wanted = read_form(WatchPageIn, request.args)
+    page = shown.page_of(lesson_feedback, wanted.get("comment"), WATCH_PAGE) or wanted["page"]
+    pages = max(1, math.ceil(len(lesson_feedback.threads) / WATCH_PAGE))
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
-        threads=threads, frameworks=frameworks, element_titles=element_titles,
+        comment_threads=_comment_threads(cache, video, lesson_feedback, page, can_comment, element_titles, lang),
+        any_feedback=bool(lesson_feedback.threads),
+        comments_page=page, comments_pages=pages, comments_limit=WATCH_PAGE,
+        markers=_markers(cache, video, lesson_feedback) if "storyboard" in urls else "",
+        frameworks=frameworks, element_titles=element_titles,
         clips=clips.clips_of(s, current_user, video),
-        can_comment=authz.may(current_user, "comment", video),
-        segments=service.transcript_lines(s, video), action_form=ActionForm(),
+        can_comment=can_comment,
+        transcript_lines=_transcript_lines(cache, s, video, can_comment, lang), action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, _download_seconds(), download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
         shares=sharing.shares_of(s, video) if owner else None,
         share_action=url_for("sharing.share", public_id=public_id),
         communities=list_communities(s, current_user) if owner else [],
-        **_lesson_tags(s, video, threads, lang),
+        tag_summary=_lesson_tags(cache, s, video, lesson_feedback, lang), tag_options=tag_options,
     )
 
 
-def _lesson_tags(s, video, threads, lang: str) -> dict:
-    """The watch page's tag chart: counts per five minutes of the lesson, and totals per element, over the
-    threads the page already read through authz."""
-    from markupsafe import Markup
+def _transcript_lines(cache, s, video, can_comment: bool, lang: str) -> Markup:
+    """The transcript's lines as the page shows them, rendered once per transcript version, language and whether
+    the reader may quote them into a comment; empty without lines."""
+    if video.transcript is None:
+        return Markup("")
+    transcript = video.transcript
 
+    def render() -> tuple[Markup, int]:
+        found = transcripts.lines(cache, s, video)
+        html = Markup(_fragment("video/_transcript_lines.html", segments=found, can_comment=can_comment,
+                                      ltr=transcript.language in ("en", ""))) if found else Markup("")
+        return html, len(html) + 100
+
+    return cache.get_or_make(("transcript", video.public_id, transcript.id, transcript.version, "lines html",
+                              lang, can_comment), render)
+
+
+_CSRF_FIELD = "<!--csrf field-->"  # nothing a comment can hold: its text is escaped, "<" and all
+
+
+def _comment_threads(cache, video, lesson_feedback, page: int, can_comment: bool, element_titles: dict,
+                     lang: str) -> Markup:  # element_titles: made from _frameworks_seen and lang
+    """One page of threads as the page shows them to this reader (their own comments carry edit and delete
+    forms, everyone's a reply form if they may comment), rendered once per feedback version, page, reader,
+    language and time zone; the request's CSRF field is put in each form as it goes out."""
+    from flask_wtf.csrf import generate_csrf
+
+    me = current_user.id
+
+    def render() -> tuple[str, int]:
+        html = _fragment(
+            "video/_comment_threads.html", threads=shown.thread_page(lesson_feedback, page, WATCH_PAGE), me=me,
+            can_comment=can_comment, element_titles=element_titles, any_feedback=bool(lesson_feedback.threads),
+            add_comment_url=url_for("feedback.add_comment", public_id=video.public_id), csrf_field=Markup(_CSRF_FIELD))
+        return html, len(html) + 100
+
+    html = cache.get_or_make(("comments html", video.public_id, video.id, lesson_feedback.version, page, WATCH_PAGE,
+                              me, can_comment, lang, current_user.timezone, _frameworks_seen(db.session())), render)
+    field = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
+    return Markup(html.replace(_CSRF_FIELD, field))
+
+
+def _markers(cache, video, lesson_feedback) -> Markup:
+    """Every thread's marker on the scrubber (not only the page's), written once per feedback version."""
+    def write() -> tuple[Markup, int]:
+        spans = "".join(
+            f'<span class="marker{" range" if c.end else ""}" data-comment="{c.id}" data-start="{c.start}" '
+            f'data-end="{c.end or ""}" title="{int(c.start // 60)}:{int(c.start % 60):02d}"></span>'
+            for c in lesson_feedback.threads)
+        return Markup(spans), len(spans) + 100
+
+    return cache.get_or_make(("markers", video.public_id, video.id, lesson_feedback.version), write)
+
+
+def _lesson_tags(cache, s, video, lesson_feedback, lang: str) -> Markup:
+    """The watch page's tag chart: counts per five minutes of the lesson, and totals per element, over the
+    threads the page already read through authz; rendered once per feedback version and language."""
     from app.config import RTL
     from app.feedback import tagstats
 
-    timeline = tagstats.timeline_of(threads, video.duration, public_id=video.public_id)
-    labels = tagstats.tag_labels(s, timeline.keys, lang)
-    chart = Markup(tagstats.render_stacked_columns_svg(
-        [tagstats.clock(t) for t in timeline.starts], {labels[k]: timeline.counts[k] for k in timeline.keys},
-        title=_("Framework tags across the lesson (per %(n)d minutes)", n=timeline.bucket_seconds // 60),
-        rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if timeline.total else None
-    return {"tag_timeline": timeline, "tag_labels": labels, "tag_chart": chart}
+    def render() -> tuple[Markup, int]:
+        timeline = tagstats.timeline_of(lesson_feedback.threads, video.duration, public_id=video.public_id)
+        labels = tagstats.tag_labels(s, timeline.keys, lang)
+        chart = Markup(tagstats.render_stacked_columns_svg(
+            [tagstats.clock(t) for t in timeline.starts], {labels[k]: timeline.counts[k] for k in timeline.keys},
+            title=_("Framework tags across the lesson (per %(n)d minutes)", n=timeline.bucket_seconds // 60),
+            rtl=lang.split("_")[0] in RTL, totals_label=_("Total"))) if timeline.total else None
+        html = Markup(_fragment("video/_tag_summary.html", tag_timeline=timeline, tag_labels=labels,
+                                      tag_chart=chart))
+        return html, len(html) + 100
+
+    return cache.get_or_make(("tag chart", video.public_id, video.id, lesson_feedback.version, video.duration, lang,
+                              _frameworks_seen(s)), render)
+
+
+def _frameworks_seen(s) -> tuple[tuple[int, bool], ...]:
+    """Every stored framework version, (id, current), read once per request: a stored version never changes
+    (importing other content under its number is refused), so this names all that tag titles are made from."""
+    if "frameworks_seen" not in g:
+        g.frameworks_seen = tuple(s.execute(select(ObservationFramework.id, ObservationFramework.current)
+                                            .order_by(ObservationFramework.id)).tuples())
+    return g.frameworks_seen
+
+
+@dataclass(frozen=True)
+class ShownFramework:
+    key: str
+    title: str
+    data: dict
 
 
 def _frameworks(s):
-    """The current frameworks, and each element's title in the page's language."""
+    """The current frameworks, each element's title in the page's language, the language, and the comment form's
+    options for tagging; read, parsed and rendered once per process for each set of stored frameworks and
+    language."""
     from flask_babel import get_locale
 
     from app.feedback.frameworks import Framework, tag_label
 
-    frameworks = feedback.current_frameworks(s)
     lang = str(get_locale() or "en")
-    element_titles = {}
-    for row in frameworks:
-        framework = Framework.from_dict(row.data)
-        for element in framework.elements():
-            element_titles[f"{row.key}:{element.key}"] = tag_label(framework, element.key, lang)
-    return frameworks, element_titles, lang
 
+    def read() -> tuple[tuple, int]:
+        rows = feedback.current_frameworks(s)
+        element_titles = {}
+        for row in rows:
+            framework = Framework.from_dict(row.data)
+            for element in framework.elements():
+                element_titles[f"{row.key}:{element.key}"] = tag_label(framework, element.key, lang)
+        found = tuple(ShownFramework(row.key, row.title, row.data) for row in rows)
+        options = Markup(_fragment("video/_tag_options.html", frameworks=found, element_titles=element_titles,
+                                         lang=lang))
+        return (found, element_titles, options), 20_000 + len(options)
 
-def _cues(video):
-    return captions.video_cues(video)
+    frameworks, element_titles, options = answer_cache().get_or_make(("frameworks", _frameworks_seen(s), lang), read)
+    return frameworks, element_titles, lang, options
 
 
 @bp.post("/<public_id>/clips")
@@ -162,7 +268,7 @@ def clip(clip_id: str):
     from app.communities.service import list_communities
 
     owner = authz.may(current_user, "share", found)
-    frameworks, element_titles, _lang = _frameworks(s)
+    frameworks, element_titles, _lang, _options = _frameworks(s)
     return render_template(
         "video/clip.html", clip=found, video=video, src=src, offset=offset or 0.0, action_form=ActionForm(),
         can_delete=authz.may(current_user, "delete", found), sees_lesson=authz.may(current_user, "view", video),
@@ -177,10 +283,11 @@ def clip(clip_id: str):
 @login_required
 def clip_captions(clip_id: str):
     """The clip's captions on the clip file's own timeline: nothing from outside the clip."""
-    found = clips.get_clip(db.session(), current_user, clip_id)
+    s = db.session()
+    found = clips.get_clip(s, current_user, clip_id)
     offset = 0.0 if authz.may(current_user, "view", found.video) else found.start
     cues = [captions.Cue(max(c.start, found.start) - offset, min(c.end, found.end) - offset, c.text)
-            for c in _cues(found.video) if c.end > found.start and c.start < found.end]
+            for c in transcripts.cues(answer_cache(), s, found.video) if c.end > found.start and c.start < found.end]
     return Response(captions.to_webvtt(cues), mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})
 
 
@@ -194,9 +301,9 @@ def delete_clip(clip_id: str):
 @bp.get("/<public_id>/captions.vtt")
 @login_required
 def captions_vtt(public_id: str):
-    video = service.get_video(db.session(), current_user, public_id)
-    return Response(captions.to_webvtt(_cues(video)), mimetype="text/vtt",
-                    headers={"Cache-Control": "private, no-store"})
+    s = db.session()
+    video = service.get_video(s, current_user, public_id, assets=False, transcript=True)
+    return send(transcripts.as_file(answer_cache(), s, video, "vtt"))
 
 
 @bp.get("/<public_id>/storyboard.vtt")
@@ -215,16 +322,13 @@ def storyboard_vtt(public_id: str):
 @bp.get("/<public_id>/transcript.<fmt>")
 @login_required
 def transcript_export(public_id: str, fmt: str):
-    video = service.get_video(db.session(), current_user, public_id, "download")
-    cues = _cues(video)
-    renderers = {"vtt": (captions.to_webvtt, "text/vtt"), "srt": (captions.to_srt, "application/x-subrip"),
-                 "txt": (lambda c: captions.to_text(c), "text/plain")}
-    if fmt not in renderers:
+    s = db.session()
+    video = service.get_video(s, current_user, public_id, "download", assets=False, transcript=True)
+    if fmt not in transcripts.FORMATS:
         raise NotFound(msg("No transcript format '%(format)s': choose vtt, srt or txt.", format=fmt))
-    render, mimetype = renderers[fmt]
     name = quote(f"{video.title[:80]}.{fmt}", safe="")
-    return Response(render(cues), mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+    return send(transcripts.as_file(answer_cache(), s, video, fmt),
+                headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @bp.route("/<public_id>/transcript/edit", methods=["GET", "POST"])

@@ -66,3 +66,59 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
             break
         time.sleep(0.2)
     assert state[0] and abs(state[1] - 4) < 0.3, state
+
+
+def _api(server, method: str, path: str, body: dict, token: str | None = None) -> dict:
+    import json
+    import urllib.request
+
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(server.url + path, json.dumps(body).encode(), headers, method=method)
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_more_comments_come_from_the_api_in_the_pages_own_markup(live_server, page, tmp_path):
+    """The page shows 20 threads; "More comments" adds the rest from the comments API, each as the server would
+    have written it (the reader's own carry their edit form, all a reply form), and a link to a comment that is
+    not on the page yet loads pages until it is."""
+    from playwright.sync_api import expect
+
+    from tests.browser.steps import PASSWORD, ingest
+
+    classlab(live_server.env, "frameworks", "import")
+    create_user(live_server, "yael@tichon.example", "Yael Mizrahi")
+    public_id = ingest(live_server, media_files.make_video(tmp_path / "lesson.mp4", seconds=8), "yael@tichon.example",
+                       "Many comments")
+    token = _api(live_server, "POST", "/api/v1/accounts/tokens",
+                 {"email": "yael@tichon.example", "password": PASSWORD, "name": "browser test"})["token"]
+    log_in(page, live_server.url, "yael@tichon.example")
+    url = f"{live_server.url}/videos/{public_id}"
+    page.goto(url)
+    tag = page.locator("#comment-tags option").first
+    tag_value, tag_label = tag.get_attribute("value"), tag.inner_text().strip()
+    made = [_api(live_server, "POST", f"/api/v1/videos/{public_id}/comments",
+                 {"body": f"Comment {i}", "start": round(i * 0.3, 1), "tags": [tag_value] if i == 22 else []},
+                 token)["id"] for i in range(25)]
+    page.goto(url)
+    expect(page.locator("li.comment")).to_have_count(20)
+    page.click("#more-comments a")
+    expect(page.locator("li.comment")).to_have_count(25)
+    expect(page.locator("#more-comments")).to_have_count(0)
+    assert page.url == url  # loaded in place, not by opening the next page
+    loaded = page.locator(f"#comment-{made[22]}")
+    expect(loaded.locator(".body")).to_have_text("Comment 22")
+    expect(loaded.locator("strong")).to_have_text("Yael Mizrahi")
+    expect(loaded.locator(".pill.tag")).to_have_text(tag_label)
+    expect(loaded.locator("details summary")).to_have_text("Edit")
+    expect(loaded.locator(".seek")).to_have_text("0:06")
+    loaded.locator(".seek").click()
+    page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 6.6) < 0.6")
+    loaded.locator(".reply-form input[name=body]").fill("A reply to a comment loaded by script")
+    loaded.locator(".reply-form button").click()
+    page.wait_for_url(re.compile(r"\?comment=\d+#comment-\d+$"))
+    expect(page.locator(f"#comment-{made[22]} li.reply")).to_contain_text("A reply to a comment loaded by script")
+    # A link such as a notification's names the comment only: the page loads until it shows it.
+    page.goto(f"{live_server.url}/dashboard")
+    page.goto(f"{url}#comment-{made[24]}")
+    expect(page.locator(f"#comment-{made[24]} .body")).to_have_text("Comment 24")

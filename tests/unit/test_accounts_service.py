@@ -71,6 +71,12 @@ def test_token_lifecycle_expired_revoked_forged(s):
     assert issued.secret not in issued.token.token_hash and len(issued.token.token_hash) == 64
     assert service.user_for_token(s, issued.secret) is user
     assert issued.token.last_used_at is not None
+    first = issued.token.last_used_at
+    service.user_for_token(s, issued.secret)
+    assert issued.token.last_used_at == first  # used again within the minute: no write for each call
+    issued.token.last_used_at = first - service.TOKEN_USE_PRECISION
+    service.user_for_token(s, issued.secret)
+    assert issued.token.last_used_at > first
 
     with pytest.raises(NotAuthenticated, match="not recognised"):
         service.user_for_token(s, issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B"))

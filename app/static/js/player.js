@@ -105,12 +105,13 @@ if (find) {
 
 // Feedback: a comment's time seeks the player; "Now" and the transcript's quote buttons fill the form.
 const clock = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
-for (const item of document.querySelectorAll(".comment[data-start]")) {
+const bindSeek = (item) => {
   item.querySelector(".seek").addEventListener("click", (e) => {
     e.preventDefault();
     if (player) { player.currentTime = Number(item.dataset.start); player.play().catch(() => {}); }
   });
-}
+};
+for (const item of document.querySelectorAll(".comment[data-start]")) bindSeek(item);
 const duration = Number(document.getElementById("watch").dataset.duration || 0);
 for (const marker of document.querySelectorAll(".marker[data-comment]")) {
   // Positioned from script: the page's Content-Security-Policy allows no inline style attributes.
@@ -119,9 +120,10 @@ for (const marker of document.querySelectorAll(".marker[data-comment]")) {
     marker.style.left = `${(100 * start) / duration}%`;
     if (marker.dataset.end) marker.style.width = `${(100 * (Number(marker.dataset.end) - start)) / duration}%`;
   }
-  marker.addEventListener("click", (e) => {
+  marker.addEventListener("click", async (e) => {
     e.stopPropagation();
-    document.getElementById(`comment-${marker.dataset.comment}`).scrollIntoView({ block: "center" });
+    const found = await showComment(marker.dataset.comment);
+    if (found) found.scrollIntoView({ block: "center" });
   });
 }
 const nowButton = document.getElementById("comment-now");
@@ -175,4 +177,114 @@ if (!settled.has(watch.dataset.status)) {
       window.location.reload();
     }
   }, 2000);
+}
+
+// Feedback past the first page: "More comments" fetches the next page from the comments API and adds it in the
+// server's own markup (built here with text nodes only: comments are plain text, never HTML). Without script
+// the link opens the next page of the watch page itself.
+const list = document.getElementById("comments");
+const more = document.getElementById("more-comments");
+let nextPage = list ? Number(list.dataset.page) + 1 : 0;
+let hasMore = Boolean(more);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function postForm(action, attrs, ...children) {
+  const token = el("input", { type: "hidden", name: "csrf_token", value: list.dataset.csrf });
+  return el("form", { method: "post", action, ...attrs }, token, ...children);
+}
+
+const byId = (pattern, id) => pattern.replace("/0/", `/${id}/`);
+const when = (iso) => {
+  try {
+    // Israeli order whatever the language (en-IL: 4/12/2026), as the server writes dates (app.l10n).
+    return new Intl.DateTimeFormat(`${list.dataset.lang}-IL`, { dateStyle: "short", timeStyle: "short", timeZone: list.dataset.tz })
+      .format(new Date(iso));
+  } catch (err) {
+    return new Date(iso).toLocaleString();
+  }
+};
+const tagTitles = (() => {
+  const data = document.getElementById("tag-titles");
+  return data ? JSON.parse(data.textContent) : {};
+})();
+
+function thread(c) {
+  const t = list.dataset;
+  const me = Number(t.me);
+  const span = clock(c.start) + (c.end ? `–${clock(c.end)}` : "");
+  const item = el("li", { class: "comment", id: `comment-${c.id}`, "data-start": String(c.start) },
+    el("p", { class: "meta" }, el("a", { href: "#", class: "seek time", dir: "ltr" }, span), " ",
+      el("strong", {}, el("bdi", {}, c.author)), " ", el("span", { class: "muted" }, el("bdi", {}, when(c.created_at)), c.edited_at ? ` · ${t.tEdited}` : "")));
+  if (c.deleted) {
+    item.append(el("p", { class: "muted" }, t.tDeleted));
+  } else {
+    if (c.quote) item.append(el("blockquote", { dir: "auto" }, c.quote));
+    item.append(el("p", { class: "body", dir: "auto" }, c.body));
+    for (const tag of c.tags) item.append(el("span", { class: "pill tag" }, tagTitles[`${tag.framework}:${tag.element}`] || tag.element));
+  }
+  const replies = el("ol", { class: "replies" });
+  for (const r of c.replies.filter((x) => !x.deleted)) {
+    const reply = el("li", { class: "reply", id: `comment-${r.id}` }, el("strong", {}, el("bdi", {}, r.author)), " ",
+      el("span", { class: "body", dir: "auto" }, r.body));
+    if (r.author_id === me) {
+      reply.append(" ", postForm(byId(t.deleteUrl, r.id), { class: "inline" }, el("button", { type: "submit", class: "link" }, t.tDelete)));
+    }
+    replies.append(reply);
+  }
+  item.append(replies);
+  if (t.replyTo) {
+    item.append(postForm(t.replyTo, { class: "reply-form" },
+      el("input", { type: "hidden", name: "parent_id", value: String(c.id) }),
+      el("label", { class: "visually-hidden", for: `reply-${c.id}` }, t.tReply),
+      el("input", { type: "text", id: `reply-${c.id}`, name: "body", maxlength: "5000", placeholder: t.tReply, required: "", dir: "auto" }),
+      " ", el("button", { type: "submit" }, t.tReply)));
+  }
+  if (c.author_id === me && !c.deleted) {
+    const text = el("textarea", { name: "body", rows: "2", maxlength: "5000", dir: "auto" });
+    text.value = c.body;
+    item.append(el("details", {}, el("summary", {}, t.tEdit),
+      postForm(byId(t.editUrl, c.id), {}, text, el("button", { type: "submit" }, t.tSave)),
+      postForm(byId(t.deleteUrl, c.id), {}, el("button", { type: "submit", class: "danger" }, t.tDelete))));
+  }
+  bindSeek(item);
+  return item;
+}
+
+async function loadMore() {
+  if (!hasMore) return false;
+  const url = `${list.dataset.api}?page=${nextPage}&limit=${list.dataset.limit}`;
+  const res = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!res.ok) return false;
+  const threads = await res.json();
+  for (const c of threads) {
+    if (!document.getElementById(`comment-${c.id}`)) list.append(thread(c)); // a comment added meanwhile shifts pages
+  }
+  hasMore = /rel="next"/.test(res.headers.get("Link") || "");
+  nextPage += 1;
+  if (!hasMore && more) more.remove();
+  return true;
+}
+
+// A comment that is not on the page yet (a marker, a link to #comment-N): load pages until it is there.
+async function showComment(id) {
+  let found = document.getElementById(`comment-${id}`);
+  while (!found && hasMore && list && await loadMore()) found = document.getElementById(`comment-${id}`);
+  return found;
+}
+
+if (list && more) {
+  more.querySelector("a").addEventListener("click", (e) => {
+    e.preventDefault();
+    loadMore();
+  });
+}
+const wanted = /^#comment-(\d+)$/.exec(window.location.hash);
+if (list && wanted && !document.getElementById(`comment-${wanted[1]}`)) {
+  showComment(wanted[1]).then((found) => { if (found) found.scrollIntoView({ block: "center" }); });
 }
