@@ -1,15 +1,15 @@
 """version counters of a lesson's feedback and of a transcript (keys of the web processes' answer caches)
 
-Revision ID: 0008_versions
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 10:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_versions'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
