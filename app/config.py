@@ -69,7 +69,7 @@ class Settings:
     student_signin_limit_per_address: str = "30 per 5 minutes"
     student_signin_limit_per_class: str = "30 per 5 minutes"
     api_token_days: int = 90
-    media_url_seconds: int = 3600
+    media_url_seconds: int = 900
     # A download is one request made right after the click; a lesson's playback link must outlive the lesson.
     # S3 presigned links are bearer links (S3 cannot see our session), so the one-click ones live briefly.
     download_url_seconds: int = 300
@@ -196,7 +196,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         student_signin_limit_per_address=env.get("STUDENT_SIGNIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"),
         student_signin_limit_per_class=env.get("STUDENT_SIGNIN_LIMIT_PER_CLASS", "30 per 5 minutes"),
         api_token_days=int(env.get("API_TOKEN_DAYS", "90")),
-        media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "3600")),
+        media_url_seconds=int(env.get("MEDIA_URL_SECONDS", "900")),
         download_url_seconds=int(env.get("DOWNLOAD_URL_SECONDS", "300")),
         session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE", "false")),
         log_level=env.get("LOG_LEVEL", "INFO"),

@@ -26,9 +26,9 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
     page.fill("#comment-start", "0:02")
     page.fill("#comment-end", "0:05")
     page.fill("#comment-body", "שאלה פתוחה טובה — התלמידים מנמקים")
-    first_option = page.locator("#comment-tags option").first
-    tag_label = first_option.inner_text().strip()
-    page.select_option("#comment-tags", first_option.get_attribute("value"))
+    first_tag = page.locator(".tag-picker label").first  # the searchable picker over the form's select
+    tag_label = first_tag.inner_text().strip()
+    first_tag.locator("input").check()
     page.click("#comment-form button.primary")
     page.wait_for_url(re.compile(r"#comment-\d+$"))
     comment = page.locator("li.comment").first

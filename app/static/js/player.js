@@ -25,6 +25,40 @@ if (player) {
     }
   });
 
+  // Playback links are signed and short-lived (MEDIA_URL_SECONDS; on S3 they are bearer links). When one has
+  // expired mid-lesson the player fails to fetch the next range: ask the API for fresh links and go on from
+  // the same moment. At most once a minute, so a lesson that truly cannot play does not loop.
+  let renewedAt = 0;
+  let lastTime = 0; // a failed load resets currentTime to 0: remember where the lesson was
+  for (const name of ["timeupdate", "seeked", "pause"]) {
+    player.addEventListener(name, () => { if (player.currentTime > 0) lastTime = player.currentTime; });
+  }
+  player.addEventListener("error", async (event) => {
+    if (event.target !== player && event.target.tagName !== "SOURCE") return; // a caption track, not the media
+    const err = player.error; // null when a <source> failed: that is a fetch that failed too
+    if ((err && err.code === err.MEDIA_ERR_DECODE) || Date.now() - renewedAt < 60000) return;
+    renewedAt = Date.now();
+    const res = await fetch(watch.dataset.api, { headers: { Accept: "application/json" } });
+    if (!res.ok) return;
+    const fresh = await res.json();
+    const url = (kind) => (fresh.assets.find((a) => a.kind === kind) || {}).url || "";
+    const at = player.currentTime || lastTime;
+    const playing = !player.paused || player.autoplay;
+    if (player.dataset.full !== undefined) {
+      player.dataset.full = url("web");
+      player.dataset.low = url("low");
+    }
+    const q = document.getElementById("quality");
+    const next = player.tagName === "AUDIO" ? url("audio")
+      : (q && q.value === "low" ? player.dataset.low : player.dataset.full) || player.dataset.low;
+    if (!next) return;
+    player.src = next;
+    player.addEventListener("loadedmetadata", () => {
+      player.currentTime = at;
+      if (playing) player.play().catch(() => {});
+    }, { once: true });
+  }, true);
+
   const quality = document.getElementById("quality");
   if (quality) {
     quality.addEventListener("change", () => {
