@@ -146,7 +146,7 @@ def test_the_comments_list_keeps_its_shape(client, session, people, framework):
                                                  {"start": 15.0, "end": 19.0, "text": " 1", "p": 0.8}]}
 
 
-def test_the_lesson_list_and_dashboard_make_as_many_queries_for_20_lessons_as_for_2(client, session, people):
+def test_the_lesson_list_and_dashboard_make_as_many_queries_for_20_lessons_as_for_2(app, client, session, people):
     """Thumbnails are one query for all the posters of a list, not one per lesson."""
     from app.video import service
 
@@ -164,8 +164,8 @@ def test_the_lesson_list_and_dashboard_make_as_many_queries_for_20_lessons_as_fo
         session.commit()
 
     add(2)
-    few = {path: queries(client, path) for path in ("/videos/", "/dashboard")}
+    few = {path: queries(app, client, path) for path in ("/videos/", "/dashboard")}
     add(18)
-    many = {path: queries(client, path) for path in ("/videos/", "/dashboard")}
+    many = {path: queries(app, client, path) for path in ("/videos/", "/dashboard")}
     assert client.get("/videos/").get_data(as_text=True).count('<img src="') == 20
     assert few == many, (few, many)
