@@ -391,3 +391,30 @@ def diagnostics_bank(session):
 
     diagnostics.import_bank(session, None, bankfile.load_bank())
     session.commit()
+
+
+def test_a_lesson_being_processed_names_its_step_so_the_bar_never_seems_to_go_back(client, session, people):
+    from app.video.models import Video, VideoStatus
+
+    video = Video(owner=people["teacher"], title="Fractions", status=VideoStatus.probed, step="transcode",
+                  progress=0.4)
+    session.add(video)
+    session.commit()
+    login(client, people["teacher"].email, people["password"])
+    page = client.get(f"/videos/{video.public_id}").get_data(as_text=True)
+    label = re.search(r'<span id="step-label"([^>]*)>([^<]*)</span>', page)
+    assert label.group(2) == "Step 2 of 4: Preparing for the web"
+    assert 'data-order="probe transcode transcribe finish"' in label.group(1)  # what player.js relabels with
+    assert "Checked" not in page  # the status says what happens next, not pipeline jargon
+    listing = client.get("/videos/").get_data(as_text=True)
+    assert "Preparing for the web" in listing and "Checked" not in listing
+
+
+def test_make_run_takes_a_port_and_a_host():
+    import subprocess
+
+    dry = subprocess.run(["make", "-n", "run", "PORT=8123", "HOST=0.0.0.0"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "classlab run --with-worker --host 0.0.0.0 --port 8123" in dry
+    default = subprocess.run(["make", "-n", "run"], capture_output=True, text=True, check=True).stdout
+    assert "--host 127.0.0.1 --port 5000" in default
