@@ -85,3 +85,11 @@ LATIN_WORDS = """() => {
 
 def latin_words(page: Page) -> list[str]:
     return page.evaluate(LATIN_WORDS)
+
+
+def choose_tag(page: Page, n: int = 0) -> str:
+    """In the comment form's tag picker, tick the n-th framework element; its label."""
+    label = page.locator(".tag-picker .tag-options label").nth(n)
+    text = label.inner_text().strip()
+    label.locator("input").check()
+    return text

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.steps import create_user, full_consent, ingest, share_lesson, signed_in
+from tests.browser.steps import choose_tag, create_user, full_consent, ingest, share_lesson, signed_in
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
@@ -49,8 +49,7 @@ def test_notifications_tag_summary_and_data_archive_in_hebrew(live_server, new_p
     # The colleague comments with a framework element; the teacher is told, and the tag is counted.
     colleague.fill("#comment-start", "0:01")
     colleague.fill("#comment-body", "השאלה הפתוחה עבדה")
-    option = colleague.locator("#comment-tags option").nth(0)
-    colleague.select_option("#comment-tags", option.get_attribute("value"))
+    choose_tag(colleague, 0)
     colleague.click("#comment-form button.primary")
     colleague.wait_for_url(re.compile(r"#comment-\d+$"))
 

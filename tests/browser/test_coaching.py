@@ -8,7 +8,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.steps import create_user, full_consent, ingest, poll, share_lesson, signed_in
+from tests.browser.steps import choose_tag, create_user, full_consent, ingest, poll, share_lesson, signed_in
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
@@ -37,9 +37,7 @@ def test_coach_range_comment_at_0_42_with_a_tag_teacher_sees_marker_and_replies(
     coach.fill("#comment-start", "0:42")
     coach.fill("#comment-end", "0:50")
     coach.fill("#comment-body", "Students justify each step: ask them to compare two recipes next.")
-    option = coach.locator("#comment-tags option").nth(1)
-    tag_label = option.inner_text().strip()
-    coach.select_option("#comment-tags", option.get_attribute("value"))
+    tag_label = choose_tag(coach, 1)
     coach.click("#comment-form button.primary")
     coach.wait_for_url(re.compile(r"#comment-\d+$"))
     comment_id = coach.url.rsplit("#comment-", 1)[1]
