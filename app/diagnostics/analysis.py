@@ -354,7 +354,8 @@ def kr20(matrix: Matrix) -> float | None:
     skipped item is already a 0, so what keeps a submitted student out is a pending short text, until
     the teacher scores it (``kr20_counts`` says how many are in and how many wait). A student who
     submitted nothing has no row values and is not counted. None when k < 2, with fewer than 2 complete
-    students, or when every complete student has the same total. The value can be negative for items that do not hang together.
+    students, or when every complete student has the same total. The value can be negative for items that do not
+    hang together.
     """
     k = len(matrix.items)
     if k < 2:
@@ -378,7 +379,8 @@ def kr20_counts(matrix: Matrix) -> tuple[int, int]:
     """(students KR-20 used, submitted students it waits for because a short text is still pending)."""
     used = sum(1 for row in matrix.scores if None not in row)
     waiting = sum(1 for i, row in enumerate(matrix.scores)
-                  if None in row and any(s is not None or v is not None for s, v in zip(row, matrix.values[i])))
+                  if None in row and any(s is not None or v is not None
+                                         for s, v in zip(row, matrix.values[i], strict=True)))
     return used, waiting
 
 

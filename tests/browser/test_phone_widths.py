@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app import create_app, db
+from app.accounts import service as accounts
 from app.config import load_settings
 from app.db import utcnow
-from app.accounts import service as accounts
 from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from app.video.models import Clip, Segment, Transcript
@@ -71,8 +71,8 @@ def seeded(live_server):
         from app.feedback import service as feedback
 
         for n in range(3):
-            feedback.add_comment(s, people["coach"], video.public_id, body="שאלה מצוינת — כדאי לחכות עוד כמה שניות לפני שעונים."
-                                 * (n + 1), start=30.0 * n)
+            body = "שאלה מצוינת — כדאי לחכות עוד כמה שניות לפני שעונים." * (n + 1)
+            feedback.add_comment(s, people["coach"], video.public_id, body=body, start=30.0 * n)
         s.commit()
         clip = Clip(video_id=video.id, creator_id=teacher.id, title="Wait time after the question", start=20.0,
                     end=45.0)
@@ -82,7 +82,8 @@ def seeded(live_server):
         from app.coaching import service as coaching
 
         cycle = coaching.start_cycle(s, people["coach"], link.id, "Asking students to explain their reasoning "
-                                     "before the teacher confirms an answer", due_on=(utcnow() + timedelta(days=5)).date())
+                                     "before the teacher confirms an answer",
+                                     due_on=(utcnow() + timedelta(days=5)).date())
         group = builders.diagnostic_class(s, teacher, "ח'3 מתמטיקה",
                                           students=(("S01", "נועה"), ("S02", "سامي"), ("S03", None)))
         assignment = builders.open_assignment(s, teacher, group, title="")
@@ -110,7 +111,8 @@ def seeded(live_server):
         def reset_token():  # made after the login, which may rehash the password (and so end older links)
             s.expire_all()
             return accounts.reset_token(s.get(type(teacher), teacher.id), settings.secret_key)
-        yield {"people": people, "args": args, "reset_token": reset_token, "class_code": group.code, "assignment": assignment.public_id}
+        yield {"people": people, "args": args, "reset_token": reset_token, "class_code": group.code,
+               "assignment": assignment.public_id}
     finally:
         s.close()
 
@@ -143,15 +145,20 @@ def _too_wide(page) -> list[str]:
     return page.evaluate("""() => {
         const w = document.documentElement.clientWidth, out = [];
         if (document.documentElement.scrollWidth > w) out.push('document ' + document.documentElement.scrollWidth);
+        const scrolls = '.table-scroll, .scroll, table, .chart, pre';
         const sticksOut = (el) => { const r = el.getBoundingClientRect();
-            return r.width && (r.right > w + 1 || r.left < -1) && !el.closest('.table-scroll, .scroll, table, .chart, pre'); };
+            return r.width && (r.right > w + 1 || r.left < -1) && !el.closest(scrolls); };
+        const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+            + (typeof el.className === 'string' && el.className ? '.' + el.className.split(' ')[0] : '');
         for (const el of document.querySelectorAll('body *')) {
+            const table = el.matches('table');
+            if (table && el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'visible') {
+                out.push('table that does not scroll: ' + name(el)); continue; }
             // Name the innermost culprits: elements that stick out while none of their children do.
-            if (el.matches('table') && el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'visible') {
-                out.push('table that does not scroll: ' + (el.id || el.className)); continue; }
             if (!sticksOut(el) || [...el.children].some(sticksOut)) continue;
             const r = el.getBoundingClientRect();
-            out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right) + ' ' + (el.textContent || '').trim().slice(0, 30));
+            const text = (el.textContent || '').trim().slice(0, 30);
+            out.push(name(el) + ' ' + Math.round(r.left) + '..' + Math.round(r.right) + ' ' + text);
             if (out.length > 8) break;
         }
         return out;
@@ -196,7 +203,8 @@ def test_no_page_is_wider_than_a_phone(live_server, browser, seeded, lang):
             for endpoint, path in pages:
                 if OPENED_BY.get(endpoint) == who:
                     response = page.goto(live_server.url + path)
-                    assert response is not None and response.status == 200, (endpoint, who, response and response.status)
+                    status = response and response.status
+                    assert response is not None and status == 200, (endpoint, who, status)
                     wide = _too_wide(page)
                     if wide:
                         problems[endpoint] = wide

@@ -107,7 +107,8 @@ EXCLUDED: dict[str, str] = {
     "misconception.key": "the starter bank (CLI)",
     "diagnostic_topic.key": "the starter bank (CLI)",
     "diagnostic_topic.title": "the starter bank (CLI)",
-    "class_group.language": "one of a closed set (en, he, ar) the service checks before anything is stored; never free text",
+    "class_group.language": "one of a closed set (en, he, ar) the service checks before anything is stored; never "
+                            "free text",
     "class_group.digits": "one of a closed set (western, arabic-indic) the service checks; never free text",
     "misconception.topic": "the starter bank (CLI)",
     "misconception.title": "the starter bank (CLI)",
