@@ -52,7 +52,8 @@ def test_a_rubric_level_shows_its_beginning_in_a_right_to_left_page(live_server,
         page.select_option("form.lang select[name=locale]", lang)
         page.click("form.lang button")
         page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
-        page.goto(live_server.url + pending_short_answer["results"])
+        # The bank in English (?lang=en) inside a Hebrew or Arabic page: a level that reads left to right.
+        page.goto(live_server.url + pending_short_answer["results"] + "?lang=en")
         select = page.locator("#to-score select[name=level]").first
         select.select_option("2")
         seen = select.evaluate("""(sel) => {
