@@ -245,6 +245,7 @@ def test_a_reader_who_lost_access_gets_nothing_that_was_kept(app, session, peopl
     page = f"/videos/{lesson.public_id}"
     if how == "share withdrawn":
         share = sharing.shares_of(session, lesson)[0]
+        session.commit()  # ends the read's transaction: its connection goes back to the pool
         resp = owner.post(f"/videos/shares/{share.id}/revoke", data={"csrf_token": csrf_token(owner, page)})
     else:
         resp = owner.post(f"{page}/consent", data={"status": "partial", "csrf_token": csrf_token(owner, page)})
