@@ -211,8 +211,8 @@ def _frameworks_seen(s) -> tuple[tuple[int, bool], ...]:
     """Every stored framework version, (id, current), read once per request: a stored version never changes
     (importing other content under its number is refused), so this names all that tag titles are made from."""
     if "frameworks_seen" not in g:
-        g.frameworks_seen = tuple(s.execute(select(ObservationFramework.id, ObservationFramework.current)
-                                            .order_by(ObservationFramework.id)).tuples())
+        g.frameworks_seen = tuple((row.id, row.current) for row in s.execute(
+            select(ObservationFramework.id, ObservationFramework.current).order_by(ObservationFramework.id)))
     return g.frameworks_seen
 
 

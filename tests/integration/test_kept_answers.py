@@ -97,6 +97,7 @@ def test_the_watch_page_shows_a_page_of_threads_and_links_to_the_next(client, se
     assert f'href="{url}?page=1#feedback"' in second and 'id="more-comments"' not in second
     # A link to one comment opens the page that holds it, a reply's too.
     reply = feedback.threads(session, people["colleague"], lesson.public_id)[21].replies[0]
+    session.commit()  # ends the read's transaction: its connection goes back to the pool
     held = client.get(f"{url}?comment={reply.id}").get_data(as_text=True)
     assert f'id="comment-{reply.id}"' in held and f'id="comment-{made[0]}"' not in held
     for bad in ("page=0", "page=x", "comment=x", "comment=0"):
@@ -222,6 +223,7 @@ def test_a_transcript_written_again_is_a_new_version(client, session, people, le
                         words=[]))
     session.commit()
     assert transcript.version == version + 1
+    session.commit()  # ends the transaction the version's read began
     after = client.get(path, headers={**auth, "If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and [x["text"] for x in after.get_json()["segments"]] == [
         "a better model heard this"]
@@ -243,6 +245,7 @@ def test_a_reader_who_lost_access_gets_nothing_that_was_kept(app, session, peopl
     page = f"/videos/{lesson.public_id}"
     if how == "share withdrawn":
         share = sharing.shares_of(session, lesson)[0]
+        session.commit()  # ends the read's transaction: its connection goes back to the pool
         resp = owner.post(f"/videos/shares/{share.id}/revoke", data={"csrf_token": csrf_token(owner, page)})
     else:
         resp = owner.post(f"{page}/consent", data={"status": "partial", "csrf_token": csrf_token(owner, page)})
