@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.processes import free_port
+from tests.processes import free_port, stop_group
 from tests.stacks import make_settings, require_service
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "classlab-test")
@@ -23,15 +23,37 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "classlab-test")
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """A real S3-speaking HTTP server (moto's server mode) on loopback."""
-    from moto.server import ThreadedMotoServer
+def s3_endpoint(tmp_path_factory):
+    """A real S3-speaking HTTP server (moto's server mode) on loopback, in a process of its own.
+
+    Not moto's ThreadedMotoServer: a server thread in the test process builds werkzeug routing rules (ast.parse)
+    while the tests create apps, and CPython 3.11.7 keeps the AST converter's recursion depth in shared state, so
+    two threads converting at once fail with "AST constructor recursion depth mismatch" (CPython gh-106905, fixed
+    in 3.11.8). A process has its own interpreter."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "w") as out:
+        command = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_group(proc)
+                raise RuntimeError("moto_server did not start:\n" + log.read_text()) from None
+            time.sleep(0.2)
+    yield url
+    stop_group(proc)
 
 
 @pytest.fixture(scope="session")
