@@ -162,11 +162,9 @@ def user_for_reset(session: Session, token: str, secret: str, max_age: int = RES
     return user
 
 
-def reset_password(session: Session, token: str, secret: str, new: str, repeat: str,
-                   max_age: int = RESET_SECONDS) -> User:
-    user = user_for_reset(session, token, secret, max_age)
+def reset_password(user: User, new: str, repeat: str) -> None:
+    """The new password of the user a reset link was checked for (user_for_reset, once per request)."""
     user.password_hash = _check_new(new, repeat)
-    return user
 
 
 def admin_reset_link(session: Session, actor: User, user_id: int, secret: str) -> tuple[User, str]:

@@ -99,8 +99,13 @@ def _settings():
     return current_app.extensions["classlab.settings"]
 
 
-def _field_errors(form) -> list[str]:
-    return [f"{field.label.text}: {e}" for field in form for e in field.errors if field.name != "csrf_token"]
+def _refused(form) -> int:
+    """A posted form WTForms refused: each field's problem flashed with its label; the status to answer."""
+    for field in form:
+        if field.name != "csrf_token":
+            for error in field.errors:
+                flash(f"{field.label.text}: {error}", "error")
+    return 422
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -119,9 +124,7 @@ def change_password():
             flash(_("Your password is changed."), "info")
             return redirect(url_for("accounts.dashboard"))
     elif request.method == "POST":
-        for problem in _field_errors(form):
-            flash(problem, "error")
-        status = 422
+        status = _refused(form)
     return render_template("accounts/password_change.html", form=form), status
 
 
@@ -135,9 +138,7 @@ def forgot_password():
         service.request_reset(db.session(), form.email.data, _settings().secret_key, email_enabled=email_enabled)
         sent = True
     elif request.method == "POST":
-        for problem in _field_errors(form):
-            flash(problem, "error")
-        status = 422
+        status = _refused(form)
     return render_template("accounts/password_forgot.html", form=form, sent=sent,
                            email_enabled=email_enabled), status
 
@@ -154,7 +155,7 @@ def reset_password(token: str):
     status = 200
     if form.validate_on_submit():
         try:
-            service.reset_password(s, token, _settings().secret_key, form.password.data, form.repeat.data)
+            service.reset_password(user, form.password.data, form.repeat.data)
         except ClassLabError as exc:
             flash(exc.detail, "error")
             status = exc.status
@@ -163,9 +164,7 @@ def reset_password(token: str):
             flash(_("Your password is changed. Log in with the new one."), "info")
             return redirect(url_for("accounts.login"))
     elif request.method == "POST":
-        for problem in _field_errors(form):
-            flash(problem, "error")
-        status = 422
+        status = _refused(form)
     return render_template("accounts/password_reset.html", form=form, user=user, problem=None), status
 
 
