@@ -46,6 +46,7 @@ run: install
 	$(BIN)/classlab db upgrade
 	$(BIN)/classlab diagnostics import
 	$(BIN)/classlab frameworks import
+	$(BIN)/classlab rehearsals import
 	$(BIN)/classlab run --with-worker --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.

@@ -3,6 +3,7 @@
     bar_chart_svg(values, title=..., rtl=...)                        -> str  horizontal bars, signed values
     heatmap_svg(rows, columns, cells, states, title=..., rtl=...)    -> str  a grid of coloured states + legend
     stacked_columns_svg(columns, series, title=..., rtl=...)         -> str  counts per column, stacked by series
+    line_chart_svg(columns, series, title=..., lo=, hi=, rtl=...)    -> str  a level per column for each series
     axis_ticks(top)                                                  -> [int]  whole-number gridlines
     text_width(text, size), wrap(text, width, size)                  how wide text is drawn; lines that fit
     PALETTE, SERIES_COLOURS                                          colour-blind-safe fills
@@ -50,6 +51,7 @@ __all__ = [
     "axis_ticks",
     "bar_chart_svg",
     "heatmap_svg",
+    "line_chart_svg",
     "stacked_columns_svg",
     "text_width",
     "wrap",
@@ -563,6 +565,94 @@ def stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[in
             for k, part in enumerate(lines[i]):
                 out.append(f'<text x="{_num(x + col_w / 2)}" y="{_num(base + 8 + (k + 1) * _LINE - 3)}" '
                            f'text-anchor="middle" fill="#333333">{_words(part)}</text>')
+        out.append("</g>")
+    out.append("</g>")
+    out.append('<g class="legend">')
+    out += legend
+    if not data:
+        out.append(_label(title_x, legend_bottom + 11, "\u2014", title_anchor))
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- lines
+
+_MARKS = ("\u25cf", "\u25a0", "\u25b2", "\u25c6", "\u25bc", "\u2605")  # a shape per series, not only a colour
+
+
+def line_chart_svg(columns: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
+                   lo: int, hi: int, rtl: bool = False) -> str:
+    """A level per column for each series, joined by lines (a rubric criterion's level over attempts): the axis
+    runs from `lo` to `hi` in whole steps; a missing value (None) leaves a gap. Each series has its colour and its
+    mark, so it reads without colour too. With `rtl` the first column is the rightmost. Raises ValueError for a
+    value outside lo..hi or a series of the wrong length."""
+    n = len(columns)
+    data = [(name, list(values)) for name, values in series.items()]
+    for name, values in data:
+        if len(values) != n or any(v is not None and not (lo <= v <= hi) for v in values):
+            raise ValueError(f"series {name!r} needs {n} values from {lo} to {hi} (or None)")
+    labels = [_clean(c) for c in columns]
+    axis_w = text_width(str(hi)) + 10
+    room = FIT_WIDTH - 2 * _MARGIN - axis_w
+    col_w = max(_MIN_COL, min(_MAX_COL * 2, room / max(n, 1)))
+    plot_w = max(n, 1) * col_w
+    need = 2 * _MARGIN + axis_w + plot_w
+    width = max(need, FIT_WIDTH)
+    title_lines = _title_lines(title, width)
+    plot_top = _below_heading(title_lines) + 8
+    base = plot_top + _PLOT_H
+    scale = _PLOT_H / max(1, hi - lo)
+    legend_rows = [(SERIES_COLOURS[s % len(SERIES_COLOURS)], _MARKS[s % len(_MARKS)], name)
+                   for s, (name, _values) in enumerate(data)]
+    legend, legend_bottom = _legend(base + 8 + _LINE + 10, width, legend_rows, rtl)
+    height = (legend_bottom if data else legend_bottom + 18) + _MARGIN
+    title_x, title_anchor = _reading_edge(width, rtl)
+    if rtl:
+        plot_x = width - _MARGIN - axis_w - plot_w
+        axis_x, axis_anchor = plot_x + plot_w + 6, "start"
+    else:
+        plot_x = _MARGIN + axis_w
+        axis_x, axis_anchor = plot_x - 6, "end"
+
+    def cx(i: int) -> float:
+        return _slot_x(plot_x, i, n, col_w, rtl) + col_w / 2
+
+    def cy(v: float) -> float:
+        return base - (v - lo) * scale
+
+    out = _svg_open(width, height, title, wide=need > FIT_WIDTH)
+    out.append(_heading(title_x, title_lines, title_anchor, rtl))
+    out.append('<g class="axis" fill="#333333">')
+    for t in range(lo, hi + 1):
+        y = cy(t)
+        out.append(f'<line x1="{_num(plot_x)}" y1="{_num(y)}" x2="{_num(plot_x + plot_w)}" y2="{_num(y)}" '
+                   f'stroke="{"#333333" if t == lo else "#DDDDDD"}" stroke-width="1"/>')
+        out.append(_label(axis_x, y + 4, str(t), axis_anchor))
+    for i, label in enumerate(labels):
+        out.append(f'<text x="{_num(cx(i))}" y="{_num(base + _LINE + 2)}" text-anchor="middle" '
+                   f'fill="#333333">{_words(label)}</text>')
+    out.append("</g>")
+    out.append('<g class="lines">')
+    for s, (name, values) in enumerate(data):
+        colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
+        out.append(f'<g data-key="{_attr(name)}">')
+        run: list[str] = []
+        for i, v in enumerate([*values, None]):
+            if v is not None:
+                run.append(f"{_num(cx(i))},{_num(cy(v))}")
+            elif run:
+                if len(run) > 1:
+                    out.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
+                               'stroke-width="2.5"/>')
+                run = []
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            out.append(f'<text x="{_num(cx(i))}" y="{_num(cy(v) + 5)}" text-anchor="middle" font-size="14" '
+                       f'fill="{colour}" stroke="#333333" stroke-width="0.4" data-column="{i}" '
+                       f'data-value="{_num(v)}"><title>{_text(labels[i])} \u00b7 {_text(name)}: '
+                       f'{_num(v)}</title>{_MARKS[s % len(_MARKS)]}</text>')
         out.append("</g>")
     out.append("</g>")
     out.append('<g class="legend">')

@@ -297,6 +297,30 @@ def diagnostics_import(folder: str | None) -> None:
 
 
 @main.group()
+def rehearsals() -> None:
+    """Rehearsal scenarios."""
+
+
+@rehearsals.command("import")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+def rehearsals_import(folder: str | None) -> None:
+    """Load the library's scenarios (default: the ones shipped; after `diagnostics import`). Safe to repeat."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.rehearsals import service
+    from app.rehearsals.scenariofile import ScenarioFileError
+
+    database.bind(load_settings().database_url)
+    try:
+        with database.session_scope() as s:
+            report = service.import_library(s, Path(folder) if folder else None)
+    except ScenarioFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"scenarios added: {report.added}, unchanged: {report.unchanged}")
+
+
+@main.group()
 def frameworks() -> None:
     """Observation frameworks for tagging feedback."""
 

@@ -43,6 +43,7 @@ ACCOUNTS_EXPORT = "classlab.accounts.export"
 ACCOUNTS_PASSWORD_RESET = "classlab.accounts.password_reset"
 NOTIFICATIONS_EMAIL = "classlab.notifications.email"
 HEALTH_PING = "classlab.health.ping"
+REHEARSALS_VOICE = "classlab.rehearsals.voice"
 
 class TransientError(Exception):
     """A failure worth retrying (network blip, storage busy); anything else is permanent."""
@@ -105,7 +106,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_track_started=True,
         worker_hijack_root_logger=False,
         timezone="UTC",
-        include=["workers.startup", "workers.health", "workers.video", "workers.exports", "workers.notifications"],
+        include=["workers.startup", "workers.health", "workers.video", "workers.exports", "workers.notifications",
+                 "workers.rehearsals"],
         beat_schedule={
             "sweep": {"task": VIDEO_SWEEP, "schedule": float(settings.sweep_seconds)},
         },

@@ -31,7 +31,7 @@ from pathlib import Path
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
     for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "notifications",
-                    "sharing", "video")
+                    "rehearsals", "sharing", "video")
     for module in ("views", "api", "forms", "tus")
 )
 
@@ -62,6 +62,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("feedback and sharing", ("app.feedback", "app.sharing")),
     # Sharing asks these (whose coach, which communities) through signals.
     ("people and programs", ("app.coaching", "app.communities")),
+    # Rehearsals build on lessons (the recording is a Video), feedback (its comments), diagnostics (scenarios from a
+    # misconception or a class's result), communities (group rehearsals) and coaching's people.
+    ("practice", ("app.rehearsals",)),
     # "Download all my data" gathers every module's records of one person.
     ("the whole account", ("app.export",)),
     ("entry points", (

@@ -327,6 +327,24 @@ def _probe_command(ffprobe: str, demuxer: str, path: Path) -> list[str]:
     return [*args, "-i", _url(path)]
 
 
+def _duration_from_packets(ffprobe: str, demuxer: str, path: Path, limits: Limits) -> float | None:
+    """The end of the last packet, in seconds (a file whose header does not say how long it is)."""
+    args = _probe_command(ffprobe, demuxer, path)
+    args = [args[0], "-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0",
+            *args[args.index("-show_streams") + 1:]]
+    try:
+        proc = subprocess.run(args, capture_output=True, timeout=limits.probe_seconds, stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return None
+    end = 0.0
+    for line in proc.stdout.decode("ascii", errors="replace").splitlines():
+        parts = [_float(p) for p in line.split(",")[:2]]
+        if parts and parts[0] is not None:
+            end = max(end, parts[0] + (parts[1] or 0.0 if len(parts) > 1 else 0.0))
+    return end or None
+
+
 def _tail(data: bytes | str) -> str:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     return text[-_STDERR_TAIL:]
@@ -481,6 +499,10 @@ def probe(path: Path, *, ffprobe: str = "ffprobe", limits: Limits = Limits()) ->
     if not duration:
         durations = [_float(s.get("duration")) for s in (video, audio) if s]
         duration = max((d for d in durations if d), default=None)
+    if not duration and demuxer == "matroska" and _have(ffprobe):
+        # A browser's MediaRecorder writes WebM as it records and never goes back to note the duration: read it
+        # off the last packet's timestamp instead.
+        duration = _duration_from_packets(ffprobe, demuxer, path, limits)
     if not duration or duration <= 0:
         raise MediaRejected("The file is incomplete or damaged: we could not tell how long the recording is.")
     if duration > limits.max_duration:
@@ -937,6 +959,17 @@ def cut(
 
     job = _Job("cut the clip", build, {"ss": f"{start:.3f}"})
     _run_ffmpeg(ffmpeg, src, dst, job, duration=length, limits=limits)
+
+
+def voice(src: Path, dst: Path, *, ffmpeg: str = "ffmpeg", limits: Limits = Limits()) -> None:
+    """A student's turn in a rehearsal scenario (espeak-ng's WAV, or the author's own recording) as a small mono
+    M4A that every browser plays."""
+
+    def build(source: FilterableStream) -> tuple[list, Options]:
+        return [source["a:0"]], {"c:a": "aac", "b:a": "64k", "ac": 1, "ar": 44100, "vn": None, "sn": None,
+                                 "dn": None, "movflags": "+faststart", "format": "ipod"}
+
+    _run_ffmpeg(ffmpeg, src, dst, _Job("convert the student's voice", build), duration=0.0, limits=limits)
 
 
 def poster(

@@ -9,6 +9,7 @@ job folder, never a URL or a name the teacher chose.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -179,9 +180,15 @@ def probe_step(video_id: int, settings: Settings, store: Storage) -> None:
     with db.session_scope() as s:
         video = _load(s, video_id)
         original = video.asset("original").key
+        purpose, most = video.purpose, video.max_seconds
+    lim = limits(settings)
+    if most:  # a rehearsal's length limit, with a second's grace for the recorder's last chunk
+        lim = dataclasses.replace(lim, max_duration=min(lim.max_duration, most + 1.0))
     with job_folder(settings, video_id, "probe") as job:
-        info = media.probe(fetch(store, original, job / "original"), ffprobe=ffprobe_binary(settings),
-                           limits=limits(settings))
+        info = media.probe(fetch(store, original, job / "original"), ffprobe=ffprobe_binary(settings), limits=lim)
+    if purpose == "rehearsal" and not info.has_audio:
+        raise media.MediaRejected("This recording has no sound: a rehearsal is listened to and transcribed. Check "
+                                  "that the browser may use the microphone, then record again.")
     with db.session_scope() as s:
         video = _load(s, video_id)
         for name in ("sha256", "size", "duration", "container", "video_codec", "audio_codec", "width", "height",

@@ -207,7 +207,8 @@ def dashboard(session: Session, coach: User, *, today: date | None = None, new_d
     teacher_ids = [lk.teacher_id for lk in out.teachers]
     if not teacher_ids:
         return out
-    videos = list(session.scalars(authz.visible(coach, select(Video)).where(Video.owner_id.in_(teacher_ids))
+    videos = list(session.scalars(authz.visible(coach, select(Video)).where(Video.owner_id.in_(teacher_ids),
+                                                                                Video.purpose == "lesson")
                                   .order_by(Video.created_at.desc())))
     watched = set(session.scalars(select(AuditEvent.video_public_id).where(
         AuditEvent.actor_id == coach.id, AuditEvent.action == "view",

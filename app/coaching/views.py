@@ -98,7 +98,7 @@ def cycle(public_id: str):
     mine = []
     if authz.may(current_user, "add_lesson", found):
         taken = {lesson.video_id for lesson in found.lessons}
-        mine = [v for v in s.scalars(select(Video).where(Video.owner_id == current_user.id)
+        mine = [v for v in s.scalars(select(Video).where(Video.owner_id == current_user.id, Video.purpose == "lesson")
                                      .order_by(Video.created_at.desc())) if v.id not in taken]
     return render_template(
         "coaching/cycle.html", cycle=found, link=link, lessons=lessons, feedback_by_video=feedback_by_video,

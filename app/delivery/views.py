@@ -40,6 +40,14 @@ def _check_still_allowed(key: str, audience: int | None, *, download: bool) -> N
             abort(403, msg("This archive is not yours, or it was deleted."))
         return
     parts = key.split("/")
+    if key.startswith("scenarios/"):  # a student turn's voice: heard by whoever may read the scenario
+        from app.rehearsals.models import Scenario
+
+        scenario = s.scalar(select(Scenario).where(Scenario.public_id == parts[1]))
+        user = s.get(User, audience) if audience is not None else None
+        if scenario is None or user is None or not authz.may(user, "view", scenario):
+            abort(403, msg("Access to this scenario was withdrawn."))
+        return
     video = s.scalar(select(Video).where(Video.public_id == parts[1]))
     user = s.get(User, audience) if audience is not None else None
     # A clip's own file is also served to those who were shared only that clip.

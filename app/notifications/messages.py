@@ -36,6 +36,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "next_steps": ("author",),
     "export_ready": (),
     "community_added": ("community", "by"),
+    "rehearsal_share": ("owner", "scenario"),
+    "rehearsal_scored": ("reviewer", "scenario"),
+    "rehearsal_group": ("facilitator", "scenario", "community"),
 }
 
 MESSAGES: dict[str, str] = {
@@ -52,6 +55,9 @@ MESSAGES: dict[str, str] = {
     "next_steps": _l("%(author)s updated the next steps of your coaching cycle."),
     "export_ready": _l("Your data export is ready to download."),
     "community_added": _l("%(by)s added you to the community %(community)s."),
+    "rehearsal_share": _l("%(owner)s shared a rehearsal of “%(scenario)s” with you to watch, comment and score."),
+    "rehearsal_scored": _l("%(reviewer)s scored your rehearsal of “%(scenario)s” on the rubric."),
+    "rehearsal_group": _l("%(facilitator)s started a group rehearsal of “%(scenario)s” in %(community)s."),
 }
 
 # Whole sentences for the cases a param changes the wording: translators get a sentence, never a

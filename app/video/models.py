@@ -87,6 +87,11 @@ class Video(PublicId, Base):
     # under which each web process keeps the lesson's serialized comments (app.answers). It sits on the lesson's
     # row because every read of the comments loads that row first, for its authorization check.
     feedback_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What the recording is: a lesson from class, or a teacher's rehearsal of a moment (app.rehearsals), which
+    # lists of lessons leave out. A rehearsal must have sound and may be at most `max_seconds` long (the probe
+    # refuses it otherwise); a lesson has no limit of its own beyond MAX_DURATION.
+    purpose: Mapped[str] = mapped_column(String(12), default="lesson", server_default="lesson", index=True)
+    max_seconds: Mapped[int | None] = mapped_column(Integer)
 
     owner: Mapped[User] = relationship()
     assets: Mapped[list[Asset]] = relationship(back_populates="video", cascade="all, delete-orphan",

@@ -161,7 +161,8 @@ def get_video(session: Session, actor: User, public_id: str, action: str = "view
 
 
 def list_videos(session: Session, actor: User) -> list[Video]:
-    query = authz.visible(actor, select(Video).where(Video.status != VideoStatus.uploading))
+    # Lessons only: a rehearsal's recording is listed with its scenario (app.rehearsals).
+    query = authz.visible(actor, select(Video).where(Video.status != VideoStatus.uploading, Video.purpose == "lesson"))
     return list(session.scalars(query.order_by(Video.created_at.desc())))
 
 

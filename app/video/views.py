@@ -23,6 +23,7 @@ from app.feedback.models import ObservationFramework
 from app.feedback.schemas import WatchPageIn
 from app.http import answer_cache, send
 from app.inputs import digits, read_form
+from app.rehearsals import service as rehearsals
 from app.sharing import service as sharing
 from app.video import captions, clips, service, transcripts
 from app.video.delivery import asset_url, poster_urls
@@ -113,8 +114,11 @@ def watch(public_id: str):
     wanted = read_form(WatchPageIn, request.args)
     page = shown.page_of(lesson_feedback, wanted.get("comment"), WATCH_PAGE) or wanted["page"]
     pages = max(1, math.ceil(len(lesson_feedback.threads) / WATCH_PAGE))
+    rehearsal = _rehearsal_panel(s, video, lang)
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
+        rehearsal=rehearsal, rehearsed=rehearsals.rehearsals_for_lesson(s, current_user, video)
+        if video.purpose == "lesson" else [],
         comment_threads=_comment_threads(cache, video, lesson_feedback, page, can_comment, element_titles, lang),
         any_feedback=bool(lesson_feedback.threads),
         comments_page=page, comments_pages=pages, comments_limit=WATCH_PAGE,
@@ -125,11 +129,32 @@ def watch(public_id: str):
         transcript_lines=_transcript_lines(cache, s, video, can_comment, lang), action_form=ActionForm(),
         downloads={a.kind: asset_url(store, a, _download_seconds(), download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
-        shares=sharing.shares_of(s, video) if owner else None,
+        shares=sharing.shares_of(s, video) if owner and rehearsal is None else None,
         share_action=url_for("sharing.share", public_id=public_id),
         communities=list_communities(s, current_user) if owner else [],
         tag_summary=_lesson_tags(cache, s, video, lesson_feedback, lang), tag_options=tag_options,
     )
+
+
+def _rehearsal_panel(s, video, lang: str) -> dict | None:
+    """A rehearsal's recording is watched here like a lesson, with its scenario, rubric, reflection and sharing
+    beside it (app.rehearsals)."""
+    attempt = rehearsals.attempt_of_video(s, video)
+    if attempt is None:
+        return None
+    me = current_user.id
+    mine = attempt.owner_id == me
+    return {
+        "attempt": attempt, "scenario": attempt.scenario, "lang": attempt.language, "mine": mine,
+        "can_score": authz.may(current_user, "score", attempt),
+        "can_choose": authz.may(current_user, "choose", attempt),
+        "my_levels": {row.criterion: row.level for row in attempt.scores if row.reviewer_id == me},
+        "means": rehearsals.mean_scores(attempt),
+        "reviewers": sorted({row.reviewer.display_name for row in attempt.scores}),
+        "lessons": rehearsals.my_lessons(s, current_user) if mine else [],
+        "others": [a for a in rehearsals.attempts_of(s, current_user, attempt.scenario) if a.id != attempt.id]
+        if mine else [],
+    }
 
 
 def _transcript_lines(cache, s, video, can_comment: bool, lang: str) -> Markup:

@@ -26,6 +26,9 @@ EXAMPLES = {
     "next_steps": {"author": "Dana Cohen"},
     "export_ready": {},
     "community_added": {"community": "Math PLC", "by": "Rina Adler"},
+    "rehearsal_share": {"owner": "Noa Levi", "scenario": "Comparing fractions"},
+    "rehearsal_scored": {"reviewer": "Dana Cohen", "scenario": "Comparing fractions"},
+    "rehearsal_group": {"facilitator": "Rina Adler", "scenario": "Comparing fractions", "community": "Math PLC"},
 }
 
 
