@@ -225,6 +225,9 @@ def starter_bank(session: Session) -> diagnostics.ImportReport:
     return report
 
 
+#: Two short scenarios in en, he and ar (keys "sample-..."), for the rehearsal tests.
+SCENARIOS = Path(__file__).with_name("scenarios")
+
 #: A small bank with every text in en, he and ar (its keys start with "sample-"), for the pages in each language.
 TRILINGUAL_BANK = Path(__file__).with_name("trilingual_bank")
 

@@ -236,6 +236,10 @@ def dashboard():
 
         data["communities"] = facilitated_by(s, current_user)
         data["member_counts"] = member_counts(s, data["communities"])
+    from app.rehearsals import service as rehearsals
+
+    data["to_review"] = rehearsals.shared_with_me(s, current_user)[:5]
+    data["my_attempts"] = rehearsals.attempts_of(s, current_user)[:5]
     data["first_steps"] = _first_steps(s, current_user, data)
     return render_template("accounts/dashboard.html", **data, Role=Role)
 

@@ -91,7 +91,19 @@ def bank():
     return render_template("diagnostics/bank.html", bank_lang=lang, topics=service.topics_in(s, lang),
                            misconceptions=service.misconceptions_in(s, lang), items=items,
                            texts={i.id: service.item_text(i, lang) for i in items},
-                           diagnostics=service.diagnostics_in(s, lang))
+                           diagnostics=service.diagnostics_in(s, lang), form=ActionForm(),
+                           rehearsals=_rehearsals_by_misconception(s))
+
+
+def _rehearsals_by_misconception(s) -> dict[str, list]:
+    """The scenarios (the library's and the reader's own) that rehearse each misconception: the bank links to them."""
+    from app.rehearsals import service as rehearsals
+
+    found: dict[str, list] = {}
+    for scenario in rehearsals.library(s, current_user):
+        if scenario.misconception_key:
+            found.setdefault(scenario.misconception_key, []).append(scenario)
+    return found
 
 
 @bp.get("/bank/qti.zip")

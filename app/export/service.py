@@ -210,6 +210,40 @@ class _Archive:
             self.video(video, folders[video.id])
         self.text("my_comments_on_others.json", _json(self.comments_on_others()))
         self.diagnostics()
+        self.rehearsals(folders)
+
+    def rehearsals(self, folders: dict[int, str]) -> None:
+        """Scenarios written, attempts (their recordings are among the videos), scores received and given."""
+        from app.rehearsals.models import Attempt, RubricScore, Scenario
+
+        mine = list(self.session.scalars(select(Scenario).where(Scenario.owner_id == self.user.id)
+                                         .order_by(Scenario.key, Scenario.version)))
+        for scenario in mine:
+            self.text(f"rehearsals/scenarios/{safe_name(scenario.key)}-v{scenario.version}.yaml", scenario.yaml_text)
+        attempts = list(self.session.scalars(select(Attempt).where(Attempt.owner_id == self.user.id)
+                                             .order_by(Attempt.created_at, Attempt.id)))
+        given = list(self.session.scalars(select(RubricScore).join(Attempt, RubricScore.attempt_id == Attempt.id)
+                                          .where(RubricScore.reviewer_id == self.user.id,
+                                                 Attempt.owner_id != self.user.id).order_by(RubricScore.id)))
+        if not (mine or attempts or given):
+            return
+        self.text("rehearsals/attempts.json", _json({
+            "attempts": [{
+                "id": a.public_id, "scenario": a.scenario.key, "scenario_version": a.scenario.version,
+                "number": a.number, "language": a.language, "media": a.media, "created_at": _when(a.created_at),
+                "recording": folders.get(a.video_id) if a.video_id else None,
+                "reflection": a.reflection, "reflected_at": _when(a.reflected_at),
+                "next_lesson": a.next_lesson.public_id if a.next_lesson else None,
+                "group": a.group.public_id if a.group else None, "shown_to_group": a.shown_to_group,
+                "shared_with": [{"name": s.user.display_name, "email": s.user.email, "at": _when(s.created_at)}
+                                for s in a.shares],
+                "scores": [{"criterion": r.criterion, "level": r.level, "by": r.reviewer.display_name,
+                            "at": _when(r.updated_at)} for r in a.scores],
+            } for a in attempts],
+            "scores_i_gave": [{"attempt": r.attempt.public_id, "teacher": r.attempt.owner.display_name,
+                               "criterion": r.criterion, "level": r.level, "at": _when(r.updated_at)}
+                              for r in given],
+        }))
 
     def profile(self) -> dict:
         u = self.user
@@ -326,6 +360,9 @@ def _readme(user: User, videos: int) -> str:
         "  audit.json: " + _("who viewed, downloaded or shared the lesson, and when"),
         "my_comments_on_others.json: " + _("the comments you wrote on other people's lessons (text only)"),
         "diagnostics/: " + _("your classes' student codes and the results of each assignment, as CSV"),
+        "rehearsals/: " + _("the scenarios you wrote (YAML), and your attempts with their reflections, the rubric "
+                            "scores they received and the ones you gave (attempts.json); each attempt's recording "
+                            "is among the videos"),
         "",
         _("Times are in UTC. Text files are UTF-8."),
     ]

@@ -93,6 +93,8 @@ def _grant(session: Session, actor: User, video: Video, right: str, *, clip: Cli
     """Share the lesson (or one clip of it) with one user or one community."""
     if right not in RIGHTS:
         raise InvalidInput(msg("Share to view or to comment, not '%(value)s'.", value=right), field="right")
+    if video.purpose != "lesson":
+        raise Conflict(msg("A rehearsal is shared from its own page, with the people who review it."))
     what = f"clip {clip.title}" if clip is not None else "lesson"
     target = community = None
     if community_id and (email or "").strip():

@@ -301,6 +301,8 @@ def clip(clip_id: str):
         frameworks=frameworks, element_titles=element_titles,
         shares=sharing.shares_of(s, video, found) if owner else None,
         communities=list_communities(s, current_user) if owner else [],
+        rehearsals=rehearsals.scenarios_from(s, current_user, clip=found),
+        may_rehearse=video.owner_id == current_user.id or authz.may(current_user, "comment", found),
     )
 
 

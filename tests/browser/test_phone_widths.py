@@ -94,6 +94,14 @@ def seeded(live_server):
         from app.communities.models import Community
 
         community = s.query(Community).filter_by(name="קהילת מורי המתמטיקה — חיפה").one()
+        from app.rehearsals import service as rehearsals
+
+        rehearsals.import_library(s, builders.SCENARIOS)
+        scenario = rehearsals.library(s, teacher)[0]
+        own = rehearsals.from_misconception(s, teacher, "larger-denominator-larger")
+        tries = [rehearsals.start_attempt(s, teacher, scenario.public_id) for _ in range(2)]
+        rehearsal_group = rehearsals.start_group(s, people["facilitator"], scenario.public_id, community.public_id)
+        s.commit()
         args = {
             "video.watch": {"public_id": video.public_id},
             "sharing.audit": {"public_id": video.public_id},
@@ -106,6 +114,11 @@ def seeded(live_server):
             "diagnostics.class_page": {"class_id": group.id},
             "diagnostics.cards": {"class_id": group.id},
             "diagnostics.progress": {"class_id": group.id},
+            "rehearsals.scenario": {"public_id": scenario.public_id},
+            "rehearsals.edit": {"public_id": own.public_id},
+            "rehearsals.attempt": {"public_id": tries[0].public_id},
+            "rehearsals.compare": {"a": tries[0].public_id, "b": tries[1].public_id},
+            "rehearsals.group": {"public_id": rehearsal_group.public_id},
         }
 
         def reset_token():  # made after the login, which may rehash the password (and so end older links)

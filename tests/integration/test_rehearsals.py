@@ -24,7 +24,7 @@ from tests.speech import make_speech
 from tests.web import csrf_token, signed_in
 from workers.pipeline import run_inline
 
-SAMPLE = Path(__file__).resolve().parent.parent / "scenarios"
+SAMPLE = builders.SCENARIOS
 SPOKEN = "Why do you think one eighth is bigger? Draw both pieces and compare them."
 
 
@@ -240,6 +240,8 @@ def test_an_attempt_recorded_transcribed_scored_and_reflected(app, session, peop
     shared = client.post(f"/rehearsals/attempts/{attempt.public_id}/share", data={"email": coach.email,
                                                                                  "csrf_token": token})
     assert shared.status_code == 302
+    dashboard = coach_client.get("/dashboard").get_data(as_text=True)
+    assert 'id="rehearsals-panel"' in dashboard and "waiting for your scores" in dashboard
     page = coach_client.get(f"/rehearsals/attempts/{attempt.public_id}", follow_redirects=True)
     assert page.status_code == 200 and 'id="score-form"' in page.get_data(as_text=True)
     coach_token = csrf_token(coach_client, "/rehearsals/")
@@ -275,6 +277,22 @@ def test_an_attempt_recorded_transcribed_scored_and_reflected(app, session, peop
     assert second.number == 2
     compared = client.get(f"/rehearsals/compare?a={attempt.public_id}&b={second.public_id}").get_data(as_text=True)
     assert compared.lower().count("draw both pieces") >= 2 and "I told her too soon." in compared
+    # The teacher's data export holds the attempts, the reflection and the scores received.
+    from app.export import service as exports
+
+    asked = exports.request_export(session, teacher)
+    session.commit()
+    exports.build_export(session, app.extensions["classlab.storage"], asked.id,
+                         work_folder=app.extensions["classlab.settings"].work_folder)
+    session.commit()
+    import json
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(app.extensions["classlab.storage"].stream(asked.key))))
+    exported = json.loads(archive.read("rehearsals/attempts.json"))
+    first = next(a for a in exported["attempts"] if a["id"] == attempt.public_id)
+    assert first["reflection"] == "I told her too soon." and {s["level"] for s in first["scores"]} == {2, 3}
+    assert first["recording"] and any(n.startswith(first["recording"]) for n in archive.namelist())
     scenario_page = client.get(f"/rehearsals/scenarios/{scenarios['sample-eighths'].public_id}").get_data(
         as_text=True)
     assert 'id="history-chart"' in scenario_page and "<svg" in scenario_page

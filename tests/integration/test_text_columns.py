@@ -116,6 +116,21 @@ EXCLUDED: dict[str, str] = {
     "misconception.typical_reasoning": "the starter bank (CLI)",
     "observation_framework.key": "framework YAML imported by the CLI (`classlab frameworks import`)",
     "observation_framework.title": "framework YAML imported by the CLI",
+    "video.purpose": "lesson or rehearsal, set by the app when a recording is attached to an attempt",
+    "rehearsal_scenario.public_id": "generated id",
+    "rehearsal_scenario.key": "from a scenario file, checked against [a-z0-9-] before anything is stored",
+    "rehearsal_scenario.topic": "from a scenario file, one of the bank's topic keys (checked)",
+    "rehearsal_scenario.move": "from a scenario file, one of four moves (checked)",
+    "rehearsal_scenario.misconception_key": "from a scenario file, a key of the misconception bank (checked)",
+    "rehearsal_scenario.yaml_text": "re-written by the app from the validated record; the YAML sent is checked by the "
+                                    "text rule (and by app.yamlbank for a file) and refused whole",
+    "rehearsal_scenario.source": "library, authored, misconception, diagnostic or clip: set by the app",
+    "rehearsal_scenario.source_ref": "a misconception key or a generated id the app copies",
+    "rehearsal_attempt.public_id": "generated id",
+    "rehearsal_attempt.language": "one of the scenario's languages, chosen by the app",
+    "rehearsal_attempt.media": "camera or mic, checked by the service (and a CHECK constraint)",
+    "rehearsal_group.public_id": "generated id",
+    "rehearsal_score.criterion": "a criterion key of the scenario's rubric, checked before anything is stored",
 }
 
 
@@ -157,6 +172,12 @@ class World:
         link = builders.active_coach_link(session, people["leader"], people["coach"].email, teacher)
         self.link = link.id
         self.cycle = coaching.start_cycle(session, people["coach"], link.id, "Wait time").public_id
+        session.commit()
+        from app.rehearsals import service as rehearsals
+
+        rehearsals.import_library(session, builders.SCENARIOS)
+        self.scenario = rehearsals.library(session, teacher)[0].public_id
+        self.attempt = rehearsals.start_attempt(session, teacher, self.scenario).public_id
         session.commit()
 
         group = builders.diagnostic_class(session, teacher, "7B", students=(("S01", None), ("S02", None),
@@ -260,6 +281,11 @@ FILE = "The file "  # both of the CSV reader's refusals ("The file holds control
 QTI = "This is not QTI we can read"
 
 WRITERS: list[Writer] = [
+    # rehearsals
+    Writer("rehearsal_attempt.reflection", "page", "reflection", "I answered too soon", lambda w, v: w.form(
+        "teacher", f"/rehearsals/attempts/{w.attempt}/reflect", {"reflection": v})),
+    Writer("rehearsal_group.note", "page", "note", "Thursday after school", lambda w, v: w.form(
+        "facilitator", "/rehearsals/groups", {"scenario": w.scenario, "community": w.community, "note": v})),
     # accounts
     Writer("user_account.email", "page", "email", "made.by.page@a.example",
            lambda w, v: w.people_form({"email": v})),

@@ -1,0 +1,1 @@
+"""Rehearsals: practise a classroom moment, record it, get rubric feedback, try again (see models.py)."""
