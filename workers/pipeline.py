@@ -206,9 +206,10 @@ def transcode_step(video_id: int, settings: Settings, store: Storage) -> None:
     with db.session_scope() as s:
         video = _load(s, video_id)
         original, info_dict = video.asset("original").key, dict(video.asset("original").info)
+        purpose = video.purpose
     info = media.ProbeResult(**info_dict)
     progress = Progress(video_id)
-    plan = renditions.plan(info)
+    plan = renditions.plan(info, purpose=purpose)
     # The videos carry the progress bar: the stills and the sound take seconds.
     videos = [r for r in plan if r.kind == "video"]
     share = 0.9 / max(1, len(videos))

@@ -60,6 +60,10 @@ class Rendition:
     needs_video: bool = True
     needs_audio: bool = False
     sidecar: Sidecar | None = None
+    # Made for a rehearsal's recording too. A rehearsal is a minute or two from a laptop's camera, watched and
+    # transcribed right after "stop": the low rendition plays it, so the full-size copy and the storyboard are left
+    # out and the transcript starts sooner.
+    rehearsal: bool = True
 
     def key(self, public_id: str) -> str:
         return storage_key(public_id, self.step, self.filename)
@@ -70,7 +74,7 @@ RENDITIONS: tuple[Rendition, ...] = (
         "web", "video", "transcode", "web.mp4", "video/mp4", container="mp4", order=1,
         what="convert the video for the web", what_copy="repackage the video for the web",
         video_codec="libx264", audio_codec="aac", height=1080, crf=23, preset="veryfast",
-        audio_bitrate="128k", sample_rate=48000, copy_when_playable=True,
+        audio_bitrate="128k", sample_rate=48000, copy_when_playable=True, rehearsal=False,
     ),
     Rendition(
         "low", "video", "transcode", "low.mp4", "video/mp4", container="mp4", order=2,
@@ -89,7 +93,7 @@ RENDITIONS: tuple[Rendition, ...] = (
     Rendition(
         "storyboard", "sprite", "transcode", "storyboard.jpg", "image/jpeg", container="mjpeg", order=4,
         what="make the storyboard", video_codec="mjpeg", width=160, columns=10, quality=5,
-        sidecar=Sidecar("storyboard_vtt", "storyboard.vtt", "text/vtt"),
+        sidecar=Sidecar("storyboard_vtt", "storyboard.vtt", "text/vtt"), rehearsal=False,
     ),
     Rendition(
         "audio", "audio", "audio", "speech.wav", "audio/wav", container="wav", order=5, what="extract the sound",
@@ -109,11 +113,14 @@ def storage_key(public_id: str, step: str, filename: str) -> str:
     return f"videos/{public_id}/{step}/{filename}"
 
 
-def plan(info: ProbeResult, renditions: tuple[Rendition, ...] = RENDITIONS) -> list[Rendition]:
-    """The renditions this upload gets, in the order to make them: whatever becomes playable first goes first."""
+def plan(info: ProbeResult, renditions: tuple[Rendition, ...] = RENDITIONS, *,
+         purpose: str = "lesson") -> list[Rendition]:
+    """The renditions this upload gets, in the order to make them: whatever becomes playable first goes first. A
+    rehearsal (`purpose`) gets only the rows marked for rehearsals."""
     rows = [
         r for r in sorted(renditions, key=lambda r: r.order)
         if (info.has_video or not r.needs_video) and (info.has_audio or not r.needs_audio)
+        and (purpose != "rehearsal" or r.rehearsal or (r.copy_when_playable and _copyable(r, info)))
     ]  # fmt: skip
     first = next((r for r in rows if r.copy_when_playable and _copyable(r, info)), None)
     first = first or next((r for r in rows if r.first_playable), None)

@@ -406,3 +406,22 @@ def test_the_width_estimate_never_falls_short_of_dejavu_sans():
             assert text_width(text, 15, bold=bold) >= drawn_width(text, 15, bold), (text, bold)
     assert wrap("", 100) == [""] and wrap("a b", 1000) == ["a b"]
     assert all(text_width(line) <= 60 for line in wrap(LONG_WORD, 60))
+
+
+def test_a_line_chart_of_levels_over_attempts():
+    from app.charts import line_chart_svg
+
+    svg = line_chart_svg(["#1", "#2", "#3"], {"Elicits reasoning": [1, 3, None], "שואל למה": [2, None, 4]},
+                         title="Rubric levels over your attempts", lo=1, hi=4)
+    root = ET.fromstring(svg.split("?>", 1)[1])
+    marks = [el for el in root.iter() if el.get("data-value")]
+    assert [(m.get("data-column"), m.get("data-value")) for m in marks] == [("0", "1"), ("1", "3"), ("0", "2"),
+                                                                           ("2", "4")]
+    # A missing level leaves a gap: one line for the first series, none across the gap of the second.
+    assert len([el for el in root.iter() if el.tag.endswith("polyline")]) == 1
+    assert float(root.get("width")) <= FIT_WIDTH
+    rtl = line_chart_svg(["#1", "#2"], {"A": [1, 2]}, title="t", lo=1, hi=4, rtl=True)
+    first, second = [float(el.get("x")) for el in ET.fromstring(rtl.split("?>", 1)[1]).iter() if el.get("data-value")]
+    assert first > second  # the first attempt is the rightmost
+    with pytest.raises(ValueError):
+        line_chart_svg(["#1"], {"A": [5]}, title="t", lo=1, hi=4)

@@ -62,3 +62,13 @@ def test_a_copy_too_tall_for_the_web_row_is_not_first():
     short_web = dataclasses.replace(renditions.by_name("web"), height=720)
     table = tuple(short_web if r.name == "web" else r for r in renditions.RENDITIONS)
     assert [r.name for r in renditions.plan(tall, table)][:2] == ["low", "web"]
+
+
+def test_a_rehearsal_gets_what_plays_and_what_is_transcribed():
+    webm = upload(container="webm", video_codec="vp8", audio_codec="opus", width=640, height=480, duration=60.0)
+    assert [r.name for r in renditions.plan(webm, purpose="rehearsal")] == ["low", "poster", "audio"]
+    # H.264 from the browser is copied (seconds), then the low rendition is made as for a lesson.
+    mp4 = upload(container="mp4", video_codec="h264", browser_playable=True, width=640, height=480)
+    assert [r.name for r in renditions.plan(mp4, purpose="rehearsal")] == ["web", "low", "poster", "audio"]
+    mic = upload(container="webm", has_video=False, video_codec=None, width=None, height=None, audio_codec="opus")
+    assert [r.name for r in renditions.plan(mic, purpose="rehearsal")] == ["audio"]
