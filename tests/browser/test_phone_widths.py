@@ -94,6 +94,7 @@ def seeded(live_server):
         from app.communities.models import Community
 
         community = s.query(Community).filter_by(name="קהילת מורי המתמטיקה — חיפה").one()
+        import app.models  # noqa: F401 - every module's rules (lists go through authz.visible)
         from app.rehearsals import service as rehearsals
 
         rehearsals.import_library(s, builders.SCENARIOS)

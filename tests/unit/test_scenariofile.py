@@ -60,7 +60,8 @@ def test_a_file_in_one_language_takes_plain_text():
 
 
 @pytest.mark.parametrize("change,expected", [
-    (lambda t: t.replace("    anticipate: מה הם יגידו?\n", ""), "mine.yaml:3: scenario 'my-moment': anticipate: is required"),
+    (lambda t: t.replace("    anticipate: מה הם יגידו?\n", ""),
+     "mine.yaml:3: scenario 'my-moment': anticipate: is required"),
     (lambda t: t.replace("{score: 4,", "{score: 5,"),
      "mine.yaml:20: scenario 'my-moment': rubric.criteria[1].levels[2].score: 5 is out of range: levels are scored 1 "
      "to 4"),
