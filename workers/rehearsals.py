@@ -46,7 +46,9 @@ def speak(text: str, lang: str, dst: Path, *, espeak: str | None = None) -> None
 
 
 def voice_scenario(scenario_id: int, settings, store) -> int:
-    """Make every missing voice of the scenario; returns how many were made."""
+    """Make every missing voice of the scenario, and the author's own recordings playable; returns how many were
+    made."""
+    made_by_author = _author_voices(scenario_id, settings, store)
     with db.session_scope() as s:
         scenario = s.get(Scenario, scenario_id)
         if scenario is None:
@@ -76,7 +78,50 @@ def voice_scenario(scenario_id: int, settings, store) -> int:
                 if row[n] is None:
                     row[n] = {"key": key, "by": "espeak-ng"}
             scenario.voices = voices
-    return len(made)
+    return len(made) + made_by_author
+
+
+def _author_voices(scenario_id: int, settings, store) -> int:
+    """The author's uploads waiting to be converted: each becomes an M4A, or is dropped (the synthesised voice
+    stays) when it is not a sound file we accept."""
+    with db.session_scope() as s:
+        scenario = s.get(Scenario, scenario_id)
+        if scenario is None:
+            return 0
+        waiting = [(lang, n, v["key"]) for lang, row in (scenario.voices or {}).items()
+                   for n, v in enumerate(row) if v and v.get("pending")]
+    done: dict[tuple[str, int], dict | None] = {}
+    with tempfile.TemporaryDirectory(prefix="voice-", dir=_work(settings)) as folder:
+        for lang, n, key in waiting:
+            raw, out = Path(folder) / f"{lang}-{n}-raw", Path(folder) / f"{lang}-{n}.m4a"
+            store.download_to(key, str(raw))
+            try:
+                info = media.probe(raw)
+                if not info.has_audio:
+                    raise media.MediaRejected("This file has no sound.")
+                media.voice(raw, out, ffmpeg=settings.ffmpeg_binary)
+            except media.MediaRejected as exc:
+                log.warning("scenario %s: the author's voice for %s turn %d was refused: %s", scenario_id, lang,
+                            n + 1, exc.reason)
+                done[lang, n] = None
+                continue
+            finally:
+                store.delete(key)
+            final = key + ".m4a"
+            with open(out, "rb") as fh:
+                store.put(final, fh, content_type="audio/mp4")
+            done[lang, n] = {"key": final, "by": "author"}
+    if done:
+        with db.session_scope() as s:
+            scenario = s.get(Scenario, scenario_id)
+            if scenario is None:
+                return 0
+            voices = {lang: list(v) for lang, v in (scenario.voices or {}).items()}
+            for (lang, n), entry in done.items():
+                if n < len(voices.get(lang, [])) and (voices[lang][n] or {}).get("pending"):
+                    voices[lang][n] = entry
+            scenario.voices = voices
+    return sum(1 for entry in done.values() if entry)
 
 
 def _have(voices: dict, lang: str, n: int) -> bool:

@@ -189,6 +189,35 @@ def edit_scenario(session: Session, actor: User, public_id: str, text: str) -> S
                          clip=scenario.clip)
 
 
+MAX_VOICE_BYTES = 20 * 1024 * 1024
+VOICE_TYPES = {"audio/", "video/webm", "video/mp4", "video/quicktime", "application/octet-stream"}
+
+
+def record_voice(session: Session, store, actor: User, public_id: str, lang: str, turn: int, filename: str,
+                 stream, size: int) -> Scenario:
+    """The author's own recording of a student turn, in place of the synthesised voice: stored as sent, then made
+    into the same small M4A by the voice task (which refuses a file that is not sound)."""
+    scenario = get_scenario(session, actor, public_id, "edit")
+    if lang not in scenario.languages:
+        raise InvalidInput(msg("This scenario is not written in '%(lang)s'.", lang=str(lang)[:8]), field="lang")
+    if not 0 <= turn < len(scenario.turns):
+        raise InvalidInput(msg("This scenario has no student turn %(n)d.", n=turn + 1), field="turn")
+    if size <= 0:
+        raise InvalidInput(msg("Choose a sound file of the student's words."), field="file")
+    if size > MAX_VOICE_BYTES:
+        raise InvalidInput(msg("The sound file is larger than %(most)d MB; a student's turn is a few seconds.",
+                               most=MAX_VOICE_BYTES // (1024 * 1024)), field="file")
+    key = f"scenarios/{scenario.public_id}/v{scenario.version}/{lang}-{turn + 1}-author"
+    store.put(key, stream, content_type="application/octet-stream")
+    voices = {k: list(v) for k, v in (scenario.voices or {}).items()}
+    row = voices.setdefault(lang, [])
+    row.extend([None] * (turn + 1 - len(row)))
+    row[turn] = {"key": key, "by": "author", "pending": True}
+    scenario.voices = voices
+    jobs.enqueue(session, jobs.REHEARSALS_VOICE, scenario.id, key=f"voice:{scenario.id}:{key}")
+    return scenario
+
+
 def get_scenario(session: Session, actor: User, public_id: str, action: str = "view") -> Scenario:
     return authz.load(session, actor, Scenario, public_id, action)
 

@@ -96,7 +96,7 @@ def import_file():
 def _voice_urls(scenario: Scenario, lang: str) -> list[str | None]:
     row = (scenario.voices or {}).get(lang) or []
     store, seconds, me = _store(), _seconds(), current_user.id
-    return [store.signed_url(v["key"], seconds, audience=me) if v else None for v in row]
+    return [store.signed_url(v["key"], seconds, audience=me) if v and not v.get("pending") else None for v in row]
 
 
 def _history_chart(points, rubric: dict, lang: str) -> Markup:
@@ -154,6 +154,26 @@ def _source_link(found: Scenario) -> tuple[str, str] | None:
     if found.source == "clip" and found.source_ref:
         return _("The clip from the lesson"), url_for("video.clip", clip_id=found.source_ref)
     return None
+
+
+@bp.post("/scenarios/<public_id>/voices")
+@login_required
+@form_errors_to("rehearsals.scenario", "#turns")
+def voice(public_id: str):
+    upload = request.files.get("file")
+    turn = digits(request.form.get("turn", ""), 100)
+    if turn is None or turn < 1:
+        raise InvalidInput(msg("Choose which student turn this recording is."), field="turn")
+    data = upload.stream if upload else None
+    size = 0
+    if upload is not None:
+        upload.stream.seek(0, 2)
+        size = upload.stream.tell()
+        upload.stream.seek(0)
+    found = service.record_voice(db.session(), _store(), current_user, public_id, request.form.get("lang", ""),
+                                 turn - 1, upload.filename if upload else "", data, size)
+    flash(_("Your recording of the student's words was received; it plays here in a moment."), "info")
+    return redirect(url_for("rehearsals.scenario", public_id=found.public_id, lang=request.form.get("lang")) + "#turns")
 
 
 @bp.route("/scenarios/<public_id>/edit", methods=["GET", "POST"])

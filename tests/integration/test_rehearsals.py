@@ -513,3 +513,42 @@ def test_rehearsal_pages_and_forms(app, session, people, scenarios):
                        follow_redirects=True).status_code in (200, 404)
     assert client.get("/rehearsals/compare?a=x&b=y").status_code == 404
     assert jobs.REHEARSALS_VOICE == "classlab.rehearsals.voice"
+
+
+def test_the_author_records_a_turn_in_their_own_voice(app, session, people, scenarios, tmp_path):
+    from workers.rehearsals import voice_scenario
+
+    teacher = people["teacher"]
+    mine = rehearsals.from_misconception(session, teacher, "larger-denominator-larger")
+    session.commit()
+    client = signed_in(app, teacher.email, people["password"])
+    token = csrf_token(client, "/rehearsals/")
+    url = f"/rehearsals/scenarios/{mine.public_id}/voices"
+    spoken = make_speech(tmp_path / "mine.wav", "Eight is more than four.", wav16k=False).read_bytes()
+    for fields, reason in (({"turn": "1", "lang": "en"}, "Choose a sound file"),
+                           ({"turn": "9", "lang": "en", "file": (io.BytesIO(spoken), "a.wav")}, "no student turn 9"),
+                           ({"turn": "1", "lang": "fr", "file": (io.BytesIO(spoken), "a.wav")}, "not written in"),
+                           ({"turn": "x", "lang": "en", "file": (io.BytesIO(spoken), "a.wav")}, "which student turn")):
+        answer = client.post(url, data={**fields, "csrf_token": token}, content_type="multipart/form-data",
+                             follow_redirects=True)
+        assert answer.status_code == 200 and reason in html.unescape(answer.get_data(as_text=True)), reason
+    ok = client.post(url, data={"turn": "1", "lang": "he", "file": (io.BytesIO(spoken), "mine.wav"),
+                                "csrf_token": token}, content_type="multipart/form-data")
+    assert ok.status_code == 302
+    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
+    voice_scenario(mine.id, settings, store)
+    session.expire_all()
+    voices = session.get(Scenario, mine.id).voices
+    assert voices["he"][0]["by"] == "author" and voices["he"][0]["key"].endswith(".m4a")
+    assert voices["en"][0]["by"] == "espeak-ng"
+    # Not a sound file: dropped, and the synthesised voice comes back.
+    client.post(url, data={"turn": "1", "lang": "en", "file": (io.BytesIO(b"just text, not sound"), "x.wav"),
+                           "csrf_token": token}, content_type="multipart/form-data")
+    voice_scenario(mine.id, settings, store)
+    session.expire_all()
+    assert session.get(Scenario, mine.id).voices["en"][0]["by"] == "espeak-ng"
+    # Only the author records: another teacher gets "not found".
+    other = signed_in(app, people["colleague"].email, people["password"])
+    assert other.post(url, data={"turn": "1", "lang": "en", "file": (io.BytesIO(spoken), "a.wav"),
+                                 "csrf_token": csrf_token(other, "/rehearsals/")},
+                      content_type="multipart/form-data").status_code == 404
