@@ -12,13 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.steps import CHROMIUM, CHROMIUM_ARGS
 from tests.processes import classlab, free_port, stop_group
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
 
 
 class LiveServer:

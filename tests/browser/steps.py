@@ -12,6 +12,12 @@ from playwright.sync_api import Page, expect
 from tests.processes import classlab
 
 PASSWORD = "long enough password"
+# Debian's Chromium (never a downloaded browser) and the flags every test browser starts with.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
 
 
 def create_user(server, email: str, name: str, role: str | None = None, organization: str | None = None, *,

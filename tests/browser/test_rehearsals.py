@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.steps import create_user, log_in, poll
+from tests.browser.steps import CHROMIUM, CHROMIUM_ARGS, create_user, log_in, poll
 from tests.builders import SCENARIOS
 from tests.processes import classlab
 from tests.speech import make_speech
