@@ -241,7 +241,14 @@ def results(public_id: str):
             rtl=rtl)),
         names={st.code: st.name for st in res.students},
         print_view=request.args.get("print") == "1",
+        rehearsals=_rehearsals_from(s, res.assignment.public_id),
     )
+
+
+def _rehearsals_from(s, assignment: str) -> list:
+    from app.rehearsals import service as rehearsals
+
+    return rehearsals.scenarios_from(s, current_user, assignment=assignment)
 
 
 @bp.get("/classes/<int:class_id>/progress")

@@ -237,7 +237,7 @@ def delete_scenario(session: Session, actor: User, public_id: str) -> None:
 
 
 def scenarios_from(session: Session, actor: User, *, misconception: str | None = None,
-                   clip: Clip | None = None) -> list[Scenario]:
+                   clip: Clip | None = None, assignment: str | None = None) -> list[Scenario]:
     """Scenarios the actor reaches that rehearse this misconception, or were made from this clip: the links back
     from the evidence to the rehearsals."""
     query = authz.visible(actor, select(Scenario)).where(Scenario.current.is_(True))
@@ -245,6 +245,8 @@ def scenarios_from(session: Session, actor: User, *, misconception: str | None =
         query = query.where(Scenario.misconception_key == misconception)
     if clip is not None:
         query = query.where(Scenario.clip_id == clip.id)
+    if assignment is not None:
+        query = query.where(Scenario.source == "diagnostic", Scenario.source_ref == assignment)
     return list(session.scalars(query.order_by(Scenario.created_at)))
 
 

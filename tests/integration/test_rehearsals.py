@@ -194,6 +194,7 @@ def test_rehearse_a_class_diagnostic_result(session, people, scenarios):
     assert made.source == "diagnostic" and made.source_ref == assignment.public_id
     assert expected[made.misconception_key] == top
     assert f"{top} of 3 students" in made.spec["context"]["en"]
+    assert rehearsals.scenarios_from(session, teacher, assignment=assignment.public_id) == [made]
     with pytest.raises(NotVisible):  # another teacher's class
         rehearsals.from_diagnostic(session, people["colleague"], assignment.public_id)
 
