@@ -553,3 +553,68 @@ def test_the_author_records_a_turn_in_their_own_voice(app, session, people, scen
     assert other.post(url, data={"turn": "1", "lang": "en", "file": (io.BytesIO(spoken), "a.wav"),
                                  "csrf_token": csrf_token(other, "/rehearsals/")},
                       content_type="multipart/form-data").status_code == 404
+
+
+def test_the_attempt_and_group_forms_take_good_input_and_refuse_bad(app, session, people, scenarios):
+    teacher, facilitator, member = people["teacher"], people["facilitator"], people["other_teacher"]
+    plc = builders.community(session, facilitator, "Fractions PLC", (teacher.email, member.email))
+    group = rehearsals.start_group(session, facilitator, scenarios["sample-eighths"].public_id, plc.public_id)
+    attempt = rehearsals.start_attempt(session, teacher, scenarios["sample-eighths"].public_id, group=group)
+    alone = rehearsals.start_attempt(session, teacher, scenarios["sample-launch"].public_id)
+    upload = builders.upload(app, session, teacher, 1000, "attempt.webm")
+    rehearsals.attach_recording(session, teacher, attempt.public_id, upload.video.public_id)
+    upload.video.status = VideoStatus.ready
+    session.commit()
+    client = signed_in(app, teacher.email, people["password"])
+    base = f"/rehearsals/attempts/{attempt.public_id}"
+
+    def post(who, url, **fields):
+        answer = who.post(url, data={**fields, "csrf_token": tokens[id(who)]}, follow_redirects=True)
+        return answer.status_code, html.unescape(answer.get_data(as_text=True))
+
+    fac = signed_in(app, facilitator.email, people["password"])
+    other = signed_in(app, member.email, people["password"])
+    tokens = {id(c): csrf_token(c, "/rehearsals/") for c in (client, fac, other)}
+    assert "no ClassLab user with the e-mail not an address" in post(client, base + "/share", email="not an address")[1]
+    assert "no ClassLab user" in post(client, base + "/share", email="nobody@a.example")[1]
+    assert "share it with a colleague" in post(client, base + "/share", email=teacher.email)[1]
+    assert "characters long; at most 10000" in post(client, base + "/reflect", reflection="x" * 10_001)[1]
+    assert "Shared with Dana Cohen" in post(client, base + "/share", email=people["colleague"].email)[1]
+    share_id = session.scalar(select(Attempt).where(Attempt.id == attempt.id)).shares[0].id
+    assert post(client, f"{base}/shares/{share_id + 99}/revoke")[0] == 404
+    assert "No longer shared" in post(client, f"{base}/shares/{share_id}/revoke")[1]
+    # Not in a group: nothing to show it to. In the group: shown, chosen by the facilitator, then closed.
+    assert "not recorded in a group" in post(client, f"/rehearsals/attempts/{alone.public_id}/group", shown="1")[1]
+    assert post(fac, base + "/choose", chosen="1")[0] == 404  # not shown to the group yet
+    assert "The group may watch this attempt" in post(client, base + "/group", shown="1")[1]
+    code, page = post(fac, base + "/choose", chosen="1")
+    assert code == 200 and "on screen" in page
+    assert post(client, base + "/choose", chosen="1")[0] in (403, 404)  # the author does not choose
+    assert post(client, f"/rehearsals/groups/{group.public_id}/close")[0] in (403, 404)
+    assert "closed" in post(fac, f"/rehearsals/groups/{group.public_id}/close")[1]
+    assert "This group rehearsal is closed" in post(client, f"/rehearsals/groups/{group.public_id}/attempts",
+                                                    media="camera")[1]
+    # An upload that never finished is recorded again; a finished one is not thrown away.
+    interrupted = rehearsals.start_attempt(session, teacher, scenarios["sample-launch"].public_id)
+    stuck = builders.upload(app, session, teacher, 1000, "attempt.webm")
+    rehearsals.attach_recording(session, teacher, interrupted.public_id, stuck.video.public_id)
+    session.commit()
+    assert "stopped before it was fully uploaded" in client.get(
+        f"/rehearsals/attempts/{interrupted.public_id}").get_data(as_text=True)
+    code, page = post(client, f"/rehearsals/attempts/{interrupted.public_id}/restart")
+    assert code == 200 and 'id="recorder"' in page
+    post(client, base + "/restart")
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).video_id is not None
+    # Deleting: someone else cannot; the owner deletes the attempt with its recording, then the scenario.
+    # (a group member sees the shown attempt, so the refusal is a 403, not a 404)
+    assert other.post(base + "/delete", data={"csrf_token": csrf_token(other, "/rehearsals/")}).status_code == 403
+    video_id = session.get(Attempt, attempt.id).video_id
+    assert "were deleted" in post(client, base + "/delete")[1]
+    session.expire_all()
+    assert session.get(Attempt, attempt.id) is None and session.get(Video, video_id) is None
+    mine = rehearsals.from_misconception(session, teacher, "larger-denominator-larger")
+    session.commit()
+    assert post(other, f"/rehearsals/scenarios/{mine.public_id}/delete")[0] == 404
+    assert "were deleted" in post(client, f"/rehearsals/scenarios/{mine.public_id}/delete")[1]
+    assert post(client, f"/rehearsals/scenarios/{scenarios['sample-launch'].public_id}/delete")[0] in (403, 404)
