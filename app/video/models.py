@@ -203,7 +203,8 @@ class Upload(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("video.id", ondelete="CASCADE"), unique=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    length: Mapped[int] = mapped_column(BigInteger)
+    # None while the length is deferred (tus creation-defer-length: a recording uploaded as it is made).
+    length: Mapped[int | None] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     # The storage backend's multipart state (S3 upload id and parts, or the local part file).

@@ -1,4 +1,5 @@
-"""tus 1.0 over HTTP at /api/v1/uploads/: core, creation, termination, expiration and checksum."""
+"""tus 1.0 over HTTP at /api/v1/uploads/: core, creation, creation-defer-length, termination, expiration and
+checksum."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.inputs import digits
 from app.video import uploads
 
 TUS_VERSION = "1.0.0"
-EXTENSIONS = "creation,termination,expiration,checksum"
+EXTENSIONS = "creation,creation-defer-length,termination,expiration,checksum"
 
 bp = Blueprint("tus", __name__, url_prefix="/api/v1/uploads")
 
@@ -55,12 +56,28 @@ def _int_header(name: str) -> int:
 
 
 def _upload_headers(upload) -> dict[str, str]:
+    # A deferred length not given yet: tus says so with Upload-Defer-Length and no Upload-Length.
+    length = {"Upload-Defer-Length": "1"} if upload.length is None else {"Upload-Length": str(upload.length)}
     return {
         "Upload-Offset": str(upload.offset),
-        "Upload-Length": str(upload.length),
+        **length,
         "Upload-Expires": format_datetime(upload.expires_at, usegmt=True),
         "ClassLab-Video-Id": upload.video.public_id,
     }
+
+
+def _creation_length() -> int | None:
+    """Upload-Length, or None for 'Upload-Defer-Length: 1' (a recording still being made)."""
+    defer = request.headers.get("Upload-Defer-Length")
+    if defer is None:
+        return _int_header("Upload-Length")
+    if defer.strip() != "1":
+        raise ClassLabError(msg("Upload-Defer-Length can only be 1 (the length is sent with a later chunk), not "
+                                "'%(value)s'.", value=defer[:40]), field="Upload-Defer-Length")
+    if "Upload-Length" in request.headers:
+        raise ClassLabError(msg("Send either Upload-Length or 'Upload-Defer-Length: 1', not both."),
+                            field="Upload-Defer-Length")
+    return None
 
 
 @bp.route("/", methods=["OPTIONS"], strict_slashes=False)
@@ -76,12 +93,10 @@ def options():
 @bp.route("/", methods=["POST"], strict_slashes=False)
 @login_required
 def create():
-    if "Upload-Defer-Length" in request.headers:
-        raise ClassLabError(msg("Deferred lengths are not supported: send Upload-Length."), field="Upload-Defer-Length")
     settings = _settings()
     s = db.session()
     upload = uploads.create_upload(
-        s, _store(), current_user, length=_int_header("Upload-Length"),
+        s, _store(), current_user, length=_creation_length(),
         metadata=uploads.parse_metadata(request.headers.get("Upload-Metadata")),
         max_bytes=settings.max_upload_bytes, expiry_hours=settings.upload_expiry_hours,
     )
@@ -117,11 +132,13 @@ def patch(upload_id: str):
     settings = _settings()
     offset = _int_header("Upload-Offset")
     checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
+    # A deferred upload's length arrives with a chunk (often an empty last one).
+    length = _int_header("Upload-Length") if "Upload-Length" in request.headers else None
     # The last chunk also asks for the first processing step, sent when the request commits.
     found = uploads.append_chunk(
         db.session(), _store(), current_user, upload_id, offset=offset, stream=_Body(request.stream),
         checksum=checksum, spool_dir=os.path.join(settings.work_folder, "uploads"),
-        expiry_hours=settings.upload_expiry_hours,
+        expiry_hours=settings.upload_expiry_hours, max_bytes=settings.max_upload_bytes, length=length,
     )
     return "", 204, _upload_headers(found)
 
@@ -143,27 +160,41 @@ def document(spec) -> None:
     from werkzeug.routing import Rule
 
     errors = {"default": "DEFAULT_ERROR"}
+    optional = lambda name, desc, **schema: {**header(name, desc), "required": False,  # noqa: E731
+                                             "schema": {"type": "string", **schema}}
 
     spec.path(rule=Rule("/api/v1/uploads/"), operations={
         "options": {"tags": ["uploads"], "summary": "tus capabilities", "security": [],
                     "responses": {"204": {"description": "Tus-Version, Tus-Extension, Tus-Max-Size"}, **errors}},
-        "post": {"tags": ["uploads"], "summary": "Create an upload (tus creation)",
-                 "parameters": [tus, header("Upload-Length", "bytes"),
-                                {**header("Upload-Metadata", "filename, title (base64)"), "required": False}],
+        "post": {"tags": ["uploads"], "summary": "Create an upload (tus creation, creation-defer-length)",
+                 "description": "Send Upload-Length, or 'Upload-Defer-Length: 1' when the length is not known yet "
+                                "(a recording uploaded while it is made): a later PATCH then gives Upload-Length.",
+                 "parameters": [tus, optional("Upload-Length", "bytes (required unless Upload-Defer-Length is sent)"),
+                                optional("Upload-Defer-Length", "1: the length is sent with a later chunk",
+                                         enum=["1"]),
+                                optional("Upload-Metadata", "filename, title (base64)")],
                  "responses": {"201": {"description": "Location of the upload; ClassLab-Video-Id"},
                                "413": {"description": "over MAX_UPLOAD_BYTES"}, **errors}},
     })
     spec.path(rule=Rule("/api/v1/uploads/<upload_id>"), parameters=[
         {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}], operations={
         "head": {"tags": ["uploads"], "summary": "Offset of an upload", "parameters": [tus],
-                 "responses": {"200": {"description": "Upload-Offset, Upload-Length, Upload-Expires"},
+                 "responses": {"200": {"description": "Upload-Offset, Upload-Length (or 'Upload-Defer-Length: 1' "
+                                                     "while a deferred length is not given yet), Upload-Expires"},
                                "410": {"description": "expired"}, **errors}},
         "patch": {"tags": ["uploads"], "summary": "Append a chunk",
+                  "description": "The chunk that makes Upload-Offset reach Upload-Length completes the upload and "
+                                 "starts processing; for a deferred upload that may be an empty PATCH that only "
+                                 "gives Upload-Length.",
                   "parameters": [tus, header("Upload-Offset", "where this chunk starts"),
-                                 {**header("Upload-Checksum", "e.g. 'sha256 <base64>'"), "required": False}],
+                                 optional("Upload-Checksum", "e.g. 'sha256 <base64>'"),
+                                 optional("Upload-Length", "a deferred upload's length, once known (given once; at "
+                                                           "least the offset after this chunk)")],
                   "requestBody": {"content": {"application/offset+octet-stream": {
                       "schema": {"type": "string", "format": "binary"}}}},
-                  "responses": {"204": {"description": "new Upload-Offset"}, "409": {"description": "wrong offset"},
+                  "responses": {"204": {"description": "new Upload-Offset"},
+                                "409": {"description": "wrong offset, or a different Upload-Length than given"},
+                                "413": {"description": "a deferred upload past MAX_UPLOAD_BYTES"},
                                 "460": {"description": "checksum mismatch"}, **errors}},
         "delete": {"tags": ["uploads"], "summary": "Cancel an upload (tus termination)", "parameters": [tus],
                    "responses": {"204": {"description": "cancelled, storage freed"}, **errors}},

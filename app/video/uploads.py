@@ -61,13 +61,12 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         raise ClassLabError(msg("Upload-Checksum's digest is not base64."), field="Upload-Checksum") from None
 
 
-def create_upload(session: Session, store, owner: User, *, length: int, metadata: dict[str, str],
+def create_upload(session: Session, store, owner: User, *, length: int | None, metadata: dict[str, str],
                   max_bytes: int, expiry_hours: int) -> Upload:
-    if length <= 0:
-        raise ClassLabError(msg("The file is empty: there is nothing to upload."), field="Upload-Length")
-    if length > max_bytes:
-        raise TooLarge(msg("The file is %(size)s; the largest accepted is %(most)s.", size=_gb(length),
-                           most=_gb(max_bytes)))
+    """`length` None: the length is deferred (tus creation-defer-length), sent with a later chunk. A recording
+    in the browser is uploaded while it is made, so its size is known only once it stops."""
+    if length is not None:
+        _check_length(length, max_bytes)
     filename = metadata.get("filename") or metadata.get("name") or ""
     video = service.create_video(session, owner, title=metadata.get("title"), filename=filename)
     key = service.original_key(video, filename)
@@ -79,6 +78,30 @@ def create_upload(session: Session, store, owner: User, *, length: int, metadata
     session.add(upload)
     session.flush()
     return upload
+
+
+def _check_length(length: int, max_bytes: int) -> None:
+    if length <= 0:
+        raise ClassLabError(msg("The file is empty: there is nothing to upload."), field="Upload-Length")
+    if length > max_bytes:
+        raise TooLarge(msg("The file is %(size)s; the largest accepted is %(most)s.", size=_gb(length),
+                           most=_gb(max_bytes)))
+
+
+def _declare_length(upload: Upload, length: int, max_bytes: int) -> None:
+    """A PATCH's Upload-Length: the length of a deferred upload, given once. Sent again (a client resending the
+    chunk whose answer it never got), it must be the same; the chunk's own bytes are checked against it as they
+    arrive, so nothing stored is touched by a wrong one."""
+    if upload.length is not None:
+        if length != upload.length:
+            raise Conflict(msg("This upload's length is already %(length)d bytes; it cannot change to %(new)d.",
+                               length=upload.length, new=length))
+        return
+    _check_length(length, max_bytes)
+    if length < upload.offset:
+        raise ClassLabError(msg("Upload-Length %(length)d is less than the %(offset)d bytes already received.",
+                                length=length, offset=upload.offset), field="Upload-Length")
+    upload.length = length
 
 
 def get_upload(session: Session, actor: User, upload_id: str, *, lock: bool = False) -> Upload:
@@ -95,15 +118,21 @@ def get_upload(session: Session, actor: User, upload_id: str, *, lock: bool = Fa
 
 
 def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset: int, stream: BinaryIO,
-                 checksum: tuple[str, bytes] | None, spool_dir: str, expiry_hours: int) -> Upload:
+                 checksum: tuple[str, bytes] | None, spool_dir: str, expiry_hours: int, max_bytes: int,
+                 length: int | None = None) -> Upload:
+    """Append one chunk. `length`: the PATCH's Upload-Length, which a deferred upload's client sends once it
+    knows it (usually with the last chunk, or alone in an empty last PATCH)."""
     upload = get_upload(session, actor, upload_id, lock=True)
     if upload.completed_at is not None:
         raise Conflict(msg("This upload is already complete."))
     if offset != upload.offset:
         raise Conflict(msg("The upload is at byte %(at)d, not at %(offset)d: resume from %(at)d.", at=upload.offset,
                            offset=offset))
+    if length is not None:
+        _declare_length(upload, length, max_bytes)
     hasher = hashlib.new(checksum[0]) if checksum else None
-    room = upload.length - upload.offset
+    # A deferred upload may grow up to the largest accepted upload.
+    room = (upload.length if upload.length is not None else max_bytes) - upload.offset
     os.makedirs(spool_dir, exist_ok=True)
     fd, spool = tempfile.mkstemp(dir=spool_dir, prefix=f"{upload.id}-")
     received, interrupted = 0, False
@@ -119,6 +148,9 @@ def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset
                     break
                 received += len(block)
                 if received > room:
+                    if upload.length is None:
+                        raise TooLarge(msg("The upload goes past the largest accepted size of %(most)s; nothing of "
+                                           "this chunk was kept.", most=_gb(max_bytes)))
                     raise ClassLabError(
                         msg("The chunk goes past the declared Upload-Length of %(n)d bytes.", n=upload.length),
                         field="Upload-Length",
@@ -129,10 +161,12 @@ def append_chunk(session: Session, store, actor: User, upload_id: str, *, offset
         if checksum and (interrupted or hasher.digest() != checksum[1]):
             raise ChecksumMismatch(msg("The chunk's %(name)s does not match; nothing of it was kept. Send it again.",
                                        name=checksum[0]))
-        if received == 0:
+        # The last chunk completes the upload; so does an empty PATCH whose Upload-Length is the offset reached
+        # (a recording stopped after its last bytes were sent): storage then finishes with an empty chunk.
+        final = upload.length is not None and upload.offset + received == upload.length
+        if received == 0 and not final:
             os.unlink(spool)
             return upload
-        final = upload.offset + received == upload.length
         upload.state = store.append(upload.meta["key"], upload.state, spool, final=final)
     except BaseException:
         if os.path.exists(spool):

@@ -25,21 +25,18 @@ SPOKEN = ("Why do you think one eighth is bigger? Draw both pieces and compare t
 
 
 @pytest.fixture(scope="module")
-def media_browser(tmp_path_factory):
+def media_browser(tmp_path_factory, playwright):
     """Chromium whose camera is its built-in test pattern and whose microphone speaks SPOKEN, on a loop."""
     folder = tmp_path_factory.mktemp("fake-media")
     speech = make_speech(folder / "speech.wav", SPOKEN, wav16k=False)
     padded = folder / "mic.wav"  # a second of silence between repeats, 48 kHz as a microphone would give
     subprocess.run(["ffmpeg", "-y", "-v", "error", "-i", str(speech), "-af", "apad=pad_dur=1", "-ar", "48000",
                     "-ac", "1", str(padded)], check=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-audio-capture={padded}", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={padded}", "--autoplay-policy=no-user-gesture-required"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +100,8 @@ def test_record_drop_the_connection_resume_transcribe_and_score(rehearsal_server
     assert summary["duration"] >= recorded - 3.0, (summary["duration"], recorded)
     page.reload()
     transcript = page.locator("#transcript").inner_text().lower()
-    assert "draw both pieces" in transcript or "compare them" in transcript, transcript
+    # tiny.en hears espeak-ng through Chromium's Opus roughly ("drama with pieces and compare him"): its words.
+    assert all(word in transcript for word in ("pieces", "compare", "bigger")), transcript
     # Shared with the coach, who scores it on the rubric.
     page.fill("#share-email", "rehearse-coach@a.example")
     page.click("#attempt-share-form button[type=submit]")
@@ -123,10 +121,11 @@ def test_record_drop_the_connection_resume_transcribe_and_score(rehearsal_server
     context.close()
 
 
-def test_a_page_without_a_microphone_says_so(rehearsal_server, browser):
-    """The normal test browser has no fake devices: the recorder explains instead of failing silently."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
-    page = context.new_page()
+def test_a_computer_without_a_microphone_is_told_so(rehearsal_server, media_browser):
+    """No microphone (the browser finds no device): the recorder explains instead of failing silently."""
+    context, page = _context(media_browser)
+    context.add_init_script("navigator.mediaDevices.getUserMedia = () => "
+                            "Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));")
     log_in(page, rehearsal_server.url, "rehearse@a.example")
     page.goto(rehearsal_server.url + "/rehearsals/")
     page.click("text=Launching the balance task")
@@ -134,7 +133,8 @@ def test_a_page_without_a_microphone_says_so(rehearsal_server, browser):
     page.click("#start-attempt")
     page.click("#record-start")
     expect(page.locator("#record-error")).to_be_visible()
-    expect(page.locator("#record-error")).to_contain_text(re.compile("microphone|camera"))
+    expect(page.locator("#record-error")).to_contain_text("No microphone was found")
+    expect(page.locator("#record-start")).to_be_enabled()
     context.close()
 
 

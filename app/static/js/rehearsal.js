@@ -71,9 +71,10 @@ if (box) {
       window.location.assign(box.dataset.attemptUrl);
     },
     onError: (kind) => {
-      const text = { "no-audio": msgs.noAudio, denied: msgs.denied, unsupported: msgs.unsupported }[kind] || msgs.failed;
+      const text = { "no-audio": msgs.noAudio, "no-camera": msgs.noCamera, denied: msgs.denied,
+        unsupported: msgs.unsupported }[kind] || msgs.failed;
       fail(text);
-      if (kind === "no-audio" || kind === "denied" || kind === "unsupported") {
+      if (kind !== "failed") { // nothing was recorded: start again
         startButton.disabled = false;
         stopButton.disabled = true;
       } else {
