@@ -73,7 +73,7 @@ def main() -> None:
             page.click("button[type=submit].primary")
             page.wait_for_url("**/dashboard")
             page.goto(url + "/rehearsals/")
-            page.click("text=Launching the balance task")
+            page.click("#library >> text=Launching the balance task")
             page.click("#start-attempt")
             page.wait_for_url(re.compile(r".*/rehearsals/attempts/\w+$"))
             page.click("#record-start")

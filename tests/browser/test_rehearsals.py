@@ -76,7 +76,7 @@ def test_record_drop_the_connection_resume_transcribe_and_score(rehearsal_server
     context, page = _context(media_browser)
     log_in(page, server.url, "rehearse@a.example")
     page.goto(server.url + "/rehearsals/")
-    page.click("text=One eighth or one quarter?")
+    page.click("#library >> text=One eighth or one quarter?")
     expect(page.locator("#turns")).to_contain_text("one eighth is bigger")
     page.click("#start-attempt")
     page.wait_for_url(re.compile(r".*/rehearsals/attempts/\w+$"))
@@ -128,7 +128,7 @@ def test_a_computer_without_a_microphone_is_told_so(rehearsal_server, media_brow
                             "Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));")
     log_in(page, rehearsal_server.url, "rehearse@a.example")
     page.goto(rehearsal_server.url + "/rehearsals/")
-    page.click("text=Launching the balance task")
+    page.click("#library >> text=Launching the balance task")
     page.check("input[name=media][value=mic]")
     page.click("#start-attempt")
     page.click("#record-start")
@@ -147,7 +147,7 @@ def test_hebrew_screenshots(rehearsal_server, media_browser):
         log_in(page, server.url, "rehearse-he@a.example")
         page.goto(server.url + "/rehearsals/")
         page.screenshot(path=str(folder / f"rehearsals-he{suffix}.png"), full_page=True)
-        page.click("text=שמינית או רבע?")
+        page.click("#library >> text=שמינית או רבע?")
         page.screenshot(path=str(folder / f"rehearsal-scenario-he{suffix}.png"), full_page=True)
         page.click("#start-attempt")
         page.wait_for_url(re.compile(r".*/rehearsals/attempts/\w+$"))
@@ -156,7 +156,11 @@ def test_hebrew_screenshots(rehearsal_server, media_browser):
         page.screenshot(path=str(folder / f"rehearsal-record-he{suffix}.png"), full_page=True)
         page.click("#record-stop")
         page.wait_for_url(re.compile(r".*/videos/\w+"), timeout=30000)
-        page.wait_for_function(poll("document.getElementById('watch').dataset.status === 'ready'"), timeout=180000)
-        page.reload()
+        video_id = page.url.split("/videos/", 1)[1].split("?")[0].split("#")[0]
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and page.request.get(
+                f"{server.url}/api/v1/videos/{video_id}").json().get("status") not in ("ready", "failed"):
+            time.sleep(1)
+        page.goto(f"{server.url}/videos/{video_id}")
         page.screenshot(path=str(folder / f"rehearsal-attempt-he{suffix}.png"), full_page=True)
         context.close()
