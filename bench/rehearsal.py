@@ -114,13 +114,14 @@ def main() -> None:
     info = media.probe(original)
     plan = [r.name for r in renditions.plan(info, purpose="rehearsal")]
     commands, folder = recorded_commands(original, settings)
+    outputs = {renditions.by_name(name).filename for name in plan}
     wanted = [c for c in commands if Path(c[0]).name == "ffprobe" or any(
-        str(c[-1]).endswith(renditions.by_name(name).filename) for name in plan)]
+        str(arg).endswith(tuple(outputs)) for arg in c[1:])]
     t0 = time.perf_counter()
     first_playable = None
     for cmd in wanted:
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if first_playable is None and str(cmd[-1]).endswith(("low.mp4", "web.mp4")):
+        if first_playable is None and any(str(arg).endswith(("low.mp4", "web.mp4")) for arg in cmd[1:]):
             first_playable = time.perf_counter() - t0
     raw_media = time.perf_counter() - t0
     from faster_whisper import WhisperModel
@@ -133,7 +134,8 @@ def main() -> None:
     segments, _ = model.transcribe(str(folder / "speech.wav"), beam_size=conf.beam_size, language="en")
     text = " ".join(s.text for s in segments)
     raw_asr = time.perf_counter() - t0
-    print(f"attempt: {duration:.1f} s recorded in Chromium (fake camera 640x480, espeak-ng microphone), "
+    print(f"attempt: {duration:.1f} s recorded in Chromium ({info.width}x{info.height} {info.video_codec} from the "
+          "fake camera, espeak-ng microphone), "
           f"{os.cpu_count()} cores; renditions {plan}")
     print("milestones after stop (s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(marks.items(),
                                                                                      key=lambda kv: kv[1])))

@@ -18,7 +18,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from app import yamlbank
+from app import richtext, yamlbank
 from app.rehearsals.models import HIGHEST, LOWEST, MOVES
 
 LANGUAGES = ("en", "he", "ar")
@@ -80,6 +80,8 @@ def _texts(ctx: _Ctx, data: Mapping, name: str, path: str | None = None, *, requ
             ctx.error(data, name, path, "must be non-empty text")
             return {}
         if len(ctx.languages) == 1:
+            for problem in richtext.check(value.strip()):
+                ctx.error(data, name, path, problem)
             return {ctx.languages[0]: value.strip()}
         shape = ", ".join(f"{lang}: …" for lang in ctx.languages)
         ctx.error(data, name, path, f"missing {', '.join(ctx.languages[1:])}: write {{{shape}}} (a file in one "
@@ -96,6 +98,8 @@ def _texts(ctx: _Ctx, data: Mapping, name: str, path: str | None = None, *, requ
             ctx.error(value, lang, f"{path}.{lang}", f"must be non-empty text, not {_show(text)}")
         else:
             texts[lang] = text.strip()
+            for problem in richtext.check(texts[lang]):  # Markdown with $TeX$, as in the item bank
+                ctx.error(value, lang, f"{path}.{lang}", problem)
     missing = [lang for lang in ctx.languages if lang not in value]
     if missing:
         ctx.error(data, name, path, f"missing {', '.join(missing)}")

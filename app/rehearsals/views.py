@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app import charts, db
+from app import charts, db, richtext
 from app.accounts.forms import ActionForm
 from app.communities import service as communities
 from app.communities.policy import membership
@@ -62,6 +62,12 @@ def _move_labels() -> dict[str, str]:
 @bp.app_template_filter("pick")
 def _pick(texts, lang: str | None = None) -> str:
     return pick(texts, lang or _lang())
+
+
+@bp.app_template_filter("rich")
+def _rich(texts, lang: str | None = None) -> Markup:
+    """A scenario's text in `lang`, its Markdown and $TeX$ rendered like the item bank's (app.richtext)."""
+    return richtext.render_inline(pick(texts, lang or _lang()))
 
 
 @bp.get("/")

@@ -491,7 +491,7 @@ def test_rehearsal_pages_and_forms(app, session, people, scenarios):
     token = csrf_token(client, "/rehearsals/")
     index = client.get("/rehearsals/?topic=fractions").get_data(as_text=True)
     assert "One eighth or one quarter?" in index and "Launching the balance task" not in index
-    hebrew = signed_in(app, teacher.email, people["password"])
+    hebrew = signed_in(app, people["colleague"].email, people["password"])  # the language is kept on the user
     hebrew.post("/language", data={"locale": "he", "csrf_token": csrf_token(hebrew, "/rehearsals/")})
     page = hebrew.get(f"/rehearsals/scenarios/{scenarios['sample-eighths'].public_id}").get_data(as_text=True)
     assert "שמינית או רבע?" in page and 'dir="rtl"' in page
