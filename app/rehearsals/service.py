@@ -229,10 +229,15 @@ def library(session: Session, actor: User, topic: str | None = None) -> list[Sce
     return list(session.scalars(query.order_by(Scenario.owner_id.is_(None), Scenario.topic, Scenario.key)))
 
 
-def delete_scenario(session: Session, actor: User, public_id: str) -> None:
+def delete_scenario(session: Session, store, actor: User, public_id: str) -> None:
+    """Every version of the actor's scenario, with every attempt at it and their recordings."""
     scenario = get_scenario(session, actor, public_id, "delete")
-    for row in session.scalars(select(Scenario).where(Scenario.key == scenario.key,
-                                                      Scenario.owner_id == scenario.owner_id)):
+    rows = list(session.scalars(select(Scenario).where(Scenario.key == scenario.key,
+                                                       Scenario.owner_id == scenario.owner_id)))
+    for attempt in session.scalars(select(Attempt).where(Attempt.scenario_id.in_([r.id for r in rows]))):
+        if attempt.video is not None and authz.may(actor, "delete", attempt.video):
+            videos.delete_video(session, store, actor, attempt.video.public_id)
+    for row in rows:
         session.delete(row)
 
 
@@ -290,13 +295,24 @@ def _only(texts: dict, languages: list[str]) -> dict:
     return {lang: text for lang, text in texts.items() if lang in languages}
 
 
+def _already(session: Session, actor: User, key: str) -> Scenario | None:
+    """The actor's current scenario of this key: asking again for the same evidence opens it, not a copy."""
+    return session.scalar(select(Scenario).where(Scenario.key == key, Scenario.owner_id == actor.id,
+                                                 Scenario.current.is_(True)))
+
+
 def from_misconception(session: Session, actor: User, key: str, *, source: str = "misconception",
-                       source_ref: str | None = None, context: dict | None = None) -> Scenario:
+                       source_ref: str | None = None, context: dict | None = None,
+                       scenario_key: str | None = None) -> Scenario:
     """"Rehearse this": a scenario whose student voices the misconception's typical reasoning and whose rubric
     draws on its teaching ideas. The actor's own, to edit as they like."""
     row = session.scalar(select(Misconception).where(Misconception.key == str(key)[:80]))
     if row is None:
         raise NotVisible(msg("There is no misconception '%(key)s' in the bank.", key=str(key)[:80]))
+    scenario_key = (scenario_key or f"from-{row.key}")[:80]
+    found = _already(session, actor, scenario_key)
+    if found is not None:
+        return found
     texts = row.texts or {}
     title = texts.get("title") or {"en": row.title}
     languages = list(texts.get("languages") or _languages_of(title))
@@ -313,7 +329,7 @@ def from_misconception(session: Session, actor: User, key: str, *, source: str =
         "rubric": _misconception_rubric(row),
     }
     spec["rubric"] = _restrict_rubric(spec["rubric"], languages)
-    record = _evidence_record(f"from-{row.key}"[:80], row.topic, spec, misconception=row.key, languages=languages)
+    record = _evidence_record(scenario_key, row.topic, spec, misconception=row.key, languages=languages)
     return _store_record(session, record, actor, source=source, source_ref=source_ref or row.key)
 
 
@@ -347,7 +363,7 @@ def from_diagnostic(session: Session, actor: User, assignment_public_id: str) ->
               f"{description.get('ar', description.get('en', ''))}",
     }
     return from_misconception(session, actor, key, source="diagnostic", source_ref=assignment.public_id,
-                              context=context)
+                              context=context, scenario_key=f"class-{assignment.public_id[:16]}-{key}")
 
 
 def from_clip(session: Session, actor: User, clip_public_id: str) -> Scenario:
@@ -359,6 +375,9 @@ def from_clip(session: Session, actor: User, clip_public_id: str) -> Scenario:
     video = clip.video
     if video.owner_id != actor.id and not authz.may(actor, "comment", clip):
         raise NotVisible(authz.NO_SUCH_OBJECT)
+    found = _already(session, actor, f"clip-{clip.public_id}"[:80])
+    if found is not None:
+        return found
     said = session.scalars(
         select(Segment).join(Transcript, Segment.transcript_id == Transcript.id)
         .where(Transcript.video_id == video.id, Segment.start < clip.end, Segment.end > clip.start)

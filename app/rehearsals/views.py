@@ -208,7 +208,7 @@ def edit(public_id: str):
 @login_required
 @form_errors_to("rehearsals.scenario")
 def delete_scenario(public_id: str):
-    service.delete_scenario(db.session(), current_user, public_id)
+    service.delete_scenario(db.session(), _store(), current_user, public_id)
     flash(_("The scenario and its attempts were deleted."), "info")
     return redirect(url_for("rehearsals.index"))
 

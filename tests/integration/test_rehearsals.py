@@ -162,6 +162,8 @@ def test_rehearse_a_misconception(session, people, scenarios):
         == [scenarios["sample-eighths"]]
     with pytest.raises(NotVisible, match="no misconception"):
         rehearsals.from_misconception(session, teacher, "no-such-thing")
+    # Asking again opens the same scenario (edited since, it keeps the teacher's edits).
+    assert rehearsals.from_misconception(session, teacher, "larger-denominator-larger").id == made.id
 
 
 def test_rehearse_a_class_diagnostic_result(session, people, scenarios):
@@ -195,6 +197,8 @@ def test_rehearse_a_class_diagnostic_result(session, people, scenarios):
     assert expected[made.misconception_key] == top
     assert f"{top} of 3 students" in made.spec["context"]["en"]
     assert rehearsals.scenarios_from(session, teacher, assignment=assignment.public_id) == [made]
+    assert rehearsals.from_diagnostic(session, teacher, assignment.public_id).id == made.id
+    assert rehearsals.from_misconception(session, teacher, made.misconception_key).id != made.id
     with pytest.raises(NotVisible):  # another teacher's class
         rehearsals.from_diagnostic(session, people["colleague"], assignment.public_id)
 
@@ -210,6 +214,7 @@ def test_rehearse_a_clip(session, people, scenarios):
     assert made.turns[0]["text"]["en"] == "One eighth, because eight is bigger than four."
     assert "Fractions, period 2" in made.spec["context"]["en"]
     assert rehearsals.scenarios_from(session, teacher, clip=clip) == [made]
+    assert rehearsals.from_clip(session, teacher, clip.public_id).id == made.id
     with pytest.raises(NotVisible):  # a clip the colleague may not see
         rehearsals.from_clip(session, people["colleague"], clip.public_id)
     silent = builders.clip(session, teacher, builders.ready_video(session, teacher, "Silent"), "Quiet", 0.0, 5.0)
@@ -614,7 +619,13 @@ def test_the_attempt_and_group_forms_take_good_input_and_refuse_bad(app, session
     session.expire_all()
     assert session.get(Attempt, attempt.id) is None and session.get(Video, video_id) is None
     mine = rehearsals.from_misconception(session, teacher, "larger-denominator-larger")
+    tried = rehearsals.start_attempt(session, teacher, mine.public_id)
+    recorded = builders.upload(app, session, teacher, 1000, "attempt.webm")
+    rehearsals.attach_recording(session, teacher, tried.public_id, recorded.video.public_id)
     session.commit()
+    recording, tried_id = recorded.video.id, tried.id
     assert post(other, f"/rehearsals/scenarios/{mine.public_id}/delete")[0] == 404
     assert "were deleted" in post(client, f"/rehearsals/scenarios/{mine.public_id}/delete")[1]
+    session.expire_all()  # its attempts went with it, and their recordings
+    assert session.get(Attempt, tried_id) is None and session.get(Video, recording) is None
     assert post(client, f"/rehearsals/scenarios/{scenarios['sample-launch'].public_id}/delete")[0] in (403, 404)
