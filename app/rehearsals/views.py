@@ -127,12 +127,7 @@ def scenario(public_id: str):
     lang = request.args.get("lang") if request.args.get("lang") in found.languages else None
     lang = lang or (_lang() if _lang() in found.languages else found.languages[0])
     points = service.history(s, current_user, found)
-    clip_url = None
-    if found.clip is not None:
-        from app.video import clips
-
-        if clips.playable(current_user, found.clip):
-            clip_url, _start = clips.media_url(_store(), _seconds(), current_user, found.clip)
+    clip_url = _clip_url(found)
     facilitated = [c for c in communities.list_communities(s, current_user)
                    if membership(current_user, c) == "facilitator"]
     source_link = _source_link(found)
@@ -142,6 +137,18 @@ def scenario(public_id: str):
         can_edit=found.owner_id == current_user.id, facilitated=facilitated, source_link=source_link,
         action_form=ActionForm(), versions=_versions(s, found),
     )
+
+
+def _clip_url(found: Scenario) -> str | None:
+    """The clip a scenario was made from plays as its situation, for whoever may watch that clip."""
+    from app.video import clips
+
+    if found.clip is None or not clips.playable(current_user, found.clip):
+        return None
+    url, offset = clips.media_url(_store(), _seconds(), current_user, found.clip)
+    if url and not offset:  # the whole lesson's rendition (its owner): play the clip's range of it
+        url += f"#t={found.clip.start:g},{found.clip.end:g}"
+    return url
 
 
 def _versions(s, found: Scenario) -> int:
@@ -233,6 +240,7 @@ def attempt(public_id: str):
         return render_template("rehearsals/not_recorded.html", attempt=found), 200
     lang = found.language
     return render_template("rehearsals/record.html", attempt=found, scenario=found.scenario, lang=lang,
+                           clip_url=_clip_url(found.scenario),
                            voices=_voice_urls(found.scenario, lang), action_form=ActionForm(),
                            interrupted=found.video is not None)
 

@@ -629,3 +629,24 @@ def test_the_attempt_and_group_forms_take_good_input_and_refuse_bad(app, session
     session.expire_all()  # its attempts went with it, and their recordings
     assert session.get(Attempt, tried_id) is None and session.get(Video, recording) is None
     assert post(client, f"/rehearsals/scenarios/{scenarios['sample-launch'].public_id}/delete")[0] in (403, 404)
+
+
+def test_a_scenario_from_a_clip_plays_the_clip_as_its_situation(app, session, people, scenarios, lesson_file):
+    teacher = people["teacher"]
+    lesson = builders.processed_video(app, session, teacher, lesson_file(4), "Fractions, period 5")
+    session.delete(lesson.transcript)  # the generated lesson's tone has no words: give it some
+    session.commit()
+    builders.transcribed_lines(session, lesson, "Which is bigger?", "One eighth, eight is more than four.")
+    clip = builders.ready_clip(app, session, teacher, lesson, "The eighths moment", 1.0, 3.0)
+    made = rehearsals.from_clip(session, teacher, clip.public_id)
+    session.commit()
+    client = signed_in(app, teacher.email, people["password"])
+    for url in (f"/rehearsals/scenarios/{made.public_id}",
+                client.post(f"/rehearsals/scenarios/{made.public_id}/attempts",
+                            data={"media": "mic", "csrf_token": csrf_token(client, "/rehearsals/")}).headers["Location"]):
+        page = client.get(url).get_data(as_text=True)
+        player = re.search(r'<video[^>]*id="clip-context"[^>]*>', page) or re.search(
+            r'<video[^>]*src="([^"]+)"[^>]*id="clip-context"', page)
+        assert player, url
+        assert "#t=1,3" in player.group(0), player.group(0)  # the owner plays the lesson's range, not all of it
+    assert 'id="rehearse-clip-form"' in client.get(f"/videos/clips/{clip.public_id}").get_data(as_text=True)
