@@ -641,9 +641,9 @@ def test_a_scenario_from_a_clip_plays_the_clip_as_its_situation(app, session, pe
     made = rehearsals.from_clip(session, teacher, clip.public_id)
     session.commit()
     client = signed_in(app, teacher.email, people["password"])
-    for url in (f"/rehearsals/scenarios/{made.public_id}",
-                client.post(f"/rehearsals/scenarios/{made.public_id}/attempts",
-                            data={"media": "mic", "csrf_token": csrf_token(client, "/rehearsals/")}).headers["Location"]):
+    started = client.post(f"/rehearsals/scenarios/{made.public_id}/attempts",
+                          data={"media": "mic", "csrf_token": csrf_token(client, "/rehearsals/")})
+    for url in (f"/rehearsals/scenarios/{made.public_id}", started.headers["Location"]):
         page = client.get(url).get_data(as_text=True)
         player = re.search(r'<video[^>]*id="clip-context"[^>]*>', page) or re.search(
             r'<video[^>]*src="([^"]+)"[^>]*id="clip-context"', page)
