@@ -99,8 +99,17 @@ def main() -> None:
 
         actor = s.get(User, actor_id)
         t0 = time.perf_counter()
-        reports = [service.results(s, actor, pid) for pid in assignments]
+        reports = service.results_of(s, service.visible_assignments(s, actor, assignments))
         ours = time.perf_counter() - t0
+        set_queries = queries
+    with db.session_scope() as s:
+        actor = s.get(User, actor_id)
+        t0 = time.perf_counter()
+        for pid in assignments:  # what a page of one class does, 200 times: for comparison
+            service.results(s, actor, pid)
+        one_by_one = time.perf_counter() - t0
+        one_by_one_queries = queries - set_queries
+    with db.session_scope() as s:
         # The export pandas starts from: one row per student, a 0/1 column per item.
         with open(export, "w") as fh:
             fh.write("class,student," + ",".join(i.key for i in items) + "\n")
@@ -134,10 +143,11 @@ def main() -> None:
         assert abs(st.difficulty - d[st.item]) < 1e-9
         assert st.discrimination is None or abs(st.discrimination - disc[st.item]) < 1e-9
     assert ref.kr20 is None or abs(ref.kr20 - kr) < 1e-9
-    print(f"ClassLab: results of every class from the database: {ours:.2f} s, {queries} SQL queries "
-          f"({queries / args.classes:.1f} per class)")
+    print(f"ClassLab: results of every class from the database, set-based (results_of): {ours:.2f} s, "
+          f"{set_queries} SQL queries")
+    print(f"  (one class at a time, as 200 pages would: {one_by_one:.2f} s, {one_by_one_queries} SQL queries)")
     print(f"pandas on the exported CSV (difficulty, point-biserial, KR-20): {theirs:.2f} s")
-    print(f"ratio ClassLab / pandas: {ours / theirs:.2f}   (goal <= 2)")
+    print(f"ratio ClassLab / pandas: {ours / theirs:.2f}   (goal <= 1.5)")
 
 
 if __name__ == "__main__":

@@ -758,25 +758,17 @@ class Results:
     kr20_waiting: int = 0  # submitted students left out of KR-20 until a short text of theirs is scored
 
 
-def _responses(session: Session, assignment: Assignment) -> tuple[list[analysis.ItemSpec], list[analysis.Response]]:
-    """Every submitted answer of the assignment as plain tuples, in one query: a network report reads hundreds
-    of thousands, and ORM objects for each would cost more than the statistics themselves.
+def _specs(assignment: Assignment) -> list[analysis.ItemSpec]:
+    return [analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of()) for ai in assignment.items]
+
+
+def _responses(assignment: Assignment, submitted: list[str], given: dict) -> list[analysis.Response]:
+    """Every submitted answer of the assignment as plain tuples: a network report reads hundreds of thousands,
+    and ORM objects for each would cost more than the statistics themselves.
 
     The missing-answer rule (app.diagnostics.analysis): drafts count nowhere; in submitted work an item with no
     answer is wrong ("skipped"), and a short text the teacher has not scored is pending."""
-    specs = [analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of()) for ai in assignment.items]
     keys = [ai.item.key for ai in assignment.items]
-    submitted = session.scalars(
-        select(Student.code).join(Submission, Submission.student_id == Student.id)
-        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None))).all()
-    rows = session.execute(
-        select(Student.code, Item.key, Answer.correct, Answer.value, Answer.misconception)
-        .join(Submission, Answer.submission_id == Submission.id)
-        .join(Student, Submission.student_id == Student.id)
-        .join(Item, Answer.item_id == Item.id)
-        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None))
-    ).all()
-    given = {(code, key): (correct, value, mis) for code, key, correct, value, mis in rows}
     responses = []
     for code in submitted:
         for key in keys:
@@ -785,33 +777,78 @@ def _responses(session: Session, assignment: Assignment) -> tuple[list[analysis.
                 correct = False
             responses.append(analysis.Response(student=code, item=key, correct=correct, value=value,
                                                misconception=mis))
-    return specs, responses
+    return responses
 
 
 def results(session: Session, actor: User, public_id: str) -> Results:
     assignment = get_assignment(session, actor, public_id)
-    specs, responses = _responses(session, assignment)
-    students = list(session.scalars(select(Student).where(Student.class_id == assignment.class_id)
-                                    .order_by(Student.code)))
-    pending = list(session.scalars(
-        select(Answer).join(Submission, Answer.submission_id == Submission.id).join(Item, Answer.item_id == Item.id)
-        .where(Submission.assignment_id == assignment.id, Submission.submitted_at.is_not(None), Item.type == "text",
-               Answer.value.is_not(None), Answer.scored_by != "teacher")
-        .options(selectinload(Answer.item), selectinload(Answer.submission).selectinload(Submission.student))))
-    codes = [s.code for s in students]
-    matrix = analysis.score_matrix(specs, responses, students=codes)
-    profiles = analysis.student_profiles(specs, responses, students=codes)
-    counts = dict(session.execute(
-        select(Submission.submitted_at.is_not(None), func.count()).where(Submission.assignment_id == assignment.id)
-        .group_by(Submission.submitted_at.is_not(None))).all())
-    kr20_used, kr20_waiting = analysis.kr20_counts(matrix)
-    return Results(
-        submitted=counts.get(True, 0), drafts=counts.get(False, 0), kr20_used=kr20_used, kr20_waiting=kr20_waiting,
-        assignment=assignment, items=[ai.item for ai in assignment.items], students=students, matrix=matrix,
-        item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
-        frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),
-        heatmap=analysis.heatmap(matrix, specs, responses), pending_text=pending,
-    )
+    return results_of(session, [assignment])[0]
+
+
+def results_of(session: Session, assignments: list[Assignment]) -> list[Results]:
+    """The results of many assignments (already authorized: from `get_assignment` or `authz.visible`) in a fixed
+    number of queries however many there are: a network's report, or plans drafted for every class."""
+    if not assignments:
+        return []
+    ids = [a.id for a in assignments]
+    classes = {a.class_id for a in assignments}
+    submitted: dict[int, list[str]] = {i: [] for i in ids}
+    for assignment_id, code in session.execute(
+            select(Submission.assignment_id, Student.code).join(Student, Submission.student_id == Student.id)
+            .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None))):
+        submitted[assignment_id].append(code)
+    given: dict[int, dict] = {i: {} for i in ids}
+    for assignment_id, code, key, correct, value, mis in session.execute(
+            select(Submission.assignment_id, Student.code, Item.key, Answer.correct, Answer.value,
+                   Answer.misconception)
+            .join(Submission, Answer.submission_id == Submission.id)
+            .join(Student, Submission.student_id == Student.id)
+            .join(Item, Answer.item_id == Item.id)
+            .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None))):
+        given[assignment_id][(code, key)] = (correct, value, mis)
+    students: dict[int, list[Student]] = {c: [] for c in classes}
+    for student in session.scalars(select(Student).where(Student.class_id.in_(classes)).order_by(Student.code)):
+        students[student.class_id].append(student)
+    pending: dict[int, list[Answer]] = {i: [] for i in ids}
+    for answer in session.scalars(
+            select(Answer).join(Submission, Answer.submission_id == Submission.id)
+            .join(Item, Answer.item_id == Item.id)
+            .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None), Item.type == "text",
+                   Answer.value.is_not(None), Answer.scored_by != "teacher")
+            .options(selectinload(Answer.item), selectinload(Answer.submission).selectinload(Submission.student))):
+        pending[answer.submission.assignment_id].append(answer)
+    counts: dict[tuple[int, bool], int] = {}
+    for assignment_id, done, n in session.execute(
+            select(Submission.assignment_id, Submission.submitted_at.is_not(None), func.count())
+            .where(Submission.assignment_id.in_(ids))
+            .group_by(Submission.assignment_id, Submission.submitted_at.is_not(None))):
+        counts[assignment_id, bool(done)] = n
+    out = []
+    for assignment in assignments:
+        specs = _specs(assignment)
+        responses = _responses(assignment, submitted[assignment.id], given[assignment.id])
+        roster = students[assignment.class_id]
+        codes = [s.code for s in roster]
+        matrix = analysis.score_matrix(specs, responses, students=codes)
+        profiles = analysis.student_profiles(specs, responses, students=codes)
+        kr20_used, kr20_waiting = analysis.kr20_counts(matrix)
+        out.append(Results(
+            submitted=counts.get((assignment.id, True), 0), drafts=counts.get((assignment.id, False), 0),
+            kr20_used=kr20_used, kr20_waiting=kr20_waiting, assignment=assignment,
+            items=[ai.item for ai in assignment.items], students=roster, matrix=matrix,
+            item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
+            frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),
+            heatmap=analysis.heatmap(matrix, specs, responses), pending_text=pending[assignment.id],
+        ))
+    return out
+
+
+def visible_assignments(session: Session, actor: User, public_ids: list[str]) -> list[Assignment]:
+    """The assignments of these public ids the actor may see, with their items, in the order asked."""
+    found = {a.public_id: a for a in session.scalars(
+        authz.visible(actor, select(Assignment)).where(Assignment.public_id.in_([str(p)[:32] for p in public_ids]))
+        .options(selectinload(Assignment.items).selectinload(AssignmentItem.item)))}
+    return [found[p] for p in public_ids if p in found]
 
 
 def results_csv(res: Results) -> str:
