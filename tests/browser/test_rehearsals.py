@@ -100,8 +100,11 @@ def test_record_drop_the_connection_resume_transcribe_and_score(rehearsal_server
     assert summary["duration"] >= recorded - 3.0, (summary["duration"], recorded)
     page.reload()
     transcript = page.locator("#transcript").inner_text().lower()
-    # tiny.en hears espeak-ng through Chromium's Opus roughly ("drama with pieces and compare him"): its words.
-    assert all(word in transcript for word in ("pieces", "compare", "bigger")), transcript
+    # tiny.en hears espeak-ng through Chromium's Opus roughly, and not the same way twice ("drama with pieces and
+    # compare him", "8 sis liger"): most of the script's words, not the sentence.
+    heard = [word for word in ("why", "think", "draw", "pieces", "compare", "bigger", "covers", "bar")
+             if word in transcript]
+    assert len(heard) >= 4, transcript
     # Shared with the coach, who scores it on the rubric.
     page.fill("#share-email", "rehearse-coach@a.example")
     page.click("#attempt-share-form button[type=submit]")
