@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -47,4 +48,14 @@ class LiveApp:
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop serving, and wait for the requests still being answered: a page rendering in one of their threads
+        while the next test creates its app trips CPython 3.11.7's shared AST counter (gh-106905)."""
         self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+        deadline = time.monotonic() + 10
+        for thread in threading.enumerate():
+            target = getattr(thread, "_target", None)  # socketserver's per-request threads (daemons: not joined)
+            if thread is not threading.current_thread() and getattr(target, "__func__", None) is getattr(
+                    type(self.server), "process_request_thread", object()):
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
