@@ -66,6 +66,9 @@ class WebServer:
         exe = Path(sys.executable).with_name("gunicorn")
         self.proc = subprocess.Popen(
             [str(exe), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+             # Keep idle connections open longer than a test pauses between requests: a pooled keep-alive
+             # connection closed by gunicorn (2 s by default) just as the client reuses it is a reset POST.
+             "--keep-alive", "75",
              "app:create_app()"],
             cwd=Path(__file__).resolve().parents[1], env={**os.environ, **env}, stdout=self.fh,
             stderr=subprocess.STDOUT, start_new_session=True,
