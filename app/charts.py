@@ -474,6 +474,16 @@ _MIN_COL = 22
 _MAX_COL = 64
 
 
+def _plot_frame(width: float, axis_w: float, plot_w: float, rtl: bool) -> tuple[float, float, str]:
+    """Where a plot with a vertical axis starts, and where its axis numbers go: just outside the plot, on the side
+    where reading starts (plot x, axis x, the numbers' anchor)."""
+    if rtl:
+        plot_x = width - _MARGIN - axis_w - plot_w
+        return plot_x, plot_x + plot_w + 6, "start"
+    plot_x = _MARGIN + axis_w
+    return plot_x, plot_x - 6, "end"
+
+
 def axis_ticks(top: int) -> list[int]:
     """Whole-number gridlines from 0 to at least `top`, at most five of them."""
     step = max(1, math.ceil(top / 4))
@@ -521,12 +531,7 @@ def stacked_columns_svg(columns: Sequence[str], series: Mapping[str, Sequence[in
 
     # Axis numbers sit just outside the plot, on the side where reading starts.
     title_x, title_anchor = _reading_edge(width, rtl)
-    if rtl:
-        plot_x = width - _MARGIN - axis_w - plot_w
-        axis_x, axis_anchor = plot_x + plot_w + 6, "start"
-    else:
-        plot_x = _MARGIN + axis_w
-        axis_x, axis_anchor = plot_x - 6, "end"
+    plot_x, axis_x, axis_anchor = _plot_frame(width, axis_w, plot_w, rtl)
 
     def column_x(i: int) -> float:
         return _slot_x(plot_x, i, n, col_w, rtl)
@@ -608,12 +613,7 @@ def line_chart_svg(columns: Sequence[str], series: Mapping[str, Sequence[float |
     legend, legend_bottom = _legend(base + 8 + _LINE + 10, width, legend_rows, rtl)
     height = (legend_bottom if data else legend_bottom + 18) + _MARGIN
     title_x, title_anchor = _reading_edge(width, rtl)
-    if rtl:
-        plot_x = width - _MARGIN - axis_w - plot_w
-        axis_x, axis_anchor = plot_x + plot_w + 6, "start"
-    else:
-        plot_x = _MARGIN + axis_w
-        axis_x, axis_anchor = plot_x - 6, "end"
+    plot_x, axis_x, axis_anchor = _plot_frame(width, axis_w, plot_w, rtl)
 
     def cx(i: int) -> float:
         return _slot_x(plot_x, i, n, col_w, rtl) + col_w / 2

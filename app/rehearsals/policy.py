@@ -13,7 +13,7 @@ reaches one of its attempts or a group rehearsal of it (a reviewer needs the rub
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import object_session
 
 from app import signals
@@ -138,4 +138,4 @@ def attempt_videos(actor: User, clips: bool) -> Select | None:
     reached = select(Attempt.video_id).where(
         Attempt.video_id.is_not(None),
         Attempt.id.in_(_shared_attempt_ids(actor)) | Attempt.id.in_(_group_attempt_ids(actor)))
-    return reached if reached is not None else select(Video.id).where(false())
+    return reached

@@ -21,7 +21,7 @@ from app.diagnostics import service as diagnostics
 from app.errors import InvalidInput, form_errors_to, msg
 from app.inputs import digits
 from app.rehearsals import service
-from app.rehearsals.models import HIGHEST, LOWEST, MOVES, Scenario, pick
+from app.rehearsals.models import HIGHEST, LOWEST, Scenario, pick
 from app.video.delivery import asset_url
 from app.video.models import VideoStatus
 
@@ -40,14 +40,6 @@ def _store():
 
 def _seconds() -> int:
     return current_app.extensions["classlab.settings"].media_url_seconds
-
-
-MOVE_LABELS = {
-    "respond-to-misconception": "Responding to a misconception",
-    "launch-task": "Launching a task",
-    "press-for-reasoning": "Pressing for reasoning",
-    "lead-discussion": "Leading a discussion",
-}
 
 
 def _move_labels() -> dict[str, str]:
@@ -470,4 +462,3 @@ def close_group(public_id: str):
     return redirect(url_for("rehearsals.group", public_id=public_id))
 
 
-__all__ = ["bp", "MOVES", "MOVE_LABELS"]
