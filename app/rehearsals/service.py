@@ -190,7 +190,6 @@ def edit_scenario(session: Session, actor: User, public_id: str, text: str) -> S
 
 
 MAX_VOICE_BYTES = 20 * 1024 * 1024
-VOICE_TYPES = {"audio/", "video/webm", "video/mp4", "video/quicktime", "application/octet-stream"}
 
 
 def record_voice(session: Session, store, actor: User, public_id: str, lang: str, turn: int, filename: str,
