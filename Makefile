@@ -11,6 +11,9 @@ VENDOR := app/static/vendor/tus.min.js
 # `make run PORT=8080` (and HOST=0.0.0.0 to be reached from other machines).
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# Two pytest-xdist workers: most of the suite waits on real processes (ffmpeg, Whisper, Chromium, gunicorn), not
+# on this process. `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 
 .PHONY: run test install install-test lint translations vendor system-test-deps clean
 
@@ -67,7 +70,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 test: install-test system-test-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules app/static/vendor

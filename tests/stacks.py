@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -43,8 +44,20 @@ def _reachable(name: str, url: str) -> str | None:
 _checked: dict[str, str | None] = {}
 
 
+def _redis_for_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker process gets a Redis database of its own (gw0 → 1, gw1 → 2, …): a Celery
+    worker one test starts must never take a task another test queued at the same moment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{int(worker[2:]) + 1}").geturl()
+
+
 def require_service(name: str) -> str:
     url = SERVICE_URLS[name]
+    if name == "redis":
+        url = _redis_for_this_worker(url)
     if name not in _checked:
         _checked[name] = _reachable(name, url)
     problem = _checked[name]

@@ -9,6 +9,9 @@ import pytest
 from tests.processes import Worker, classlab
 from tests.stacks import require_service
 
+# One pytest-xdist worker runs these one after another: the RabbitMQ broker is shared by every worker process.
+pytestmark = pytest.mark.xdist_group("rabbitmq")
+
 
 @pytest.fixture(params=["filesystem", "redis", "amqp"])
 def broker_env(request, tmp_path):
