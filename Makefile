@@ -50,6 +50,7 @@ run: install
 	$(BIN)/classlab diagnostics import
 	$(BIN)/classlab frameworks import
 	$(BIN)/classlab rehearsals import
+	$(BIN)/classlab plans import
 	$(BIN)/classlab run --with-worker --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.

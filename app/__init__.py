@@ -173,6 +173,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.notifications import api as notifications_api
     from app.notifications import service as notifications_service
     from app.notifications import views as notifications_views
+    from app.plans import policy as _plans_policy  # noqa: F401 - registers rules with app.authz
+    from app.plans import views as plans_views
     from app.rehearsals import policy as _rehearsals_policy  # noqa: F401 - registers rules with app.authz
     from app.rehearsals import views as rehearsals_views
     from app.sharing import api as sharing_api
@@ -194,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(coaching_views.bp)
     app.register_blueprint(notifications_views.bp)
     app.register_blueprint(rehearsals_views.bp)
+    app.register_blueprint(plans_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)

@@ -321,6 +321,32 @@ def rehearsals_import(folder: str | None) -> None:
 
 
 @main.group()
+def plans() -> None:
+    """Learning plans."""
+
+
+@plans.command("import")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+def plans_import(folder: str | None) -> None:
+    """Load the activity library and its prerequisites (default: the ones shipped; after `diagnostics import`,
+    whose misconceptions they name), and the misconceptions as a framework for tagging lesson moments."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.plans import service
+    from app.plans.activityfile import ActivityFileError
+
+    database.bind(load_settings().database_url)
+    try:
+        with database.session_scope() as s:
+            report = service.import_library(s, Path(folder) if folder else None)
+    except ActivityFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"activities added: {report.added}, updated: {report.updated}, unchanged: {report.unchanged}, "
+               f"prerequisites: {report.prerequisites}")
+
+
+@main.group()
 def frameworks() -> None:
     """Observation frameworks for tagging feedback."""
 

@@ -25,6 +25,16 @@ from app.feedback import policy as _feedback_policy  # noqa: F401, E402
 from app.feedback.models import Comment, ObservationFramework  # noqa: F401
 from app.notifications import policy as _notifications_policy  # noqa: F401, E402
 from app.notifications.models import Notification  # noqa: F401
+from app.plans import policy as _plans_policy  # noqa: F401, E402
+from app.plans.models import (  # noqa: F401
+    Activity,
+    GoalActivity,
+    LearningPlan,
+    PlanChange,
+    PlanGoal,
+    PlanMember,
+    Prerequisite,
+)
 from app.rehearsals import policy as _rehearsals_policy  # noqa: F401, E402
 from app.rehearsals.models import Attempt, AttemptShare, RehearsalGroup, RubricScore, Scenario  # noqa: F401
 from app.sharing import policy as _sharing_policy  # noqa: F401, E402

@@ -7,7 +7,7 @@ item) and collects the problems; the bank's own module decides what is valid. A 
     from app import yamlbank
 
     def load_scenarios_text(name: str, text: str | bytes) -> list[Scenario]:
-        problems = yamlbank.Problems(name)
+        problems = Problems(name)
         try:
             doc = yamlbank.load(name, text)
         except yamlbank.Unreadable as exc:
@@ -15,7 +15,7 @@ item) and collects the problems; the bank's own module decides what is valid. A 
         problems.duplicates(doc)
         for n, record in enumerate(doc.data["scenarios"]):
             if "title" not in record:
-                problems.add(yamlbank.line_of(record), f"scenario #{n + 1}", "title", "is required")
+                problems.add(line_of(record), f"scenario #{n + 1}", "title", "is required")
         ...
         if problems:
             raise ScenarioError(problems.lines)   # "scenarios.yaml:12: scenario #3: title: is required"
@@ -37,6 +37,7 @@ The data is read as YAML 1.1, like PyYAML, which these banks were first written 
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,10 @@ from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAML
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.reader import ReaderError
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "Document", "Duplicate", "Problems", "Unreadable", "line_of", "load"]
+from app import richtext
+
+__all__ = ["KEY", "LANGUAGES", "MAX_CHARS", "MAX_DEPTH", "Context", "Document", "Duplicate", "Problems", "Unreadable",
+           "key", "language_map", "line_of", "load", "show", "whole_number"]
 
 #: Largest file accepted, in characters: the starter banks are a few KB to 100 KB; refuse the absurd before parsing.
 MAX_CHARS = 1_000_000
@@ -235,3 +239,90 @@ def _malformed(name: str, exc: MarkedYAMLError) -> Unreadable:
             where.append(f"it began on line {exc.context_mark.line + 1}")
     reason = f"malformed YAML: {detail}" + (f" ({'; '.join(where)})" if where else "")
     return Unreadable(name, reason, mark.line + 1 if mark is not None else None)
+
+
+# ------------------------------------------------------------------------ language-map banks (shared reading)
+# Scenarios, activities and the banks to come hold every text as a language map {en, he, ar}; a file that says
+# `languages: [he]` at its top is in that language only. These helpers read such fields and report each problem
+# as "file:line: where: field: message".
+
+LANGUAGES = ("en", "he", "ar")
+KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+@dataclass
+class Context:
+    problems: Problems
+    languages: tuple[str, ...]
+    where: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def error(self, node: Any, key: Any, path: str | None, message: str) -> None:
+        self.problems.add(line_of(node, key), self.where or None, path, message)
+
+
+def show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def language_map(ctx: Context, data: Mapping, name: str, path: str | None = None, *,
+                 required: bool = True) -> dict[str, str]:
+    """The field as {language: text}, each text checked as Markdown with $TeX$ (app.richtext)."""
+    path = path or name
+    value = data.get(name) if isinstance(data, Mapping) else None
+    if value is None:
+        if required:
+            ctx.error(data, name, path, "is required")
+        return {}
+    if isinstance(value, str):
+        if not value.strip():
+            ctx.error(data, name, path, "must be non-empty text")
+            return {}
+        if len(ctx.languages) == 1:
+            for problem in richtext.check(value.strip()):
+                ctx.error(data, name, path, problem)
+            return {ctx.languages[0]: value.strip()}
+        shape = ", ".join(f"{lang}: …" for lang in ctx.languages)
+        ctx.error(data, name, path, f"missing {', '.join(ctx.languages[1:])}: write {{{shape}}} (a file in one "
+                                    "language says `languages: [he]` at its top)")
+        return {}
+    if not isinstance(value, Mapping):
+        ctx.error(data, name, path, f"must be text or a language map, not {show(value)}")
+        return {}
+    texts = {}
+    for lang, text in value.items():
+        if lang not in LANGUAGES:
+            ctx.error(value, lang, f"{path}.{lang}", f"unknown language {show(lang)} (expected en, he or ar)")
+        elif not isinstance(text, str) or not text.strip():
+            ctx.error(value, lang, f"{path}.{lang}", f"must be non-empty text, not {show(text)}")
+        else:
+            texts[lang] = text.strip()
+            for problem in richtext.check(texts[lang]):  # Markdown with $TeX$, as in the item bank
+                ctx.error(value, lang, f"{path}.{lang}", problem)
+    missing = [lang for lang in ctx.languages if lang not in value]
+    if missing:
+        ctx.error(data, name, path, f"missing {', '.join(missing)}")
+    return texts
+
+
+def whole_number(ctx: Context, data: Mapping, name: str, least: int, most: int, default: int | None) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        ctx.error(data, name, name, f"must be a whole number from {least} to {most}, not {show(value)}")
+        return default
+    if not least <= value <= most:
+        ctx.error(data, name, name, f"{value} is out of range: from {least} to {most}")
+        return default
+    return value
+
+
+def key(ctx: Context, data: Mapping, name: str = "key", path: str | None = None) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not KEY.match(value):
+        ctx.error(data, name, path or name, "is required: lowercase letters, digits and hyphens, at most 80"
+                  if value is None else f"must be lowercase letters, digits and hyphens, not {show(value)}")
+        return ""
+    return value

@@ -31,7 +31,7 @@ from pathlib import Path
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
     for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "notifications",
-                    "rehearsals", "sharing", "video")
+                    "plans", "rehearsals", "sharing", "video")
     for module in ("views", "api", "forms", "tus")
 )
 
@@ -65,6 +65,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Rehearsals build on lessons (the recording is a Video), feedback (its comments), diagnostics (scenarios from a
     # misconception or a class's result), communities (group rehearsals) and coaching's people.
     ("practice", ("app.rehearsals",)),
+    # A student's plan is drawn from a diagnostic result, cites lesson moments (feedback comments tagged with a
+    # misconception) and links to rehearsals of the response; the coach reads it through coaching's links.
+    ("plans", ("app.plans",)),
     # "Download all my data" gathers every module's records of one person.
     ("the whole account", ("app.export",)),
     ("entry points", (

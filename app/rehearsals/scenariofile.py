@@ -11,18 +11,19 @@ texts may be plain strings.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 
-from app import richtext, yamlbank
+from app import yamlbank
 from app.rehearsals.models import HIGHEST, LOWEST, MOVES
 
-LANGUAGES = ("en", "he", "ar")
-KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+LANGUAGES = yamlbank.LANGUAGES
+# The reading helpers every language-map bank shares (app.yamlbank).
+_Ctx, _show, _texts = yamlbank.Context, yamlbank.show, yamlbank.language_map
+_whole, _key = yamlbank.whole_number, yamlbank.key
 # The phases of a scenario (Context → Anticipate → Enact → Reflect) and its goal: each required.
 PHASES = ("title", "context", "goal", "anticipate", "reflect")
 MAX_TURNS, MAX_CRITERIA = 5, 6
@@ -46,86 +47,10 @@ class ScenarioRecord:
     line: int | None = None
 
 
-@dataclass
-class _Ctx:
-    problems: yamlbank.Problems
-    languages: tuple[str, ...]
-    where: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def error(self, node: Any, key: Any, path: str | None, message: str) -> None:
-        self.problems.add(yamlbank.line_of(node, key), self.where or None, path, message)
-
-
 class ScenarioFileError(ValueError):
     def __init__(self, lines: list[str]):
         self.lines = lines
         super().__init__("\n".join(lines))
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _texts(ctx: _Ctx, data: Mapping, name: str, path: str | None = None, *, required: bool = True) -> dict[str, str]:
-    path = path or name
-    value = data.get(name) if isinstance(data, Mapping) else None
-    if value is None:
-        if required:
-            ctx.error(data, name, path, "is required")
-        return {}
-    if isinstance(value, str):
-        if not value.strip():
-            ctx.error(data, name, path, "must be non-empty text")
-            return {}
-        if len(ctx.languages) == 1:
-            for problem in richtext.check(value.strip()):
-                ctx.error(data, name, path, problem)
-            return {ctx.languages[0]: value.strip()}
-        shape = ", ".join(f"{lang}: …" for lang in ctx.languages)
-        ctx.error(data, name, path, f"missing {', '.join(ctx.languages[1:])}: write {{{shape}}} (a file in one "
-                                    "language says `languages: [he]` at its top)")
-        return {}
-    if not isinstance(value, Mapping):
-        ctx.error(data, name, path, f"must be text or a language map, not {_show(value)}")
-        return {}
-    texts = {}
-    for lang, text in value.items():
-        if lang not in LANGUAGES:
-            ctx.error(value, lang, f"{path}.{lang}", f"unknown language {_show(lang)} (expected en, he or ar)")
-        elif not isinstance(text, str) or not text.strip():
-            ctx.error(value, lang, f"{path}.{lang}", f"must be non-empty text, not {_show(text)}")
-        else:
-            texts[lang] = text.strip()
-            for problem in richtext.check(texts[lang]):  # Markdown with $TeX$, as in the item bank
-                ctx.error(value, lang, f"{path}.{lang}", problem)
-    missing = [lang for lang in ctx.languages if lang not in value]
-    if missing:
-        ctx.error(data, name, path, f"missing {', '.join(missing)}")
-    return texts
-
-
-def _whole(ctx: _Ctx, data: Mapping, name: str, least: int, most: int, default: int | None) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        ctx.error(data, name, name, f"must be a whole number from {least} to {most}, not {_show(value)}")
-        return default
-    if not least <= value <= most:
-        ctx.error(data, name, name, f"{value} is out of range: from {least} to {most}")
-        return default
-    return value
-
-
-def _key(ctx: _Ctx, data: Mapping, name: str = "key", path: str | None = None) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not KEY.match(value):
-        ctx.error(data, name, path or name, "is required: lowercase letters, digits and hyphens, at most 80"
-                  if value is None else f"must be lowercase letters, digits and hyphens, not {_show(value)}")
-        return ""
-    return value
 
 
 def _rubric(ctx: _Ctx, data: Mapping, path: str) -> dict[str, Any]:

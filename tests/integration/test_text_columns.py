@@ -117,6 +117,21 @@ EXCLUDED: dict[str, str] = {
     "observation_framework.key": "framework YAML imported by the CLI (`classlab frameworks import`)",
     "observation_framework.title": "framework YAML imported by the CLI",
     "video.purpose": "lesson or rehearsal, set by the app when a recording is attached to an attempt",
+    "plan_activity.key": "from the activity library's files, checked against [a-z0-9-] before anything is stored",
+    "plan_activity.kind": "from the activity library's files, one of five kinds (checked)",
+    "plan_activity.grouping": "from the activity library's files, one of four groupings (checked)",
+    "plan_prerequisite.first": "from the activity library's files, a key of the misconception bank (checked)",
+    "plan_prerequisite.after": "from the activity library's files, a key of the misconception bank (checked)",
+    "learning_plan.public_id": "generated id",
+    "learning_plan.kind": "student or group, set by the app",
+    "plan_goal.misconception": "a misconception the student's result revealed, copied by the app",
+    "plan_goal.status": "working, met, partly or not yet: a form's value is checked against these before storing",
+    "plan_goal.check_item": "an item key of the bank, chosen by the app",
+    "plan_goal.check_result": "correct or incorrect: a form's value is checked against these before storing",
+    "plan_goal_activity.activity_key": "a key of the activity library, looked up before anything is stored",
+    "plan_change.what": "a code the app writes for each kind of change",
+    "plan_change.before": "the value before the change, copied by the app from a stored (checked) value",
+    "plan_change.after": "the value after the change, copied by the app from a checked value",
     "rehearsal_scenario.public_id": "generated id",
     "rehearsal_scenario.key": "from a scenario file, checked against [a-z0-9-] before anything is stored",
     "rehearsal_scenario.topic": "from a scenario file, one of the bank's topic keys (checked)",
@@ -195,6 +210,17 @@ class World:
         session.commit()
         self.answer = scored.answers[0].id
         self.qti = self._qti_item(session, text_item)
+        import datetime as dt
+
+        from app.plans.models import LearningPlan, PlanGoal, PlanMember
+
+        plan = LearningPlan(class_group=group, teacher_id=teacher.id, title="Plan",
+                            target_date=dt.date.today() + dt.timedelta(days=28))
+        plan.members = [PlanMember(student_id=self.students["S01"])]
+        plan.goals = [PlanGoal(position=1, misconception=self.pattern)]
+        session.add(plan)
+        session.commit()
+        self.plan, self.goal = plan.public_id, plan.goals[0].id
 
         self.clients, self.tokens, self.csrf = {}, {}, {}
         self.last_client = None  # the page client of the last form posted, to read the message it was sent back with
@@ -281,6 +307,11 @@ FILE = "The file "  # both of the CSV reader's refusals ("The file holds control
 QTI = "This is not QTI we can read"
 
 WRITERS: list[Writer] = [
+    # learning plans
+    Writer("learning_plan.title", "page", "title", "Noa: fractions", lambda w, v: w.form(
+        "teacher", f"/plans/{w.plan}/edit", {"title": v, "target_date": ""})),
+    Writer("plan_goal.note", "page", "note", "Strips helped", lambda w, v: w.form(
+        "teacher", f"/plans/{w.plan}/goals/{w.goal}", {"note": v})),
     # rehearsals
     Writer("rehearsal_attempt.reflection", "page", "reflection", "I answered too soon", lambda w, v: w.form(
         "teacher", f"/rehearsals/attempts/{w.attempt}/reflect", {"reflection": v})),

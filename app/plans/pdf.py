@@ -1,0 +1,70 @@
+"""A plan as a PDF, rendered on the server by WeasyPrint (Pango and HarfBuzz shape Hebrew and Arabic, and the
+bidirectional algorithm orders mixed lines), from the same HTML as the printable page.
+
+WeasyPrint lays out HTML and CSS but not MathML, so the maths of the activities ($\\frac{1}{2}$ rendered by
+app.richtext as <math>) is rewritten to spans first: a fraction becomes a numerator over a denominator with a rule
+between, powers and indices become <sup>/<sub>, a root gets its sign. Nothing is fetched while rendering: the
+page's styles are inline and every other URL is refused, so a plan's text cannot make the server reach out.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree as ET
+
+from markupsafe import escape
+
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
+_MATH = re.compile(r"<math\b.*?</math>", re.S)
+
+
+def _inner(el: ET.Element) -> str:
+    return "".join(_span(child) for child in el)
+
+
+def _span(el: ET.Element) -> str:
+    tag = el.tag.removeprefix(MATHML)
+    text = str(escape(el.text or ""))
+    if tag in ("mi", "mn", "mo", "mtext", "ms"):
+        italic = ' class="mi"' if tag == "mi" and len(el.text or "") == 1 else ""
+        return f"<span{italic}>{text}</span>"
+    if tag == "mspace":
+        return " "
+    kids = list(el)
+    if tag == "mfrac" and len(kids) == 2:
+        return (f'<span class="frac"><span class="num">{_span(kids[0])}</span>'
+                f'<span class="den">{_span(kids[1])}</span></span>')
+    if tag == "msup" and len(kids) == 2:
+        return f"{_span(kids[0])}<sup>{_span(kids[1])}</sup>"
+    if tag == "msub" and len(kids) == 2:
+        return f"{_span(kids[0])}<sub>{_span(kids[1])}</sub>"
+    if tag == "msubsup" and len(kids) == 3:
+        return f"{_span(kids[0])}<sub>{_span(kids[1])}</sub><sup>{_span(kids[2])}</sup>"
+    if tag == "msqrt":
+        return f'√<span class="root">{_inner(el)}</span>'
+    if tag == "mroot" and len(kids) == 2:
+        return f'<sup>{_span(kids[1])}</sup>√<span class="root">{_span(kids[0])}</span>'
+    return text + _inner(el)
+
+
+def math_to_html(html: str) -> str:
+    """Every <math> element of `html` as spans WeasyPrint can lay out (left to right, as maths reads)."""
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            root = ET.fromstring(match.group(0))
+        except ET.ParseError:
+            return str(escape(re.sub(r"<[^>]+>", "", match.group(0))))
+        return f'<span class="math" dir="ltr">{_inner(root)}</span>'
+
+    return _MATH.sub(one, html)
+
+
+def _refuse(url: str, *args, **kwargs):
+    raise ValueError(f"a plan's PDF fetches nothing ({url[:60]})")
+
+
+def render(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=math_to_html(html), url_fetcher=_refuse, base_url=".").write_pdf()

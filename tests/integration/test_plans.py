@@ -1,0 +1,351 @@
+"""Learning plans end to end: the activity library, drafting from results, edits and their record, group plans,
+re-assessment, sharing with the coach, and the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app.diagnostics import service as diagnostics
+from app.errors import InvalidInput, NotVisible
+from app.plans import activityfile
+from app.plans import service as plans
+from app.plans.models import LearningPlan, PlanChange
+from tests import builders
+
+TODAY = dt.date.today()
+# The answers of comparing-and-adding-fractions that reveal each misconception (two each: enough to hold it).
+REVEALING = {
+    "larger-denominator-larger": {"frac-compare-same-numerator": "B", "frac-order-unit": "A"},
+    "add-numerators-denominators": {"frac-add-unlike": "A", "frac-add-decimal": "0.3333"},
+    "multiplication-makes-bigger": {"div-by-half": "A", "cheese-cost": "20"},
+}
+
+
+@pytest.fixture
+def library(session):
+    builders.starter_bank(session)
+    report = plans.import_library(session)
+    session.commit()
+    return report
+
+
+@pytest.fixture
+def klass(session, people, library):
+    return builders.diagnostic_class(session, people["teacher"], "ז'2", students=(
+        ("S01", "נועה"), ("S02", "سامي"), ("S03", "Dana"), ("S04", None)))
+
+
+def answer(session, teacher, assignment, answers_by_code: dict[str, list[str]]):
+    """Each student (by code) answers so as to reveal these misconceptions; other items are left blank."""
+    items = {ai.item.key: ai.item.id for ai in assignment.items}
+    students = {s.code: s.id for s in assignment.class_group.students}
+    grid = {}
+    for code, held in answers_by_code.items():
+        for key in held:
+            for item, value in REVEALING[key].items():
+                grid[students[code], items[item]] = value
+    diagnostics.teacher_grid(session, teacher, assignment.public_id, grid)
+    session.commit()
+
+
+@pytest.fixture
+def result(session, people, klass):
+    assignment = builders.open_assignment(session, people["teacher"], klass)
+    answer(session, people["teacher"], assignment, {
+        "S01": ["add-numerators-denominators", "larger-denominator-larger"],
+        "S02": ["add-numerators-denominators", "multiplication-makes-bigger"],
+        "S03": ["add-numerators-denominators"],
+    })
+    return assignment
+
+
+def test_the_starter_library_has_two_activities_per_misconception_in_three_languages(session, library):
+    assert library.added == 48 and library.prerequisites >= 10
+    known = set(diagnostics.misconceptions(session))
+    for key in known:
+        found = plans.activities(session, key)
+        assert len(found) >= 2, key
+        assert len({a.kind for a in found}) >= 2, key
+    for activity in plans.activities(session):
+        for name in ("title", "materials", "look_for"):
+            assert set(activity.spec[name]) == {"en", "he", "ar"}
+        assert all(set(step) == {"en", "he", "ar"} for step in activity.spec["steps"])
+    again = plans.import_library(session)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 48)
+
+
+def test_an_activity_file_naming_an_unknown_misconception_is_refused_with_file_line_and_field(session, library,
+                                                                                              tmp_path):
+    text = Path(plans.LIBRARY / "starter.yaml").read_text(encoding="utf-8")
+    broken = text.replace("misconceptions: [larger-denominator-larger]", "misconceptions: [larger-denominators]", 1)
+    line = broken.splitlines().index("    misconceptions: [larger-denominators]") + 1
+    (tmp_path / "starter.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(activityfile.ActivityFileError) as caught:
+        plans.import_library(session, tmp_path)
+    assert caught.value.lines == [f"starter.yaml:{line}: activity 'fractions-folding-strips': misconceptions[1]: "
+                                  "unknown misconception 'larger-denominators'"]
+    session.rollback()
+    assert len(plans.activities(session)) == 48  # nothing half-saved
+
+
+def test_goals_follow_the_prerequisites_most_fundamental_first():
+    pairs = [("larger-denominator-larger", "add-numerators-denominators"), ("a", "b"), ("b", "c")]
+    assert plans.order_goals(["add-numerators-denominators", "larger-denominator-larger"], pairs) == [
+        "larger-denominator-larger", "add-numerators-denominators"]
+    # through a misconception the student does not hold
+    assert plans.order_goals(["c", "x", "a"], pairs) == ["x", "a", "c"]
+    assert plans.order_goals(["x", "y"], pairs) == ["x", "y"]
+
+
+def test_a_draft_has_one_goal_per_misconception_held_with_activities_evidence_and_an_unseen_check_item(
+        session, people, klass, result):
+    teacher = people["teacher"]
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    session.commit()
+    assert [g.misconception for g in plan.goals] == ["larger-denominator-larger", "add-numerators-denominators"]
+    first = plan.goals[0]
+    assert [(a["item"], a["value"], a["question"]) for a in first.evidence["answers"]] == [
+        ("frac-compare-same-numerator", "B", 1), ("frac-order-unit", "A", 2)]
+    assert len(first.activities) == 2
+    assert all("larger-denominator-larger" in plans.activities_by_key(session)[a.activity_key].misconceptions
+               for a in first.activities)
+    seen = {ai.item.key for ai in result.items}
+    for goal in plan.goals:
+        assert goal.check_item and goal.check_item not in seen
+    assert plan.target_date == TODAY + dt.timedelta(weeks=4)
+    assert plan.title == "נועה" and plan.kind == "student" and plan.assignment_id == result.id
+    assert [c.what for c in plan.changes] == ["drafted"]
+    # drafting again from the same result keeps the plan
+    assert plans.draft_for_student(session, teacher, s01.id, today=TODAY).id == plan.id
+
+
+def test_drafting_for_the_class_reports_who_has_no_result_and_who_holds_nothing(session, people, klass, result):
+    report = plans.draft_for_class(session, people["teacher"], klass.id, today=TODAY)
+    session.commit()
+    assert sorted(p.title for p in report.plans) == ["Dana", "נועה", "سامي"]
+    assert [s.code for s in report.without_results] == ["S04"]
+    again = plans.draft_for_class(session, people["teacher"], klass.id, today=TODAY)
+    assert not again.plans and len(again.kept) == 3
+
+
+def test_bad_drafts_are_refused_clearly_and_nothing_is_saved(session, people, klass, result):
+    teacher = people["teacher"]
+    s04 = next(s for s in klass.students if s.code == "S04")
+    with pytest.raises(InvalidInput, match="no submitted diagnostic"):
+        plans.draft_for_student(session, teacher, s04.id)
+    s01 = next(s for s in klass.students if s.code == "S01")
+    with pytest.raises(InvalidInput, match="in the past") as caught:
+        plans.draft_for_student(session, teacher, s01.id, target_date=TODAY - dt.timedelta(days=1), today=TODAY)
+    assert caught.value.field == "target_date"
+    with pytest.raises(InvalidInput, match="like 2027-01-31"):
+        plans.draft_for_class(session, teacher, klass.id, target_date="next friday")
+    with pytest.raises(NotVisible):  # another teacher's class
+        plans.draft_for_class(session, people["other_teacher"], klass.id)
+    with pytest.raises(NotVisible):
+        plans.draft_for_student(session, people["other_teacher"], s01.id)
+    session.rollback()
+    assert session.query(LearningPlan).count() == 0
+
+
+def test_edits_are_recorded_with_who_and_when_and_bad_edits_change_nothing(session, people, klass, result):
+    teacher = people["teacher"]
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    session.commit()
+    goal = plan.goals[0]
+    plans.edit_plan(session, teacher, plan.public_id, title="Noa — fractions", target_date=TODAY + dt.timedelta(7),
+                    today=TODAY)
+    plans.set_goal(session, teacher, plan.public_id, goal.id, note="Start with the strips.")
+    added = plans.add_activity(session, teacher, plan.public_id, goal.id, "fractions-number-line-placing"
+                               if "fractions-number-line-placing" in plans.activities_by_key(session)
+                               else _another_activity(session, goal), day=TODAY.isoformat())
+    plans.update_activity(session, teacher, plan.public_id, goal.activities[0].id, done=True)
+    plans.record_check(session, teacher, plan.public_id, goal.id, "correct")
+    session.commit()
+    whats = [c.what for c in session.query(PlanChange).filter_by(plan_id=plan.id).order_by(PlanChange.id)]
+    assert whats == ["drafted", "title", "target_date", "goal_note", "activity_added", "activity_done",
+                     "check_result"]
+    change = session.query(PlanChange).filter_by(plan_id=plan.id, what="target_date").one()
+    assert change.actor_id == teacher.id and change.after == (TODAY + dt.timedelta(7)).isoformat()
+    assert added.day == TODAY
+    for call, field in [
+        (lambda: plans.add_activity(session, teacher, plan.public_id, goal.id, "no-such-activity"), "activity"),
+        (lambda: plans.edit_plan(session, teacher, plan.public_id, target_date="2001-01-01"), "target_date"),
+        (lambda: plans.set_goal(session, teacher, plan.public_id, goal.id, status="done"), "status"),
+        (lambda: plans.record_check(session, teacher, plan.public_id, goal.id, "maybe"), "result"),
+        (lambda: plans.update_activity(session, teacher, plan.public_id, added.id,
+                                       day=(TODAY + dt.timedelta(30)).isoformat()), "day"),
+        (lambda: plans.edit_plan(session, teacher, plan.public_id, title="  "), "title"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            call()
+        assert caught.value.field == field
+        session.rollback()
+    assert session.query(PlanChange).filter_by(plan_id=plan.id).count() == 7
+    with pytest.raises(NotVisible):
+        plans.set_goal(session, teacher, plan.public_id, 2**31 - 1, note="x")
+
+
+def _another_activity(session, goal):
+    used = {a.activity_key for a in goal.activities}
+    return next(a.key for a in plans.activities(session) if a.key not in used)
+
+
+def test_group_plans_gather_students_who_share_a_misconception(session, people, klass, result):
+    groups = plans.draft_groups(session, people["teacher"], klass.id, today=TODAY)
+    session.commit()
+    shared = [(p.goals[0].misconception, sorted(s.code for s in p.students)) for p in groups]
+    assert ("add-numerators-denominators", ["S01", "S02", "S03"]) in shared
+    plan = next(p for p in groups if p.goals[0].misconception == "add-numerators-denominators")
+    assert {a["student"] for a in plan.goals[0].evidence["answers"]} == {"S01", "S02", "S03"}
+    assert len(plans.draft_groups(session, people["teacher"], klass.id, today=TODAY)) == len(groups)
+    assert session.query(LearningPlan).filter_by(kind="group").count() == len(groups)
+
+
+def test_a_newer_result_sets_each_goal_to_met_partly_or_not_yet(session, people, klass, result):
+    teacher = people["teacher"]
+    report = plans.draft_for_class(session, teacher, klass.id, today=TODAY)
+    session.commit()
+    later = builders.open_assignment(session, teacher, klass, title="Again")
+    later.closes_at = result.closes_at + dt.timedelta(days=1)
+    items = {ai.item.key: ai.item.id for ai in later.items}
+    codes = {s.code: s.id for s in klass.students}
+    grid = {
+        # S01: answers the fractions items correctly now; still adds numerators on both
+        (codes["S01"], items["frac-compare-same-numerator"]): "A", (codes["S01"], items["frac-order-unit"]): "B",
+        (codes["S01"], items["frac-add-unlike"]): "A", (codes["S01"], items["frac-add-decimal"]): "0.3333",
+        # S03: reveals it once only
+        (codes["S03"], items["frac-add-unlike"]): "A", (codes["S03"], items["frac-add-decimal"]): "0.5333",
+    }
+    diagnostics.teacher_grid(session, teacher, later.public_id, grid)
+    session.commit()
+    changed = plans.reassess(session, teacher, klass.id)
+    session.commit()
+    assert len(changed) == 2  # S02 has no newer result
+    by_title = {p.title: {g.misconception: g.status for g in p.goals} for p in report.plans}
+    assert by_title["נועה"] == {"larger-denominator-larger": "met", "add-numerators-denominators": "not_yet"}
+    assert by_title["Dana"] == {"add-numerators-denominators": "partly"}
+    assert by_title["سامي"] == {"add-numerators-denominators": "working", "multiplication-makes-bigger": "working"}
+    assert plans.goals_met(report.plans)["met"] == 1
+
+
+def test_the_coach_reads_a_plan_only_while_it_is_shared_and_never_changes_it(session, people, klass, result):
+    teacher, coach = people["teacher"], people["coach"]
+    builders.active_coach_link(session, people["admin"], coach.email, teacher)
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    session.commit()
+    with pytest.raises(NotVisible):
+        plans.get_plan(session, coach, plan.public_id)
+    assert plans.plans_shared_with(session, coach) == []
+    plans.share_with_coach(session, teacher, plan.public_id, True)
+    session.commit()
+    assert plans.get_plan(session, coach, plan.public_id).id == plan.id
+    assert [p.id for p in plans.plans_shared_with(session, coach)] == [plan.id]
+    with pytest.raises(Exception) as caught:
+        plans.edit_plan(session, coach, plan.public_id, title="mine")
+    assert getattr(caught.value, "status", None) == 403
+    for stranger in (people["other_teacher"], people["leader"]):
+        with pytest.raises(NotVisible):
+            plans.get_plan(session, stranger, plan.public_id)
+        assert plans.plans_shared_with(session, stranger) == []
+
+
+# ------------------------------------------------------------------------------------------------ the pages
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_the_teacher_drafts_edits_and_prints_plans_through_the_pages_and_bad_input_is_refused(
+        app, session, people, klass, result):
+    from tests.web import csrf_token, signed_in
+
+    client = signed_in(app, people["teacher"].email, people["password"])
+    token = csrf_token(client, f"/plans/classes/{klass.id}")
+    page = _page(client.get(f"/plans/classes/{klass.id}"))
+    assert 'id="draft-form"' in page and "No plan yet" in page
+    # bad target dates: refused with the reason, nothing drafted
+    for bad, reason in (("2001-01-01", "in the past"), ("soon", "like 2027-01-31")):
+        answer = client.post(f"/plans/classes/{klass.id}/draft", data={"target_date": bad, "csrf_token": token},
+                             follow_redirects=True)
+        assert answer.status_code == 200 and reason in _page(answer)
+    assert session.query(LearningPlan).count() == 0
+    drafted = client.post(f"/plans/classes/{klass.id}/draft",
+                          data={"target_date": (TODAY + dt.timedelta(21)).isoformat(), "csrf_token": token},
+                          follow_redirects=True)
+    page = _page(drafted)
+    assert "3 plans drafted." in page and "No submitted diagnostic yet, so no plan: S04." in page
+    assert "נועה" in page and "Adding the numerators and adding the denominators" in page
+    plan = session.query(LearningPlan).filter_by(title="נועה").one()
+    page = _page(client.get(f"/plans/{plan.public_id}"))
+    assert 'id="goal-larger-denominator-larger"' in page and "Rehearse responding to this misconception" in page
+    assert page.index("goal-larger-denominator-larger") < page.index("goal-add-numerators-denominators")
+    goal = plan.goals[0]
+    for url, data, reason in (
+        (f"/plans/{plan.public_id}/edit", {"title": "", "target_date": ""}, "Give the plan a title"),
+        (f"/plans/{plan.public_id}/edit", {"title": "x", "target_date": "2001-01-01"}, "in the past"),
+        (f"/plans/{plan.public_id}/goals/{goal.id}", {"status": "finished"}, "Unknown goal status"),
+        (f"/plans/{plan.public_id}/goals/{goal.id}/activities", {"activity": "nope"}, "no activity"),
+        (f"/plans/{plan.public_id}/goals/{goal.id}/activities", {"activity": goal.activities[0].activity_key},
+         "already part of the goal"),
+        (f"/plans/{plan.public_id}/goals/{goal.id}/check", {"result": "perhaps"}, "correct or incorrect"),
+        (f"/plans/{plan.public_id}/activities/{goal.activities[0].id}", {"day": "31/12/2099"}, "like 2027-01-31"),
+    ):
+        answer = client.post(url, data={**data, "csrf_token": token}, follow_redirects=True)
+        assert answer.status_code == 200 and reason in _page(answer), (url, data)
+    assert [c.what for c in session.query(PlanChange).filter_by(plan_id=plan.id)] == ["drafted"]
+    # good edits
+    assert client.post(f"/plans/{plan.public_id}/edit", data={"title": "Noa", "target_date": "",
+                                                              "csrf_token": token}).status_code == 302
+    assert client.post(f"/plans/{plan.public_id}/goals/{goal.id}",
+                       data={"status": "partly", "note": "Strips helped.", "csrf_token": token}).status_code == 302
+    assert client.post(f"/plans/{plan.public_id}/activities/{goal.activities[0].id}",
+                       data={"done": "1", "day": TODAY.isoformat(), "csrf_token": token}).status_code == 302
+    assert client.post(f"/plans/{plan.public_id}/share", data={"shared": "1", "csrf_token": token}).status_code == 302
+    page = _page(client.get(f"/plans/{plan.public_id}"))
+    assert "Strips helped." in page and "Record of changes" in page and "Shared with the coach" in page
+    week = _page(client.get(f"/plans/classes/{klass.id}/week?from={TODAY.isoformat()}"))
+    assert f'id="day-{TODAY.isoformat()}"' in week and f"activity-{goal.activities[0].id}" in week
+    assert client.get(f"/plans/classes/{klass.id}/week?from=garbage").status_code == 200
+    # a heatmap cell's link goes to the plan with that goal
+    s01 = next(s for s in klass.students if s.code == "S01")
+    jump = client.get(f"/plans/students/{s01.id}?misconception=add-numerators-denominators")
+    assert jump.status_code == 302 and plan.public_id in jump.headers["Location"]
+    # printable page and PDF in the class's language
+    printed = _page(client.get(f"/plans/{plan.public_id}/print?lang=he"))
+    assert '<html lang="he" dir="rtl">' in printed and "חיבור המונים וחיבור המכנים" in printed
+    pdf = client.get(f"/plans/{plan.public_id}/plan.pdf?lang=he")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    # another teacher: nothing of it
+    other = signed_in(app, people["other_teacher"].email, people["password"])
+    for url in (f"/plans/{plan.public_id}", f"/plans/{plan.public_id}/print", f"/plans/{plan.public_id}/plan.pdf",
+                f"/plans/classes/{klass.id}", f"/plans/students/{s01.id}"):
+        assert other.get(url).status_code == 404, url
+    assert other.post(f"/plans/{plan.public_id}/edit", data={
+        "title": "mine", "csrf_token": csrf_token(other, "/plans/")}).status_code == 404
+    assert other.post(f"/plans/classes/{klass.id}/draft", data={
+        "csrf_token": csrf_token(other, "/plans/")}).status_code == 404
+
+
+def test_drafting_one_student_from_the_page_and_a_student_without_results(app, session, people, klass, result):
+    from tests.web import csrf_token, signed_in
+
+    client = signed_in(app, people["teacher"].email, people["password"])
+    token = csrf_token(client, "/plans/")
+    s04 = next(s for s in klass.students if s.code == "S04")
+    refused = client.post(f"/plans/students/{s04.id}", data={"csrf_token": token}, follow_redirects=True)
+    assert refused.status_code == 200 and "has no submitted diagnostic yet" in _page(refused)
+    s02 = next(s for s in klass.students if s.code == "S02")
+    made = client.post(f"/plans/students/{s02.id}", data={"csrf_token": token, "target_date": ""})
+    assert made.status_code == 302 and "/plans/" in made.headers["Location"]
+    assert client.get(f"/plans/students/{2**31}").status_code == 404
+    groups = client.post(f"/plans/classes/{klass.id}/groups", data={"csrf_token": token}, follow_redirects=True)
+    assert "group plan" in _page(groups)
+    assert client.post(f"/plans/classes/{klass.id}/reassess", data={"csrf_token": token},
+                       follow_redirects=True).status_code == 200
