@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.notifications import api as notifications_api
     from app.notifications import service as notifications_service
     from app.notifications import views as notifications_views
+    from app.plans import api as plans_api
     from app.plans import policy as _plans_policy  # noqa: F401 - registers rules with app.authz
     from app.plans import views as plans_views
     from app.rehearsals import policy as _rehearsals_policy  # noqa: F401 - registers rules with app.authz
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(feedback_api.blp)
     api.register_blueprint(sharing_api.blp)
     api.register_blueprint(diagnostics_api.blp)
+    api.register_blueprint(plans_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)
     api.register_blueprint(coaching_api.blp)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -384,8 +384,12 @@ def heatmap_svg(
     row_attr: str = "row",
     column_attr: str = "column",
     column_names: Sequence[str] | None = None,
+    link: Callable[[str, str, str], str | None] | None = None,
 ) -> str:
     """A row per ``rows`` label, a column per ``columns`` label, and a legend of every state in order.
+
+    ``link(row, column, state)``, when given, is the address a cell leads to (or None): the cell is then an SVG
+    ``<a>`` (a heatmap cell opens the student's plan for that misconception).
 
     ``cells[i][j]`` is a key of ``states`` for row i, column j. Each cell is a ``<g>`` carrying
     ``data-<row_attr>``, ``data-<column_attr>`` and ``data-state``. Long row and column labels are cut
@@ -446,6 +450,9 @@ def heatmap_svg(
             fill = fills[state]
             symbol = states[state].symbol
             tip = f"{code} \u00b7 {key}: {states[state].name}"
+            href = link(code, key, state) if link is not None else None
+            if href:
+                out.append(f'<a href="{_attr(href)}">')
             out.append(
                 f'<g data-{row_attr}="{_attr(code)}" data-{column_attr}="{_attr(key)}" data-state="{_attr(state)}">'
                 f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(col_w)}" height="{_CELL}" fill="{_attr(fill)}"/>'
@@ -456,7 +463,7 @@ def heatmap_svg(
                     f'<text x="{_num(x + col_w / 2)}" y="{_num(y + _CELL / 2 + 4)}" text-anchor="middle" '
                     f'stroke="none" fill="{_ink_for(fill)}">{_text(symbol)}</text>'
                 )
-            out.append("</g>")
+            out.append("</g></a>" if href else "</g>")
     out.append("</g>")
     out.append('<g class="legend">')
     out += legend

@@ -39,7 +39,7 @@ Conventions shared by every function:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -594,6 +594,7 @@ def render_heatmap_svg(
     rtl: bool = False,
     title: str | None = None,
     item_names: Sequence[str] | None = None,
+    link: Callable[[str, str, str], str | None] | None = None,
 ) -> str:
     """A self-contained, printable SVG: a row per student, a column per item, and a legend.
 
@@ -630,6 +631,7 @@ def render_heatmap_svg(
         row_attr="student",
         column_attr="item",
         column_names=item_names,
+        link=link,
     )
 
 

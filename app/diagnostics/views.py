@@ -226,13 +226,22 @@ def results(public_id: str):
     # Teachers read questions by their number in the assignment, not by the bank's internal keys.
     numbers = {item.key: _("Q%(num)d", num=n) for n, item in enumerate(res.items, start=1)}
     texts = {item.id: service.item_text(item, lang) for item in {*res.items, *(a.item for a in res.pending_text)}}
+    ids = {st.code: st.id for st in res.students}
+
+    def plan_of(code: str, _item: str, state: str) -> str | None:
+        """A cell that revealed a misconception opens the student's plan for it (or drafting one)."""
+        if state not in res.heatmap.misconceptions or code not in ids:
+            return None
+        return url_for("plans.student", student_id=ids[code], misconception=state)
+
     return render_template(
         "diagnostics/results.html", res=res, labels=labels, form=ActionForm(), numbers=numbers, bank_lang=lang,
         texts=texts,
         small_sample=analysis.SMALL_SAMPLE,
         heatmap_svg=Markup(analysis.render_heatmap_svg(res.heatmap, labels=heat_labels, rtl=rtl,
                                                        title=_("Students and items"),
-                                                       item_names=[numbers[k] for k in res.heatmap.items])),
+                                                       item_names=[numbers[k] for k in res.heatmap.items],
+                                                       link=plan_of)),
         freq_svg=Markup(analysis.render_bar_chart_svg(
             {labels.get(k, k): v for k, v in res.frequencies.items()}, title=_("Students holding each misconception"),
             rtl=rtl)),

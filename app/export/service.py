@@ -210,7 +210,33 @@ class _Archive:
             self.video(video, folders[video.id])
         self.text("my_comments_on_others.json", _json(self.comments_on_others()))
         self.diagnostics()
+        self.plans()
         self.rehearsals(folders)
+
+    def plans(self) -> None:
+        """The learning plans of the user's classes, with goals, evidence, activities, checks and their record."""
+        from app.plans.models import LearningPlan
+
+        found = list(self.session.scalars(select(LearningPlan).where(LearningPlan.teacher_id == self.user.id)
+                                          .order_by(LearningPlan.created_at, LearningPlan.id)))
+        if not found:
+            return
+        self.text("plans/plans.json", _json([{
+            "id": p.public_id, "kind": p.kind, "title": p.title, "class": p.class_group.name,
+            "students": [{"code": s.code, "name": s.name} for s in p.students],
+            "drafted_from": p.assignment.public_id if p.assignment else None,
+            "reassessed_with": p.reassessed_with.public_id if p.reassessed_with else None,
+            "target_date": p.target_date.isoformat(), "shared_with_coach": p.shared_with_coach, "closed": p.closed,
+            "created_at": _when(p.created_at), "updated_at": _when(p.updated_at),
+            "goals": [{
+                "misconception": g.misconception, "status": g.status, "note": g.note, "evidence": g.evidence,
+                "check_item": g.check_item, "check_result": g.check_result,
+                "activities": [{"activity": a.activity_key, "day": a.day.isoformat() if a.day else None,
+                                "done_at": _when(a.done_at)} for a in g.activities],
+            } for g in p.goals],
+            "changes": [{"at": _when(c.at), "by": c.actor.display_name if c.actor else None, "what": c.what,
+                         "before": c.before, "after": c.after} for c in p.changes],
+        } for p in found]))
 
     def rehearsals(self, folders: dict[int, str]) -> None:
         """Scenarios written, attempts (their recordings are among the videos), scores received and given."""
@@ -360,6 +386,8 @@ def _readme(user: User, videos: int) -> str:
         "  audit.json: " + _("who viewed, downloaded or shared the lesson, and when"),
         "my_comments_on_others.json: " + _("the comments you wrote on other people's lessons (text only)"),
         "diagnostics/: " + _("your classes' student codes and the results of each assignment, as CSV"),
+        "plans/plans.json: " + _("your students' learning plans: goals with their evidence, activities, checks and "
+                                 "the record of every change"),
         "rehearsals/: " + _("the scenarios you wrote (YAML), and your attempts with their reflections, the rubric "
                             "scores they received and the ones you gave (attempts.json); each attempt's recording "
                             "is among the videos"),

@@ -131,7 +131,8 @@ def misconception_framework(session: Session):
     for topic in dict.fromkeys(m.topic for m in rows):
         titles = (topics[topic].texts or {}).get("title", {}) if topic in topics else {}
         dimensions.append({
-            "key": topic.replace("_", "-")[:64], "title": titles.get("en") or (topics[topic].title if topic in topics else topic),
+            "key": topic.replace("_", "-")[:64],
+            "title": titles.get("en") or (topics[topic].title if topic in topics else topic),
             "description": "", **{lang: titles[lang] for lang in ("he", "ar") if titles.get(lang)},
             "elements": [{"key": m.key, "title": m.title, "description": "", "look_fors": [],
                           **{lang: t for lang, t in ((m.texts or {}).get("title") or {}).items()

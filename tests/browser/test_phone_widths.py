@@ -36,6 +36,7 @@ SKIP = {
     "delivery.media": "media bytes behind a signed token",
     "notifications.open_": "marks a notification read and redirects to its object",
     "diagnostics.results_csv": "a CSV download",
+    "plans.as_pdf": "a PDF download (its text is checked in tests/browser/test_plans.py)",
     "diagnostics.export_qti": "a ZIP download",
     "video.captions_vtt": "a WebVTT file",
     "video.storyboard_vtt": "a WebVTT file",
@@ -103,6 +104,20 @@ def seeded(live_server):
         tries = [rehearsals.start_attempt(s, teacher, scenario.public_id) for _ in range(2)]
         rehearsal_group = rehearsals.start_group(s, people["facilitator"], scenario.public_id, community.public_id)
         s.commit()
+        from app.plans import service as plans
+
+        plans.import_library(s)
+        items = {ai.item.key: ai.item.id for ai in assignment.items}
+        noa = diagnostics.find_student(s, group.code, "S01")
+        diagnostics.teacher_grid(s, teacher, assignment.public_id, {
+            (noa.id, items["frac-compare-same-numerator"]): "B", (noa.id, items["frac-order-unit"]): "A",
+            (noa.id, items["frac-add-unlike"]): "A", (noa.id, items["frac-add-decimal"]): "0.3333"})
+        plan = plans.draft_for_student(s, teacher, noa.id)
+        s.commit()
+        goal = plan.goals[0]
+        plans.update_activity(s, teacher, plan.public_id, goal.activities[0].id, day=utcnow().date().isoformat())
+        plans.set_goal(s, teacher, plan.public_id, goal.id, note="הרצועות עזרו לה לראות שהחלקים קטנים יותר.")
+        s.commit()
         args = {
             "video.watch": {"public_id": video.public_id},
             "sharing.audit": {"public_id": video.public_id},
@@ -120,6 +135,11 @@ def seeded(live_server):
             "rehearsals.attempt": {"public_id": tries[0].public_id},
             "rehearsals.compare": {"a": tries[0].public_id, "b": tries[1].public_id},
             "rehearsals.group": {"public_id": rehearsal_group.public_id},
+            "plans.for_class": {"class_id": group.id},
+            "plans.week": {"class_id": group.id},
+            "plans.student": {"student_id": noa.id},
+            "plans.plan": {"public_id": plan.public_id},
+            "plans.printable": {"public_id": plan.public_id},
         }
 
         def reset_token():  # made after the login, which may rehash the password (and so end older links)

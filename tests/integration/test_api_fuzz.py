@@ -44,8 +44,10 @@ from schemathesis.specs.openapi.checks import (
 from app import db
 from app.accounts import service as accounts
 from app.coaching import service as coaching
+from app.diagnostics import service as diagnostics
 from app.export import service as export
 from app.feedback import service as feedback
+from app.plans import service as plans
 from app.sharing import service as sharing
 from app.video.models import VideoStatus
 from tests import builders
@@ -113,6 +115,19 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     first = builders.open_assignment(session, teacher, klass, title="Fractions")
     again = builders.open_assignment(session, teacher, klass, title="Again", opened=timedelta(minutes=30))
     item_key = first.items[0].item.key
+    plans.import_library(session)
+    items = {ai.item.key: ai.item.id for ai in first.items}
+    codes = {st.code: st.id for st in klass.students}
+    diagnostics.teacher_grid(session, teacher, first.public_id, {
+        (codes["S01"], items["frac-compare-same-numerator"]): "B", (codes["S01"], items["frac-order-unit"]): "A",
+        (codes["S01"], items["frac-add-unlike"]): "A", (codes["S01"], items["frac-add-decimal"]): "0.3333",
+        (codes["S02"], items["frac-add-unlike"]): "A", (codes["S02"], items["frac-add-decimal"]): "0.3333"})
+    session.commit()
+    drafted = plans.draft_for_class(session, teacher, klass.id)
+    session.commit()
+    plan, doomed_plan = sorted(drafted.plans, key=lambda p: p.title)  # "Noa" (S01), then "S02"
+    spare_activity = next(a.key for a in plans.activities(session, plan.goals[0].misconception)
+                          if a.key not in {g.activity_key for g in plan.goals[0].activities})
     upload = builders.upload(app, session, teacher, length=64)
     archive = export.request_export(session, teacher)
     session.commit()
@@ -128,7 +143,8 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     world = dict(people=people, plc=plc, lesson=lesson, top=top, reply=reply, clip=clip, clip_comment=clip_comment,
                  clip_share=clip_share, lesson_share=lesson_share, doomed=doomed, link=link, pending=pending,
                  cycle=cycle, klass=klass, first=first, again=again, item_key=item_key, upload=upload,
-                 archive=archive, spare=spare, failed=failed)
+                 archive=archive, spare=spare, failed=failed, plan=plan, doomed_plan=doomed_plan,
+                 spare_activity=spare_activity)
     return tokens, world
 
 
@@ -138,6 +154,8 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
     lesson, clip, cycle, klass = w["lesson"].public_id, w["clip"].public_id, w["cycle"].public_id, w["klass"].id
     v = "/api/v1/videos"
     tus = {"Tus-Resumable": "1.0.0"}
+    pl, plan = "/api/v1/plans", w["plan"]
+    goal = plan.goals[0]
     return {
         ("GET", "/api/v1/accounts/users/{user_id}"): [Binding(path={"user_id": p["colleague"].id}),
                                                       Binding("leader", {"user_id": p["teacher"].id})],
@@ -238,6 +256,28 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
         ("POST", "/api/v1/coaching/cycles/{public_id}/lessons"): [
             Binding(path={"public_id": cycle}, good_body={"video": w["doomed"].public_id})],
         ("POST", "/api/v1/coaching/cycles/{public_id}/agree"): [Binding(path={"public_id": cycle})],
+        ("GET", "/api/v1/plans/activities"): [Binding(query={"misconception": "larger-denominator-larger"})],
+        ("GET", pl + "/classes/{class_id}"): [Binding(path={"class_id": klass})],
+        ("POST", pl + "/classes/{class_id}/drafts"): [Binding(path={"class_id": klass}, good_body={})],
+        ("POST", pl + "/classes/{class_id}/group-drafts"): [Binding(path={"class_id": klass}, good_body={})],
+        ("POST", pl + "/classes/{class_id}/reassessment"): [Binding(path={"class_id": klass})],
+        ("POST", pl + "/students/{student_id}/drafts"): [
+            Binding(path={"student_id": plan.students[0].id}, good_body={"target_date": None})],
+        ("GET", pl + "/{public_id}"): [Binding(path={"public_id": plan.public_id})],
+        ("PATCH", pl + "/{public_id}"): [Binding(path={"public_id": plan.public_id},
+                                                 good_body={"title": "Noa: fractions", "shared_with_coach": True})],
+        ("DELETE", pl + "/{public_id}"): [Binding(path={"public_id": w["doomed_plan"].public_id})],
+        ("PATCH", pl + "/{public_id}/goals/{goal_id}"): [
+            Binding(path={"public_id": plan.public_id, "goal_id": goal.id},
+                    good_body={"status": "partly", "note": "Strips helped."})],
+        ("POST", pl + "/{public_id}/goals/{goal_id}/activities"): [
+            Binding(path={"public_id": plan.public_id, "goal_id": goal.id},
+                    good_body={"activity": w["spare_activity"]})],
+        ("PATCH", pl + "/{public_id}/activities/{activity_id}"): [
+            Binding(path={"public_id": plan.public_id, "activity_id": goal.activities[0].id},
+                    good_body={"done": True})],
+        ("DELETE", pl + "/{public_id}/activities/{activity_id}"): [
+            Binding(path={"public_id": plan.public_id, "activity_id": goal.activities[-1].id})],
         ("POST", "/api/v1/uploads/"): [Binding(good_headers={**tus, "Upload-Length": "10"})],
         ("HEAD", "/api/v1/uploads/{upload_id}"): [Binding(path={"upload_id": w["upload"].id})],
         ("PATCH", "/api/v1/uploads/{upload_id}"): [
@@ -252,7 +292,8 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
 # everyone else uses is never deleted (a spare one is), and tokens go very last all the same, in case a
 # generated id names one.
 REVOKES_TOKENS = "DELETE /api/v1/accounts/tokens/{token_id}"
-LAST = [("POST", "/agree"), ("DELETE", "/comments/"), ("DELETE", "/shares/"), ("PUT", "/consent"),
+LAST = [("POST", "/agree"), ("DELETE", "/activities/"), ("DELETE", "/plans/"),
+        ("DELETE", "/comments/"), ("DELETE", "/shares/"), ("PUT", "/consent"),
         ("DELETE", "/members/"), ("DELETE", "/clips/"), ("DELETE", "/uploads/"), ("POST", "/coaching/links/{link_id}"),
         ("DELETE", "/coaching/links/"), ("DELETE", "/videos/"), ("DELETE", "/accounts/tokens/")]
 

@@ -270,6 +270,10 @@ def test_the_teacher_drafts_edits_and_prints_plans_through_the_pages_and_bad_inp
     token = csrf_token(client, f"/plans/classes/{klass.id}")
     page = _page(client.get(f"/plans/classes/{klass.id}"))
     assert 'id="draft-form"' in page and "No plan yet" in page
+    s01 = next(s for s in klass.students if s.code == "S01")
+    results = _page(client.get(f"/diagnostics/assignments/{result.public_id}"))
+    assert f'href="/plans/students/{s01.id}?misconception=larger-denominator-larger"' in results
+    assert f'href="/plans/classes/{klass.id}"' in results
     # bad target dates: refused with the reason, nothing drafted
     for bad, reason in (("2001-01-01", "in the past"), ("soon", "like 2027-01-31")):
         answer = client.post(f"/plans/classes/{klass.id}/draft", data={"target_date": bad, "csrf_token": token},
@@ -314,7 +318,6 @@ def test_the_teacher_drafts_edits_and_prints_plans_through_the_pages_and_bad_inp
     assert f'id="day-{TODAY.isoformat()}"' in week and f"activity-{goal.activities[0].id}" in week
     assert client.get(f"/plans/classes/{klass.id}/week?from=garbage").status_code == 200
     # a heatmap cell's link goes to the plan with that goal
-    s01 = next(s for s in klass.students if s.code == "S01")
     jump = client.get(f"/plans/students/{s01.id}?misconception=add-numerators-denominators")
     assert jump.status_code == 302 and plan.public_id in jump.headers["Location"]
     # printable page and PDF in the class's language
@@ -349,3 +352,32 @@ def test_drafting_one_student_from_the_page_and_a_student_without_results(app, s
     assert "group plan" in _page(groups)
     assert client.post(f"/plans/classes/{klass.id}/reassess", data={"csrf_token": token},
                        follow_redirects=True).status_code == 200
+
+
+def test_the_plans_are_in_the_teachers_data_export_and_nobody_elses(app, session, people, klass, result):
+    import io
+    import json
+    import zipfile
+
+    from app.export import service as exports
+
+    teacher = people["teacher"]
+    plans.draft_for_class(session, teacher, klass.id, today=TODAY)
+    session.commit()
+    plan = session.query(LearningPlan).filter_by(title="נועה").one()
+    plans.set_goal(session, teacher, plan.public_id, plan.goals[0].id, note="Strips helped.")
+    session.commit()
+    store, settings = app.extensions["classlab.storage"], app.extensions["classlab.settings"]
+    archives = {}
+    for who in ("teacher", "colleague"):
+        found = exports.request_export(session, people[who])
+        session.commit()
+        exports.build_export(session, store, found.id, work_folder=settings.work_folder)
+        session.commit()
+        archives[who] = zipfile.ZipFile(io.BytesIO(b"".join(store.stream(found.key))))
+    exported = json.loads(archives["teacher"].read("plans/plans.json"))
+    noa = next(p for p in exported if p["title"] == "נועה")
+    assert [g["misconception"] for g in noa["goals"]] == ["larger-denominator-larger", "add-numerators-denominators"]
+    assert noa["goals"][0]["note"] == "Strips helped." and noa["students"] == [{"code": "S01", "name": "נועה"}]
+    assert [c["what"] for c in noa["changes"]] == ["drafted", "goal_note"]
+    assert "plans/plans.json" not in archives["colleague"].namelist()
