@@ -10,6 +10,7 @@ page's styles are inline and every other URL is refused, so a plan's text cannot
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from markupsafe import escape
@@ -58,6 +59,11 @@ def math_to_html(html: str) -> str:
         return f'<span class="math" dir="ltr">{_inner(root)}</span>'
 
     return _MATH.sub(one, html)
+
+
+def stylesheet() -> str:
+    """The printable plan's stylesheet, put inline in the PDF's HTML (the page links the same file)."""
+    return (Path(__file__).resolve().parents[1] / "static" / "css" / "plan-print.css").read_text(encoding="utf-8")
 
 
 def _refuse(url: str, *args, **kwargs):

@@ -579,6 +579,7 @@ def add_activity(session: Session, actor: User, public_id: str, goal_id: int, ac
     goal.activities.append(added)
     _record(session, plan, actor, "activity_added", "", f"{goal.misconception}: {key}")
     plan.updated_at = utcnow()
+    session.flush()
     return added
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app import charts, db
 from app.accounts.forms import ActionForm
@@ -20,6 +21,7 @@ from app.inputs import digits
 from app.plans import pdf, service
 from app.plans.models import GOAL_STATES
 from app.rehearsals import service as rehearsals
+from app.rehearsals.models import pick
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -76,8 +78,8 @@ def for_class(class_id: int):
     found = service.plans_of_class(s, current_user, class_id)
     counts = service.goals_met(found)
     labels = _state_labels()
-    chart = charts.bar_chart_svg({labels[k]: counts[k] for k in GOAL_STATES}, title=_("Students' goals"),
-                                 rtl=_lang() in ("he", "ar")) if any(counts.values()) else None
+    chart = Markup(charts.bar_chart_svg({labels[k]: counts[k] for k in GOAL_STATES}, title=_("Students' goals"),
+                                 rtl=_lang() in ("he", "ar"))) if any(counts.values()) else None
     planned = {m.student_id for p in found if p.kind == "student" and not p.closed for m in p.members}
     return render_template(
         "plans/class.html", group=group, plans=found, counts=counts, states=labels, chart=chart,
@@ -191,17 +193,33 @@ def _plan_page(public_id: str):
         kinds=_kind_labels(), groupings=_grouping_labels(), may_edit=may_edit, scenarios=scenarios,
         choices={key: service.activities(s, key) for key in keys}, action_form=ActionForm(),
         check_items=service.check_items(s, plan, lang), timeline=_timeline(plan, titles, lang),
-        change_labels=_change_labels())
+        change_labels=_change_labels(), shown=lambda text: _shown(text, titles, library, lang))
 
 
 def _timeline(plan, titles: dict[str, str], lang: str) -> str | None:
     days, series = service.timeline(plan)
     if len(days) < 2:
         return None
-    return charts.line_chart_svg([d.strftime("%d.%m") for d in days],
-                                 {titles.get(k, k): v for k, v in series.items()},
-                                 title=_("Goals over time: 1 not yet, 2 partly, 3 met"), lo=1, hi=3,
-                                 rtl=lang in ("he", "ar"))
+    return Markup(charts.line_chart_svg([d.strftime("%d.%m") for d in days],
+                                        {titles.get(k, k): v for k, v in series.items()},
+                                        title=_("Goals over time: 1 not yet, 2 partly, 3 met"), lo=1, hi=3,
+                                        rtl=lang in ("he", "ar")))
+
+
+def _shown(text: str, titles: dict[str, str], library: dict, lang: str) -> str:
+    """A change's before/after as the teacher reads it: "misconception: state" with the misconception's title and
+    the state's label, an activity key as its title."""
+    key, sep, rest = (text or "").partition(": ")
+    states = _state_labels()
+    if sep and key in titles:
+        if rest in states:
+            rest = states[rest]
+        elif rest in library:
+            rest = pick(library[rest].spec.get("title"), lang)
+        return f"{titles[key]}: {rest}" if rest else titles[key]
+    if text in library:
+        return pick(library[text].spec.get("title"), lang)
+    return text
 
 
 def _change_labels() -> dict[str, str]:
@@ -313,7 +331,7 @@ def delete(public_id: str):
     return redirect(url_for("plans.for_class", class_id=class_id))
 
 
-def _printable(public_id: str) -> tuple[str, str]:
+def _printable(public_id: str, *, inline_css: bool = False) -> tuple[str, str]:
     s = db.session()
     plan = service.get_plan(s, current_user, public_id, "print")
     lang = (request.args.get("lang") or plan.class_group.language or "en")[:2]
@@ -322,6 +340,7 @@ def _printable(public_id: str) -> tuple[str, str]:
     # In the class's language (the student's and the parents'), whatever the teacher reads the site in.
     with force_locale(lang):
         html = render_template("plans/print.html", plan=plan, lang=lang, library=service.activities_by_key(s),
+                               inline_css=Markup(pdf.stylesheet()) if inline_css else None,
                                titles=diagnostics.misconception_titles(s, lang),
                                students=", ".join(st.name or st.code for st in plan.students))
     return html, lang
@@ -336,7 +355,7 @@ def printable(public_id: str):
 @bp.get("/<public_id>/plan.pdf")
 @login_required
 def as_pdf(public_id: str):
-    html, lang = _printable(public_id)
+    html, lang = _printable(public_id, inline_css=True)
     data = pdf.render(html)
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="plan-{public_id[:12]}-{lang}.pdf"',

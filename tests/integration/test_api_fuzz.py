@@ -126,7 +126,7 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     drafted = plans.draft_for_class(session, teacher, klass.id)
     session.commit()
     plan, doomed_plan = sorted(drafted.plans, key=lambda p: p.title)  # "Noa" (S01), then "S02"
-    spare_activity = next(a.key for a in plans.activities(session, plan.goals[0].misconception)
+    spare_activity = next(a.key for a in plans.activities(session)
                           if a.key not in {g.activity_key for g in plan.goals[0].activities})
     upload = builders.upload(app, session, teacher, length=64)
     archive = export.request_export(session, teacher)

@@ -381,3 +381,50 @@ def test_the_plans_are_in_the_teachers_data_export_and_nobody_elses(app, session
     assert noa["goals"][0]["note"] == "Strips helped." and noa["students"] == [{"code": "S01", "name": "נועה"}]
     assert [c["what"] for c in noa["changes"]] == ["drafted", "goal_note"]
     assert "plans/plans.json" not in archives["colleague"].namelist()
+
+
+# role -> what it may do with the teacher's plan, before and after the teacher shares it with the coach
+MATRIX_ROLES = ("teacher", "coach", "colleague", "other_teacher", "leader", "city_leader", "admin", "facilitator")
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_plan_authorization_matrix_through_pages_and_api(app, session, people, klass, result, shared):
+    from tests.web import bearer, csrf_token, signed_in
+
+    teacher = people["teacher"]
+    builders.active_coach_link(session, people["admin"], people["coach"].email, teacher)
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    plans.share_with_coach(session, teacher, plan.public_id, shared)
+    session.commit()
+    readers = {"teacher", "coach"} if shared else {"teacher"}
+    for role in MATRIX_ROLES:
+        client = signed_in(app, people[role].email, people["password"])
+        token = csrf_token(client, "/plans/")
+        api = bearer(session, people[role])
+        reads = role in readers
+        for url in (f"/plans/{plan.public_id}", f"/plans/{plan.public_id}/print", f"/plans/{plan.public_id}/plan.pdf"):
+            assert client.get(url).status_code == (200 if reads else 404), (role, url)
+        assert app.test_client().get(f"/api/v1/plans/{plan.public_id}", headers=api).status_code == (
+            200 if reads else 404), role
+        listed = [p.public_id for p in plans.plans_shared_with(session, people[role])]
+        assert (plan.public_id in listed) == (role == "coach" and shared), role
+        edited = client.post(f"/plans/{plan.public_id}/edit", data={"title": f"by {role}", "csrf_token": token})
+        assert edited.status_code == (302 if role == "teacher" else 403 if reads else 404), role
+        patched = app.test_client().patch(f"/api/v1/plans/{plan.public_id}", json={"title": f"api {role}"},
+                                          headers=api)
+        assert patched.status_code == (200 if role == "teacher" else 403 if reads else 404), role
+        assert client.get(f"/plans/classes/{klass.id}").status_code == (200 if role == "teacher" else 404), role
+    session.expire_all()
+    assert session.get(LearningPlan, plan.id).title == "api teacher"
+    # Signed out, and a student signed in with the class code: the sign-in page, never the plan.
+    anonymous = app.test_client()
+    for url in (f"/plans/{plan.public_id}", f"/plans/{plan.public_id}/plan.pdf"):
+        assert anonymous.get(url).status_code in (302, 401)
+    assert anonymous.get(f"/api/v1/plans/{plan.public_id}").status_code == 401
+    student = app.test_client()
+    entered = student.post("/s/", data={"class_code": klass.code, "student_code": "S02",
+                                        "csrf_token": csrf_token(student, "/s/")})
+    assert entered.status_code == 302 and entered.headers["Location"].endswith("/s/home")
+    assert student.get(f"/plans/{plan.public_id}").status_code in (302, 401)
+    assert "נועה" not in student.get("/s/home").get_data(as_text=True)
