@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from app import charts
 
@@ -62,6 +62,7 @@ __all__ = [
     "Matrix",
     "Response",
     "StudentProfile",
+    "analyse",
     "change_over_time",
     "heatmap",
     "item_statistics",
@@ -107,8 +108,10 @@ class ItemSpec:
     misconception_of: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
+    """One answer. A named tuple, not a frozen dataclass: a network's report makes hundreds of thousands, and a
+    frozen dataclass's __init__ costs several times more."""
+
     student: str
     item: str
     correct: bool | None  # None = not answered / not yet scored
@@ -153,8 +156,9 @@ class ItemStats:
         return self.n < SMALL_SAMPLE
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """A named tuple for the same reason as Response: one per student and misconception of a report."""
+
     count: int  # items where the student's answer revealed the misconception
     opportunities: int  # answered items on which it could have been revealed
 
@@ -265,7 +269,20 @@ def score_matrix(
     ``students`` (optional roster) adds rows for students with no response at all, so the report
     shows who has not started instead of silently leaving them out.
     """
+    return _matrix(items, *_latest(items, responses, students))
+
+
+def analyse(
+    items: Sequence[ItemSpec], responses: Iterable[Response], *, students: Iterable[str] | None = None
+) -> tuple[Matrix, list[StudentProfile], Heatmap]:
+    """score_matrix, student_profiles and heatmap of the same responses, reading them once (a report of many
+    classes calls this for each)."""
     index, latest = _latest(items, responses, students)
+    matrix = _matrix(items, index, latest)
+    return matrix, _profiles(items, index, latest), _heatmap(matrix, items, index, latest)
+
+
+def _matrix(items: Sequence[ItemSpec], index: dict[str, int], latest: dict[str, dict[str, Response]]) -> Matrix:
     codes = tuple(sorted(latest))
     k = len(items)
     scores: list[tuple[int | None, ...]] = []
@@ -396,7 +413,11 @@ def student_profiles(
     when the student's answer on it revealed M (a teacher may tag a short text with a misconception
     the item's table does not list); so count <= opportunities always holds.
     """
-    index, latest = _latest(items, responses, students)
+    return _profiles(items, *_latest(items, responses, students))
+
+
+def _profiles(items: Sequence[ItemSpec], index: dict[str, int],
+              latest: dict[str, dict[str, Response]]) -> list[StudentProfile]:
     can_reveal = [frozenset(spec.misconception_of.values()) for spec in items]
     profiles: list[StudentProfile] = []
     for code in sorted(latest):
@@ -416,7 +437,9 @@ def student_profiles(
             if shown is not None:
                 counts[shown] = counts.get(shown, 0) + 1
         evidence = {m: Evidence(counts.get(m, 0), chances[m]) for m in sorted(chances)}
-        held = sorted((m for m, e in evidence.items() if e.held), key=lambda m: (-evidence[m].strength, m))
+        # Evidence.held, inline: a class of 35 has a few hundred of these, a network's report a million.
+        held = sorted((m for m, n in counts.items() if n >= HELD_MIN_COUNT and n >= HELD_MIN_STRENGTH * chances[m]),
+                      key=lambda m: (-counts[m] / chances[m], m))
         profiles.append(
             StudentProfile(
                 student=code,
@@ -481,7 +504,11 @@ def heatmap(matrix: Matrix, items: Sequence[ItemSpec], responses: Iterable[Respo
     same rules as ``score_matrix``. A misconception named like a reserved state would be ambiguous
     in the picture, so it is refused.
     """
-    index, latest = _latest(items, responses, None)
+    return _heatmap(matrix, items, *_latest(items, responses, None))
+
+
+def _heatmap(matrix: Matrix, items: Sequence[ItemSpec], index: dict[str, int],
+             latest: dict[str, dict[str, Response]]) -> Heatmap:
     rows: list[tuple[str, ...]] = []
     for code in matrix.students:
         given = latest.get(code, {})

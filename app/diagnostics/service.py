@@ -758,8 +758,13 @@ class Results:
     kr20_waiting: int = 0  # submitted students left out of KR-20 until a short text of theirs is scored
 
 
-def _specs(assignment: Assignment) -> list[analysis.ItemSpec]:
-    return [analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of()) for ai in assignment.items]
+def _specs(assignment: Assignment, known: dict[int, analysis.ItemSpec] | None = None) -> list[analysis.ItemSpec]:
+    """The assignment's items for the analysis; `known` keeps those already read (classes share item versions)."""
+    known = {} if known is None else known
+    for ai in assignment.items:
+        if ai.item_id not in known:
+            known[ai.item_id] = analysis.ItemSpec(ai.item.key, spec_item(ai.item.spec).misconception_of())
+    return [known[ai.item_id] for ai in assignment.items]
 
 
 def _responses(assignment: Assignment, submitted: list[str], given: dict) -> list[analysis.Response]:
@@ -770,13 +775,15 @@ def _responses(assignment: Assignment, submitted: list[str], given: dict) -> lis
     answer is wrong ("skipped"), and a short text the teacher has not scored is pending."""
     keys = [ai.item.key for ai in assignment.items]
     responses = []
+    make = tuple.__new__  # Response is a named tuple: made from its fields without its Python-level __new__
+    Response = analysis.Response
+    nothing = (None, None, None)
     for code in submitted:
         for key in keys:
-            correct, value, mis = given.get((code, key), (None, None, None))
+            correct, value, mis = given.get((code, key), nothing)
             if value is None and correct is None:  # skipped: wrong, once submitted
                 correct = False
-            responses.append(analysis.Response(student=code, item=key, correct=correct, value=value,
-                                               misconception=mis))
+            responses.append(make(Response, (code, key, correct, value, mis)))
     return responses
 
 
@@ -797,18 +804,31 @@ def results_of(session: Session, assignments: list[Assignment]) -> list[Results]
             select(Submission.assignment_id, Student.code).join(Student, Submission.student_id == Student.id)
             .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None))):
         submitted[assignment_id].append(code)
-    given: dict[int, dict] = {i: {} for i in ids}
-    for assignment_id, code, key, correct, value, mis in session.execute(
-            select(Submission.assignment_id, Student.code, Item.key, Answer.correct, Answer.value,
-                   Answer.misconception)
-            .join(Submission, Answer.submission_id == Submission.id)
-            .join(Student, Submission.student_id == Student.id)
-            .join(Item, Answer.item_id == Item.id)
-            .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None))):
-        given[assignment_id][(code, key)] = (correct, value, mis)
     students: dict[int, list[Student]] = {c: [] for c in classes}
     for student in session.scalars(select(Student).where(Student.class_id.in_(classes)).order_by(Student.code)):
         students[student.class_id].append(student)
+    code_of = {st.id: st.code for roster in students.values() for st in roster}
+    key_of = {ai.item_id: ai.item.key for a in assignments for ai in a.items}
+    given: dict[int, dict] = {i: {} for i in ids}
+    # Hundreds of thousands of rows for a network: read as the driver's plain tuples (a Row object each costs more
+    # than the statistics), ids mapped to codes and keys here rather than joined in. A boolean column comes back
+    # as 0/1 from SQLite, so `correct` is made a bool.
+    answers = session.connection().execute(
+        select(Submission.assignment_id, Submission.student_id, Answer.item_id, Answer.correct, Answer.value,
+               Answer.misconception)
+        .join(Submission, Answer.submission_id == Submission.id)
+        .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None)))
+    rows = answers.cursor.fetchall()
+    unknown_items = {row[2] for row in rows} - key_of.keys()
+    if unknown_items:  # an answer to another version of an item than the assignment's: counted under its key
+        key_of.update(session.execute(select(Item.id, Item.key).where(Item.id.in_(unknown_items))).tuples())
+    unknown_students = {row[1] for row in rows} - code_of.keys()
+    if unknown_students:
+        code_of.update(session.execute(select(Student.id, Student.code).where(Student.id.in_(unknown_students)))
+                       .tuples())
+    for assignment_id, student_id, item_id, correct, value, mis in rows:
+        given[assignment_id][(code_of[student_id], key_of[item_id])] = (
+            None if correct is None else bool(correct), value, mis)
     pending: dict[int, list[Answer]] = {i: [] for i in ids}
     for answer in session.scalars(
             select(Answer).join(Submission, Answer.submission_id == Submission.id)
@@ -824,13 +844,13 @@ def results_of(session: Session, assignments: list[Assignment]) -> list[Results]
             .group_by(Submission.assignment_id, Submission.submitted_at.is_not(None))):
         counts[assignment_id, bool(done)] = n
     out = []
+    known: dict[int, analysis.ItemSpec] = {}
     for assignment in assignments:
-        specs = _specs(assignment)
+        specs = _specs(assignment, known)
         responses = _responses(assignment, submitted[assignment.id], given[assignment.id])
         roster = students[assignment.class_id]
         codes = [s.code for s in roster]
-        matrix = analysis.score_matrix(specs, responses, students=codes)
-        profiles = analysis.student_profiles(specs, responses, students=codes)
+        matrix, profiles, heat = analysis.analyse(specs, responses, students=codes)
         kr20_used, kr20_waiting = analysis.kr20_counts(matrix)
         out.append(Results(
             submitted=counts.get((assignment.id, True), 0), drafts=counts.get((assignment.id, False), 0),
@@ -838,7 +858,7 @@ def results_of(session: Session, assignments: list[Assignment]) -> list[Results]
             items=[ai.item for ai in assignment.items], students=roster, matrix=matrix,
             item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
             frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),
-            heatmap=analysis.heatmap(matrix, specs, responses), pending_text=pending[assignment.id],
+            heatmap=heat, pending_text=pending[assignment.id],
         ))
     return out
 

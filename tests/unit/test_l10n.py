@@ -96,7 +96,7 @@ def test_the_bdi_filter_escapes_and_isolates(page_app):
 def test_no_template_formats_a_date_or_a_number_by_hand():
     """Dates go through the filters (Israeli order in every language), never strftime or a bare isoformat shown as
     text; a number with decimals through |decimal, not '%.2f'|format. (isoformat() stays for <input type=date>
-    values, which are machine text.)"""
+    values and bounds and for ids, which are machine text.)"""
     found = []
     for path in TEMPLATES.rglob("*.html"):
         for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -104,6 +104,6 @@ def test_no_template_formats_a_date_or_a_number_by_hand():
                 if "url_for(" not in m.group():  # a number in a link (?t=12.5) is not shown
                     found.append(f"{path.relative_to(TEMPLATES)}:{n}")
             for m in re.finditer(r"\{\{[^}]*isoformat\(\)[^}]*\}\}", line):
-                if not re.search(r'value="[^"]*$', line[:m.start()]):
+                if not re.search(r'(value|min|max|id)="[^"]*$', line[:m.start()]):
                     found.append(f"{path.relative_to(TEMPLATES)}:{n}")
     assert not found, found
