@@ -23,14 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--classes", type=int, default=200)
     parser.add_argument("--students", type=int, default=35)
     parser.add_argument("--items", type=int, default=30)
-    args = parser.parse_args()
-    import pandas as pd
-    from sqlalchemy import event, insert
+    return parser.parse_args()
+
+
+def build(args: argparse.Namespace):
+    """A fresh SQLite database with the starter bank and `classes` classes of `students`, each of whom submitted
+    one assignment of `items` items, answered at random by ability; (settings, work folder, assignment public
+    ids, the teacher's id, the items). bench/plans.py drafts plans from the same data."""
+    from sqlalchemy import insert
 
     from app import db, migrate
     from app.accounts import service as accounts
@@ -84,6 +89,18 @@ def main() -> None:
         actor_id = teacher.id
     n_answers = args.classes * args.students * args.items
     print(f"data: {args.classes} classes × {args.students} students × {len(items)} items = {n_answers:,} answers")
+    return settings, work, assignments, actor_id, items
+
+
+def main() -> None:
+    args = arguments()
+    import pandas as pd
+    from sqlalchemy import event
+
+    from app import db
+    from app.diagnostics import service
+
+    settings, work, assignments, actor_id, items = build(args)
 
     engine = db.get_engine(settings.database_url)
     queries = 0

@@ -792,9 +792,13 @@ def results(session: Session, actor: User, public_id: str) -> Results:
     return results_of(session, [assignment])[0]
 
 
-def results_of(session: Session, assignments: list[Assignment]) -> list[Results]:
+def results_of(session: Session, assignments: list[Assignment], *, statistics: bool = True) -> list[Results]:
     """The results of many assignments (already authorized: from `get_assignment` or `authz.visible`) in a fixed
-    number of queries however many there are: a network's report, or plans drafted for every class."""
+    number of queries however many there are: a network's report, or plans drafted for every class.
+
+    `statistics=False` is for a reader of the students' answers only (learning plans): the matrix, profiles,
+    frequencies and heatmap are there; item statistics, KR-20, groups and the short texts waiting to be scored
+    are left empty."""
     if not assignments:
         return []
     ids = [a.id for a in assignments]
@@ -821,16 +825,16 @@ def results_of(session: Session, assignments: list[Assignment]) -> list[Results]
     rows = answers.cursor.fetchall()
     unknown_items = {row[2] for row in rows} - key_of.keys()
     if unknown_items:  # an answer to another version of an item than the assignment's: counted under its key
-        key_of.update(session.execute(select(Item.id, Item.key).where(Item.id.in_(unknown_items))).tuples())
+        key_of.update((i, k) for i, k in session.execute(select(Item.id, Item.key).where(Item.id.in_(unknown_items))))
     unknown_students = {row[1] for row in rows} - code_of.keys()
     if unknown_students:
-        code_of.update(session.execute(select(Student.id, Student.code).where(Student.id.in_(unknown_students)))
-                       .tuples())
+        code_of.update((i, c) for i, c in session.execute(
+            select(Student.id, Student.code).where(Student.id.in_(unknown_students))))
     for assignment_id, student_id, item_id, correct, value, mis in rows:
         given[assignment_id][(code_of[student_id], key_of[item_id])] = (
             None if correct is None else bool(correct), value, mis)
     pending: dict[int, list[Answer]] = {i: [] for i in ids}
-    for answer in session.scalars(
+    for answer in () if not statistics else session.scalars(
             select(Answer).join(Submission, Answer.submission_id == Submission.id)
             .join(Item, Answer.item_id == Item.id)
             .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None), Item.type == "text",
@@ -851,13 +855,15 @@ def results_of(session: Session, assignments: list[Assignment]) -> list[Results]
         roster = students[assignment.class_id]
         codes = [s.code for s in roster]
         matrix, profiles, heat = analysis.analyse(specs, responses, students=codes)
-        kr20_used, kr20_waiting = analysis.kr20_counts(matrix)
+        kr20_used, kr20_waiting = analysis.kr20_counts(matrix) if statistics else (0, 0)
         out.append(Results(
             submitted=counts.get((assignment.id, True), 0), drafts=counts.get((assignment.id, False), 0),
             kr20_used=kr20_used, kr20_waiting=kr20_waiting, assignment=assignment,
             items=[ai.item for ai in assignment.items], students=roster, matrix=matrix,
-            item_stats=analysis.item_statistics(matrix), kr20=analysis.kr20(matrix), profiles=profiles,
-            frequencies=analysis.misconception_frequencies(profiles), groups=analysis.suggest_groups(profiles),
+            item_stats=analysis.item_statistics(matrix) if statistics else [],
+            kr20=analysis.kr20(matrix) if statistics else None, profiles=profiles,
+            frequencies=analysis.misconception_frequencies(profiles),
+            groups=analysis.suggest_groups(profiles) if statistics else [],
             heatmap=heat, pending_text=pending[assignment.id],
         ))
     return out

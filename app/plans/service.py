@@ -14,12 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import new_public_id, utcnow
 from app.diagnostics import analysis
 from app.diagnostics import service as diagnostics
 from app.diagnostics.models import (
@@ -169,14 +169,13 @@ def prerequisites(session: Session) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------------------------ drafting
 
 
-def order_goals(held: list[str], pairs: list[tuple[str, str]]) -> list[str]:
-    """`held` (strongest evidence first) reordered so that every misconception comes after those that are its
-    prerequisites, directly or through others; otherwise the evidence's order stays."""
+def prerequisite_closure(pairs: list[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """misconception -> every misconception that comes after it, directly or through others."""
     later: dict[str, set[str]] = defaultdict(set)
     for first, after in pairs:
         later[first].add(after)
-
-    def reachable(start: str) -> set[str]:
+    closure = {}
+    for start in later:
         seen: set[str] = set()
         todo = [start]
         while todo:
@@ -184,9 +183,17 @@ def order_goals(held: list[str], pairs: list[tuple[str, str]]) -> list[str]:
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
-        return seen
+        closure[start] = frozenset(seen)
+    return closure
 
-    before = {key: {other for other in held if other != key and key in reachable(other)} for key in held}
+
+def order_goals(held: list[str], pairs: list[tuple[str, str]] | dict[str, frozenset[str]]) -> list[str]:
+    """`held` (strongest evidence first) reordered so that every misconception comes after those that are its
+    prerequisites, directly or through others; otherwise the evidence's order stays. `pairs` may be given as
+    its `prerequisite_closure` already (drafting many plans computes it once)."""
+    closure = pairs if isinstance(pairs, dict) else prerequisite_closure(pairs)
+    nothing: frozenset[str] = frozenset()
+    before = {key: {other for other in held if other != key and key in closure.get(other, nothing)} for key in held}
     ordered: list[str] = []
     waiting = list(held)
     while waiting:
@@ -244,7 +251,7 @@ def _evidence(session: Session, students: list[Student]) -> dict[int, _Evidence]
     assignments = list(session.scalars(
         select(Assignment).where(Assignment.id.in_(set(latest.values())))
         .options(selectinload(Assignment.items).selectinload(AssignmentItem.item))))
-    results = {r.assignment.id: r for r in diagnostics.results_of(session, assignments)}
+    results = {r.assignment.id: r for r in diagnostics.results_of(session, assignments, statistics=False)}
     found: dict[int, _Evidence] = {}
     for student in students:
         res = results.get(latest.get(student.id, -1))
@@ -262,12 +269,6 @@ def _evidence(session: Session, students: list[Student]) -> dict[int, _Evidence]
                                        "question": j + 1, "value": res.matrix.values[row][j]})
         found[student.id] = _Evidence(student, res.assignment, profile, dict(answers))
     return found
-
-
-def _seen_items(session: Session, student_ids: list[int]) -> set[str]:
-    return set(session.scalars(
-        select(Item.key).join(Answer, Answer.item_id == Item.id).join(Submission, Answer.submission_id == Submission.id)
-        .where(Submission.student_id.in_(student_ids)).distinct()))
 
 
 class _Bank:
@@ -316,24 +317,81 @@ def _record(session: Session, plan: LearningPlan, actor: User | None, what: str,
     session.add(PlanChange(plan=plan, actor=actor, what=what, before=str(before or ""), after=str(after or "")))
 
 
-def _new_plan(session: Session, actor: User, group: ClassGroup, students: list[Student], goals: list[str],
-              evidence: dict[str, list[dict]], assignment: Assignment, target: dt.date, *, kind: str, bank: _Bank,
-              seen: set[str], moments: dict[str, list[dict]], by_misconception: dict[str, list[Activity]]
-              ) -> LearningPlan:
-    plan = LearningPlan(class_group=group, teacher_id=group.teacher_id, kind=kind, assignment=assignment,
-                        target_date=target,
-                        title=(students[0].name or students[0].code) if kind == "student" else "")
-    plan.members = [PlanMember(student=s) for s in students]
-    for position, key in enumerate(goals, start=1):
-        goal = PlanGoal(position=position, misconception=key,
-                        evidence={"answers": evidence.get(key, []), "moments": moments.get(key, [])},
-                        check_item=bank.check_item(key, seen))
-        goal.activities = [GoalActivity(activity_key=a.key, position=n)
-                           for n, a in enumerate(by_misconception.get(key, [])[:ACTIVITIES_PER_GOAL], start=1)]
-        plan.goals.append(goal)
-    session.add(plan)
-    _record(session, plan, actor, "drafted", after=assignment.title)
-    return plan
+@dataclass
+class _Planned:
+    """A plan about to be stored: what drafting decided, before it has ids."""
+
+    group: ClassGroup
+    students: list[Student]
+    kind: str
+    assignment: Assignment
+    target: dt.date
+    goals: list[tuple[str, dict, str | None, list[str]]]  # (misconception, evidence, check item, activity keys)
+    public_id: str = field(default_factory=new_public_id)
+
+
+def _new_plan(group: ClassGroup, students: list[Student], goals: list[str], evidence: dict[str, list[dict]],
+              assignment: Assignment, target: dt.date, *, kind: str, bank: _Bank, seen: set[str],
+              moments: dict[str, list[dict]], by_misconception: dict[str, list[Activity]]) -> _Planned:
+    return _Planned(group, students, kind, assignment, target, [
+        (key, {"answers": evidence.get(key, []), "moments": moments.get(key, [])}, bank.check_item(key, seen),
+         [a.key for a in by_misconception.get(key, [])[:ACTIVITIES_PER_GOAL]]) for key in goals])
+
+
+EAGER_PLANS = 200
+_CHUNK = 5000  # ids per IN list, well under SQLite's and PostgreSQL's limits on parameters
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[n:n + _CHUNK] for n in range(0, len(values), _CHUNK)]
+
+
+def _store(session: Session, actor: User, planned: list[_Planned]) -> list[LearningPlan]:
+    """Insert the drafted plans, their members, goals, activities and the "drafted" record with a few statements
+    in all (executemany), however many plans: a whole network's drafts stay within twice the time of reading its
+    results. Ids come back through the public ids and (plan, position), not one INSERT ... RETURNING per row."""
+    if not planned:
+        return []
+    now = utcnow()
+    session.execute(insert(LearningPlan.__table__), [{
+        "public_id": p.public_id, "class_id": p.group.id, "teacher_id": p.group.teacher_id, "kind": p.kind,
+        "title": (p.students[0].name or p.students[0].code) if p.kind == "student" else "",
+        "assignment_id": p.assignment.id, "target_date": p.target, "shared_with_coach": False, "closed": False,
+        "created_at": now, "updated_at": now} for p in planned])
+    ids: dict[str, int] = {}
+    for chunk in _chunks([p.public_id for p in planned]):
+        ids.update(session.connection().execute(
+            select(LearningPlan.public_id, LearningPlan.id).where(LearningPlan.public_id.in_(chunk))).cursor.fetchall())
+    session.execute(insert(PlanMember.__table__), [{"plan_id": ids[p.public_id], "student_id": st.id}
+                                         for p in planned for st in p.students])
+    session.execute(insert(PlanChange.__table__), [{"plan_id": ids[p.public_id], "actor_id": actor.id, "at": now,
+                                          "what": "drafted", "before": "", "after": p.assignment.title}
+                                         for p in planned])
+    goal_rows = [{"plan_id": ids[p.public_id], "position": n, "misconception": key, "status": "working",
+                  "evidence": evidence, "check_item": check, "note": ""}
+                 for p in planned for n, (key, evidence, check, _acts) in enumerate(p.goals, start=1)]
+    if goal_rows:
+        session.execute(insert(PlanGoal.__table__), goal_rows)
+        goal_ids: dict[tuple[int, int], int] = {}
+        for chunk in _chunks(list(ids.values())):
+            rows = session.connection().execute(
+                select(PlanGoal.id, PlanGoal.plan_id, PlanGoal.position).where(PlanGoal.plan_id.in_(chunk)))
+            goal_ids.update(((plan_id, position), goal_id) for goal_id, plan_id, position in rows.cursor.fetchall())
+        activity_rows = [{"goal_id": goal_ids[ids[p.public_id], n], "activity_key": key, "position": m}
+                         for p in planned for n, (_k, _e, _c, acts) in enumerate(p.goals, start=1)
+                         for m, key in enumerate(acts, start=1)]
+        if activity_rows:
+            session.execute(insert(GoalActivity.__table__), activity_rows)
+    # A class's drafts are shown (members, goals and activities loaded with them); a network's thousands are
+    # counted, and load what they are asked for when they are asked.
+    eager = (selectinload(LearningPlan.members).selectinload(PlanMember.student),
+             selectinload(LearningPlan.goals).selectinload(PlanGoal.activities),
+             selectinload(LearningPlan.changes)) if len(planned) <= EAGER_PLANS else ()
+    found: dict[str, LearningPlan] = {}
+    for chunk in _chunks(list(ids)):
+        found.update((plan.public_id, plan) for plan in session.scalars(
+            select(LearningPlan).where(LearningPlan.public_id.in_(chunk)).options(*eager)))
+    return [found[p.public_id] for p in planned]
 
 
 def _library_by_misconception(session: Session) -> dict[str, list[Activity]]:
@@ -362,37 +420,84 @@ def _open_plans(session: Session, student_ids: list[int]) -> dict[tuple[int, int
     return {(student_id, plan.assignment_id): plan for student_id, plan in rows}
 
 
+def _seen_by(session: Session, student_ids: list[int], latest: dict[int, _Evidence] | None = None
+             ) -> dict[int, set[str]]:
+    """student id -> the item keys they have seen: every item of their latest result (`latest`, already read),
+    and those they answered in any other work, submitted or not (one query for many students)."""
+    seen: dict[int, set[str]] = defaultdict(set)
+    if not student_ids:
+        return seen
+    latest = latest or {}
+    for student_id, found in latest.items():
+        seen[student_id].update(ai.item.key for ai in found.assignment.items)
+    key_of = {i: k for i, k in session.execute(select(Item.id, Item.key))}  # every version: a few hundred
+    for chunk in _chunks(student_ids):
+        others = [(sid, latest[sid].assignment.id) for sid in chunk if sid in latest]
+        query = (select(Submission.student_id, Answer.item_id).join(Answer, Answer.submission_id == Submission.id)
+                 .where(Submission.student_id.in_(chunk)).distinct())
+        if others:
+            query = query.where(tuple_(Submission.student_id, Submission.assignment_id).not_in(others))
+        for student_id, item_id in session.connection().execute(query).cursor.fetchall():
+            seen[student_id].add(key_of[item_id])
+    return seen
+
+
 def draft(session: Session, actor: User, group: ClassGroup, students: list[Student], *,
           target_date: dt.date | str | None = None, today: dt.date | None = None) -> DraftReport:
     """A plan for each of these students (of one class the actor teaches) from their latest result."""
-    authz.require(actor, "edit", group)
+    return draft_many(session, actor, [(group, students)], target_date=target_date, today=today)
+
+
+def draft_many(session: Session, actor: User, classes: list[tuple[ClassGroup, list[Student]]], *,
+               target_date: dt.date | str | None = None, today: dt.date | None = None) -> DraftReport:
+    """A plan for each of these students of classes the actor teaches, from each one's latest result, in a fixed
+    number of queries however many classes there are (results are read set-based, once)."""
+    for group, _students in classes:
+        authz.require(actor, "edit", group)
     target = _target(target_date, today or dt.date.today())
     report = DraftReport()
-    evidence = _evidence(session, students)
-    existing = _open_plans(session, [s.id for s in students])
+    everyone = [st for _group, students in classes for st in students]
+    evidence = _evidence(session, everyone)
+    existing = _open_plans(session, [st.id for st in everyone])
+    seen = _seen_by(session, [st.id for st in everyone if st.id in evidence], evidence)
     bank = _Bank(session)
-    held = {key for e in evidence.values() for key in e.profile.held}
-    moments = lesson_moments(session, group.teacher_id, held)
-    pairs = prerequisites(session)
+    closure = prerequisite_closure(prerequisites(session))
     by_misconception = _library_by_misconception(session)
-    for student in students:
-        found = evidence.get(student.id)
-        if found is None:
-            report.without_results.append(student)
-            continue
-        if not found.profile.held:
-            report.nothing_held.append(student)
-            continue
-        plan = existing.get((student.id, found.assignment.id))
-        if plan is not None:
-            report.kept.append(plan)
-            continue
-        report.plans.append(_new_plan(
-            session, actor, group, [student], order_goals(found.profile.held, pairs), found.answers,
-            found.assignment, target, kind="student", bank=bank, seen=_seen_items(session, [student.id]),
-            moments=moments, by_misconception=by_misconception))
+    held_by_teacher: dict[int, set[str]] = defaultdict(set)
+    for group, students in classes:
+        held_by_teacher[group.teacher_id].update(k for st in students if st.id in evidence
+                                                 for k in evidence[st.id].profile.held)
+    moments = {teacher: lesson_moments(session, teacher, held) for teacher, held in held_by_teacher.items()}
+    planned: list[_Planned] = []
+    for group, students in classes:
+        for student in students:
+            found = evidence.get(student.id)
+            if found is None:
+                report.without_results.append(student)
+                continue
+            if not found.profile.held:
+                report.nothing_held.append(student)
+                continue
+            plan = existing.get((student.id, found.assignment.id))
+            if plan is not None:
+                report.kept.append(plan)
+                continue
+            planned.append(_new_plan(
+                group, [student], order_goals(found.profile.held, closure), found.answers, found.assignment, target,
+                kind="student", bank=bank, seen=seen.get(student.id, set()), moments=moments[group.teacher_id],
+                by_misconception=by_misconception))
     session.flush()
+    report.plans = _store(session, actor, planned)
     return report
+
+
+def draft_for_classes(session: Session, actor: User, class_ids: list[int], *, target_date=None,
+                      today: dt.date | None = None) -> DraftReport:
+    """Plans for every student of many classes of the actor's at once (a teacher's whole timetable, or a
+    network's bench)."""
+    groups = list(session.scalars(authz.visible(actor, select(ClassGroup)).where(ClassGroup.id.in_(class_ids))
+                                  .options(selectinload(ClassGroup.students))))
+    return draft_many(session, actor, [(g, list(g.students)) for g in groups], target_date=target_date, today=today)
 
 
 def draft_for_student(session: Session, actor: User, student_id: int, *, target_date=None,
@@ -435,7 +540,7 @@ def draft_groups(session: Session, actor: User, class_id: int, *, target_date=No
     bank = _Bank(session)
     moments = lesson_moments(session, group.teacher_id, {g.misconception for g in suggested})
     by_misconception = _library_by_misconception(session)
-    plans = []
+    plans: list[LearningPlan | _Planned] = []
     for suggestion in suggested:
         members = [by_code[code] for code in suggestion.students if code in by_code]
         if len(members) < 2:
@@ -446,12 +551,14 @@ def draft_groups(session: Session, actor: User, class_id: int, *, target_date=No
             continue
         answers = [dict(a, student=e.student.code) for e in members
                    for a in e.answers.get(suggestion.misconception, [])]
-        plan = _new_plan(session, actor, group, [e.student for e in members], [suggestion.misconception],
-                         {suggestion.misconception: answers}, members[0].assignment, target, kind="group", bank=bank,
-                         seen=_seen_items(session, list(ids)), moments=moments, by_misconception=by_misconception)
-        plans.append(plan)
+        seen = _seen_by(session, list(ids), {e.student.id: e for e in members})
+        plans.append(_new_plan(group, [e.student for e in members], [suggestion.misconception],
+                               {suggestion.misconception: answers}, members[0].assignment, target, kind="group",
+                               bank=bank, moments=moments, seen=set().union(*seen.values()),
+                               by_misconception=by_misconception))
     session.flush()
-    return plans
+    stored = iter(_store(session, actor, [p for p in plans if isinstance(p, _Planned)]))
+    return [next(stored) if isinstance(p, _Planned) else p for p in plans]
 
 
 # ------------------------------------------------------------------------------------------------ reading
