@@ -273,13 +273,14 @@ def score_matrix(
 
 
 def analyse(
-    items: Sequence[ItemSpec], responses: Iterable[Response], *, students: Iterable[str] | None = None
-) -> tuple[Matrix, list[StudentProfile], Heatmap]:
+    items: Sequence[ItemSpec], responses: Iterable[Response], *, students: Iterable[str] | None = None,
+    heat: bool = True,
+) -> tuple[Matrix, list[StudentProfile], Heatmap | None]:
     """score_matrix, student_profiles and heatmap of the same responses, reading them once (a report of many
-    classes calls this for each)."""
+    classes calls this for each); `heat=False` leaves the heatmap out (None)."""
     index, latest = _latest(items, responses, students)
     matrix = _matrix(items, index, latest)
-    return matrix, _profiles(items, index, latest), _heatmap(matrix, items, index, latest)
+    return matrix, _profiles(items, index, latest), _heatmap(matrix, items, index, latest) if heat else None
 
 
 def _matrix(items: Sequence[ItemSpec], index: dict[str, int], latest: dict[str, dict[str, Response]]) -> Matrix:

@@ -792,13 +792,15 @@ def results(session: Session, actor: User, public_id: str) -> Results:
     return results_of(session, [assignment])[0]
 
 
-def results_of(session: Session, assignments: list[Assignment], *, statistics: bool = True) -> list[Results]:
+def results_of(session: Session, assignments: list[Assignment], *, statistics: bool = True,
+               rosters: dict[int, list[Student]] | None = None) -> list[Results]:
     """The results of many assignments (already authorized: from `get_assignment` or `authz.visible`) in a fixed
     number of queries however many there are: a network's report, or plans drafted for every class.
 
-    `statistics=False` is for a reader of the students' answers only (learning plans): the matrix, profiles,
-    frequencies and heatmap are there; item statistics, KR-20, groups and the short texts waiting to be scored
-    are left empty."""
+    `statistics=False` is for a reader of the students' answers only (learning plans): the matrix (with the
+    misconception each answer revealed), profiles and frequencies are there; item statistics, KR-20, groups, the
+    heatmap and the short texts waiting to be scored are left empty. `rosters` (class id -> its students in code
+    order) spares reading the students again when the caller has them already."""
     if not assignments:
         return []
     ids = [a.id for a in assignments]
@@ -809,8 +811,11 @@ def results_of(session: Session, assignments: list[Assignment], *, statistics: b
             .where(Submission.assignment_id.in_(ids), Submission.submitted_at.is_not(None))):
         submitted[assignment_id].append(code)
     students: dict[int, list[Student]] = {c: [] for c in classes}
-    for student in session.scalars(select(Student).where(Student.class_id.in_(classes)).order_by(Student.code)):
-        students[student.class_id].append(student)
+    if rosters is not None and classes <= rosters.keys():
+        students.update((c, rosters[c]) for c in classes)
+    else:
+        for student in session.scalars(select(Student).where(Student.class_id.in_(classes)).order_by(Student.code)):
+            students[student.class_id].append(student)
     code_of = {st.id: st.code for roster in students.values() for st in roster}
     key_of = {ai.item_id: ai.item.key for a in assignments for ai in a.items}
     given: dict[int, dict] = {i: {} for i in ids}
@@ -854,7 +859,7 @@ def results_of(session: Session, assignments: list[Assignment], *, statistics: b
         responses = _responses(assignment, submitted[assignment.id], given[assignment.id])
         roster = students[assignment.class_id]
         codes = [s.code for s in roster]
-        matrix, profiles, heat = analysis.analyse(specs, responses, students=codes)
+        matrix, profiles, heat = analysis.analyse(specs, responses, students=codes, heat=statistics)
         kr20_used, kr20_waiting = analysis.kr20_counts(matrix) if statistics else (0, 0)
         out.append(Results(
             submitted=counts.get((assignment.id, True), 0), drafts=counts.get((assignment.id, False), 0),
@@ -864,7 +869,7 @@ def results_of(session: Session, assignments: list[Assignment], *, statistics: b
             kr20=analysis.kr20(matrix) if statistics else None, profiles=profiles,
             frequencies=analysis.misconception_frequencies(profiles),
             groups=analysis.suggest_groups(profiles) if statistics else [],
-            heatmap=heat, pending_text=pending[assignment.id],
+            heatmap=heat or analysis.Heatmap((), (), ()), pending_text=pending[assignment.id],
         ))
     return out
 

@@ -82,6 +82,7 @@ class DraftIn(Schema):
 
 
 class DraftReportOut(Schema):
+    drafted = fields.Integer(metadata={"description": "how many plans were drafted"})
     plans = fields.List(fields.Nested(PlanSummaryOut))
     kept = fields.List(fields.Nested(PlanSummaryOut), metadata={"description": "already drafted from the same result"})
     without_results = fields.Function(lambda r: [s.code for s in r.without_results])

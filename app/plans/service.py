@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz
@@ -243,31 +243,36 @@ def _latest_assignments(session: Session, students: list[Student]) -> dict[int, 
     return {student_id: assignment_id for student_id, assignment_id in rows}
 
 
-def _evidence(session: Session, students: list[Student]) -> dict[int, _Evidence]:
-    """Each student's latest result, read for all of them at once (one results_of call)."""
+def _evidence(session: Session, students: list[Student], rosters: dict[int, list[Student]] | None = None
+              ) -> dict[int, _Evidence]:
+    """Each student's latest result, read for all of them at once (one results_of call); `rosters` (class id ->
+    its students, in code order), when the caller has them, spares reading them again."""
     latest = _latest_assignments(session, students)
     if not latest:
         return {}
     assignments = list(session.scalars(
         select(Assignment).where(Assignment.id.in_(set(latest.values())))
         .options(selectinload(Assignment.items).selectinload(AssignmentItem.item))))
-    results = {r.assignment.id: r for r in diagnostics.results_of(session, assignments, statistics=False)}
+    results = {r.assignment.id: r for r in diagnostics.results_of(session, assignments, statistics=False,
+                                                                  rosters=rosters)}
+    rows = {r.assignment.id: {code: n for n, code in enumerate(r.matrix.students)} for r in results.values()}
     found: dict[int, _Evidence] = {}
     for student in students:
         res = results.get(latest.get(student.id, -1))
-        if res is None:
+        row = rows[res.assignment.id].get(student.code) if res is not None else None
+        if row is None:
             continue
-        profile = next((p for p in res.profiles if p.student == student.code), None)
-        if profile is None:
-            continue
-        answers: dict[str, list[dict]] = defaultdict(list)
-        row = res.matrix.students.index(student.code)
-        for j, item in enumerate(res.items):
-            state = res.heatmap.cells[row][j]
-            if state in profile.held:
-                answers[state].append({"assignment": res.assignment.public_id, "item": item.key,
-                                       "question": j + 1, "value": res.matrix.values[row][j]})
-        found[student.id] = _Evidence(student, res.assignment, profile, dict(answers))
+        profile = res.profiles[row]  # profiles and the matrix's rows are both in student-code order
+        answers: dict[str, list[dict]] = {}
+        if profile.held:
+            held = set(profile.held)
+            values = res.matrix.values[row]
+            for j, state in enumerate(res.matrix.misconceptions[row]):
+                if state in held:
+                    answers.setdefault(state, []).append({
+                        "assignment": res.assignment.public_id, "item": res.items[j].key, "question": j + 1,
+                        "value": values[j]})
+        found[student.id] = _Evidence(student, res.assignment, profile, answers)
     return found
 
 
@@ -383,14 +388,14 @@ def _store(session: Session, actor: User, planned: list[_Planned]) -> list[Learn
         if activity_rows:
             session.execute(insert(GoalActivity.__table__), activity_rows)
     # A class's drafts are shown (members, goals and activities loaded with them); a network's thousands are
-    # counted, and load what they are asked for when they are asked.
-    eager = (selectinload(LearningPlan.members).selectinload(PlanMember.student),
-             selectinload(LearningPlan.goals).selectinload(PlanGoal.activities),
-             selectinload(LearningPlan.changes)) if len(planned) <= EAGER_PLANS else ()
-    found: dict[str, LearningPlan] = {}
-    for chunk in _chunks(list(ids)):
-        found.update((plan.public_id, plan) for plan in session.scalars(
-            select(LearningPlan).where(LearningPlan.public_id.in_(chunk)).options(*eager)))
+    # counted (DraftReport.drafted).
+    if len(planned) > EAGER_PLANS:
+        return []
+    found = {plan.public_id: plan for plan in session.scalars(
+        select(LearningPlan).where(LearningPlan.public_id.in_(list(ids)))
+        .options(selectinload(LearningPlan.members).selectinload(PlanMember.student),
+                 selectinload(LearningPlan.goals).selectinload(PlanGoal.activities),
+                 selectinload(LearningPlan.changes)))}
     return [found[p.public_id] for p in planned]
 
 
@@ -404,7 +409,10 @@ def _library_by_misconception(session: Session) -> dict[str, list[Activity]]:
 
 @dataclass
 class DraftReport:
+    # The plans drafted, loaded with their members, goals and activities; a batch of more than EAGER_PLANS (a
+    # network's) is counted in `drafted` and left unloaded.
     plans: list[LearningPlan] = field(default_factory=list)
+    drafted: int = 0
     without_results: list[Student] = field(default_factory=list)  # no submitted work yet
     nothing_held: list[Student] = field(default_factory=list)  # a result with no misconception held
     kept: list[LearningPlan] = field(default_factory=list)  # already planned from that result
@@ -428,15 +436,25 @@ def _seen_by(session: Session, student_ids: list[int], latest: dict[int, _Eviden
     if not student_ids:
         return seen
     latest = latest or {}
+    read = {found.assignment.id: found.assignment for found in latest.values()}
+    keys_of = {aid: [ai.item.key for ai in assignment.items] for aid, assignment in read.items()}
     for student_id, found in latest.items():
-        seen[student_id].update(ai.item.key for ai in found.assignment.items)
+        seen[student_id] = set(keys_of[found.assignment.id])
     key_of = {i: k for i, k in session.execute(select(Item.id, Item.key))}  # every version: a few hundred
     for chunk in _chunks(student_ids):
-        others = [(sid, latest[sid].assignment.id) for sid in chunk if sid in latest]
+        # Work on an assignment already read is known item by item (another student's latest that this one also
+        # did, rare, is added from it); everything else comes from the answers.
+        if read:
+            for student_id, assignment_id in session.connection().execute(
+                    select(Submission.student_id, Submission.assignment_id)
+                    .where(Submission.student_id.in_(chunk), Submission.assignment_id.in_(list(read)))
+            ).cursor.fetchall():
+                if student_id not in latest or latest[student_id].assignment.id != assignment_id:
+                    seen[student_id].update(keys_of[assignment_id])
         query = (select(Submission.student_id, Answer.item_id).join(Answer, Answer.submission_id == Submission.id)
                  .where(Submission.student_id.in_(chunk)).distinct())
-        if others:
-            query = query.where(tuple_(Submission.student_id, Submission.assignment_id).not_in(others))
+        if read:
+            query = query.where(Submission.assignment_id.not_in(list(read)))
         for student_id, item_id in session.connection().execute(query).cursor.fetchall():
             seen[student_id].add(key_of[item_id])
     return seen
@@ -457,7 +475,8 @@ def draft_many(session: Session, actor: User, classes: list[tuple[ClassGroup, li
     target = _target(target_date, today or dt.date.today())
     report = DraftReport()
     everyone = [st for _group, students in classes for st in students]
-    evidence = _evidence(session, everyone)
+    rosters = {g.id: sorted(g.students, key=lambda st: st.code) for g, _students in classes}
+    evidence = _evidence(session, everyone, rosters)
     existing = _open_plans(session, [st.id for st in everyone])
     seen = _seen_by(session, [st.id for st in everyone if st.id in evidence], evidence)
     bank = _Bank(session)
@@ -488,6 +507,7 @@ def draft_many(session: Session, actor: User, classes: list[tuple[ClassGroup, li
                 by_misconception=by_misconception))
     session.flush()
     report.plans = _store(session, actor, planned)
+    report.drafted = len(planned)
     return report
 
 

@@ -92,8 +92,8 @@ def _titles() -> dict[str, str]:
 
 
 def _report(report: service.DraftReport) -> None:
-    if report.plans:
-        flash(ngettext("%(num)d plan drafted.", "%(num)d plans drafted.", len(report.plans)), "info")
+    if report.drafted:
+        flash(ngettext("%(num)d plan drafted.", "%(num)d plans drafted.", report.drafted), "info")
     if report.kept:
         flash(ngettext("%(num)d student already has a plan from the same result: kept as it is.",
                        "%(num)d students already have a plan from the same result: kept as they are.",
