@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -236,8 +237,12 @@ def dashboard():
 
         data["communities"] = facilitated_by(s, current_user)
         data["member_counts"] = member_counts(s, data["communities"])
+    from app.plans import service as plans
     from app.rehearsals import service as rehearsals
 
+    data["plans_due"] = plans.plans_due(s, current_user)
+    data["plans_shared"] = plans.plans_shared_with(s, current_user)[:5]
+    data["today"] = date.today()
     data["to_review"] = rehearsals.shared_with_me(s, current_user)[:5]
     data["my_attempts"] = rehearsals.attempts_of(s, current_user)[:5]
     data["first_steps"] = _first_steps(s, current_user, data)

@@ -50,7 +50,7 @@ from app.plans.models import (
     PlanMember,
     Prerequisite,
 )
-from app.video.models import Video
+from app.video.models import Clip, Video
 
 LIBRARY = Path(__file__).resolve().parent / "activities"
 DEFAULT_WEEKS = 4
@@ -296,16 +296,16 @@ def lesson_moments(session: Session, teacher_id: int, misconceptions: set[str]) 
         return {}
     found: dict[str, list[dict]] = defaultdict(list)
     rows = session.execute(
-        select(Comment, Video.public_id, Video.title)
-        .join(Video, Comment.video_id == Video.id)
+        select(Comment.id, Comment.start, Comment.tags, Video.public_id, Video.title, Clip.public_id)
+        .join(Video, Comment.video_id == Video.id).outerjoin(Clip, Comment.clip_id == Clip.id)
         .where(Video.owner_id == teacher_id, Video.purpose == "lesson", Comment.deleted_at.is_(None))
         .order_by(Comment.created_at.desc()))
-    for comment, video_id, title in rows:
-        for tag in comment.tags or []:
-            key = tag.get("element") if isinstance(tag, dict) else None
+    for comment_id, start, tags, video_id, title, clip_id in rows:
+        for tag in tags or []:
+            key = tag.get("element") if isinstance(tag, dict) and tag.get("framework") == FRAMEWORK_KEY else None
             if key in misconceptions and len(found[key]) < MAX_MOMENTS:
-                found[key].append({"video": video_id, "title": title, "start": comment.start, "comment": comment.id,
-                                   "clip": comment.clip.public_id if comment.clip_id else None})
+                found[key].append({"video": video_id, "title": title, "start": start, "comment": comment_id,
+                                   "clip": clip_id})
     return dict(found)
 
 
@@ -615,6 +615,28 @@ def plans_shared_with(session: Session, actor: User) -> list[LearningPlan]:
         authz.visible(actor, select(LearningPlan)).where(LearningPlan.teacher_id != actor.id)
         .options(selectinload(LearningPlan.members).selectinload(PlanMember.student))
         .order_by(LearningPlan.updated_at.desc())))
+
+
+def plans_working_on(session: Session, actor: User, misconception: str, limit: int = 10) -> list[LearningPlan]:
+    """The open plans the actor reaches with a goal on this misconception (a rehearsal of the response links to
+    them), newest first."""
+    return list(session.scalars(
+        authz.visible(actor, select(LearningPlan)).join(PlanGoal, PlanGoal.plan_id == LearningPlan.id)
+        .where(PlanGoal.misconception == misconception, LearningPlan.closed.is_(False))
+        .options(selectinload(LearningPlan.class_group))
+        .order_by(LearningPlan.created_at.desc(), LearningPlan.id.desc()).limit(limit)))
+
+
+def plans_due(session: Session, actor: User, *, today: dt.date | None = None, days: int = 14,
+              limit: int = 5) -> list[LearningPlan]:
+    """The teacher's open plans whose target date is within `days` (or past), soonest first: the dashboard's
+    reminder to check and re-assess."""
+    today = today or dt.date.today()
+    return list(session.scalars(
+        select(LearningPlan).where(LearningPlan.teacher_id == actor.id, LearningPlan.closed.is_(False),
+                                   LearningPlan.target_date <= today + dt.timedelta(days=days))
+        .options(selectinload(LearningPlan.goals), selectinload(LearningPlan.class_group))
+        .order_by(LearningPlan.target_date, LearningPlan.id).limit(limit)))
 
 
 def plans_of_student(session: Session, actor: User, student_id: int) -> list[LearningPlan]:

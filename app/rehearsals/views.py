@@ -20,6 +20,7 @@ from app.communities.policy import membership
 from app.diagnostics import service as diagnostics
 from app.errors import InvalidInput, form_errors_to, msg
 from app.inputs import digits
+from app.plans import service as plans
 from app.rehearsals import service
 from app.rehearsals.models import HIGHEST, LOWEST, Scenario, pick
 from app.video.delivery import asset_url
@@ -128,6 +129,7 @@ def scenario(public_id: str):
         points=points, chart=_history_chart(points, found.rubric, lang), clip_url=clip_url,
         can_edit=found.owner_id == current_user.id, facilitated=facilitated, source_link=source_link,
         action_form=ActionForm(), versions=_versions(s, found),
+        plans=plans.plans_working_on(s, current_user, found.misconception_key) if found.misconception_key else [],
     )
 
 

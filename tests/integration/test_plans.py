@@ -428,3 +428,67 @@ def test_the_plan_authorization_matrix_through_pages_and_api(app, session, peopl
     assert entered.status_code == 302 and entered.headers["Location"].endswith("/s/home")
     assert student.get(f"/plans/{plan.public_id}").status_code in (302, 401)
     assert "נועה" not in student.get("/s/home").get_data(as_text=True)
+
+
+def test_the_dashboards_show_plans_due_and_plans_shared_with_the_coach(app, session, people, klass, result):
+    from tests.web import signed_in
+
+    teacher, coach = people["teacher"], people["coach"]
+    builders.active_coach_link(session, people["admin"], coach.email, teacher)
+    s01 = next(s for s in klass.students if s.code == "S01")
+    soon = plans.draft_for_student(session, teacher, s01.id, target_date=TODAY + dt.timedelta(days=3), today=TODAY)
+    s02 = next(s for s in klass.students if s.code == "S02")
+    later = plans.draft_for_student(session, teacher, s02.id, target_date=TODAY + dt.timedelta(days=60), today=TODAY)
+    plans.set_goal(session, teacher, soon.public_id, soon.goals[0].id, status="met")
+    plans.share_with_coach(session, teacher, later.public_id, True)
+    session.commit()
+    page = signed_in(app, teacher.email, people["password"]).get("/dashboard").get_data(as_text=True)
+    panel = page[page.index('id="plans-panel"'):]
+    panel = panel[:panel.index("</section>")]
+    assert f"/plans/{soon.public_id}" in panel and "1 of 2 goals met" in panel
+    assert f"/plans/{later.public_id}" not in panel  # not due within two weeks
+    page = signed_in(app, coach.email, people["password"]).get("/dashboard").get_data(as_text=True)
+    assert 'id="plans-panel"' in page and f"/plans/{later.public_id}" in page and soon.public_id not in page
+    page = signed_in(app, people["colleague"].email, people["password"]).get("/dashboard").get_data(as_text=True)
+    assert 'id="plans-panel"' not in page
+
+
+def test_a_lesson_moment_tagged_with_the_misconception_is_cited_and_linked_both_ways(app, session, people, klass,
+                                                                                      result):
+    from app.feedback import service as feedback
+    from app.feedback.models import ObservationFramework
+    from tests.web import signed_in
+
+    teacher = people["teacher"]
+    framework = session.query(ObservationFramework).filter_by(key="misconceptions", current=True).one()
+    assert {e["key"] for d in framework.data["dimensions"] for e in d["elements"]} >= {
+        "larger-denominator-larger", "add-numerators-denominators"}
+    assert framework.data["he"] == "תפיסות שגויות (מאגר האבחון)"
+    again = plans.import_library(session)  # the same bank: the same framework version
+    session.commit()
+    assert again.framework and session.query(ObservationFramework).filter_by(key="misconceptions").count() == 1
+    lesson = builders.ready_video(session, teacher, "Fractions, lesson 3", seconds=300)
+    clip = builders.clip(session, teacher, lesson, "Is 1/8 bigger?", 90, 120)
+    moment = feedback.add_comment(session, teacher, lesson.public_id, body="Dana: eighths are bigger, 8 > 4.",
+                                  start=95.0, tags=["misconceptions:larger-denominator-larger"])
+    moment.clip_id = clip.id
+    feedback.add_comment(session, teacher, lesson.public_id, body="Good wait time.", start=10.0)
+    session.commit()
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    session.commit()
+    cited = {g.misconception: g.evidence["moments"] for g in plan.goals}
+    assert cited["larger-denominator-larger"] == [{"video": lesson.public_id, "title": "Fractions, lesson 3",
+                                                   "start": 95.0, "comment": moment.id, "clip": clip.public_id}]
+    assert cited["add-numerators-denominators"] == []
+    client = signed_in(app, teacher.email, people["password"])
+    page = client.get(f"/plans/{plan.public_id}").get_data(as_text=True)
+    assert f"/videos/{lesson.public_id}?t=95.0#comment-{moment.id}" in page
+    assert f"/videos/clips/{clip.public_id}" in page
+    # and back: the rehearsal of that misconception lists the plans working on it
+    from app.rehearsals import service as rehearsals
+
+    scenario = rehearsals.from_misconception(session, teacher, "larger-denominator-larger")
+    session.commit()
+    page = client.get(f"/rehearsals/scenarios/{scenario.public_id}").get_data(as_text=True)
+    assert 'id="plans-on-this"' in page and f"/plans/{plan.public_id}" in page
