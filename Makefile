@@ -54,12 +54,15 @@ run: install
 	$(BIN)/classlab run --with-worker --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.
-# Installed with apt only when missing and when we are root (CI and the dev machines are).
+# Installed with apt only when missing and when we are root (CI and the dev machines are). Pango and DejaVu
+# (Hebrew and Arabic glyphs) are what WeasyPrint renders a learning plan's PDF with.
 system-test-deps:
 	@missing=""; \
 	for pair in chromium:chromium ffmpeg:ffmpeg espeak-ng:espeak-ng; do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; command -v $$cmd >/dev/null || missing="$$missing $$pkg"; \
 	done; \
+	ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	fc-list 2>/dev/null | grep -q DejaVuSans || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing with apt"; \

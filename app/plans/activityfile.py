@@ -118,12 +118,12 @@ class _ListCtx(yamlbank.Context):
 
 def _activity(ctx: yamlbank.Context, raw: Mapping, known: set[str] | None) -> ActivityRecord | None:
     before = len(ctx.problems)
-    for name in raw:
-        if name not in FIELDS:
-            ctx.error(raw, name, str(name), f"unknown field (expected one of: {', '.join(FIELDS)})")
     key = yamlbank.key(ctx, raw)
     if key:
         ctx.where = f"activity {key!r}"
+    for name in raw:
+        if name not in FIELDS:
+            ctx.error(raw, name, str(name), f"unknown field (expected one of: {', '.join(FIELDS)})")
     record = ActivityRecord(
         key=key, kind=_choice(ctx, raw, "kind", KINDS), grouping=_choice(ctx, raw, "grouping", GROUPINGS),
         minutes=yamlbank.whole_number(ctx, raw, "minutes", LEAST_MINUTES, MOST_MINUTES, None) or 0,

@@ -15,6 +15,8 @@ from xml.etree import ElementTree as ET
 
 from markupsafe import escape
 
+from app.errors import ServiceUnavailable, msg
+
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 _MATH = re.compile(r"<math\b.*?</math>", re.S)
 
@@ -66,11 +68,14 @@ def stylesheet() -> str:
     return (Path(__file__).resolve().parents[1] / "static" / "css" / "plan-print.css").read_text(encoding="utf-8")
 
 
-def _refuse(url: str, *args, **kwargs):
-    raise ValueError(f"a plan's PDF fetches nothing ({url[:60]})")
-
-
 def render(html: str) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=math_to_html(html), url_fetcher=_refuse, base_url=".").write_pdf()
+    """The PDF of the page; ServiceUnavailable, saying what to install, on a machine without Pango."""
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except OSError:  # WeasyPrint loads Pango with ctypes when imported
+        raise ServiceUnavailable(msg("This server cannot make PDFs yet: it needs the Pango library (Debian: "
+                                     "libpango-1.0-0). Use the printable page and your browser's Print "
+                                     "instead.")) from None
+    # No protocol is allowed: an image or stylesheet a text names is left out, never fetched.
+    return HTML(string=math_to_html(html), url_fetcher=URLFetcher(allowed_protocols=()), base_url=".").write_pdf()
