@@ -228,6 +228,9 @@ def starter_bank(session: Session) -> diagnostics.ImportReport:
 #: Two short scenarios in en, he and ar (keys "sample-..."), for the rehearsal tests.
 SCENARIOS = Path(__file__).with_name("scenarios")
 
+#: One activity in en, he and ar with a prerequisite, for the learning plans' import tests.
+ACTIVITIES = Path(__file__).with_name("activities")
+
 #: A small bank with every text in en, he and ar (its keys start with "sample-"), for the pages in each language.
 TRILINGUAL_BANK = Path(__file__).with_name("trilingual_bank")
 

@@ -168,14 +168,14 @@ def _prerequisites(ctx: yamlbank.Context, data: Mapping, known: set[str] | None)
             else:
                 pairs.append((first, later))
     ctx.where = ""
-    cycle = _cycle(pairs)
+    cycle = circle(pairs)
     if cycle:
         ctx.error(data, "prerequisites", "prerequisites",
                   "go round in a circle: " + " → ".join(cycle) + " (no order of goals can satisfy them)")
     return pairs
 
 
-def _cycle(pairs: list[tuple[str, str]]) -> list[str]:
+def circle(pairs: list[tuple[str, str]]) -> list[str]:
     """A circle in the prerequisites, as the keys along it, or [] when there is none."""
     graph: dict[str, list[str]] = {}
     for first, after in pairs:

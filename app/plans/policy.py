@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import object_session
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.authz import rule, scope
 from app.coaching.models import CoachLink
 from app.coaching.policy import coached_teacher_ids
@@ -47,7 +47,7 @@ def plan_scope(actor: User, query: Select) -> Select:
 
 @rule(Activity)
 def activity_rule(actor: User, action: str, _activity: Activity) -> bool:
-    return action == "view"
+    return action == "view" or (action == "manage" and actor.role == Role.admin)
 
 
 @scope(Activity)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz
@@ -88,27 +88,65 @@ def import_library(session: Session, folder: Path | None = None) -> LibraryRepor
     libraries = [activityfile.read(path.name, path.read_bytes(), misconceptions=known)
                  for path in sorted((folder or LIBRARY).glob("*.yaml"))]
     report = LibraryReport()
-    stored = {a.key: a for a in session.scalars(select(Activity))}
-    for library in libraries:
-        for record in library.activities:
-            values = dict(kind=record.kind, minutes=record.minutes, grouping=record.grouping,
-                          misconceptions=record.misconceptions, languages=record.languages, spec=record.spec)
-            row = stored.get(record.key)
-            if row is None:
-                stored[record.key] = Activity(key=record.key, **values)
-                session.add(stored[record.key])
-                report.added += 1
-            elif any(getattr(row, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(row, name, value)
-                report.updated += 1
-            else:
-                report.unchanged += 1
-    pairs = {pair for library in libraries for pair in library.prerequisites}
-    session.execute(delete(Prerequisite))
-    session.add_all(Prerequisite(first=first, after=after) for first, after in sorted(pairs))
+    _upsert(session, [record for library in libraries for record in library.activities], report)
+    # Added to those stored (an administrator's imports stay); a union that would go round in a circle is refused.
+    stored = set(prerequisites(session))
+    pairs = stored | {pair for library in libraries for pair in library.prerequisites}
+    circle = activityfile.circle(sorted(pairs))
+    if circle:
+        raise activityfile.ActivityFileError(
+            [f"prerequisites: with those stored they would go round in a circle: {' → '.join(circle)}"])
+    session.add_all(Prerequisite(first=first, after=after) for first, after in sorted(pairs - stored))
     report.prerequisites = len(pairs)
     report.framework = misconception_framework(session) is not None
+    return report
+
+
+def _upsert(session: Session, records: list[activityfile.ActivityRecord], report: LibraryReport) -> None:
+    stored = {a.key: a for a in session.scalars(select(Activity).where(Activity.key.in_([r.key for r in records])))}
+    for record in records:
+        values = dict(kind=record.kind, minutes=record.minutes, grouping=record.grouping,
+                      misconceptions=record.misconceptions, languages=record.languages, spec=record.spec)
+        row = stored.get(record.key)
+        if row is None:
+            stored[record.key] = Activity(key=record.key, **values)
+            session.add(stored[record.key])
+            report.added += 1
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+
+MAX_FILE = 2_000_000
+
+
+def import_activities(session: Session, actor: User, filename: str, data: bytes) -> LibraryReport:
+    """An administrator's activity file, validated whole against the misconception bank: its activities are
+    added to the library (a key already there is updated) and its prerequisites added to those there."""
+    authz.require(actor, "manage", Activity(key=""), hide=False)
+    if not data:
+        raise InvalidInput(msg("Choose an activity file (YAML) to import."), field="file")
+    if len(data) > MAX_FILE:
+        raise InvalidInput(msg("The activity file is larger than 2 MB; an activity file is a few hundred KB."),
+                           field="file")
+    try:
+        library = activityfile.read(filename or "activities.yaml", data,
+                                    misconceptions=_known_misconceptions(session) or None)
+    except activityfile.ActivityFileError as exc:
+        raise activity_error(exc) from None
+    pairs = set(prerequisites(session)) | set(library.prerequisites)
+    circle = activityfile.circle(sorted(pairs))
+    if circle:
+        raise InvalidInput(msg("With this file the prerequisites would go round in a circle: %(keys)s.",
+                               keys=" → ".join(circle)), field="file")
+    report = LibraryReport()
+    _upsert(session, library.activities, report)
+    new_pairs = sorted(set(library.prerequisites) - set(prerequisites(session)))
+    session.add_all(Prerequisite(first=first, after=after) for first, after in new_pairs)
+    report.prerequisites = len(pairs)
     return report
 
 

@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app import charts, db
+from app import authz, charts, db
 from app.accounts.forms import ActionForm
 from app.diagnostics import service as diagnostics
 from app.errors import InvalidInput, form_errors_to, msg
 from app.inputs import digits
 from app.plans import pdf, service
-from app.plans.models import GOAL_STATES
+from app.plans.models import GOAL_STATES, Activity
 from app.rehearsals import service as rehearsals
 from app.rehearsals.models import pick
 
@@ -68,6 +68,37 @@ def index():
     classes = diagnostics.classes_of(s, current_user)
     return render_template("plans/index.html", classes=classes, shared=service.plans_shared_with(s, current_user),
                            states=_state_labels())
+
+
+@bp.get("/activities")
+@login_required
+def library():
+    """The activity library by misconception, in the reader's language; an administrator imports files here."""
+    s = db.session()
+    key = request.args.get("misconception", "")[:80] or None
+    titles = _titles()
+    found = service.activities(s, key)
+    by_misconception: dict[str, list] = {}
+    for activity in found:
+        for m in activity.misconceptions:
+            if key is None or m == key:
+                by_misconception.setdefault(m, []).append(activity)
+    return render_template("plans/library.html", by_misconception=dict(sorted(
+        by_misconception.items(), key=lambda kv: titles.get(kv[0], kv[0]))), titles=titles, chosen=key,
+        lang=_lang(), kinds=_kind_labels(), groupings=_grouping_labels(), total=len(found),
+        may_import=authz.may(current_user, "manage", Activity(key="")), action_form=ActionForm())
+
+
+@bp.post("/activities/import")
+@login_required
+@form_errors_to("plans.library", "#import")
+def import_activities():
+    upload = request.files.get("file")
+    data = upload.read(service.MAX_FILE + 1) if upload else b""
+    report = service.import_activities(db.session(), current_user, upload.filename if upload else "", data)
+    flash(_("Activities added: %(added)d, updated: %(updated)d, unchanged: %(unchanged)d.", added=report.added,
+            updated=report.updated, unchanged=report.unchanged), "info")
+    return redirect(url_for("plans.library"))
 
 
 @bp.get("/classes/<int:class_id>")

@@ -116,6 +116,11 @@ def test_results_draft_edit_and_print_a_plan_in_hebrew(plans_server, page, tmp_p
     page.goto(server.url + pdf_url.replace("/plan.pdf", "/print"))
     assert page.locator("html").get_attribute("dir") == "rtl"
     _shoot(page, folder, "plan-print-he")
+    page.goto(server.url + "/plans/activities?misconception=larger-denominator-larger")
+    expect(page.locator("section.card h2").first).to_contain_text("מכנה גדול יותר")
+    page.locator("ul.activities summary").first.click()
+    expect(page.locator("ul.activities ol li").first).to_be_visible()
+    _shoot(page, folder, "plans-library-he")
     page.goto(class_url + "/week")
     expect(page.locator(".week .day")).to_have_count(7)
     _shoot(page, folder, "plans-week-he")

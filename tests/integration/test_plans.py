@@ -492,3 +492,72 @@ def test_a_lesson_moment_tagged_with_the_misconception_is_cited_and_linked_both_
     session.commit()
     page = client.get(f"/rehearsals/scenarios/{scenario.public_id}").get_data(as_text=True)
     assert 'id="plans-on-this"' in page and f"/plans/{plan.public_id}" in page
+
+
+def test_the_activity_library_page_and_an_administrators_import(app, session, people, library):
+    import io
+
+    from tests.web import csrf_token, signed_in
+
+    teacher = signed_in(app, people["teacher"].email, people["password"])
+    page = teacher.get("/plans/activities").get_data(as_text=True)
+    assert "48 activities" in page and 'id="m-larger-denominator-larger"' in page and 'id="import"' not in page
+    one = teacher.get("/plans/activities?misconception=larger-denominator-larger").get_data(as_text=True)
+    assert one.count('<section class="card" id="m-') == 1 and "One bar, more and more people" in one
+    assert teacher.get("/plans/activities?misconception=" + "x" * 500).status_code == 200
+    token = csrf_token(teacher, "/plans/activities")
+    good = builders.ACTIVITIES / "sample.yaml"
+    refused = teacher.post("/plans/activities/import", data={"csrf_token": token, "file": (good.open("rb"), "a.yaml")})
+    assert refused.status_code == 403
+    admin = signed_in(app, people["admin"].email, people["password"])
+    token = csrf_token(admin, "/plans/activities")
+    assert 'id="import"' in admin.get("/plans/activities").get_data(as_text=True)
+    text = good.read_text(encoding="utf-8")
+    for data, says in (
+        (b"", "Choose an activity file"),
+        (text.replace("[no-number-between]", "[no-such-misconception]").encode(),
+         "unknown misconception &#39;no-such-misconception&#39;"),
+        (b"activities: [", "malformed YAML"),
+        (text.replace("first: multiplication-makes-bigger", "first: no-number-between")
+         .replace("after: [no-number-between]", "after: [larger-denominator-larger]").encode(), "in a circle"),
+    ):
+        answer = admin.post("/plans/activities/import", data={"csrf_token": token, "file": (io.BytesIO(data),
+                                                                                             "mine.yaml")},
+                            follow_redirects=True)
+        assert answer.status_code == 200 and says in answer.get_data(as_text=True), says
+    # Larger than any request the app takes: refused before the form is read, and said so.
+    huge = admin.post("/plans/activities/import", data={"csrf_token": token, "file": (io.BytesIO(
+        b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)), "mine.yaml")})
+    assert huge.status_code == 413 and "exceeds the size" in huge.get_data(as_text=True)
+    assert len(plans.activities(session)) == 48
+    answer = admin.post("/plans/activities/import", data={"csrf_token": token, "file": (good.open("rb"), "a.yaml")},
+                        follow_redirects=True)
+    assert "Activities added: 1, updated: 0, unchanged: 0." in answer.get_data(as_text=True)
+    session.expire_all()
+    assert len(plans.activities(session, "no-number-between")) >= 3
+    assert ("multiplication-makes-bigger", "no-number-between") in plans.prerequisites(session)
+
+
+def test_the_timeline_follows_each_goal_through_the_record_of_changes(app, session, people, klass, result):
+    from tests.web import signed_in
+
+    teacher = people["teacher"]
+    s01 = next(s for s in klass.students if s.code == "S01")
+    plan = plans.draft_for_student(session, teacher, s01.id, today=TODAY)
+    first, second = plan.goals
+    plans.set_goal(session, teacher, plan.public_id, first.id, status="partly")
+    plans.set_goal(session, teacher, plan.public_id, second.id, note="not a status change")
+    plans.set_goal(session, teacher, plan.public_id, first.id, status="met")
+    session.commit()
+    changes = session.query(PlanChange).filter_by(plan_id=plan.id).order_by(PlanChange.id).all()
+    base = changes[0].at
+    for n, change in enumerate(changes):  # the draft, then a change a week
+        change.at = base + dt.timedelta(weeks=n)
+    session.commit()
+    session.expire_all()
+    plan = session.get(LearningPlan, plan.id)
+    days, series = plans.timeline(plan)
+    assert days == [(base + dt.timedelta(weeks=n)).date() for n in (0, 1, 3)]  # the note changed no level
+    assert series == {first.misconception: [1, 2, 3], second.misconception: [1, 1, 1]}
+    page = signed_in(app, teacher.email, people["password"]).get(f"/plans/{plan.public_id}").get_data(as_text=True)
+    assert 'id="timeline"' in page and "<svg" in page[page.index('id="timeline"'):]
