@@ -99,3 +99,12 @@ def choose_tag(page: Page, n: int = 0) -> str:
     text = label.inner_text().strip()
     label.locator("input").check()
     return text
+
+
+def switch_language(page: Page, lang: str, select: str = "form.lang select[name=locale]") -> None:
+    """Choose a language in the header's form and wait for the page it reloads into. The click starts a
+    navigation: the wait covers it (a predicate run between two documents finds no documentElement)."""
+    page.select_option(select, lang)
+    with page.expect_navigation():
+        page.click("form.lang button")
+    page.wait_for_function(f"() => document.documentElement !== null && document.documentElement.lang === '{lang}'")

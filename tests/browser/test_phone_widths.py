@@ -22,7 +22,7 @@ from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from app.video.models import Clip, Segment, Transcript
 from tests import builders
-from tests.browser.steps import log_in
+from tests.browser.steps import log_in, switch_language
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
@@ -169,9 +169,7 @@ def _pages(args: dict) -> list[tuple[str, str]]:
 
 
 def _switch(page, lang: str) -> None:
-    page.select_option("form.lang select[name=locale]", lang)
-    page.click("form.lang button")
-    page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+    switch_language(page, lang)
 
 
 def _too_wide(page) -> list[str]:

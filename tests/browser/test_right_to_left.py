@@ -10,7 +10,7 @@ from app.config import load_settings
 from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from tests import builders
-from tests.browser.steps import log_in
+from tests.browser.steps import log_in, switch_language
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -49,9 +49,7 @@ def test_a_rubric_level_shows_its_beginning_in_a_right_to_left_page(live_server,
         page.set_default_timeout(15000)
         log_in(page, live_server.url, pending_short_answer["email"], builders.PASSWORD)
         page.goto(live_server.url + "/dashboard")
-        page.select_option("form.lang select[name=locale]", lang)
-        page.click("form.lang button")
-        page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+        switch_language(page, lang)
         # The bank in English (?lang=en) inside a Hebrew or Arabic page: a level that reads left to right.
         page.goto(live_server.url + pending_short_answer["results"] + "?lang=en")
         select = page.locator("#to-score select[name=level]").first
