@@ -961,6 +961,16 @@ def check_items(session: Session, plan: LearningPlan, lang: str) -> dict[int, ob
     return {g.id: diagnostics.item_text(items[g.check_item], lang) for g in plan.goals if g.check_item in items}
 
 
+def answer_labels(session: Session, plan: LearningPlan, lang: str) -> dict[str, dict[str, str]]:
+    """item key -> {choice key: the label a reader in `lang` sees} for the items a plan's evidence cites, so an
+    answer reads "ב" in Hebrew where the data says "B"."""
+    keys = {a["item"] for g in plan.goals for a in (g.evidence or {}).get("answers", [])}
+    if not keys:
+        return {}
+    return {item.key: diagnostics.item_text(item, lang).choice_labels
+            for item in session.scalars(select(Item).where(Item.key.in_(keys), Item.current.is_(True)))}
+
+
 LEVELS = {"not_yet": 1, "working": 1, "partly": 2, "met": 3}
 
 

@@ -223,7 +223,8 @@ def _plan_page(public_id: str):
         "plans/plan.html", plan=plan, lang=lang, library=library, titles=titles, states=_state_labels(),
         kinds=_kind_labels(), groupings=_grouping_labels(), may_edit=may_edit, scenarios=scenarios,
         choices={key: service.activities(s, key) for key in keys}, action_form=ActionForm(),
-        check_items=service.check_items(s, plan, lang), timeline=_timeline(plan, titles, lang),
+        check_items=service.check_items(s, plan, lang), answer_labels=service.answer_labels(s, plan, lang),
+        timeline=_timeline(plan, titles, lang),
         change_labels=_change_labels(), shown=lambda text: _shown(text, titles, library, lang))
 
 

@@ -334,6 +334,9 @@ def test_the_teacher_drafts_edits_and_prints_plans_through_the_pages_and_bad_inp
         "title": "mine", "csrf_token": csrf_token(other, "/plans/")}).status_code == 404
     assert other.post(f"/plans/classes/{klass.id}/draft", data={
         "csrf_token": csrf_token(other, "/plans/")}).status_code == 404
+    # A teacher reading in Hebrew sees the answer as the class's students saw it: ב, not B.
+    client.post("/language", data={"locale": "he", "next": "/dashboard", "csrf_token": token})
+    assert "<bdi>ב</bdi>" in _page(client.get(f"/plans/{plan.public_id}"))
 
 
 def test_drafting_one_student_from_the_page_and_a_student_without_results(app, session, people, klass, result):
