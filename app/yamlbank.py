@@ -54,7 +54,7 @@ from ruamel.yaml.reader import ReaderError
 from app import richtext
 
 __all__ = ["KEY", "LANGUAGES", "MAX_CHARS", "MAX_DEPTH", "Context", "Document", "Duplicate", "Problems", "Unreadable",
-           "key", "language_map", "line_of", "load", "show", "whole_number"]
+           "key", "language_map", "line_of", "load", "read_languages", "show", "whole_number"]
 
 #: Largest file accepted, in characters: the starter banks are a few KB to 100 KB; refuse the absurd before parsing.
 MAX_CHARS = 1_000_000
@@ -326,3 +326,15 @@ def key(ctx: Context, data: Mapping, name: str = "key", path: str | None = None)
                   if value is None else f"must be lowercase letters, digits and hyphens, not {show(value)}")
         return ""
     return value
+
+
+def read_languages(ctx: Context, data: Mapping) -> None:
+    """A file's `languages: [he]` header: the languages its texts are written in (all three when absent)."""
+    languages = data.get("languages")
+    if languages is None:
+        return
+    if (not isinstance(languages, list) or not languages
+            or any(lang not in LANGUAGES for lang in languages) or len(set(languages)) != len(languages)):
+        ctx.error(data, "languages", "languages", "must list some of en, he, ar once each")
+    else:
+        ctx.languages = tuple(languages)

@@ -219,13 +219,7 @@ def read(name: str, text: str | bytes, *, misconceptions: set[str] | None = None
         problems.add(yamlbank.line_of(data), "activities", "is required: a list of activities")
         raise ActivityFileError(problems.lines)
     ctx = yamlbank.Context(problems, yamlbank.LANGUAGES)
-    languages = data.get("languages")
-    if languages is not None:
-        if (not isinstance(languages, list) or not languages
-                or any(lang not in yamlbank.LANGUAGES for lang in languages) or len(set(languages)) != len(languages)):
-            ctx.error(data, "languages", "languages", "must list some of en, he, ar once each")
-        else:
-            ctx.languages = tuple(languages)
+    yamlbank.read_languages(ctx, data)
     for name_ in data:
         if name_ not in ("languages", "activities", "prerequisites"):
             ctx.error(data, name_, str(name_), "unknown field (expected languages, activities, prerequisites)")

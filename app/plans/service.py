@@ -867,7 +867,7 @@ def goal_state(evidence: analysis.Evidence | None, before: analysis.Evidence | N
 def reassess(session: Session, actor: User, class_id: int) -> list[LearningPlan]:
     """Every open plan of the class against each member's latest result, when it is newer than the plan's
     draft: each goal becomes met, partly or not yet (a group goal: the least any member reached)."""
-    group = diagnostics.get_class(session, actor, class_id, "edit")
+    diagnostics.get_class(session, actor, class_id, "edit")  # only the class's teacher re-assesses
     plans = [p for p in plans_of_class(session, actor, class_id) if not p.closed and p.teacher_id == actor.id]
     students = list({m.student_id: m.student for p in plans for m in p.members}.values())
     latest = _evidence(session, students)
@@ -903,7 +903,6 @@ def reassess(session: Session, actor: User, class_id: int) -> list[LearningPlan]
         plan.reassessed_with = newer[0].assignment
         plan.updated_at = utcnow()
         changed.append(plan)
-    del group
     return changed
 
 

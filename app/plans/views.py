@@ -318,9 +318,7 @@ def update_activity(public_id: str, activity_id: int):
                             done=None if done is None else done == "1", day=request.form.get("day", "")[:40],
                             clear_day=request.form.get("clear_day") == "1")
     flash(_("Saved."), "info")
-    return redirect(request.form.get("next") == "week" and url_for(
-        "plans.week", class_id=service.get_plan(db.session(), current_user, public_id).class_id)
-        or url_for("plans.plan", public_id=public_id))
+    return redirect(url_for("plans.plan", public_id=public_id))
 
 
 @bp.post("/<public_id>/activities/<int:activity_id>/remove")

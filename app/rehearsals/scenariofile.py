@@ -125,13 +125,7 @@ def read(name: str, text: str | bytes, *, topics: set[str] | None = None,
         problems.add(yamlbank.line_of(data), "scenarios", "is required: a list of scenarios")
         raise ScenarioFileError(problems.lines)
     ctx = _Ctx(problems, LANGUAGES)
-    languages = data.get("languages")
-    if languages is not None:
-        if (not isinstance(languages, list) or not languages
-                or any(lang not in LANGUAGES for lang in languages) or len(set(languages)) != len(languages)):
-            ctx.error(data, "languages", "languages", "must list some of en, he, ar once each")
-        else:
-            ctx.languages = tuple(languages)
+    yamlbank.read_languages(ctx, data)
 
     rubrics: dict[str, dict] = {}
     for n, raw in enumerate(data.get("rubrics") or []):
