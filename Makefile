@@ -51,6 +51,7 @@ run: install
 	$(BIN)/classlab frameworks import
 	$(BIN)/classlab rehearsals import
 	$(BIN)/classlab plans import
+	$(BIN)/classlab meetings import
 	$(BIN)/classlab run --with-worker --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests, ffmpeg and espeak-ng for generated media fixtures.

@@ -170,6 +170,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.feedback import api as feedback_api
     from app.feedback import views as feedback_views
     from app.health import api as health_api
+    from app.meetings import api as meetings_api
+    from app.meetings import policy as _meetings_policy  # noqa: F401 - registers rules with app.authz
+    from app.meetings import views as meetings_views
     from app.notifications import api as notifications_api
     from app.notifications import service as notifications_service
     from app.notifications import views as notifications_views
@@ -198,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(notifications_views.bp)
     app.register_blueprint(rehearsals_views.bp)
     app.register_blueprint(plans_views.bp)
+    app.register_blueprint(meetings_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
@@ -206,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(sharing_api.blp)
     api.register_blueprint(diagnostics_api.blp)
     api.register_blueprint(plans_api.blp)
+    api.register_blueprint(meetings_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)
     api.register_blueprint(coaching_api.blp)

@@ -347,6 +347,30 @@ def plans_import(folder: str | None) -> None:
 
 
 @main.group()
+def meetings() -> None:
+    """PLC meetings."""
+
+
+@meetings.command("import")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+def meetings_import(folder: str | None) -> None:
+    """Load the protocol library (default: the protocols shipped in app/meetings/protocols/)."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.meetings import service
+    from app.meetings.protocolfile import ProtocolFileError
+
+    database.bind(load_settings().database_url)
+    try:
+        with database.session_scope() as s:
+            report = service.import_library(s, Path(folder) if folder else None)
+    except ProtocolFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"protocols added: {report.added}, updated: {report.updated}, unchanged: {report.unchanged}")
+
+
+@main.group()
 def frameworks() -> None:
     """Observation frameworks for tagging feedback."""
 

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -216,3 +217,14 @@ class FormParser(FormDataParser):
         form, files = parser.parse(stream, boundary, content_length)
         form = self.cls((name, _text_of(value.encode("latin-1"))) for name, value in form.items(multi=True))
         return stream, form, files
+
+
+def local_datetime(value: str | None, field: str, zone: tzinfo) -> datetime:
+    """A datetime-local form value ("2026-12-08T16:30") in the reader's time zone, as UTC for storing."""
+    try:
+        naive = datetime.fromisoformat((value or "")[:40])
+    except (TypeError, ValueError):
+        raise InvalidInput(msg("'%(value)s' is not a date and time.", value=(value or "")[:40]), field=field) from None
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    return naive.replace(tzinfo=zone).astimezone(UTC)

@@ -30,8 +30,8 @@ from pathlib import Path
 
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
-    for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "notifications",
-                    "plans", "rehearsals", "sharing", "video")
+    for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "meetings",
+                    "notifications", "plans", "rehearsals", "sharing", "video")
     for module in ("views", "api", "forms", "tus")
 )
 
@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "storage", "app.config", "app.db", "app.errors", "app.charts", "app.richtext", "app.yamlbank",
         # Serialized answers kept per process under version keys, and sending them with their ETag.
         "app.cache", "app.http",
+        "app.pdf",  # a printable page as a PDF (WeasyPrint): plans, meeting records
         "app.inputs",  # reads a page's form with the use case's schema (the API reads JSON with the same one)
         "app.l10n",  # dates, times and numbers in the reader's Israeli locale (en-IL, he-IL, ar-IL)
         # The questions lower layers ask higher ones (blinker signals), and the Flask extensions that views
@@ -68,6 +69,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # A student's plan is drawn from a diagnostic result, cites lesson moments (feedback comments tagged with a
     # misconception) and links to rehearsals of the response; the coach reads it through coaching's links.
     ("plans", ("app.plans",)),
+    # A community's meeting looks at evidence from every module below: clips shared with the community, a class's
+    # anonymised result or one item's answers, a rehearsal attempt shown to the community's group.
+    ("meetings", ("app.meetings",)),
     # "Download all my data" gathers every module's records of one person.
     ("the whole account", ("app.export",)),
     ("entry points", (

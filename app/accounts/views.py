@@ -245,6 +245,11 @@ def dashboard():
     data["today"] = date.today()
     data["to_review"] = rehearsals.shared_with_me(s, current_user)[:5]
     data["my_attempts"] = rehearsals.attempts_of(s, current_user)[:5]
+    from app.meetings import service as meetings
+
+    data["meetings_soon"] = meetings.upcoming(s, current_user)
+    data["meeting_steps"] = meetings.next_steps_for(s, current_user)
+    data["action_form"] = ActionForm()
     data["first_steps"] = _first_steps(s, current_user, data)
     return render_template("accounts/dashboard.html", **data, Role=Role)
 

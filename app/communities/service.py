@@ -12,18 +12,38 @@ from app.communities import policy
 from app.communities.models import MEMBER_ROLES, Community, CommunityMember
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, msg
 
+LANGUAGES = ("he", "ar", "en")
 
-def create_community(session: Session, actor: User, name: str, description: str = "") -> Community:
+
+def _language(language: str | None, default: str) -> str:
+    if language is None:
+        return default
+    if language not in LANGUAGES:
+        raise InvalidInput(msg("A community meets in Hebrew, Arabic or English."), field="language")
+    return language
+
+
+def create_community(session: Session, actor: User, name: str, description: str = "", *,
+                     language: str | None = None) -> Community:
     if not policy.may_create(actor):
         raise Forbidden(msg("Only PLC facilitators, school leaders and administrators start communities."))
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput(msg("A community needs a name of 1 to 200 characters."), field="name")
     community = Community(name=name, description=(description or "").strip()[:5000], created_by=actor,
-                          organization_id=actor.organization_id)
+                          organization_id=actor.organization_id,
+                          language=_language(language, (actor.locale or "en")[:2] if (actor.locale or "en")[:2]
+                                             in LANGUAGES else "en"))
     community.members.append(CommunityMember(user=actor, role="facilitator"))
     session.add(community)
     session.flush()
+    return community
+
+
+def set_language(session: Session, actor: User, public_id: str, language: str) -> Community:
+    """The language the community's meetings are held and recorded in (the record's PDF)."""
+    community = get_community(session, actor, public_id, "manage")
+    community.language = _language(language or "", community.language)
     return community
 
 

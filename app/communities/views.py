@@ -28,7 +28,8 @@ def index():
 @form_errors_to("communities.index")
 def create():
     community = service.create_community(db.session(), current_user, request.form.get("name", ""),
-                                         request.form.get("description", ""))
+                                         request.form.get("description", ""),
+                                         language=request.form.get("language", "")[:8] or None)
     return redirect(url_for("communities.show", public_id=community.public_id))
 
 
@@ -63,3 +64,12 @@ def remove_member(public_id: str, user_id: int):
         flash(_("You left the community."), "info")
         return redirect(url_for("communities.index"))
     return redirect(url_for("communities.show", public_id=public_id) + "#members")
+
+
+@bp.post("/<public_id>/language")
+@login_required
+@form_errors_to("communities.show", "#community-meetings")
+def set_language(public_id: str):
+    service.set_language(db.session(), current_user, public_id, request.form.get("language", "")[:8])
+    flash(_("Saved."), "info")
+    return redirect(url_for("communities.show", public_id=public_id) + "#community-meetings")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -20,7 +20,7 @@ from app.config import RTL
 from app.diagnostics import analysis, bankfile, service
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.extensions import limiter
-from app.inputs import digits
+from app.inputs import digits, local_datetime
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
@@ -65,12 +65,7 @@ def bank_language_switcher() -> dict:
 
 def _local(value: str, field: str) -> datetime:
     """A datetime-local form value in the user's time zone, stored in UTC."""
-    try:
-        naive = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(msg("'%(value)s' is not a date and time.", value=value), field=field) from None
-    zone = ZoneInfo(str(get_timezone() or "Asia/Jerusalem"))
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    return local_datetime(value, field, ZoneInfo(str(get_timezone() or "Asia/Jerusalem")))
 
 
 @bp.get("/")

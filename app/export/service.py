@@ -211,7 +211,16 @@ class _Archive:
         self.text("my_comments_on_others.json", _json(self.comments_on_others()))
         self.diagnostics()
         self.plans()
+        self.meetings()
         self.rehearsals(folders)
+
+    def meetings(self) -> None:
+        """What the user wrote in PLC meetings, the meetings they ran (with their summaries) and their next steps."""
+        from app.meetings.service import export_for
+
+        found = export_for(self.session, self.user)
+        if any(found.values()):
+            self.text("meetings/meetings.json", _json(found))
 
     def plans(self) -> None:
         """The learning plans of the user's classes, with goals, evidence, activities, checks and their record."""
@@ -388,6 +397,8 @@ def _readme(user: User, videos: int) -> str:
         "diagnostics/: " + _("your classes' student codes and the results of each assignment, as CSV"),
         "plans/plans.json: " + _("your students' learning plans: goals with their evidence, activities, checks and "
                                  "the record of every change"),
+        "meetings/meetings.json: " + _("your responses in PLC meetings, the meetings you facilitated with their "
+                                       "summaries, and the next steps assigned to you"),
         "rehearsals/: " + _("the scenarios you wrote (YAML), and your attempts with their reflections, the rubric "
                             "scores they received and the ones you gave (attempts.json); each attempt's recording "
                             "is among the videos"),

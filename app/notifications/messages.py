@@ -39,6 +39,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "rehearsal_share": ("owner", "scenario"),
     "rehearsal_scored": ("reviewer", "scenario"),
     "rehearsal_group": ("facilitator", "scenario", "community"),
+    "meeting_scheduled": ("facilitator", "title", "community"),
+    "meeting_next_step": ("facilitator", "title"),
 }
 
 MESSAGES: dict[str, str] = {
@@ -58,6 +60,9 @@ MESSAGES: dict[str, str] = {
     "rehearsal_share": _l("%(owner)s shared a rehearsal of “%(scenario)s” with you to watch, comment and score."),
     "rehearsal_scored": _l("%(reviewer)s scored your rehearsal of “%(scenario)s” on the rubric."),
     "rehearsal_group": _l("%(facilitator)s started a group rehearsal of “%(scenario)s” in %(community)s."),
+    "meeting_scheduled": _l("%(facilitator)s scheduled the meeting “%(title)s” of %(community)s: its evidence is "
+                            "ready to watch."),
+    "meeting_next_step": _l("%(facilitator)s assigned you a next step from the meeting “%(title)s”."),
 }
 
 # Whole sentences for the cases a param changes the wording: translators get a sentence, never a

@@ -13,12 +13,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app import authz, charts, db
+from app import authz, charts, db, pdf
 from app.accounts.forms import ActionForm
 from app.diagnostics import service as diagnostics
 from app.errors import InvalidInput, form_errors_to, msg
 from app.inputs import digits
-from app.plans import pdf, service
+from app.plans import service
 from app.plans.models import GOAL_STATES, Activity
 from app.rehearsals import service as rehearsals
 from app.rehearsals.models import pick

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 PHONE = {"width": 390, "height": 844}
 # Pages only another role opens (the teacher opens the rest).
-OPENED_BY = {"accounts.people": "leader"}
+OPENED_BY = {"accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
 
 # Routes that are not pages a person reads on a phone, and why.
 SKIP = {
@@ -48,6 +48,11 @@ SKIP = {
     "student.home": "visited as the student",
     "student.answer": "visited as the student",
     "accounts.login": "visited signed out",
+    "meetings.live": "the live view's JSON",
+    "meetings.watch": "records the pre-watch and redirects to the evidence",
+    "meetings.record_markdown": "a Markdown download",
+    "meetings.record_pdf": "a PDF download (its text is checked in tests/browser/test_meetings.py)",
+    "meetings.report_csv": "a CSV download",
 }
 
 
@@ -114,6 +119,15 @@ def seeded(live_server):
             (noa.id, items["frac-add-unlike"]): "A", (noa.id, items["frac-add-decimal"]): "0.3333"})
         plan = plans.draft_for_student(s, teacher, noa.id)
         s.commit()
+        from app.meetings import service as meetings
+
+        meetings.import_library(s)
+        meeting = meetings.schedule(s, people["facilitator"], community.public_id, title="מה התלמידים רואים בשבר?",
+                                    starts_at=utcnow() + timedelta(days=2), protocol="notice-and-wonder")
+        meetings.start(s, people["facilitator"], meeting.public_id)
+        meetings.respond(s, teacher, meeting.public_id, step_id=None,
+                         text="נועה סופרת את החלקים ולא משווה את הגודל שלהם — זה מה שראיתי בדקה השנייה.")
+        s.commit()
         goal = plan.goals[0]
         plans.update_activity(s, teacher, plan.public_id, goal.activities[0].id, day=utcnow().date().isoformat())
         plans.set_goal(s, teacher, plan.public_id, goal.id, note="הרצועות עזרו לה לראות שהחלקים קטנים יותר.")
@@ -140,6 +154,10 @@ def seeded(live_server):
             "plans.student": {"student_id": noa.id},
             "plans.plan": {"public_id": plan.public_id},
             "plans.printable": {"public_id": plan.public_id},
+            "meetings.meeting": {"public_id": meeting.public_id},
+            "meetings.record": {"public_id": meeting.public_id},
+            "meetings.community": {"public_id": community.public_id},
+            "meetings.new": {"community": community.public_id},
         }
 
         def reset_token():  # made after the login, which may rehash the password (and so end older links)

@@ -29,6 +29,8 @@ EXAMPLES = {
     "rehearsal_share": {"owner": "Noa Levi", "scenario": "Comparing fractions"},
     "rehearsal_scored": {"reviewer": "Dana Cohen", "scenario": "Comparing fractions"},
     "rehearsal_group": {"facilitator": "Rina Adler", "scenario": "Comparing fractions", "community": "Math PLC"},
+    "meeting_scheduled": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4", "community": "Math PLC"},
+    "meeting_next_step": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4"},
 }
 
 

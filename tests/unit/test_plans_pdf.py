@@ -6,9 +6,8 @@ import builtins
 
 import pytest
 
-from app import richtext
+from app import pdf, richtext
 from app.errors import ServiceUnavailable
-from app.plans import pdf
 
 
 def test_maths_becomes_spans_weasyprint_lays_out():

@@ -1,5 +1,6 @@
-"""A plan as a PDF, rendered on the server by WeasyPrint (Pango and HarfBuzz shape Hebrew and Arabic, and the
-bidirectional algorithm orders mixed lines), from the same HTML as the printable page.
+"""A printable page (a learning plan, a meeting's record) as a PDF, rendered on the server by WeasyPrint (Pango and
+HarfBuzz shape Hebrew and Arabic, and the bidirectional algorithm orders mixed lines), from the same HTML as the
+printable page.
 
 WeasyPrint lays out HTML and CSS but not MathML, so the maths of the activities ($\\frac{1}{2}$ rendered by
 app.richtext as <math>) is rewritten to spans first: a fraction becomes a numerator over a denominator with a rule
@@ -63,9 +64,9 @@ def math_to_html(html: str) -> str:
     return _MATH.sub(one, html)
 
 
-def stylesheet() -> str:
-    """The printable plan's stylesheet, put inline in the PDF's HTML (the page links the same file)."""
-    return (Path(__file__).resolve().parents[1] / "static" / "css" / "plan-print.css").read_text(encoding="utf-8")
+def stylesheet(name: str = "plan-print.css") -> str:
+    """A printable page's stylesheet (app/static/css/), put inline in the PDF's HTML (the page links the same file)."""
+    return (Path(__file__).resolve().parent / "static" / "css" / name).read_text(encoding="utf-8")
 
 
 def render(html: str) -> bytes:
