@@ -73,6 +73,14 @@ class ResponseOut(Schema):
     created_at = fields.DateTime()
 
 
+class AttendanceOut(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    role = fields.String(metadata={"description": "facilitator or member"})
+    prewatched_at = fields.String(allow_none=True, metadata={"description": "when they opened the evidence first"})
+    present = fields.Boolean()
+
+
 class MeetingIn(Schema):
     community = fields.String(required=True, validate=validate.Length(min=1, max=32))
     title = fields.String(required=True, validate=validate.Length(min=1, max=service.MAX_TITLE))
@@ -265,6 +273,7 @@ class NextSteps(MethodView):
 @blp.route("/<public_id>/attendance")
 class AttendanceList(MethodView):
     @login_required
+    @blp.response(200, AttendanceOut(many=True))
     def get(self, public_id: str):
         """Who pre-watched the evidence and who came (the facilitator's view)."""
         s = db.session()

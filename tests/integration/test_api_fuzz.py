@@ -128,6 +128,17 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     plan, doomed_plan = sorted(drafted.plans, key=lambda p: p.title)  # "Noa" (S01), then "S02"
     spare_activity = next(a.key for a in plans.activities(session)
                           if a.key not in {g.activity_key for g in plan.goals[0].activities})
+    from app.meetings import service as meetings
+
+    meeting = meetings.schedule(session, facilitator, plc.public_id, title="Week 1", starts_at=lesson.created_at)
+    held = meetings.add_step(session, facilitator, meeting.public_id, lang="en", title="Notice", prompt="What?",
+                             minutes=5, responses="held", evidence="clip", ref=clip.public_id)
+    meetings.start(session, facilitator, meeting.public_id)
+    said = meetings.respond(session, teacher, meeting.public_id, step_id=held.id, text="They count.", seconds=4)
+    planned = meetings.schedule(session, facilitator, plc.public_id, title="Week 2", starts_at=lesson.created_at)
+    meetings.add_step(session, facilitator, planned.public_id, lang="en", title="Wonder", prompt="Why?", minutes=5)
+    doomed_meeting = meetings.schedule(session, facilitator, plc.public_id, title="Gone", starts_at=lesson.created_at)
+    session.commit()
     upload = builders.upload(app, session, teacher, length=64)
     archive = export.request_export(session, teacher)
     session.commit()
@@ -144,7 +155,8 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
                  clip_share=clip_share, lesson_share=lesson_share, doomed=doomed, link=link, pending=pending,
                  cycle=cycle, klass=klass, first=first, again=again, item_key=item_key, upload=upload,
                  archive=archive, spare=spare, failed=failed, plan=plan, doomed_plan=doomed_plan,
-                 spare_activity=spare_activity)
+                 spare_activity=spare_activity, meeting=meeting, held=held, said=said, planned=planned,
+                 doomed_meeting=doomed_meeting)
     return tokens, world
 
 
@@ -155,6 +167,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
     v = "/api/v1/videos"
     tus = {"Tus-Resumable": "1.0.0"}
     pl, plan = "/api/v1/plans", w["plan"]
+    mt, meeting = "/api/v1/meetings", w["meeting"].public_id
     goal = plan.goals[0]
     return {
         ("GET", "/api/v1/accounts/users/{user_id}"): [Binding(path={"user_id": p["colleague"].id}),
@@ -278,6 +291,32 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
                     good_body={"done": True})],
         ("DELETE", pl + "/{public_id}/activities/{activity_id}"): [
             Binding(path={"public_id": plan.public_id, "activity_id": goal.activities[-1].id})],
+        ("POST", mt + "/"): [Binding("facilitator", good_body={
+            "community": w["plc"].public_id, "title": "Week 3", "starts_at": "2099-01-01T16:00:00+02:00",
+            "mode": "online", "place": "https://meet.example/plc"})],
+        ("GET", mt + "/{public_id}"): [Binding(path={"public_id": meeting}),
+                                       Binding("facilitator", {"public_id": meeting})],
+        ("DELETE", mt + "/{public_id}"): [Binding("facilitator", {"public_id": w["doomed_meeting"].public_id})],
+        ("GET", mt + "/{public_id}/responses"): [Binding(path={"public_id": meeting}),
+                                                 Binding("colleague", {"public_id": meeting})],
+        ("POST", mt + "/{public_id}/responses"): [
+            Binding(path={"public_id": meeting}, good_body={"text": "I wonder why.", "step": w["held"].id,
+                                                            "seconds": 6.5})],
+        ("POST", mt + "/{public_id}/steps"): [Binding("facilitator", {"public_id": meeting}, good_body={
+            "title": "Next", "prompt": "What will you try?", "minutes": 10, "evidence": "clip", "ref": clip})],
+        ("POST", mt + "/{public_id}/steps/{step_id}/reveal"): [
+            Binding("facilitator", {"public_id": meeting, "step_id": w["held"].id})],
+        ("POST", mt + "/{public_id}/start"): [Binding("facilitator", {"public_id": w["planned"].public_id})],
+        ("PUT", mt + "/{public_id}/current-step"): [Binding("facilitator", {"public_id": meeting},
+                                                            good_body={"position": 0})],
+        ("PUT", mt + "/{public_id}/responses/{response_id}/highlight"): [
+            Binding("facilitator", {"public_id": meeting, "response_id": w["said"].id}, good_body={"on": True})],
+        ("POST", mt + "/{public_id}/close"): [Binding("facilitator", {"public_id": meeting})],
+        ("PUT", mt + "/{public_id}/summary"): [Binding("facilitator", {"public_id": meeting},
+                                                       good_body={"summary": "We saw counting."})],
+        ("POST", mt + "/{public_id}/next-steps"): [Binding("facilitator", {"public_id": meeting}, good_body={
+            "text": "Try strips", "assignee": p["teacher"].id, "due": "2099-01-01"})],
+        ("GET", mt + "/{public_id}/attendance"): [Binding("facilitator", {"public_id": meeting})],
         ("POST", "/api/v1/uploads/"): [Binding(good_headers={**tus, "Upload-Length": "10"})],
         ("HEAD", "/api/v1/uploads/{upload_id}"): [Binding(path={"upload_id": w["upload"].id})],
         ("PATCH", "/api/v1/uploads/{upload_id}"): [
@@ -292,7 +331,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
 # everyone else uses is never deleted (a spare one is), and tokens go very last all the same, in case a
 # generated id names one.
 REVOKES_TOKENS = "DELETE /api/v1/accounts/tokens/{token_id}"
-LAST = [("POST", "/agree"), ("DELETE", "/activities/"), ("DELETE", "/plans/"),
+LAST = [("POST", "/close"), ("POST", "/agree"), ("DELETE", "/activities/"), ("DELETE", "/plans/"),
         ("DELETE", "/comments/"), ("DELETE", "/shares/"), ("PUT", "/consent"),
         ("DELETE", "/members/"), ("DELETE", "/clips/"), ("DELETE", "/uploads/"), ("POST", "/coaching/links/{link_id}"),
         ("DELETE", "/coaching/links/"), ("DELETE", "/videos/"), ("DELETE", "/accounts/tokens/")]

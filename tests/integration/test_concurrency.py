@@ -163,3 +163,72 @@ def test_twenty_simultaneous_submits_from_one_student_store_one_submission(serve
     stored = session.scalars(select(Submission)).all()
     assert len(stored) == 1 and stored[0].submitted_at is not None
     assert [a.value for a in session.scalars(select(Answer))] == ["eighths are smaller"]
+
+
+def test_a_live_meeting_behind_gunicorn_reaches_every_member_once_within_two_seconds(server, session, people):
+    """The live channel across gunicorn's three processes: twenty members poll the meeting with their ETags while
+    ten of them respond at the same moment; every member sees every response, once, within two seconds of the
+    answer to its POST (the poll every second, as the page's script does), on SQLite and on PostgreSQL + Redis."""
+    import time
+
+    from app.communities import service as communities
+    from app.db import utcnow
+    from app.meetings import service as meetings
+
+    members = [builders.user(session, f"member{i:02d}@a.example", "teacher", people["orgs"]["a"],
+                             display_name=f"Member {i}") for i in range(CLIENTS)]
+    session.commit()
+    plc = builders.community(session, people["facilitator"], "Live PLC", members=tuple(m.email for m in members))
+    meeting = meetings.schedule(session, people["facilitator"], plc.public_id, title="Live", starts_at=utcnow())
+    meetings.add_step(session, people["facilitator"], meeting.public_id, lang="en", title="Notice", prompt="What?",
+                      minutes=5)
+    meetings.start(session, people["facilitator"], meeting.public_id)
+    session.commit()
+    crowd = [Person(server, m, people["password"], None) for m in members]
+    url = f"{server.url}/meetings/{meeting.public_id}"
+    seen: list[dict[int, float]] = [{} for _ in crowd]
+    duplicated, errors, stop = [], [], threading.Event()
+
+    def watch(i: int, person: Person) -> None:
+        etag = None
+        while not stop.is_set():
+            resp = person.http.get(url + "/live", headers={"If-None-Match": etag} if etag else {}, timeout=60)
+            if resp.status_code == 200:
+                etag = resp.headers["ETag"]
+                ids = [r["id"] for r in resp.json()["responses"]]
+                if len(ids) != len(set(ids)):
+                    duplicated.append((i, ids))
+                now = time.monotonic()
+                for rid in ids:
+                    seen[i].setdefault(rid, now)
+            elif resp.status_code != 304:
+                errors.append((i, resp.status_code, resp.text[:200]))
+            stop.wait(1.0)
+
+    watchers = [threading.Thread(target=watch, args=(i, p), daemon=True) for i, p in enumerate(crowd)]
+    for t in watchers:
+        t.start()
+    time.sleep(1.5)
+
+    def respond(i: int, person: Person) -> tuple[int, int | None, float]:
+        resp = person.http.post(url + "/responses", data={"text": f"notice {i}", "csrf_token": person.csrf},
+                                headers={"Accept": "application/json"}, timeout=60)
+        return resp.status_code, resp.json().get("id") if resp.status_code == 201 else None, time.monotonic()
+
+    sent = _all_at_once(crowd[:CLIENTS // 2], respond)
+    assert all(a[0] == 201 and a[1] for a in sent), sent
+    time.sleep(3.5)
+    stop.set()
+    for t in watchers:
+        t.join(30)
+    assert not errors and not duplicated, (errors[:3], duplicated[:3])
+    late = [(i, rid, round(seen[i][rid] - at, 2)) for _s, rid, at in sent for i in range(CLIENTS)
+            if rid not in seen[i] or seen[i][rid] - at > 2.0]
+    assert not late, late[:10]  # every response reached every member, within two seconds
+    assert "Traceback" not in server.log.read_text()
+    session.expire_all()
+    assert sorted(r.text for r in session.scalars(select(meetings.MeetingResponse))) == sorted(
+        f"notice {i}" for i in range(CLIENTS // 2))
+    communities.remove_member(session, people["facilitator"], plc.public_id, members[0].id)
+    session.commit()
+    assert crowd[0].http.get(url + "/live", timeout=60).status_code == 404
