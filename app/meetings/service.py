@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
 
 from app import authz
 from app.accounts.models import Organization, Role, User
@@ -132,14 +133,8 @@ def _community(session: Session, actor: User, public_id: str) -> Community:
 
 
 def _require_facilitator(actor: User, community: Community) -> None:
-    if policy.role_in(actor, community.id, session=authz_session(community)) != "facilitator":
+    if policy.role_in(actor, community.id, object_session(community)) != "facilitator":
         raise Forbidden(msg("Only the community's facilitators prepare and run its meetings."))
-
-
-def authz_session(obj: Any) -> Session | None:
-    from sqlalchemy.orm import object_session
-
-    return object_session(obj)
 
 
 def _clean_title(title: str | None) -> str:
@@ -530,12 +525,17 @@ def import_agenda(session: Session, actor: User, public_id: str, filename: str, 
 
 
 def _attendance(session: Session, meeting: Meeting, user: User) -> Attendance:
-    row = session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                  Attendance.user_id == user.id))
+    """The member's attendance row, made on first need; two requests of one member at once (two tabs) make it
+    once: the second's insert fails inside its savepoint and it reads the first's."""
+    query = select(Attendance).where(Attendance.meeting_id == meeting.id, Attendance.user_id == user.id)
+    row = session.scalar(query)
     if row is None:
-        row = Attendance(meeting_id=meeting.id, user_id=user.id)
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():
+                row = Attendance(meeting_id=meeting.id, user_id=user.id)
+                session.add(row)
+        except IntegrityError:
+            row = session.scalar(query)
     return row
 
 
@@ -814,16 +814,12 @@ def responses_of(session: Session, actor: User, meeting: Meeting) -> dict[int, l
 # ------------------------------------------------------------------------------------ the record
 
 
-def markdown(session: Session, meeting: Meeting, lang: str, labels: dict[str, str]) -> str:
-    """The read-only record as Markdown: agenda with its responses (highlighted ones marked), summary, next steps,
-    attendance. `labels` are the headings in the reader's language."""
+def markdown(session: Session, actor: User, meeting: Meeting, lang: str, labels: dict[str, str]) -> str:
+    """The read-only record as the actor may read it, as Markdown: agenda with its responses (highlighted ones
+    marked), summary, next steps, attendance. `labels` are the headings in the reader's language."""
+    by_step = responses_of(session, actor, meeting)
     out = [f"# {meeting.title}", "", f"{labels['community']}: {meeting.community.name}  ",
-           f"{labels['when']}: {labels['starts_at']}", ""]
-    by_step = defaultdict(list)
-    for r in session.scalars(select(MeetingResponse).where(MeetingResponse.meeting_id == meeting.id)
-                             .order_by(MeetingResponse.id)):
-        by_step[r.step_id].append(r)
-    out.append(f"## {labels['agenda']}")
+           f"{labels['when']}: {labels['starts_at']}", "", f"## {labels['agenda']}"]
     for n, step in enumerate(meeting.steps, start=1):
         out += ["", f"### {n}. {text_in(step.texts.get('title'), lang)} ({step.minutes}′)", "",
                 "> " + text_in(step.texts.get("prompt"), lang).replace("\n", "\n> "), ""]
@@ -839,8 +835,8 @@ def markdown(session: Session, meeting: Meeting, lang: str, labels: dict[str, st
             who = f" — {ns.assignee.display_name}" if ns.assignee else ""
             due = f" ({ns.due.isoformat()})" if ns.due else ""
             out.append(f"- [{'x' if ns.done_at else ' '}] {ns.text}{who}{due}")
-    present = [u.display_name for u, _ in members(session, meeting) if attendance(session, meeting).get(u.id)
-               and attendance(session, meeting)[u.id].present]
+    rows = attendance(session, meeting)
+    present = [u.display_name for u, _ in members(session, meeting) if u.id in rows and rows[u.id].present]
     out += ["", f"## {labels['attendance']}", "", ", ".join(present) or "—", ""]
     return "\n".join(out)
 

@@ -399,7 +399,7 @@ def _record_labels(meeting) -> dict[str, str]:
 def record_markdown(public_id: str):
     s = db.session()
     found = service.get_meeting(s, current_user, public_id)
-    text = service.markdown(s, found, _lang(), _record_labels(found))
+    text = service.markdown(s, current_user, found, _lang(), _record_labels(found))
     return Response(text, mimetype="text/markdown",
                     headers={"Content-Disposition": f"attachment; filename=meeting-{public_id}.md"})
 

@@ -292,6 +292,8 @@ def test_a_live_meeting_held_responses_the_poll_and_a_member_removed_mid_meeting
     runs = facilitator.get(f"/meetings/{made.public_id}/live").get_json()
     assert [r["text"] for r in mine["responses"]] == ["She counts the pieces"] and mine["responses"][0]["seconds"] == 12
     assert theirs["responses"] == [] and theirs["waiting"] == {str(first.id): 1}
+    assert "She counts the pieces" not in _page(colleague.get(f"/meetings/{made.public_id}/record.md"))
+    assert "She counts the pieces" in _page(facilitator.get(f"/meetings/{made.public_id}/record.md"))
     assert [r["text"] for r in runs["responses"]] == ["She counts the pieces"] and len(runs["present"]) == 2
     facilitator.post(f"/meetings/{made.public_id}/steps/{first.id}/reveal", data={"csrf_token": token})
     assert [r["text"] for r in colleague.get(f"/meetings/{made.public_id}/live").get_json()["responses"]] == [
