@@ -202,6 +202,7 @@ if (root) {
       });
       if (resp.ok) {
         if (form.matches(".respond-form")) form.reset();
+        if (form.matches(".reveal-form")) form.remove();
         if (problem) problem.remove();
       } else {
         const data = await resp.json().catch(() => ({}));
