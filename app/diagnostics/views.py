@@ -246,7 +246,14 @@ def results(public_id: str):
         names={st.code: st.name for st in res.students},
         print_view=request.args.get("print") == "1",
         rehearsals=_rehearsals_from(s, res.assignment.public_id),
+        meetings=_meetings_with(s, res.assignment.id),
     )
+
+
+def _meetings_with(s, assignment_id: int) -> list:
+    from app.meetings.service import meetings_with
+
+    return meetings_with(s, current_user, assignment_id=assignment_id)
 
 
 def _rehearsals_from(s, assignment: str) -> list:

@@ -237,6 +237,18 @@ def my_meetings(session: Session, actor: User) -> list[Meeting]:
     return list(session.scalars(authz.visible(actor, select(Meeting)).order_by(Meeting.starts_at.desc())))
 
 
+def meetings_with(session: Session, actor: User, *, clip_id: int | None = None, assignment_id: int | None = None,
+                  attempt_id: int | None = None) -> list[Meeting]:
+    """The meetings the actor reaches that looked at this clip, class result or rehearsal attempt (the evidence's
+    own page links back to them)."""
+    column, value = next((c, v) for c, v in ((MeetingStep.clip_id, clip_id), (MeetingStep.assignment_id,
+                                                                              assignment_id),
+                                             (MeetingStep.attempt_id, attempt_id)) if v is not None)
+    used = select(MeetingStep.meeting_id).where(column == value)
+    return list(session.scalars(authz.visible(actor, select(Meeting)).where(Meeting.id.in_(used))
+                                .order_by(Meeting.starts_at.desc())))
+
+
 def upcoming(session: Session, actor: User, now: datetime | None = None) -> list[Meeting]:
     """Meetings not closed yet of the actor's communities, soonest first (the dashboard)."""
     since = (now or utcnow()) - timedelta(hours=12)

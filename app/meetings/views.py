@@ -125,7 +125,9 @@ def _step_views(s, meeting, lang: str) -> list[dict]:
                 "shared": service.evidence_shared(s, step) if step.evidence != "none" else None}
         if view["shared"] and step.evidence == "clip":
             src, offset = clips.media_url(store, seconds, current_user, step.clip)
-            view.update(src=src, offset=offset or 0.0, clip=step.clip)
+            view.update(src=src, offset=offset or 0.0, clip=step.clip,
+                        may_rehearse=step.clip.video.owner_id == current_user.id
+                        or authz.may(current_user, "comment", step.clip))
         elif view["shared"] and step.evidence == "attempt":
             view.update(attempt=step.attempt)
         elif view["shared"] and step.evidence in ("result", "item"):

@@ -282,6 +282,12 @@ def add_clip(public_id: str):
     return redirect(url_for("video.clip", clip_id=clip.public_id))
 
 
+def _meetings_with(s, **evidence) -> list:
+    from app.meetings.service import meetings_with
+
+    return meetings_with(s, current_user, **evidence)
+
+
 @bp.get("/clips/<clip_id>")
 @login_required
 def clip(clip_id: str):
@@ -302,6 +308,7 @@ def clip(clip_id: str):
         shares=sharing.shares_of(s, video, found) if owner else None,
         communities=list_communities(s, current_user) if owner else [],
         rehearsals=rehearsals.scenarios_from(s, current_user, clip=found),
+        meetings=_meetings_with(s, clip_id=found.id),
         may_rehearse=video.owner_id == current_user.id or authz.may(current_user, "comment", found),
     )
 

@@ -426,6 +426,19 @@ def test_the_community_history_charts_what_was_discussed(app, session, people, p
     assert "Students justify" in page
     with pytest.raises(NotVisible):
         meetings.discussed(session, people["other_teacher"], plc)
+    # linked both ways: the evidence's pages name the meeting (to who may see it), the meeting offers rehearsals
+    clip_page = _page(teacher.get(f"/videos/clips/{clip.public_id}"))
+    assert 'id="clip-meetings"' in clip_page and f"/meetings/{made.public_id}" in clip_page
+    facilitator = signed_in(app, people["facilitator"].email, people["password"])
+    results = _page(facilitator.get(f"/diagnostics/assignments/{result.public_id}"))
+    assert 'id="meetings-from-results"' in results and f"/meetings/{made.public_id}" in results
+    page = _page(teacher.get(f"/meetings/{made.public_id}"))
+    assert "/rehearsals/from/misconception/larger-denominator-larger" in page
+    assert f"/rehearsals/from/clip/{clip.public_id}" in page  # the clip's own teacher may rehearse from it
+    colleague_page = _page(signed_in(app, people["colleague"].email, people["password"]).get(
+        f"/meetings/{made.public_id}"))
+    assert f"/rehearsals/from/clip/{clip.public_id}" not in colleague_page  # shared to watch only
+    assert meetings.meetings_with(session, people["other_teacher"], clip_id=clip.id) == []
 
 
 def test_the_institute_report_counts_meetings_and_active_members_by_organization(app, session, people, plc,
@@ -622,3 +635,46 @@ def test_a_rehearsal_attempt_shown_to_the_community_is_evidence_and_stops_being_
     attempt.shown_to_group = False
     session.commit()
     assert not meetings.evidence_shared(session, step)
+
+
+ROLES = ("facilitator", "teacher", "other_teacher", "coach", "leader", "admin")
+#: (what, expected per role in ROLES order): the facilitator runs it, the member takes part, nobody else sees it.
+MATRIX = (
+    ("page", (200, 200, 404, 404, 404, 404)),
+    ("live", (200, 200, 404, 404, 404, 404)),
+    ("record", (200, 200, 404, 404, 404, 404)),
+    ("respond", (201, 201, 404, 404, 404, 404)),
+    ("move the group", (200, 403, 404, 404, 404, 404)),
+    ("api read", (200, 200, 404, 404, 404, 404)),
+    ("api summary", (200, 403, 404, 404, 404, 404)),
+    ("report", (302, 302, 302, 302, 200, 200)),
+)
+
+
+def test_the_meeting_authorization_matrix_through_pages_and_api(app, session, people, plc, library):
+    made = _meeting(session, people, plc, protocol="what-next")
+    meetings.start(session, people["facilitator"], made.public_id)
+    session.commit()
+    url = f"/meetings/{made.public_id}"
+    for role_index, role in enumerate(ROLES):
+        client = signed_in(app, people[role].email, people["password"])
+        token = csrf_token(client, "/dashboard")
+        auth = bearer(session, people[role])
+        json_headers = {"Accept": "application/json"}
+        answers = {
+            "page": client.get(url).status_code,
+            "live": client.get(url + "/live").status_code,
+            "record": client.get(url + "/record.md").status_code,
+            "respond": client.post(url + "/responses", headers=json_headers,
+                                   data={"csrf_token": token, "text": f"from {role}"}).status_code,
+            "move the group": client.post(url + "/go", headers=json_headers,
+                                          data={"csrf_token": token, "position": "1"}).status_code,
+            "api read": app.test_client().get(f"/api/v1{url}", headers=auth).status_code,
+            "api summary": app.test_client().put(f"/api/v1{url}/summary", headers=auth,
+                                                 json={"summary": "x"}).status_code,
+            "report": client.get("/meetings/report").status_code,
+        }
+        for what, expected in MATRIX:
+            assert answers[what] == expected[role_index], (role, what, answers[what])
+    session.expire_all()
+    assert sorted(r.text for r in session.query(MeetingResponse)) == ["from facilitator", "from teacher"]
