@@ -112,7 +112,9 @@ def _step(ctx: yamlbank.Context, steps: list, n: int) -> ProtocolStep | None:
     for name in raw:
         if name not in STEP_FIELDS:
             ctx.error(raw, name, f"{path}.{name}", f"unknown field (expected one of: {', '.join(STEP_FIELDS)})")
+    where, ctx.where = ctx.where, f"{ctx.where}: {path}" if ctx.where else path  # the step's own minutes
     minutes = yamlbank.whole_number(ctx, raw, "minutes", LEAST_MINUTES, MOST_MINUTES, None)
+    ctx.where = where
     if raw.get("minutes") is None:
         ctx.error(raw, "minutes", f"{path}.minutes",
                   f"is required: a whole number from {LEAST_MINUTES} to {MOST_MINUTES}")

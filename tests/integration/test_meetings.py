@@ -115,7 +115,7 @@ def test_a_protocol_file_with_errors_is_refused_naming_file_line_and_field(sessi
         protocolfile.read("mine.yaml", BROKEN)
     lines = caught.value.lines
     assert "mine.yaml:5: protocol 'quick-look': suits[2]: 'video' is not one of: clip, result, item, attempt" in lines
-    assert "mine.yaml:9: protocol 'quick-look': minutes: 90 is out of range: from 1 to 60" in lines
+    assert "mine.yaml:9: protocol 'quick-look': steps[1]: minutes: 90 is out of range: from 1 to 60" in lines
     assert any(line.startswith("mine.yaml:10: protocol 'quick-look': steps[2].title: missing ar") for line in lines)
     assert "mine.yaml:13: protocol 'quick-look': steps[2].responses: 'later' is not one of: open, held" in lines
     before = len(meetings.protocols(session))
