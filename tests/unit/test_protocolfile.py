@@ -31,7 +31,8 @@ def test_a_protocol_in_one_language_is_read_with_its_steps():
 
 
 @pytest.mark.parametrize(("change", "problem"), [
-    (("minutes: 7", "minutes: 0"), "mine.yaml:14: protocol 'quick-look': steps[2]: minutes: 0 is out of range: from 1 to 60"),
+    (("minutes: 7", "minutes: 0"),
+     "mine.yaml:14: protocol 'quick-look': steps[2]: minutes: 0 is out of range: from 1 to 60"),
     (("responses: held", "responses: later"),
      "mine.yaml:11: protocol 'quick-look': steps[1].responses: 'later' is not one of: open, held"),
     (("suits: [clip, attempt]", "suits: []"), "mine.yaml:6: protocol 'quick-look': suits: is required"),
