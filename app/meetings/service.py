@@ -198,8 +198,12 @@ def get_meeting(session: Session, actor: User, public_id: str, action: str = "vi
 
 
 def _bump(meeting: Meeting) -> None:
-    """What members' screens show has changed: every poll from now on gets the new state."""
-    meeting.version = (meeting.version or 0) + 1
+    """What members' screens show has changed: every poll from now on gets the new state. Incremented by the
+    database (UPDATE ... SET version = version + 1), never from the value this request read: two members
+    responding at the same moment make two versions, so a poll between their commits cannot keep the first
+    one's state under the second one's version."""
+    meeting.version = Meeting.version + 1
+    object_session(meeting).flush([meeting])
 
 
 def _planned_or_live(meeting: Meeting) -> None:

@@ -678,3 +678,35 @@ def test_the_meeting_authorization_matrix_through_pages_and_api(app, session, pe
             assert answers[what] == expected[role_index], (role, what, answers[what])
     session.expire_all()
     assert sorted(r.text for r in session.query(MeetingResponse)) == ["from facilitator", "from teacher"]
+
+
+def test_two_responses_at_the_same_moment_make_two_versions(app, session, people, plc, library):
+    """Each change bumps the meeting's version in the database, never from the value its request read: with a
+    Python-side increment, two requests that read version n would both write n + 1, and a poll between their
+    commits would keep the first one's state under the second one's version."""
+    from app import db
+
+    made = _meeting(session, people, plc)
+    meetings.add_step(session, people["facilitator"], made.public_id, lang="en", title="Go", prompt="Go", minutes=5)
+    meetings.start(session, people["facilitator"], made.public_id)
+    session.commit()
+    before = session.get(Meeting, made.id).version
+    engine = session.get_bind()
+    # Two requests' sessions (the app's: loaded values kept after a commit) that both read version n.
+    first, second = db.session_factory(bind=engine), db.session_factory(bind=engine)
+    try:
+        one, two = first.get(Meeting, made.id), second.get(Meeting, made.id)
+        assert one.version == two.version == before
+        first.commit()
+        second.commit()  # ends its transaction; what it read stays loaded, as within one request
+        meetings.respond(first, first.get(type(people["teacher"]), people["teacher"].id), made.public_id,
+                         step_id=None, text="first")
+        first.commit()
+        meetings.respond(second, second.get(type(people["colleague"]), people["colleague"].id), made.public_id,
+                         step_id=None, text="second")
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    session.expire_all()
+    assert session.get(Meeting, made.id).version == before + 2
