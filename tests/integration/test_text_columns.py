@@ -128,6 +128,15 @@ EXCLUDED: dict[str, str] = {
     "plan_goal.status": "working, met, partly or not yet: a form's value is checked against these before storing",
     "plan_goal.check_item": "an item key of the bank, chosen by the app",
     "plan_goal.check_result": "correct or incorrect: a form's value is checked against these before storing",
+    "community.language": "one of a closed set (he, ar, en) the service checks before anything is stored",
+    "plc_protocol.key": "from the protocol library's files, checked against [a-z0-9-] before anything is stored",
+    "plc_meeting.public_id": "generated id",
+    "plc_meeting.mode": "in person, online or hybrid: a form's value is checked against these before storing",
+    "plc_meeting.status": "planned, live or closed, moved by the app",
+    "plc_meeting_step.evidence": "none, clip, result, item or attempt: checked before storing",
+    "plc_meeting_step.responses": "open or held: checked before storing",
+    "plc_meeting_step.protocol_key": "a protocol of the library, looked up before storing",
+    "plc_meeting_step.item_key": "copied by the app from the assignment's item the question number names",
     "plan_goal_activity.activity_key": "a key of the activity library, looked up before anything is stored",
     "plan_change.what": "a code the app writes for each kind of change",
     "plan_change.before": "the value before the change, copied by the app from a stored (checked) value",
@@ -184,6 +193,15 @@ class World:
         self.comment = feedback.add_comment(session, teacher, self.lesson, body="First", start=3).id
         session.commit()
         self.community = builders.community(session, people["facilitator"], "PLC").public_id
+        from app.db import utcnow
+        from app.meetings import service as meetings
+
+        meeting = meetings.schedule(session, people["facilitator"], self.community, title="Week 1", starts_at=utcnow())
+        meetings.add_step(session, people["facilitator"], meeting.public_id, lang="en", title="Notice", prompt="What?",
+                          minutes=5)
+        meetings.start(session, people["facilitator"], meeting.public_id)
+        session.commit()
+        self.meeting = meeting.public_id
         link = builders.active_coach_link(session, people["leader"], people["coach"].email, teacher)
         self.link = link.id
         self.cycle = coaching.start_cycle(session, people["coach"], link.id, "Wait time").public_id
@@ -307,6 +325,27 @@ FILE = "The file "  # both of the CSV reader's refusals ("The file holds control
 QTI = "This is not QTI we can read"
 
 WRITERS: list[Writer] = [
+    # PLC meetings
+    Writer("plc_meeting.title", "page", "title", "Week 2", lambda w, v: w.form("facilitator", "/meetings/", {
+        "community": w.community, "title": v, "starts_at": "2027-01-05T16:00", "mode": "online"})),
+    Writer("plc_meeting.title", "api", "title", "Week 3", lambda w, v: w.json(
+        "facilitator", "POST", "/api/v1/meetings/",
+        {"community": w.community, "title": v, "starts_at": "2027-01-05T16:00:00+02:00"})),
+    Writer("plc_meeting.place", "page", "place", "Room 12", lambda w, v: w.form("facilitator", "/meetings/", {
+        "community": w.community, "title": "Week 4", "starts_at": "2027-01-05T16:00", "mode": "online",
+        "place": v})),
+    Writer("plc_meeting.summary", "page", "summary", "We saw counting", lambda w, v: w.form(
+        "facilitator", f"/meetings/{w.meeting}/summary", {"summary": v})),
+    Writer("plc_meeting.summary", "api", "summary", "We saw counting again", lambda w, v: w.json(
+        "facilitator", "PUT", f"/api/v1/meetings/{w.meeting}/summary", {"summary": v})),
+    Writer("plc_response.text", "page", "text", "They count pieces", lambda w, v: w.form(
+        "facilitator", f"/meetings/{w.meeting}/responses", {"text": v})),
+    Writer("plc_response.text", "api", "text", "They compare sizes", lambda w, v: w.json(
+        "facilitator", "POST", f"/api/v1/meetings/{w.meeting}/responses", {"text": v})),
+    Writer("plc_next_step.text", "page", "text", "Try strips", lambda w, v: w.form(
+        "facilitator", f"/meetings/{w.meeting}/next-steps", {"text": v})),
+    Writer("plc_next_step.text", "api", "text", "Try strips again", lambda w, v: w.json(
+        "facilitator", "POST", f"/api/v1/meetings/{w.meeting}/next-steps", {"text": v})),
     # learning plans
     Writer("learning_plan.title", "page", "title", "Noa: fractions", lambda w, v: w.form(
         "teacher", f"/plans/{w.plan}/edit", {"title": v, "target_date": ""})),
