@@ -94,9 +94,12 @@ if (root) {
   let current = null;
   let stopped = false;
   let timer = null;
+  let leaving = false;
 
   function render(state) {
+    if (leaving) return;  // a form of the page is taking it elsewhere (starting or ending the meeting)
     if (state.status !== status) {
+      leaving = true;
       window.location.reload();  // started or closed: the page itself changes
       return;
     }
@@ -190,7 +193,10 @@ if (root) {
   // Sent in the background: the page stays (a playing clip keeps playing); errors are shown under the form.
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (!form.matches(".respond-form, .highlight-form, .reveal-form, #next-form, #prev-form, .go-form")) return;
+    if (!form.matches(".respond-form, .highlight-form, .reveal-form, #next-form, #prev-form, .go-form")) {
+      leaving = true;  // an ordinary form: its answer is the next page, no reload may cut it short
+      return;
+    }
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
