@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,7 @@ from ruamel.yaml.reader import ReaderError
 from app import richtext
 
 __all__ = ["KEY", "LANGUAGES", "MAX_CHARS", "MAX_DEPTH", "Context", "Document", "Duplicate", "Problems", "Unreadable",
-           "key", "language_map", "line_of", "load", "read_languages", "show", "whole_number"]
+           "key", "keyed_records", "language_map", "line_of", "load", "read_languages", "show", "whole_number"]
 
 #: Largest file accepted, in characters: the starter banks are a few KB to 100 KB; refuse the absurd before parsing.
 MAX_CHARS = 1_000_000
@@ -326,6 +326,28 @@ def key(ctx: Context, data: Mapping, name: str = "key", path: str | None = None)
                   if value is None else f"must be lowercase letters, digits and hyphens, not {show(value)}")
         return ""
     return value
+
+
+def keyed_records(ctx: Context, records: list, noun: str, shape: str, read: Callable[[Mapping], Any]) -> list[Any]:
+    """Each mapping of a bank's list read by `read` (which reports its own problems and returns None for a record
+    with any), in order; an item that is no mapping, and a key given twice (named with the first one's line), are
+    reported here. `noun` names a record in messages ("activity"), `shape` lists its fields."""
+    found, seen = [], {}
+    for n, raw in enumerate(records):
+        ctx.where = f"{noun} #{n + 1}"
+        if not isinstance(raw, Mapping):
+            ctx.error(records, n, None, f"must be a mapping ({shape})")
+            continue
+        record = read(raw)
+        key = raw.get("key")
+        if isinstance(key, str) and key in seen:
+            ctx.error(raw, "key", "key", f"{key!r} is already the key of the {noun} on line {seen[key]}")
+            continue
+        if isinstance(key, str):
+            seen[key] = line_of(raw)
+        if record is not None:
+            found.append(record)
+    return found
 
 
 def read_languages(ctx: Context, data: Mapping) -> None:

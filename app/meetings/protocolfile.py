@@ -181,22 +181,8 @@ def read(name: str, text: str | bytes) -> list[ProtocolRecord]:
     for name_ in data:
         if name_ not in ("languages", "protocols"):
             ctx.error(data, name_, str(name_), "unknown field (expected languages, protocols)")
-    found: list[ProtocolRecord] = []
-    seen: dict[str, int | None] = {}
-    for n, raw in enumerate(data["protocols"]):
-        ctx.where = f"protocol #{n + 1}"
-        if not isinstance(raw, Mapping):
-            ctx.error(data["protocols"], n, None, "must be a mapping (key, title, purpose, suits, steps)")
-            continue
-        record = _protocol(ctx, raw)
-        key = raw.get("key")
-        if isinstance(key, str) and key in seen:
-            ctx.error(raw, "key", "key", f"{key!r} is already the key of the protocol on line {seen[key]}")
-            continue
-        if isinstance(key, str):
-            seen[key] = yamlbank.line_of(raw)
-        if record is not None:
-            found.append(record)
+    found = yamlbank.keyed_records(ctx, data["protocols"], "protocol", "key, title, purpose, suits, steps",
+                                   lambda raw: _protocol(ctx, raw))
     if problems:
         raise ProtocolFileError(problems.lines)
     return found

@@ -224,21 +224,9 @@ def read(name: str, text: str | bytes, *, misconceptions: set[str] | None = None
         if name_ not in ("languages", "activities", "prerequisites"):
             ctx.error(data, name_, str(name_), "unknown field (expected languages, activities, prerequisites)")
     library = Library(prerequisites=_prerequisites(ctx, data, misconceptions))
-    seen: dict[str, int | None] = {}
-    for n, raw in enumerate(data["activities"]):
-        ctx.where = f"activity #{n + 1}"
-        if not isinstance(raw, Mapping):
-            ctx.error(data["activities"], n, None, "must be a mapping (key, misconceptions, kind, minutes, ...)")
-            continue
-        record = _activity(ctx, raw, misconceptions)
-        key = raw.get("key")
-        if isinstance(key, str) and key in seen:
-            ctx.error(raw, "key", "key", f"{key!r} is already the key of the activity on line {seen[key]}")
-            continue
-        if isinstance(key, str):
-            seen[key] = yamlbank.line_of(raw)
-        if record is not None:
-            library.activities.append(record)
+    library.activities = yamlbank.keyed_records(ctx, data["activities"], "activity",
+                                                "key, misconceptions, kind, minutes, ...",
+                                                lambda raw: _activity(ctx, raw, misconceptions))
     if problems:
         raise ActivityFileError(problems.lines)
     return library
