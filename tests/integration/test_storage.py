@@ -133,6 +133,20 @@ def test_local_signed_tokens_expire_and_cannot_be_forged(tmp_path):
         s.resolve_signed(expired)
 
 
+def test_put_file_stores_a_finished_file_that_outlives_its_job_folder(store, tmp_path):
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "web.mp4").write_bytes(b"rendition bytes")
+    assert store.put_file("videos/9/web/web.mp4", str(job / "web.mp4"), content_type="video/mp4") == 15
+    (job / "web.mp4").unlink()
+    job.rmdir()
+    assert b"".join(store.stream("videos/9/web/web.mp4")) == b"rendition bytes"
+    (tmp_path / "again.mp4").write_bytes(b"second")
+    store.put_file("videos/9/web/web.mp4", str(tmp_path / "again.mp4"))
+    assert b"".join(store.stream("videos/9/web/web.mp4")) == b"second"
+    assert store.list("videos/9/") == ["videos/9/web/web.mp4"]
+
+
 def test_download_to_makes_a_private_copy_that_outlives_a_replacement(store, tmp_path):
     store.put("videos/8/original/source.mp4", io.BytesIO(b"first version"))
     job = tmp_path / "job-original"
