@@ -160,6 +160,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.accounts import policy as _accounts_policy  # noqa: F401 - registers rules with app.authz
     from app.accounts import views as accounts_views
     from app.accounts.models import User
+    from app.analytics import api as analytics_api
+    from app.analytics import views as analytics_views
     from app.coaching import api as coaching_api
     from app.coaching import views as coaching_views
     from app.communities import api as communities_api
@@ -202,6 +204,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(rehearsals_views.bp)
     app.register_blueprint(plans_views.bp)
     app.register_blueprint(meetings_views.bp)
+    app.register_blueprint(analytics_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
@@ -211,6 +214,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(diagnostics_api.blp)
     api.register_blueprint(plans_api.blp)
     api.register_blueprint(meetings_api.blp)
+    api.register_blueprint(analytics_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)
     api.register_blueprint(coaching_api.blp)

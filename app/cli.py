@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from app.cli_models import models as speech_models
 from app.config import load_settings
 
 
@@ -197,8 +198,10 @@ def config(as_json: bool) -> None:
 @click.option("--wait", is_flag=True, help="Wait until the video is ready or failed.")
 @click.option("--inline", is_flag=True, help="Run the pipeline in this process instead of on a worker.")
 @click.option("--timeout", default=4 * 3600.0, show_default=True, help="Seconds to wait with --wait.")
+@click.option("--language", type=click.Choice(["he", "ar", "en"]), default=None,
+              help="The language the lesson is taught in (default: the owner's).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
+def ingest(path, title, owner_email, wait, inline, timeout, as_json, language) -> None:
     """Add a lesson recording from a file: the same pipeline as an upload."""
     import time
     from pathlib import Path
@@ -227,12 +230,12 @@ def ingest(path, title, owner_email, wait, inline, timeout, as_json) -> None:
                 owner = s.scalar(select(User).where(User.role == Role.admin).order_by(User.id))
                 if owner is None:
                     raise ClassLabError(msg("No owner: pass --owner EMAIL (or create an administrator first)."))
-            video = service.ingest_file(s, store, owner, Path(path), title=title)
+            video = service.ingest_file(s, store, owner, Path(path), title=title, language=language)
             video_id, public_id = video.id, video.public_id
         if inline:
             from workers.pipeline import run_inline
 
-            run_inline(video_id, settings, store)
+            run_inline(video_id, settings, store, analyse=True)
         else:
             with database.session_scope() as s:
                 service.start_processing(s, s.get(Video, video_id))
@@ -430,6 +433,8 @@ def health(timeout: float) -> None:
     except ClassLabError as exc:
         raise click.ClickException(exc.detail) from None
 
+
+main.add_command(speech_models)  # `classlab models install|list|assign|remove` (app/cli_models.py)
 
 if __name__ == "__main__":
     main()

@@ -86,6 +86,12 @@ class Settings:
     whisper_batch_size: int = 8
     whisper_vad: bool = True
     whisper_threads: int = 0
+    # A lesson's language → its speech-recognition model: a model folder or the name of a model installed with
+    # `classlab models install` (app.speechmodels), "*" for any language. Unset languages use the models assigned
+    # in the instance (`classlab models assign`), and English falls back to WHISPER_MODEL.
+    whisper_models: tuple[tuple[str, str], ...] = ()
+    # Where `classlab models install` downloads from (a Hugging Face hub, or a mirror of one).
+    hub_endpoint: str = "https://huggingface.co"
     stuck_after_seconds: int = 600
     # A running step beats every few seconds (workers/pipeline.py), so a minute of silence means its worker died;
     # with a sweep every 30 s, the lesson is on another worker within about 90 s.
@@ -125,6 +131,18 @@ class Settings:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def parse_model_map(value: str) -> tuple[tuple[str, str], ...]:
+    """WHISPER_MODELS as written: `he=ivrit-turbo,ar=/srv/models/small,*=large-v3-turbo`."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        language, sep, model = part.partition("=")
+        language, model = language.strip(), model.strip()
+        if not sep or not model or language not in ("en", "he", "ar", "*"):
+            raise ValueError(f"WHISPER_MODELS: {part!r} is not LANGUAGE=MODEL with LANGUAGE one of en, he, ar, *")
+        pairs.append((language, model))
+    return tuple(pairs)
 
 
 def mask_url(url: str) -> str:
@@ -211,6 +229,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         whisper_batch_size=int(env.get("WHISPER_BATCH_SIZE", "8")),
         whisper_vad=_bool(env.get("WHISPER_VAD", "true")),
         whisper_threads=int(env.get("WHISPER_THREADS", "0")),
+        whisper_models=parse_model_map(env.get("WHISPER_MODELS", "")),
+        hub_endpoint=(env.get("HF_ENDPOINT", "") or "https://huggingface.co").rstrip("/"),
         stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
         silent_after_seconds=int(env.get("SILENT_AFTER_SECONDS", "60")),
         sweep_seconds=int(env.get("SWEEP_SECONDS", "30")),

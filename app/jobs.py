@@ -44,6 +44,9 @@ ACCOUNTS_PASSWORD_RESET = "classlab.accounts.password_reset"
 NOTIFICATIONS_EMAIL = "classlab.notifications.email"
 HEALTH_PING = "classlab.health.ping"
 REHEARSALS_VOICE = "classlab.rehearsals.voice"
+# A lesson's analytics: speaker turns from the sound, then the measures (again alone after a correction).
+ANALYTICS_ANALYSE = "classlab.analytics.analyse"
+ANALYTICS_MEASURE = "classlab.analytics.measure"
 
 class TransientError(Exception):
     """A failure worth retrying (network blip, storage busy); anything else is permanent."""
@@ -107,7 +110,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
         include=["workers.startup", "workers.health", "workers.video", "workers.exports", "workers.notifications",
-                 "workers.rehearsals"],
+                 "workers.rehearsals", "workers.analytics"],
         beat_schedule={
             "sweep": {"task": VIDEO_SWEEP, "schedule": float(settings.sweep_seconds)},
         },

@@ -4,6 +4,8 @@
 # are connected when their policy module is imported. Whoever imports the models gets complete authorization.
 from app.accounts import policy as _accounts_policy  # noqa: F401, E402
 from app.accounts.models import ApiToken, DataExport, Organization, User  # noqa: F401
+from app.analytics import policy as _analytics_policy  # noqa: F401, E402
+from app.analytics.models import LessonAnalysis, LessonMarker, SpeakerTurn  # noqa: F401
 from app.coaching import policy as _coaching_policy  # noqa: F401, E402
 from app.coaching.models import CoachingCycle, CoachLink, CycleLesson  # noqa: F401
 from app.communities import policy as _communities_policy  # noqa: F401, E402

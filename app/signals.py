@@ -45,6 +45,10 @@ teacher_summary_readers = _signals.signal("teacher-summary-readers", doc="""\
 Sent by feedback's tag summaries with sender=actor, teacher=. A receiver returns True when the actor may
 read this teacher's tag summary (the teacher themselves always may).""")
 
+transcript_corrected = _signals.signal("transcript-corrected", doc="""\
+Sent by the lesson (app.video.service) with sender=session, video= when a person corrects its transcript. A
+receiver asks for whatever it derived from the transcript to be made again (lesson analytics); it returns None.""")
+
 
 def answers(signal, sender: Any, **kwargs: Any) -> list[Any]:
     """The non-None answers of every receiver, in connection order."""

@@ -264,3 +264,67 @@ def open_assignment(session: Session, teacher: User, group: ClassGroup, *, title
                                          closes_at=utcnow() + closes)
     session.commit()
     return made
+
+
+# Lesson analytics ---------------------------------------------------------------------------------------------
+
+# A short maths exchange: who speaks (the teacher's voice is 0, students' 1, 2, …), when, and what they say.
+EXCHANGE: tuple[tuple[int, float, float, str], ...] = (
+    (0, 0.0, 8.0, "Today we compare fractions. Look at the two pizzas on the board."),
+    (0, 8.5, 11.0, "Why is one half bigger than one third?"),
+    (1, 15.0, 19.0, "Because the pieces of the half are bigger pieces."),
+    (0, 20.0, 24.0, "So the size of the pieces decides which fraction is bigger?"),
+    (2, 25.0, 27.0, "Yes."),
+    (0, 31.0, 34.0, "Is one quarter bigger than one third?"),
+    (3, 35.0, 37.0, "No, smaller."),
+    (0, 38.0, 58.0, "Right. When we cut a whole into more pieces every piece gets smaller, so a quarter is "
+                    "smaller than a third, and a sixth is smaller again, and we can check it with the strips."),
+)
+
+
+def analysed_video(session: Session, owner: User, exchange=EXCHANGE, *, title: str = "Comparing fractions",
+                   seconds: float = 60.0, language: str = "en"):
+    """A lesson whose transcript and speaker turns are the given exchange (as if Whisper and the worker had heard
+    it), measured by the real measures: its LessonAnalysis."""
+    from app.analytics import service as analytics
+
+    v = ready_video(session, owner, title, seconds)
+    v.language = language
+    transcript = Transcript(video=v, language=language, model="test")
+    for i, (_voice, start, end, text) in enumerate(exchange):
+        tokens = text.split()
+        step = (end - start) / len(tokens)
+        words = [{"start": round(start + n * step, 3), "end": round(start + (n + 1) * step - 0.05, 3),
+                  "text": f" {word}", "p": 0.9} for n, word in enumerate(tokens)]
+        transcript.segments.append(Segment(position=i, start=start, end=end, text=text, words=words))
+    session.add(transcript)
+    session.flush()
+    voices = sorted({voice for voice, *_ in exchange})
+    talk = {v_: sum(e - s for voice, s, e, _t in exchange if voice == v_) for v_ in voices}
+    heard = {
+        "duration": seconds,
+        "speech": [[s, e] for _v, s, e, _t in exchange],
+        "overlaps": [],
+        "voices": [{"seconds": talk[v_], "level_db": -20.0, "mean_f0": 120.0 + 40 * v_} for v_ in voices],
+        "teacher": 0,
+        "turns": [{"start": s, "end": e, "voice": voice, "rising": None} for voice, s, e, _t in exchange],
+    }
+    analysis = analytics.request(session, v)
+    analytics.store_turns(session, analysis, heard)
+    analytics.compute(session, analysis)
+    session.commit()
+    return analysis
+
+
+# The same kind of exchange in a Hebrew mathematics lesson.
+HEBREW_EXCHANGE: tuple[tuple[int, float, float, str], ...] = (
+    (0, 0.0, 8.0, "היום נשווה בין שברים. הסתכלו על שתי הפיצות שעל הלוח."),
+    (0, 8.5, 11.0, "למה חצי גדול משליש?"),
+    (1, 15.0, 19.0, "כי החתיכות של החצי הן חתיכות גדולות יותר."),
+    (0, 20.0, 24.0, "אז גודל החתיכות קובע איזה שבר גדול יותר?"),
+    (2, 25.0, 27.0, "כן."),
+    (0, 31.0, 34.0, "האם רבע גדול משליש?"),
+    (3, 35.0, 37.0, "לא, קטן יותר."),
+    (0, 38.0, 58.0, "נכון. כשמחלקים שלם ליותר חלקים כל חלק קטן יותר, ולכן רבע קטן משליש, ושישית קטנה עוד יותר, "
+                    "ואפשר לבדוק את זה עם הרצועות."),
+)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
-    for package in ("accounts", "coaching", "communities", "diagnostics", "export", "feedback", "meetings",
+    for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "meetings",
                     "notifications", "plans", "rehearsals", "sharing", "video")
     for module in ("views", "api", "forms", "tus")
 )
@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "app.pdf",  # a printable page as a PDF (WeasyPrint): plans, meeting records
         "app.inputs",  # reads a page's form with the use case's schema (the API reads JSON with the same one)
         "app.l10n",  # dates, times and numbers in the reader's Israeli locale (en-IL, he-IL, ar-IL)
+        "app.speechmodels",  # the Whisper models installed in the instance, and which language uses which
         # The questions lower layers ask higher ones (blinker signals), and the Flask extensions that views
         # share without importing the application factory.
         "app.signals", "app.extensions",
@@ -63,6 +64,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("feedback and sharing", ("app.feedback", "app.sharing")),
     # Sharing asks these (whose coach, which communities) through signals.
     ("people and programs", ("app.coaching", "app.communities")),
+    # Lesson analytics read a lesson's recording and transcript, turn a marker into a feedback comment, and let the
+    # teacher's coach (coaching's links) read what the teacher shares.
+    ("lesson analytics", ("app.analytics",)),
     # Rehearsals build on lessons (the recording is a Video), feedback (its comments), diagnostics (scenarios from a
     # misconception or a class's result), communities (group rehearsals) and coaching's people.
     ("practice", ("app.rehearsals",)),
@@ -76,7 +80,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the whole account", ("app.export",)),
     ("entry points", (
         "app",  # create_app() in app/__init__.py: wires every blueprint
-        "app.cli", "app.delivery", "app.health",
+        "app.cli", "app.cli_models", "app.delivery", "app.health",
         # Every module's tables and rules in one import (Alembic, workers, tests), and the migration runner.
         "app.models", "app.migrate",
         "workers",

@@ -162,8 +162,7 @@ def store_file(store: Storage, video: Video, kind: str, step: str, path: Path, n
     from workers.renditions import storage_key
 
     key = storage_key(video.public_id, step, name)
-    with open(path, "rb") as fh:
-        size = store.put(key, fh, content_type=content_type)
+    size = store.put_file(key, str(path), content_type=content_type)
     service.put_asset(session, video, kind, key, size, content_type, info)
 
 
@@ -235,6 +234,17 @@ def transcode_step(video_id: int, settings: Settings, store: Storage) -> None:
             video.status, video.step, video.progress = VideoStatus.transcoded, None, 1.0
 
 
+def model_for(language: str, settings: Settings) -> str | None:
+    """The speech-recognition model folder for a lesson taught in `language` ("" for a recording made before
+    lessons had one, or a rehearsal: the configured default), or None when none is installed for it."""
+    from app import speechmodels
+
+    if not language:
+        return settings.whisper_model
+    return speechmodels.resolve(language, dict(settings.whisper_models), settings.instance_path,
+                                default_english=settings.whisper_model)
+
+
 def transcribe_step(video_id: int, settings: Settings, store: Storage) -> None:
     from workers import asr
 
@@ -243,7 +253,14 @@ def transcribe_step(video_id: int, settings: Settings, store: Storage) -> None:
         video = _load(s, video_id)
         audio = video.asset("audio")
         audio_key = audio.key if audio is not None else None
-    result = None
+        language = video.language or ""
+    result, missing = None, ""
+    if language:
+        folder = model_for(language, settings)
+        if folder is None:  # no model for this language: no transcript, rather than English words for Hebrew speech
+            missing, audio_key = language, None
+        else:
+            conf = dataclasses.replace(conf, model=folder, language=language)
     if audio_key is not None:
         with job_folder(settings, video_id, "transcribe") as job:
             result = asr.transcribe(fetch(store, audio_key, job / "speech.wav"), conf, progress=Progress(video_id))
@@ -258,10 +275,13 @@ def transcribe_step(video_id: int, settings: Settings, store: Storage) -> None:
             service.unindex_video(s, video)
             s.execute(delete(Segment).where(Segment.transcript_id == transcript.id))
             s.expire(transcript, ["segments"])
-        transcript.language = result.language if result else ""
-        transcript.model = Path(conf.model).name if "/" in conf.model else conf.model
+        transcript.language = result.language if result else missing
+        transcript.model = "" if missing else Path(conf.model).name if "/" in conf.model else conf.model
         transcript.settings = {"device": conf.device, "compute_type": conf.compute_type, "beam_size": conf.beam_size,
                                "batch_size": conf.batch_size, "vad": conf.vad, "language": conf.language}
+        if missing:
+            transcript.settings["missing_model"] = missing
+        transcript.corrected_at = None
         for i, seg in enumerate(result.segments if result else ()):
             segment = Segment(transcript=transcript, position=i, start=seg.start, end=seg.end, text=seg.text,
                               words=[{"start": w.start, "end": w.end, "text": w.text, "p": round(w.probability, 3)}
@@ -272,9 +292,52 @@ def transcribe_step(video_id: int, settings: Settings, store: Storage) -> None:
 
 
 def finish_step(video_id: int, settings: Settings, store: Storage) -> None:
+    from app.analytics import service as analytics
+
     with db.session_scope() as s:
         video = _load(s, video_id)
         video.status, video.step, video.progress, video.ready_at = VideoStatus.ready, None, 1.0, utcnow()
+        analytics.request(s, video)  # who speaks when, questions, waits: sent when this scope commits
+
+
+def analyse(video_id: int, settings, store, *, listen: bool = True) -> str:
+    """Listen (unless `listen` is False and turns were heard before) and measure. Returns the state reached."""
+    from app.analytics import service
+    from workers import speakers
+
+    with db.session_scope() as s:
+        analysis = service.start(s, video_id)
+        if analysis is None:
+            return "gone"
+        video = analysis.video
+        audio = video.asset("audio")
+        audio_key = audio.key if audio is not None else None
+        listen = listen or analysis.diarized_at is None
+    heard = None
+    if listen:
+        if audio_key is None:
+            with db.session_scope() as s:
+                service.fail(s, video_id, "This lesson has no sound to analyse.")
+            return "failed"
+        began = time.monotonic()
+        with job_folder(settings, video_id, "analytics") as job:
+            wav = fetch(store, audio_key, job / "speech.wav")
+            try:
+                heard = speakers.diarize(Path(wav)).as_dict()
+            except speakers.SpeakersError as exc:
+                with db.session_scope() as s:
+                    service.fail(s, video_id, exc.reason)
+                return "failed"
+        log.info("video %s: voices told apart in %.1f s", video_id, time.monotonic() - began)
+    with db.session_scope() as s:
+        video = s.get(Video, video_id)
+        analysis = service.analysis_of(s, video) if video is not None else None
+        if analysis is None:
+            return "gone"
+        if heard is not None:
+            service.store_turns(s, analysis, heard)
+        service.compute(s, analysis)
+    return "done"
 
 
 STEP_FUNCTIONS: dict[str, Callable[[int, Settings, Storage], None]] = {
@@ -310,8 +373,7 @@ def cut_clip(clip_id: int, settings: Settings, store: Storage) -> str:
             clip_failed(clip_id)
             raise
         cut_key = f"{folder}/{public_id}.{ext}"
-        with open(out, "rb") as fh:
-            store.put(cut_key, fh, content_type="video/mp4" if has_video else "audio/mp4")
+        store.put_file(cut_key, str(out), content_type="video/mp4" if has_video else "audio/mp4")
     with db.session_scope() as s:
         clip = s.get(Clip, clip_id)
         if clip is None or clip.start != start or clip.end != end:
@@ -338,8 +400,9 @@ def clips_to_cut(older_than: timedelta) -> list[int]:
         return list(s.scalars(select(Clip.id).where(Clip.cut_status == "pending", Clip.created_at < cutoff)))
 
 
-def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
-    """Every remaining step in this process (tests and `classlab ingest --inline`), with the same rules."""
+def run_inline(video_id: int, settings: Settings, store: Storage, *, analyse: bool = False) -> None:
+    """Every remaining step in this process (tests and `classlab ingest --inline`), with the same rules; with
+    `analyse`, the lesson's analytics too (else a worker takes the task the finish step sent)."""
     from workers.media import MediaFailed, MediaRejected
 
     for step in ("probe", "transcode", "transcribe", "finish"):
@@ -355,6 +418,8 @@ def run_inline(video_id: int, settings: Settings, store: Storage) -> None:
         except MediaFailed as exc:
             fail(video_id, step, exc.reason)
             return
+    if analyse:
+        analyse(video_id, settings, store)
 
 
 def stuck_videos(stuck_after: timedelta, silent_after: timedelta | None = None) -> list[tuple[int, str]]:

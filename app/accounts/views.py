@@ -249,6 +249,11 @@ def dashboard():
 
     data["meetings_soon"] = meetings.upcoming(s, current_user)
     data["meeting_steps"] = meetings.next_steps_for(s, current_user)
+    from app.analytics import service as analytics
+
+    mine = analytics.visible_analyses(s, current_user, current_user)
+    data["latest_analysis"] = mine[-1] if mine else None
+    data["analytics_shared"] = analytics.teachers_shared(s, current_user)
     data["action_form"] = ActionForm()
     data["first_steps"] = _first_steps(s, current_user, data)
     return render_template("accounts/dashboard.html", **data, Role=Role)

@@ -212,7 +212,16 @@ class _Archive:
         self.diagnostics()
         self.plans()
         self.meetings()
+        self.analytics()
         self.rehearsals(folders)
+
+    def analytics(self) -> None:
+        """Each analysed lesson's measures, voices, speaker turns and markers (with what the user made of them)."""
+        from app.analytics.service import export_for
+
+        found = export_for(self.session, self.user)
+        if found:
+            self.text("analytics/lessons.json", _json(found))
 
     def meetings(self) -> None:
         """What the user wrote in PLC meetings, the meetings they ran (with their summaries) and their next steps."""
@@ -399,6 +408,8 @@ def _readme(user: User, videos: int) -> str:
                                  "the record of every change"),
         "meetings/meetings.json: " + _("your responses in PLC meetings, the meetings you facilitated with their "
                                        "summaries, and the next steps assigned to you"),
+        "analytics/lessons.json: " + _("each analysed lesson's measures (talk, questions, wait times, uptake), its "
+                                       "voices, speaker turns and the moments found, with your reviews"),
         "rehearsals/: " + _("the scenarios you wrote (YAML), and your attempts with their reflections, the rubric "
                             "scores they received and the ones you gave (attempts.json); each attempt's recording "
                             "is among the videos"),

@@ -91,6 +91,9 @@ class Video(PublicId, Base):
     # lists of lessons leave out. A rehearsal must have sound and may be at most `max_seconds` long (the probe
     # refuses it otherwise); a lesson has no limit of its own beyond MAX_DURATION.
     purpose: Mapped[str] = mapped_column(String(12), default="lesson", server_default="lesson", index=True)
+    # The language the lesson is taught in (en, he, ar): it picks the speech-recognition model, and the analytics
+    # read questions and uptake in it. "" only for rows made before lessons had one (read as English).
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     max_seconds: Mapped[int | None] = mapped_column(Integer)
 
     owner: Mapped[User] = relationship()

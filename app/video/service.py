@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app import authz, jobs
+from app import authz, jobs, signals
 from app.accounts.models import User
 from app.db import utcnow
 from app.errors import Conflict, InvalidInput, msg
@@ -45,11 +45,44 @@ def original_key(video: Video, filename: str = "") -> str:
     return f"videos/{video.public_id}/original/source{ext if _EXT.match(ext) else '.bin'}"
 
 
-def create_video(session: Session, owner: User, *, title: str | None, filename: str) -> Video:
+# The languages a lesson may be taught in: each picks its speech-recognition model (app.speechmodels).
+LESSON_LANGUAGES = ("he", "ar", "en")
+
+
+def lesson_language(value: str | None) -> str:
+    """A teacher's locale as a lesson language: their own, else English."""
+    return value if value in LESSON_LANGUAGES else "en"
+
+
+def create_video(session: Session, owner: User, *, title: str | None, filename: str,
+                 language: str | None = None) -> Video:
+    """A lesson on its way in. Its language is the one chosen with the upload, else the teacher's own."""
     filename = safe_filename(filename)
-    video = Video(owner=owner, title=clean_title(title, filename), original_filename=filename)
+    if language and language not in LESSON_LANGUAGES:
+        raise InvalidInput(msg("Choose the lesson's language: Hebrew, Arabic or English."), field="language")
+    video = Video(owner=owner, title=clean_title(title, filename), original_filename=filename,
+                  language=language or lesson_language(owner.locale))
     session.add(video)
     session.flush()
+    return video
+
+
+def set_language(session: Session, actor: User, public_id: str, language: str) -> Video:
+    """The lesson is taught in `language`. Once it has been transcribed, it is transcribed again with that
+    language's model (the analytics follow the new transcript); a lesson still on its way just uses it."""
+    video = get_video(session, actor, public_id, "edit")
+    if language not in LESSON_LANGUAGES:
+        raise InvalidInput(msg("Choose the lesson's language: Hebrew, Arabic or English."), field="language")
+    if video.purpose != "lesson":
+        raise Conflict(msg("Only a lesson has a language to choose; a rehearsal takes its scenario's."))
+    if language == (video.language or "en"):
+        return video
+    video.language = language
+    if video.status in (VideoStatus.transcribed, VideoStatus.ready) or (
+            video.status == VideoStatus.failed and video.failed_step in ("transcribe", "finish")):
+        video.status, video.step, video.failed_step, video.failure_reason = VideoStatus.transcoded, None, None, None
+        video.attempts += 1
+        start_processing(session, video)
     return video
 
 
@@ -61,11 +94,12 @@ def mark_uploaded(session: Session, video: Video, key: str, size: int) -> None:
     video.progress = 0.0
 
 
-def ingest_file(session: Session, store: Storage, owner: User, path: Path, *, title: str | None = None) -> Video:
+def ingest_file(session: Session, store: Storage, owner: User, path: Path, *, title: str | None = None,
+                language: str | None = None) -> Video:
     """`classlab ingest`: the same path as an upload, from a local file."""
     if not path.is_file():
         raise InvalidInput(msg("%(path)s is not a file.", path=str(path)), field="path")
-    video = create_video(session, owner, title=title, filename=path.name)
+    video = create_video(session, owner, title=title, filename=path.name, language=language)
     key = original_key(video, path.name)
     with open(path, "rb") as fh:
         size = store.put(key, fh)
@@ -220,6 +254,7 @@ def correct_segment(session: Session, actor: User, public_id: str, position: int
     segment.corrected = None if text_ == segment.text else text_
     video.transcript.corrected_at = utcnow()
     index_segment(session, segment)
+    signals.transcript_corrected.send(session, video=video)
     return segment
 
 

@@ -172,7 +172,7 @@ def document(spec) -> None:
                  "parameters": [tus, optional("Upload-Length", "bytes (required unless Upload-Defer-Length is sent)"),
                                 optional("Upload-Defer-Length", "1: the length is sent with a later chunk",
                                          enum=["1"]),
-                                optional("Upload-Metadata", "filename, title (base64)")],
+                                optional("Upload-Metadata", "filename, title, language: he, ar or en (base64)")],
                  "responses": {"201": {"description": "Location of the upload; ClassLab-Video-Id"},
                                "413": {"description": "over MAX_UPLOAD_BYTES"}, **errors}},
     })

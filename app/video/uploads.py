@@ -68,7 +68,8 @@ def create_upload(session: Session, store, owner: User, *, length: int | None, m
     if length is not None:
         _check_length(length, max_bytes)
     filename = metadata.get("filename") or metadata.get("name") or ""
-    video = service.create_video(session, owner, title=metadata.get("title"), filename=filename)
+    video = service.create_video(session, owner, title=metadata.get("title"), filename=filename,
+                                 language=metadata.get("language") or None)
     key = service.original_key(video, filename)
     upload = Upload(
         id=secrets.token_hex(16), video=video, owner_id=owner.id, length=length, offset=0,

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from app import authz, db
 from app.accounts.forms import ActionForm
+from app.analytics import service as analytics
+from app.analytics import shown as analytics_shown
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
 from app.feedback import service as feedback
 from app.feedback import shown
@@ -42,6 +44,9 @@ STATUS_LABELS = {
 STEP_LABELS = {"probe": _l("Checking the file"), "transcode": _l("Preparing for the web"),
                "transcribe": _l("Transcribing speech"), "finish": _l("Finishing"),
                "refused": _l("Checking the file")}
+
+LESSON_LANGUAGE_LABELS = {"he": _l("Hebrew"), "ar": _l("Arabic"), "en": _l("English")}
+
 
 @bp.app_context_processor
 def video_labels():
@@ -73,7 +78,9 @@ def index():
 @login_required
 def upload():
     settings = current_app.extensions["classlab.settings"]
-    return render_template("video/upload.html", max_bytes=settings.max_upload_bytes)
+    return render_template("video/upload.html", max_bytes=settings.max_upload_bytes,
+                           languages=LESSON_LANGUAGE_LABELS, default_language=service.lesson_language(
+                               current_user.locale))
 
 
 def _fragment(name: str, **context) -> str:
@@ -115,6 +122,7 @@ def watch(public_id: str):
     page = shown.page_of(lesson_feedback, wanted.get("comment"), WATCH_PAGE) or wanted["page"]
     pages = max(1, math.ceil(len(lesson_feedback.threads) / WATCH_PAGE))
     rehearsal = _rehearsal_panel(s, video, lang)
+    analysis = analytics.readable(s, current_user, video)
     return render_template(
         "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
         rehearsal=rehearsal, rehearsed=rehearsals.rehearsals_for_lesson(s, current_user, video)
@@ -126,7 +134,12 @@ def watch(public_id: str):
         frameworks=frameworks, element_titles=element_titles,
         clips=clips.clips_of(s, current_user, video),
         can_comment=can_comment,
-        transcript_lines=_transcript_lines(cache, s, video, can_comment, lang), action_form=ActionForm(),
+        transcript_lines=_transcript_lines(cache, s, video, can_comment, lang, analysis), action_form=ActionForm(),
+        analysis=analysis, analysis_band=analytics_shown.band(analysis, analytics.turns_shown(s, analysis))
+        if analysis is not None and analysis.measured_at else None,
+        analysis_card=analytics_shown.card(analysis) if analysis is not None and analysis.measured_at else None,
+        languages=LESSON_LANGUAGE_LABELS, missing_model=(video.transcript.settings or {}).get("missing_model")
+        if video.transcript is not None else None,
         downloads={a.kind: asset_url(store, a, _download_seconds(), download=True, audience=me) for a in video.assets
                    if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
         shares=sharing.shares_of(s, video) if owner and rehearsal is None else None,
@@ -157,21 +170,32 @@ def _rehearsal_panel(s, video, lang: str) -> dict | None:
     }
 
 
-def _transcript_lines(cache, s, video, can_comment: bool, lang: str) -> Markup:
-    """The transcript's lines as the page shows them, rendered once per transcript version, language and whether
-    the reader may quote them into a comment; empty without lines."""
+def _transcript_lines(cache, s, video, can_comment: bool, lang: str, analysis=None) -> Markup:
+    """The transcript's lines as the page shows them, rendered once per transcript version, language, whether
+    the reader may quote them into a comment, and (for a reader of the lesson's analytics) the speakers' version;
+    empty without lines."""
     if video.transcript is None:
         return Markup("")
     transcript = video.transcript
 
     def render() -> tuple[Markup, int]:
         found = transcripts.lines(cache, s, video)
+        speakers = []
+        if analysis is not None and found:
+            for turn in analytics.speaker_at(analysis, [line.start + 0.01 for line in found]):
+                speakers.append("" if turn is None else _("Teacher") if turn.role == "teacher"
+                                else _("Student %(n)d", n=turn.student))
         html = Markup(_fragment("video/_transcript_lines.html", segments=found, can_comment=can_comment,
-                                      ltr=transcript.language in ("en", ""))) if found else Markup("")
+                                speakers=speakers, ltr=transcript.language in ("en", ""))) if found else Markup("")
         return html, len(html) + 100
 
     return cache.get_or_make(("transcript", video.public_id, transcript.id, transcript.version, "lines html",
-                              lang, can_comment), render)
+                              lang, can_comment, analysis.version if analysis is not None else None), render)
+
+
+def tag_choices(s) -> Markup:
+    """The comment form's options for tagging a moment with a framework element (also the analytics page's)."""
+    return _frameworks(s)[3]
 
 
 _CSRF_FIELD = "<!--csrf field-->"  # nothing a comment can hold: its text is escaped, "<" and all
@@ -385,6 +409,17 @@ def edit_transcript(public_id: str):
         flash(_("%(n)d transcript lines corrected.", n=changed), "info")
         return redirect(url_for("video.watch", public_id=public_id))
     return render_template("video/edit_transcript.html", video=video, form=ActionForm())
+
+
+@bp.post("/<public_id>/language")
+@login_required
+@form_errors_to("video.watch", "#lesson-language")
+def set_language(public_id: str):
+    video = service.set_language(db.session(), current_user, public_id, request.form.get("language", "")[:8])
+    if video.status == VideoStatus.transcoded:
+        flash(_("The lesson will be transcribed again in %(language)s.",
+                language=LESSON_LANGUAGE_LABELS[video.language]), "info")
+    return redirect(url_for("video.watch", public_id=public_id) + "#lesson-language")
 
 
 @bp.post("/<public_id>/retry")

@@ -31,10 +31,11 @@ def create_user(server, email: str, name: str, role: str | None = None, organiza
     classlab(server.env, *args, "--locale", locale, "--password", password)
 
 
-def ingest(server, path: Path, owner: str, title: str) -> str:
-    """`classlab ingest --wait`: the lesson's public id once the real worker has made it ready."""
-    out = classlab(server.env, "ingest", str(path), "--owner", owner, "--title", title, "--wait", "--json",
-                   "--timeout", "180", timeout=240)
+def ingest(server, path: Path, owner: str, title: str, language: str = "en") -> str:
+    """`classlab ingest --wait`: the lesson's public id once the real worker has made it ready. The generated
+    recordings speak English, whatever their teacher's own language."""
+    out = classlab(server.env, "ingest", str(path), "--owner", owner, "--title", title, "--language", language,
+                   "--wait", "--json", "--timeout", "180", timeout=240)
     summary = json.loads(out.stdout)
     assert summary["status"] == "ready", summary
     return summary["id"]

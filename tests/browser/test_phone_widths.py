@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 PHONE = {"width": 390, "height": 844}
 # Pages only another role opens (the teacher opens the rest).
-OPENED_BY = {"accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
+OPENED_BY = {"analytics.teacher": "coach", "accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
 
 # Routes that are not pages a person reads on a phone, and why.
 SKIP = {
@@ -132,7 +132,16 @@ def seeded(live_server):
         plans.update_activity(s, teacher, plan.public_id, goal.activities[0].id, day=utcnow().date().isoformat())
         plans.set_goal(s, teacher, plan.public_id, goal.id, note="הרצועות עזרו לה לראות שהחלקים קטנים יותר.")
         s.commit()
+        analysed = builders.analysed_video(s, teacher, builders.HEBREW_EXCHANGE, title="השוואת שברים — ח'3",
+                                           language="he")
+        builders.shared(s, analysed.video, people["coach"].email)
+        from app.analytics import service as analytics
+
+        analytics.set_shared(s, teacher, analysed.video.public_id, True)
+        s.commit()
         args = {
+            "analytics.lesson": {"public_id": analysed.video.public_id},
+            "analytics.teacher": {"user_id": teacher.id},
             "video.watch": {"public_id": video.public_id},
             "sharing.audit": {"public_id": video.public_id},
             "video.edit_transcript": {"public_id": video.public_id},

@@ -26,6 +26,9 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
     page.click("nav >> text=העלאה")
     assert page.locator("html").get_attribute("dir") == "rtl"
     page.fill("#title", "שברים שקולים")
+    # The upload page offers her own language first; this recording is spoken in English.
+    assert page.input_value("#lesson-language") == "he"
+    page.select_option("#lesson-language", "en")
     page.set_input_files("#file", str(lesson))
     page.click("#start")
     page.wait_for_url(re.compile(r"/videos/[0-9a-f]{24}$"), timeout=60000)

@@ -146,6 +146,16 @@ const bindSeek = (item) => {
   });
 };
 for (const item of document.querySelectorAll(".comment[data-start]")) bindSeek(item);
+// The analytics band under the player: each turn, question and wait seeks to its moment (its link opens the
+// moment in a new view only where there is no player).
+for (const link of document.querySelectorAll("#lesson-analytics a[data-seek]")) {
+  link.addEventListener("click", (e) => {
+    if (!player) return;
+    e.preventDefault();
+    player.currentTime = Number(link.dataset.seek);
+    player.play().catch(() => {});
+  });
+}
 const duration = Number(document.getElementById("watch").dataset.duration || 0);
 for (const marker of document.querySelectorAll(".marker[data-comment]")) {
   // Positioned from script: the page's Content-Security-Policy allows no inline style attributes.
