@@ -51,9 +51,15 @@ SHORT_WHAT = 6
 # Words whose midpoint lies this close outside a turn still belong to it (ASR and VAD edges disagree a little).
 WORD_SLACK = 0.4
 
+# English wh-words open a question only when an auxiliary follows ("When did…", "What is…"); otherwise they open
+# a clause ("When we multiply…", "What we found…"). Hebrew and Arabic use other words for those clauses (כש, عندما).
+_EN_WH = frozenset({"what", "when", "where", "who", "which", "whose", "whom"})
+_EN_AUX = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should",
+                     "has", "have", "had", "am", "might", "must", "shall", "happens", "happened", "else", "kind",
+                     "number", "fraction", "part", "one", "of", "other", "about", "if", "makes", "made"})
 _SENTENCE_END = re.compile(r"[.?!؟…]+[\"'”’)]*$")
 _QUESTION_END = re.compile(r"[?؟][\"'”’)]*$")
-_PUNCT = re.compile(r"[^\w\u0590-\u05FF\u0600-\u06FF']+", re.UNICODE)
+_PUNCT = re.compile(r"[^\w'\u05F3\u05F4\u05BE]+")  # keeps Hebrew geresh, gershayim and maqaf inside a word
 _HEBREW_MARKS = re.compile(r"[\u0591-\u05C7]")
 _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640]")
 _FINAL = str.maketrans("ךםןףץ", "כמנפצ")
@@ -253,20 +259,25 @@ def _normaliser(lang: str, prefixes: tuple[str, ...]):
 
 
 def tokens(text: str, lang: str) -> list[str]:
-    """The words of `text`, normalised for looking up: case folded, niqqud/harakat and punctuation removed."""
+    """The words of `text`, normalised for looking up: case folded, niqqud/harakat and punctuation removed (the
+    marks first, since they are not word characters and would split a word)."""
     norm = _normaliser(lang, ())
+    text = _ARABIC_MARKS.sub("", _HEBREW_MARKS.sub("", unicodedata.normalize("NFC", text)))
     return [norm(t) for t in _PUNCT.split(text) if t and norm(t)]
 
 
 def _stem(word: str, lang: str, lex: Lexicon) -> str:
     """A light stem: Hebrew and Arabic prefixes off (keeping at least three letters), Arabic ة→ه, English plural."""
     if lang in ("he", "ar"):
+        # One prefix; a second only after "and"/"that" (ו, ש; و, ف), as in "ובבית", "שהשבר", "وبالكسر".
         for _ in range(2):
             for p in lex.prefixes:
                 if word.startswith(p) and len(word) - len(p) >= 3:
                     word = word[len(p):]
                     break
             else:
+                break
+            if p not in ("ו", "ש", "و", "ف"):
                 break
         if lang == "ar":
             word = word.replace("ة", "ه").replace("ى", "ي")
@@ -327,6 +338,9 @@ def classify(sentence: str, lang: str, *, rising: bool | None = None, last: bool
     mark = bool(_QUESTION_END.search(sentence.strip()))
     asks = (first in lex.open_starts or first in lex.closed_starts or first in lex.what_words
             or any(_contains(body, p) for p in lex.open_phrases))
+    if lang == "en" and asks and first in _EN_WH and len(body) > SHORT_WHAT and (
+            len(body) < 2 or body[1] not in _EN_AUX):
+        asks = False  # "When we multiply the top and the bottom…" is a clause, not a question
     if lang == "en" and first in ("tell", "explain", "describe", "compare", "justify", "imagine", "suppose",
                                   "predict", "convince") and not mark:
         asks = True  # "Explain why the pieces get smaller." is a question in a classroom
@@ -342,7 +356,8 @@ def classify(sentence: str, lang: str, *, rising: bool | None = None, last: bool
         return None
     if any(_contains(body, p) for p in lex.closed_phrases):
         kind = "closed"
-    elif first in lex.open_starts or any(_contains(body, p) for p in lex.open_phrases):
+    elif (first in lex.open_starts or any(_contains(body, p) for p in lex.open_phrases)
+          or any(w in lex.open_starts for w in body[1:])):  # "Who can tell me why…": it asks for the why
         kind = "open"
     elif first in lex.what_words:
         kind = "closed" if len(body) <= SHORT_WHAT else "open"
