@@ -268,3 +268,54 @@ def test_the_data_export_holds_the_analyses(session, people, analysis):
     rows = analytics.export_for(session, people["teacher"])
     assert rows[0]["lesson"] == analysis.video.public_id and rows[0]["turns"] and rows[0]["markers"]
     assert analytics.export_for(session, people["colleague"]) == []
+
+
+@pytest.fixture(scope="module")
+def scripted_video(tmp_path_factory):
+    """A scripted lesson of one teacher and three students (tests/lessongen.py) as a small video with its sound."""
+    from tests import media_files
+    from tests.lessongen import make_lesson
+
+    spoken = make_lesson("en", students=3)
+    path = media_files.make_video(tmp_path_factory.mktemp("scripted") / "lesson.mp4", seconds=round(spoken.duration, 2),
+                                  speech_wav=spoken.path)
+    return path, spoken
+
+
+def test_a_recorded_lesson_is_analysed_after_the_pipeline_on_each_stack(app, session, people, scripted_video):
+    """Upload to ready to analysed, through storage (files or S3) and the database of each stack: the turns are
+    stored, the teacher is the voice heard most, the shares are the script's, the markers are there."""
+    path, spoken = scripted_video
+    video = builders.processed_video(app, session, people["teacher"], path, title="Multiplication")
+    pipeline.analyse(video.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    found = analytics.analysis_of(session, video)
+    assert found.status == "done" and found.has_text and found.teacher_set_by == "machine"
+    assert len(found.voices) == 4 and found.teacher_voice == 0
+    assert abs(found.measures["teacher_share"] - spoken.share("teacher")) <= 0.05
+    assert found.measures["questions_open"] >= 2 and found.measures["uptake_count"] >= 1
+    assert {m.kind for m in found.markers} >= {"question_open", "question_closed", "uptake"}
+    assert [t.position for t in found.turns] == list(range(len(found.turns)))
+
+
+def test_a_lesson_without_speech_or_without_sound_ends_in_a_clear_state(app, session, people, lesson_file, tmp_path):
+    from tests import media_files
+
+    silent = media_files.make_video(tmp_path / "silent.mp4", seconds=6)  # a 440 Hz tone and no word: no speech
+    video = builders.processed_video(app, session, people["teacher"], silent, title="Quiet work")
+    pipeline.analyse(video.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    quiet = analytics.analysis_of(session, video)
+    assert quiet.status == "done" and quiet.turns == [] and quiet.measures["silence_share"] == 1.0
+    teacher = signed_in(app, people["teacher"].email, people["password"])
+    page = teacher.get(f"/videos/{video.public_id}/analytics").get_data(as_text=True)
+    assert 'id="no-speech-heard"' in page
+
+    mute = media_files.make_video(tmp_path / "mute.mp4", seconds=3, audio=False)
+    video = builders.processed_video(app, session, people["teacher"], mute, title="No sound")
+    pipeline.analyse(video.id, app.extensions["classlab.settings"], app.extensions["classlab.storage"])
+    session.expire_all()
+    none = analytics.analysis_of(session, video)
+    assert none.status == "failed" and none.reason == "This lesson has no sound to analyse."
+    page = teacher.get(f"/videos/{video.public_id}/analytics").get_data(as_text=True)
+    assert 'id="analysis-failed"' in page and "This lesson has no sound to analyse." in page
