@@ -594,9 +594,9 @@ _MARKS = ("\u25cf", "\u25a0", "\u25b2", "\u25c6", "\u25bc", "\u2605")  # a shape
 
 
 def line_chart_svg(columns: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
-                   lo: int, hi: int, rtl: bool = False) -> str:
+                   lo: int, hi: int, rtl: bool = False, step: int = 1) -> str:
     """A level per column for each series, joined by lines (a rubric criterion's level over attempts): the axis
-    runs from `lo` to `hi` in whole steps; a missing value (None) leaves a gap. Each series has its colour and its
+    runs from `lo` to `hi` in whole steps (a gridline every `step`); a missing value (None) leaves a gap. Each series has its colour and its
     mark, so it reads without colour too. With `rtl` the first column is the rightmost. Raises ValueError for a
     value outside lo..hi or a series of the wrong length."""
     n = len(columns)
@@ -631,7 +631,7 @@ def line_chart_svg(columns: Sequence[str], series: Mapping[str, Sequence[float |
     out = _svg_open(width, height, title, wide=need > FIT_WIDTH)
     out.append(_heading(title_x, title_lines, title_anchor, rtl))
     out.append('<g class="axis" fill="#333333">')
-    for t in range(lo, hi + 1):
+    for t in range(lo, hi + 1, max(1, step)):  # a gridline every `step` (percentages: every 10)
         y = cy(t)
         out.append(f'<line x1="{_num(plot_x)}" y1="{_num(y)}" x2="{_num(plot_x + plot_w)}" y2="{_num(y)}" '
                    f'stroke="{"#333333" if t == lo else "#DDDDDD"}" stroke-width="1"/>')

@@ -155,7 +155,7 @@ def trend_charts(points) -> dict[str, Markup]:
     counts = {_("Open questions"): series("questions_open"), _("Closed questions"): series("questions_closed"),
               _("Uptake of student ideas"): series("uptake_count")}
     out = {"talk": Markup(charts.line_chart_svg(columns, talk, title=_("Talk, share of the lesson (%)"), lo=0, hi=100,
-                                                rtl=rtl))}
+                                                rtl=rtl, step=10))}
     top_wait = max([v for s in waits.values() for v in s if v is not None] + [3.0])
     out["waits"] = Markup(charts.line_chart_svg(columns, waits, title=_("Wait time, seconds"), lo=0,
                                                 hi=int(top_wait) + 1, rtl=rtl))

@@ -43,6 +43,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app import db
 from app.accounts import service as accounts
+from app.analytics import service as analytics
 from app.coaching import service as coaching
 from app.diagnostics import service as diagnostics
 from app.export import service as export
@@ -139,6 +140,11 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     meetings.add_step(session, facilitator, planned.public_id, lang="en", title="Wonder", prompt="Why?", minutes=5)
     doomed_meeting = meetings.schedule(session, facilitator, plc.public_id, title="Gone", starts_at=lesson.created_at)
     session.commit()
+    analysed = builders.analysed_video(session, teacher, title="Comparing fractions (analysed)")
+    analytics.set_shared(session, teacher, analysed.video.public_id, True)
+    builders.shared(session, analysed.video, coach.email)
+    marker = next(m for m in analysed.markers if m.kind == "uptake")
+    session.commit()
     upload = builders.upload(app, session, teacher, length=64)
     archive = export.request_export(session, teacher)
     session.commit()
@@ -156,7 +162,7 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
                  cycle=cycle, klass=klass, first=first, again=again, item_key=item_key, upload=upload,
                  archive=archive, spare=spare, failed=failed, plan=plan, doomed_plan=doomed_plan,
                  spare_activity=spare_activity, meeting=meeting, held=held, said=said, planned=planned,
-                 doomed_meeting=doomed_meeting)
+                 doomed_meeting=doomed_meeting, analysed=analysed.video.public_id, marker=marker.public_id)
     return tokens, world
 
 
@@ -168,6 +174,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
     tus = {"Tus-Resumable": "1.0.0"}
     pl, plan = "/api/v1/plans", w["plan"]
     mt, meeting = "/api/v1/meetings", w["meeting"].public_id
+    an = "/api/v1/analytics"
     goal = plan.goals[0]
     return {
         ("GET", "/api/v1/accounts/users/{user_id}"): [Binding(path={"user_id": p["colleague"].id}),
@@ -317,6 +324,19 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
         ("POST", mt + "/{public_id}/next-steps"): [Binding("facilitator", {"public_id": meeting}, good_body={
             "text": "Try strips", "assignee": p["teacher"].id, "due": "2099-01-01"})],
         ("GET", mt + "/{public_id}/attendance"): [Binding("facilitator", {"public_id": meeting})],
+        ("GET", an + "/lessons/{public_id}"): [Binding(path={"public_id": w["analysed"]}),
+                                               Binding("coach", {"public_id": w["analysed"]})],
+        ("PATCH", an + "/lessons/{public_id}"): [
+            Binding(path={"public_id": w["analysed"]}, good_body={"teacher_voice": 0, "shared_with_coach": True})],
+        ("POST", an + "/lessons/{public_id}/rerun"): [Binding(path={"public_id": w["analysed"]})],
+        ("POST", an + "/markers/{marker_id}"): [
+            Binding(path={"marker_id": w["marker"]}, good_body={"verdict": "correct", "kind": "question_open"}),
+            Binding("coach", {"marker_id": w["marker"]}, good_body={"verdict": "confirm"})],
+        ("POST", an + "/markers/{marker_id}/comment"): [
+            Binding(path={"marker_id": w["marker"]}, good_body={"body": "You took up her idea.",
+                                                                "tags": ["talk:build"]})],
+        ("GET", an + "/trends"): [Binding()],
+        ("GET", an + "/teachers/{user_id}/trends"): [Binding("coach", {"user_id": p["teacher"].id})],
         ("POST", "/api/v1/uploads/"): [Binding(good_headers={**tus, "Upload-Length": "10"})],
         ("HEAD", "/api/v1/uploads/{upload_id}"): [Binding(path={"upload_id": w["upload"].id})],
         ("PATCH", "/api/v1/uploads/{upload_id}"): [
