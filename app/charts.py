@@ -596,9 +596,9 @@ _MARKS = ("\u25cf", "\u25a0", "\u25b2", "\u25c6", "\u25bc", "\u2605")  # a shape
 def line_chart_svg(columns: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
                    lo: int, hi: int, rtl: bool = False, step: int = 1) -> str:
     """A level per column for each series, joined by lines (a rubric criterion's level over attempts): the axis
-    runs from `lo` to `hi` in whole steps (a gridline every `step`); a missing value (None) leaves a gap. Each series has its colour and its
-    mark, so it reads without colour too. With `rtl` the first column is the rightmost. Raises ValueError for a
-    value outside lo..hi or a series of the wrong length."""
+    runs from `lo` to `hi` in whole steps (a gridline every `step`); a missing value (None) leaves a gap. Each
+    series has its colour and its mark, so it reads without colour too. With `rtl` the first column is the
+    rightmost. Raises ValueError for a value outside lo..hi or a series of the wrong length."""
     n = len(columns)
     data = [(name, list(values)) for name, values in series.items()]
     for name, values in data:

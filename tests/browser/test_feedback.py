@@ -17,7 +17,8 @@ def test_range_comment_with_a_framework_tag_marker_and_reply(live_server, page, 
     classlab(live_server.env, "frameworks", "import")
     create_user(live_server, "dana@tichon.example", "דנה", locale="he")
     lesson = media_files.make_video(tmp_path / "lesson.mp4", seconds=8)
-    out = classlab(live_server.env, "ingest", str(lesson), "--language", "en", "--owner", "dana@tichon.example", "--wait", "--json",
+    out = classlab(live_server.env, "ingest", str(lesson), "--language", "en",
+                   "--owner", "dana@tichon.example", "--wait", "--json",
                    "--timeout", "120", timeout=180)
     public_id = re.search(r'"id": "([0-9a-f]+)"', out.stdout).group(1)
     log_in(page, live_server.url, "dana@tichon.example")

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 PHONE = {"width": 390, "height": 844}
 # Pages only another role opens (the teacher opens the rest).
-OPENED_BY = {"analytics.teacher": "coach", "accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
+OPENED_BY = {"analytics.teacher": "coach",
+             "accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
 
 # Routes that are not pages a person reads on a phone, and why.
 SKIP = {

@@ -21,7 +21,8 @@ def lesson(live_server, tmp_path_factory):
     classlab(live_server.env, "frameworks", "import")
     create_user(live_server, "yael@tichon-dalet.example", "יעל", locale="he")
     path = media_files.make_video(tmp_path_factory.mktemp("watch") / "lesson.mp4", seconds=12)
-    out = classlab(live_server.env, "ingest", str(path), "--language", "en", "--owner", "yael@tichon-dalet.example", "--wait", "--json",
+    out = classlab(live_server.env, "ingest", str(path), "--language", "en",
+                   "--owner", "yael@tichon-dalet.example", "--wait", "--json",
                    "--timeout", "120", timeout=180)
     return re.search(r'"id": "([0-9a-f]+)"', out.stdout).group(1)
 
