@@ -319,3 +319,18 @@ def test_a_lesson_without_speech_or_without_sound_ends_in_a_clear_state(app, ses
     assert none.status == "failed" and none.reason == "This lesson has no sound to analyse."
     page = teacher.get(f"/videos/{video.public_id}/analytics").get_data(as_text=True)
     assert 'id="analysis-failed"' in page and "This lesson has no sound to analyse." in page
+
+
+def test_a_transcript_corrected_to_nothing_leaves_the_talk_measures_and_no_questions(app, session, people, analysis):
+    teacher = signed_in(app, people["teacher"].email, people["password"])
+    path = f"/videos/{analysis.video.public_id}/transcript/edit"
+    token = csrf_token(teacher, path)
+    form = {f"segment-{n}": "" for n in range(len(builders.EXCHANGE))}
+    assert teacher.post(path, data={"csrf_token": token, **form}).status_code == 302
+    pipeline.analyse(analysis.video_id, app.extensions["classlab.settings"], app.extensions["classlab.storage"],
+                     listen=False)
+    session.expire_all()
+    found = session.get(LessonAnalysis, analysis.id)
+    assert found.status == "done" and found.measures["teacher_share"] == pytest.approx(37.5 / 60, abs=0.005)
+    assert found.measures["questions_open"] == 0 and found.measures["uptake_count"] == 0
+    assert teacher.get(f"/videos/{analysis.video.public_id}/analytics").status_code == 200
