@@ -60,9 +60,9 @@ def create_video(session: Session, owner: User, *, title: str | None, filename: 
     filename = safe_filename(filename)
     if language and language not in LESSON_LANGUAGES:
         raise InvalidInput(msg("Choose the lesson's language: Hebrew, Arabic or English."), field="language")
-    video = Video(owner=owner, title=clean_title(title, filename), original_filename=filename,
-                  language=language or lesson_language(owner.locale))
-    session.add(video)
+    video = Video(owner=owner, title=clean_title(title, filename), original_filename=filename)
+    session.add(video)  # with its owner, so that the owner's row can be read even if it came from a finished unit
+    video.language = language or lesson_language(owner.locale)
     session.flush()
     return video
 

@@ -49,6 +49,8 @@ def test_a_dropped_recording_fills_the_title_uploads_and_shows_its_poster_in_the
     # The chooser is still reachable from the keyboard, and the zone shows where the focus is.
     page.focus("#title")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "lesson-language"  # the language it is taught in
+    page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "file"
     assert page.eval_on_selector("#dropzone", "z => getComputedStyle(z).outlineStyle") == "solid"
 

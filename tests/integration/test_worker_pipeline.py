@@ -146,6 +146,8 @@ def test_a_worker_killed_mid_transcode_still_ends_ready_with_one_set_of_assets(w
         _wait_for(lambda: state()[0] in ("ready", "failed"), 240, "the video to finish")
         assert state()[0] == "ready", (tmp_path / "worker2.log").read_text()[-3000:]
         finished = assets()
+        # The finish step asked for the lesson's analytics; once they are done, only the killed delivery is held.
+        _wait_for(lambda: _analysis_state(video_id) in ("done", "failed"), 120, "the lesson's analytics")
         if redis_url:
             # The killed worker's delivery is still held, not handed out again, minutes after it died ...
             assert list(_unacked(redis_url).values()) == [("classlab.video.transcode", [video_id])]
@@ -176,6 +178,16 @@ def test_a_worker_killed_mid_transcode_still_ends_ready_with_one_set_of_assets(w
     assert sorted(kinds) == sorted(set(kinds))  # one per kind
     assert store.list(f"videos/{public_id}/") == sorted(key for _id, _kind, key, _size in finished)  # nothing else
     db.dispose_all()
+
+
+def _analysis_state(video_id: int) -> str | None:
+    from sqlalchemy import select
+
+    from app import db
+    from app.analytics.models import LessonAnalysis
+
+    with db.session_scope() as s:
+        return s.scalar(select(LessonAnalysis.status).where(LessonAnalysis.video_id == video_id))
 
 
 def _video_id(public_id: str) -> int:
