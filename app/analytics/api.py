@@ -9,11 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import db
-from app.accounts.models import User
 from app.analytics import service
 from app.analytics.models import MARKER_KINDS
-from app.db import MAX_ID
-from app.errors import NotFound, msg
 
 blp = Blueprint("analytics_api", __name__, url_prefix="/api/v1/analytics",
                 description="Lesson analytics: who talks when, questions, wait times and uptake (never a score)")
@@ -155,9 +152,4 @@ class TeacherTrends(MethodView):
     @blp.response(200, TrendOut(many=True))
     def get(self, user_id: int):
         """A teacher's lessons that they share with you, their coach (404 when none)."""
-        s = db.session()
-        person = s.get(User, user_id) if user_id <= MAX_ID else None
-        points = service.trends(s, current_user, person) if person is not None else []
-        if not points:
-            raise NotFound(msg("No lesson analytics are shared with you by this teacher."))
-        return points
+        return service.shared_trends(db.session(), current_user, user_id)

@@ -9,7 +9,6 @@ when the request commits), so the page and the API never run the measurement ins
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -20,7 +19,7 @@ from app.accounts.models import User
 from app.analytics import measures as measuring
 from app.analytics import policy as _policy  # noqa: F401 - the rules this module's checks rely on
 from app.analytics.models import MARKER_KINDS, LessonAnalysis, LessonMarker, SpeakerTurn
-from app.db import utcnow
+from app.db import MAX_ID, utcnow
 from app.errors import Conflict, InvalidInput, NotFound, msg
 from app.feedback import service as feedback
 from app.video import service as lessons
@@ -107,40 +106,40 @@ def store_turns(session: Session, analysis: LessonAnalysis, heard: dict) -> None
     session.flush()
 
 
-def transcript_words(session: Session, video: Video) -> list[measuring.Word]:
-    """The transcript as timed words. A corrected line keeps its time, its words spread evenly over it."""
+def transcript_words(session: Session, video: Video) -> list[measuring.Word] | None:
+    """The transcript as timed words, or None when the lesson has none to read (not transcribed, or no model for
+    its language). A corrected line keeps its time, its words spread evenly over it."""
+    transcript = video.transcript
+    if transcript is None or (transcript.settings or {}).get("missing_model"):
+        return None
+    lines = lessons.transcript_lines(session, video, words=True)
+    if not lines:
+        return None
     words: list[measuring.Word] = []
-    for line in lessons.transcript_lines(session, video, words=True):
-        if line.corrected is not None:
-            tokens = line.corrected.split()
-            step = (line.end - line.start) / max(1, len(tokens))
-            words.extend(measuring.Word(line.start + i * step, line.start + (i + 1) * step, token)
-                         for i, token in enumerate(tokens))
-            continue
-        timed = json.loads(line.words_json) if line.words_json else []
+    for line in lines:
+        timed = json.loads(line.words_json) if line.corrected is None and line.words_json else []
         if timed:
             words.extend(measuring.Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in timed)
-        else:
-            tokens = line.text.split()
-            step = (line.end - line.start) / max(1, len(tokens))
-            words.extend(measuring.Word(line.start + i * step, line.start + (i + 1) * step, token)
-                         for i, token in enumerate(tokens))
+            continue
+        tokens = line.shown.split()
+        step = (line.end - line.start) / max(1, len(tokens))
+        words.extend(measuring.Word(line.start + i * step, line.start + (i + 1) * step, token)
+                     for i, token in enumerate(tokens))
     return words
 
 
-def has_transcript(video: Video) -> bool:
-    transcript = video.transcript
-    return transcript is not None and not (transcript.settings or {}).get("missing_model") and bool(
-        transcript.segments)
+def _turns(analysis: LessonAnalysis) -> list[measuring.Turn]:
+    return [measuring.Turn(t.start, t.end, analysis.role(t.voice), t.voice, t.rising) for t in analysis.turns]
 
 
 def compute(session: Session, analysis: LessonAnalysis) -> None:
     """The measures and markers from the stored turns and the transcript as it reads now."""
     video = analysis.video
-    has_text = has_transcript(video)
-    turns = [measuring.Turn(t.start, t.end, analysis.role(t.voice), t.voice, t.rising) for t in analysis.turns]
+    words = transcript_words(session, video)
+    has_text = words is not None
+    turns = _turns(analysis)
     if has_text:
-        turns = measuring.assign_words(turns, transcript_words(session, video))
+        turns = measuring.assign_words(turns, words)
     language = video.language or "en"
     result = measuring.measure(turns, duration=analysis.duration or (video.duration or 0.0), language=language,
                                overlaps=[tuple(o) for o in analysis.overlaps or ()], has_text=has_text)
@@ -276,11 +275,12 @@ class ShownTurn:
     text: str
 
 
-def turns_shown(session: Session, analysis: LessonAnalysis) -> list[ShownTurn]:
-    video = analysis.video
-    turns = [measuring.Turn(t.start, t.end, analysis.role(t.voice), t.voice, t.rising) for t in analysis.turns]
-    if has_transcript(video):
-        turns = measuring.assign_words(turns, transcript_words(session, video))
+def turns_shown(session: Session, analysis: LessonAnalysis, *, text: bool = True) -> list[ShownTurn]:
+    """The turns as a page shows them; with `text`, each with the words said in it (the band needs none)."""
+    turns = _turns(analysis)
+    words = transcript_words(session, analysis.video) if text else None
+    if words is not None:
+        turns = measuring.assign_words(turns, words)
     return [ShownTurn(t.start, t.end, t.voice, t.role, analysis.student_number(t.voice), t.text) for t in turns]
 
 
@@ -319,6 +319,16 @@ def trends(session: Session, actor: User, teacher: User) -> list[TrendPoint]:
     return [TrendPoint(a.video, a.measures or {}) for a in visible_analyses(session, actor, teacher)]
 
 
+def shared_trends(session: Session, actor: User, user_id: int) -> list[TrendPoint]:
+    """The lessons teacher `user_id` shares with `actor`, their coach; NotFound when there are none (or no such
+    person), so a page or the API says nothing of a teacher who shares nothing."""
+    person = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    points = trends(session, actor, person) if person is not None else []
+    if not points:
+        raise NotFound(msg("No lesson analytics are shared with you by this teacher."))
+    return points
+
+
 def teachers_shared(session: Session, actor: User) -> list[tuple[User, int]]:
     """The teachers whose analyses this coach may read, with how many lessons each."""
     counts: dict[int, int] = {}
@@ -328,10 +338,6 @@ def teachers_shared(session: Session, actor: User) -> list[tuple[User, int]]:
             counts[analysis.teacher_id] = counts.get(analysis.teacher_id, 0) + 1
             people[analysis.teacher_id] = analysis.teacher
     return sorted(((people[k], n) for k, n in counts.items()), key=lambda p: p[0].display_name.casefold())
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def export_for(session: Session, user: User) -> list[dict]:

@@ -9,11 +9,9 @@ from flask_login import current_user, login_required
 
 from app import authz, db
 from app.accounts.forms import ActionForm
-from app.accounts.models import User
 from app.analytics import service, shown
 from app.analytics.models import MARKER_KINDS
-from app.db import MAX_ID
-from app.errors import InvalidInput, NotFound, form_errors_to, msg
+from app.errors import InvalidInput, form_errors_to, msg
 from app.inputs import digits
 from app.video.timeline import clock
 from app.video.views import tag_choices
@@ -134,12 +132,9 @@ def index():
 @login_required
 def teacher(user_id: int):
     """A teacher's trends as their coach reads them: only the lessons the teacher shares (else: no such page)."""
-    s = db.session()
-    person = s.get(User, user_id) if user_id <= MAX_ID else None
-    if person is not None and person.id == current_user.id:
+    if user_id == current_user.id:
         return redirect(url_for("analytics.index"))
-    points = service.trends(s, current_user, person) if person is not None else []
-    if not points:
-        raise NotFound(msg("No lesson analytics are shared with you by this teacher."))
+    points = service.shared_trends(db.session(), current_user, user_id)
+    person = points[0].video.owner
     return render_template("analytics/trends.html", teacher=person, points=points,
                            charts=shown.trend_charts(points), own=False, coached=[])

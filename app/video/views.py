@@ -135,7 +135,7 @@ def watch(public_id: str):
         clips=clips.clips_of(s, current_user, video),
         can_comment=can_comment,
         transcript_lines=_transcript_lines(cache, s, video, can_comment, lang, analysis), action_form=ActionForm(),
-        analysis=analysis, analysis_band=analytics_shown.band(analysis, analytics.turns_shown(s, analysis))
+        analysis=analysis, analysis_band=analytics_shown.band(analysis, analytics.turns_shown(s, analysis, text=False))
         if analysis is not None and analysis.measured_at else None,
         analysis_card=analytics_shown.card(analysis) if analysis is not None and analysis.measured_at else None,
         languages=LESSON_LANGUAGE_LABELS, missing_model=(video.transcript.settings or {}).get("missing_model")
