@@ -56,6 +56,10 @@ def test_upload_watch_with_captions_and_transcript(live_server, page, lesson):
     page.wait_for_function(
         "() => { const t = [...document.querySelector('#player').textTracks].find(t => t.kind === 'metadata');"
         " return t && t.cues && t.cues.length > 0; }", timeout=30000)
+    # Paused first: while it plays, the transcript keeps its current line in view, and with the lesson analytics
+    # above the transcript that scrolls the page under the mouse.
+    page.evaluate("() => document.querySelector('#player').pause()")
+    page.locator("#scrubber").scroll_into_view_if_needed()
     bar = page.locator("#scrubber").bounding_box()
     page.mouse.move(bar["x"] + bar["width"] * 0.6, bar["y"] + bar["height"] / 2)
     thumb = page.locator("#scrub-thumb")
