@@ -184,6 +184,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.rehearsals import policy as _rehearsals_policy  # noqa: F401 - registers rules with app.authz
     from app.rehearsals import views as rehearsals_views
     from app.sharing import api as sharing_api
+    from app.standards import api as standards_api
+    from app.standards import views as standards_views
     from app.sharing import views as sharing_views
     from app.video import api as video_api
     from app.video import tus as video_tus
@@ -205,6 +207,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(plans_views.bp)
     app.register_blueprint(meetings_views.bp)
     app.register_blueprint(analytics_views.bp)
+    app.register_blueprint(standards_views.bp)
+    app.register_blueprint(standards_views.verify_bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(plans_api.blp)
     api.register_blueprint(meetings_api.blp)
     api.register_blueprint(analytics_api.blp)
+    api.register_blueprint(standards_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)
     api.register_blueprint(coaching_api.blp)

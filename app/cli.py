@@ -324,6 +324,52 @@ def rehearsals_import(folder: str | None) -> None:
 
 
 @main.group()
+def keys() -> None:
+    """The institute's keys for signing certificates (Ed25519, the private halves in the instance's keys/)."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def keys_list(as_json: bool) -> None:
+    """Every signing key, newest first: in use or retired, and whether this machine holds its private half."""
+    from pathlib import Path
+
+    from app import db as database
+    from app.standards import service
+
+    settings = load_settings()
+    database.bind(settings.database_url)
+    with database.session_scope() as s:
+        rows = [{"key": k.public_multibase, "created_at": k.created_at.isoformat(),
+                 "state": "retired" if k.retired_at else "in use",
+                 "here": (Path(service.key_folder(settings.instance_path)) / f"{k.public_multibase}.pem").exists()}
+                for k in service.keys(s)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No signing key yet: `classlab keys rotate` makes one (the first certificate issued does too).")
+    for row in rows:
+        click.echo(f"{row['key']}  {row['state']:<7}  {row['created_at'][:19]}  "
+                   f"{'private key here' if row['here'] else 'private key not on this machine'}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key and retire the one in use: it signs nothing new, and what it signed stays valid.
+    Copy the instance's keys/ folder to every machine that issues certificates."""
+    from app import db as database
+    from app.standards import service
+
+    settings = load_settings()
+    database.bind(settings.database_url)
+    with database.session_scope() as s:
+        row = service.rotate_key(s, settings.instance_path)
+        key = row.public_multibase
+    click.echo(f"New signing key {key} in {service.key_folder(settings.instance_path)}; the previous one is retired.")
+
+
+@main.group()
 def plans() -> None:
     """Learning plans."""
 

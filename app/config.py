@@ -107,6 +107,12 @@ class Settings:
     export_days: int = 7
     # What each web process keeps of serialized answers (a lesson's comments, a transcript), in MiB (app.cache).
     answer_cache_mb: int = 64
+    # Certification of teacher leaders: the issuer named in every certificate, and the programme's target
+    # (so many certified leaders over so many years from a first year), drawn against the register.
+    institute_name: str = "ClassLab Institute"
+    certification_target: int = 1700
+    certification_start_year: int = 2027
+    certification_years: int = 5
 
     @property
     def work_folder(self) -> str:
@@ -234,6 +240,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stuck_after_seconds=int(env.get("STUCK_AFTER_SECONDS", "600")),
         silent_after_seconds=int(env.get("SILENT_AFTER_SECONDS", "60")),
         sweep_seconds=int(env.get("SWEEP_SECONDS", "30")),
+        institute_name=env.get("INSTITUTE_NAME", "") or "ClassLab Institute",
+        certification_target=int(env.get("CERTIFICATION_TARGET", "") or "1700"),
+        certification_start_year=int(env.get("CERTIFICATION_START_YEAR", "") or "2027"),
+        certification_years=int(env.get("CERTIFICATION_YEARS", "") or "5"),
         smtp_host=env.get("SMTP_HOST", ""),
         smtp_port=int(env.get("SMTP_PORT", "") or "587"),
         smtp_user=env.get("SMTP_USER", ""),

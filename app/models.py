@@ -43,5 +43,18 @@ from app.rehearsals import policy as _rehearsals_policy  # noqa: F401, E402
 from app.rehearsals.models import Attempt, AttemptShare, RehearsalGroup, RubricScore, Scenario  # noqa: F401
 from app.sharing import policy as _sharing_policy  # noqa: F401, E402
 from app.sharing.models import AuditEvent, Share  # noqa: F401
+from app.standards import policy as _standards_policy  # noqa: F401, E402
+from app.standards.models import (  # noqa: F401
+    AssessorTraining,
+    Certificate,
+    Cohort,
+    CohortMember,
+    CohortSession,
+    CredentialKey,
+    Portfolio,
+    PortfolioEntry,
+    Score,
+    SessionAttendance,
+)
 from app.video import policy as _video_policy  # noqa: F401, E402
 from app.video.models import Asset, Clip, Segment, Transcript, Upload, Video  # noqa: F401

@@ -328,3 +328,109 @@ HEBREW_EXCHANGE: tuple[tuple[int, float, float, str], ...] = (
     (0, 38.0, 58.0, "נכון. כשמחלקים שלם ליותר חלקים כל חלק קטן יותר, ולכן רבע קטן משליש, ושישית קטנה עוד יותר, "
                     "ואפשר לבדוק את זה עם הרצועות."),
 )
+
+
+# Certification -------------------------------------------------------------------------------------------
+
+def evidence(session: Session, candidate: User, kind: str, title: str) -> str:
+    """One piece of evidence the candidate may put in a portfolio, as its public id: their clip of their own lesson
+    with the class's full consent, a coaching cycle they led, a meeting of a community they facilitate (closed), or
+    their rehearsal attempt. Rows are made directly where the service would need a second person's consent."""
+    from datetime import date
+
+    from app.coaching.models import CoachingCycle
+    from app.communities.models import CommunityMember
+    from app.meetings.models import Meeting
+    from app.rehearsals.models import Attempt, Scenario
+
+    if kind == "clip":
+        video = ready_video(session, candidate, f"{title} (lesson)", 120.0, consent="full")
+        return clip(session, candidate, video, title, 10.0, 40.0).public_id
+    if kind == "cycle":
+        teacher = user(session, f"coached-{len(title)}-{abs(hash(title)) % 10**8}@example.org", "teacher",
+                       display_name="Coached teacher")
+        link = CoachLink(coach_id=candidate.id, teacher_id=teacher.id, status="active")
+        session.add(link)
+        session.flush()
+        made = CoachingCycle(link_id=link.id, focus_goal=title, starts_on=date(2026, 10, 1),
+                             next_steps="Plan the next lesson's questions together.")
+        session.add(made)
+    elif kind == "meeting":
+        group = Community(name=f"{title} PLC", created_by=candidate, organization_id=candidate.organization_id)
+        session.add(group)
+        session.flush()
+        session.add(CommunityMember(community_id=group.id, user_id=candidate.id, role="facilitator"))
+        made = Meeting(community_id=group.id, created_by_id=candidate.id, title=title, status="closed",
+                       starts_at=utcnow() - timedelta(days=7), summary="We compared two explanations of 1/3.")
+        session.add(made)
+    else:
+        scenario = Scenario(key=f"s-{abs(hash(title)) % 10**8}", spec={"title": {"en": title}}, languages=["en"])
+        session.add(scenario)
+        session.flush()
+        made = Attempt(scenario=scenario, owner=candidate, reflection="I waited longer this time.")
+        session.add(made)
+    session.commit()
+    return made.public_id
+
+
+def cohort(session: Session, admin: User, role_key: str, *emails: str, name: str = "Coaches 2027",
+           blind: bool = True, double_share: float = 0.0, days: int = 30):
+    """A cohort of the current standards with its candidates (each gets a draft portfolio)."""
+    from app.standards import service as standards
+
+    made = standards.create_cohort(session, admin, name=name, role_key=role_key, blind=blind,
+                                   double_share=double_share, deadline=utcnow() + timedelta(days=days))
+    if emails:
+        standards.add_members(session, admin, made.public_id, "\n".join(emails))
+    session.commit()
+    return made
+
+
+def complete_portfolio(session: Session, candidate: User, portfolio, commentary: str = "It shows indicator 1.") -> None:
+    """Every standard of the portfolio filled with the least evidence it asks for, each piece with commentary."""
+    from app.standards import service as standards
+
+    role = standards.role_for(portfolio)
+    for standard in role.standards:
+        for n in range(standard.evidence.least):
+            kind = standard.evidence.kinds[n % len(standard.evidence.kinds)]
+            ref = evidence(session, candidate, kind, f"{standard.key} {kind} {n} {portfolio.public_id}")
+            standards.add_entry(session, candidate, portfolio.public_id, standard_key=standard.key, kind=kind,
+                                evidence=ref, commentary=commentary)
+    session.commit()
+
+
+def trained(session: Session, admin: User, person: User, role_key: str) -> None:
+    """The person trained to score every standard of the role."""
+    from datetime import date
+
+    from app.standards import service as standards
+
+    keys = [s.key for s in standards.role_of(standards.standardsfile.current().ref, role_key).standards]
+    standards.record_training(session, admin, email=person.email, framework_ref=None, role_key=role_key,
+                              standard_keys=keys, trained_on=date(2026, 11, 1))
+    session.commit()
+
+
+def certification_world(settings, session: Session, people: dict[str, Any]) -> dict[str, Any]:
+    """A coaches' cohort: the coach's draft portfolio with one piece of evidence; the facilitator's submitted one
+    with its first standard assigned to the colleague (trained) to score, and a certificate issued on it."""
+    from app.standards import service as standards
+    from app.standards.models import Score
+
+    made = cohort(session, people["admin"], "instructional_coach", people["coach"].email, people["facilitator"].email)
+    drafts = {p.candidate_id: p for p in standards.cohort_portfolios(session, people["admin"], made)}
+    draft, done = drafts[people["coach"].id], drafts[people["facilitator"].id]
+    first = standards.role_for(draft).standards[0]
+    ref = evidence(session, people["coach"], first.evidence.kinds[0], "Evidence")
+    entry = standards.add_entry(session, people["coach"], draft.public_id, standard_key=first.key,
+                                kind=first.evidence.kinds[0], evidence=ref, commentary="Shows 1.1")
+    complete_portfolio(session, people["facilitator"], done)
+    standards.submit(session, people["facilitator"], done.public_id)
+    trained(session, people["admin"], people["colleague"], "instructional_coach")
+    session.add(Score(portfolio_id=done.id, standard_key=first.key, round=1, assessor_id=people["colleague"].id))
+    session.commit()
+    certificate = standards.issue(session, done, settings=settings)
+    session.commit()
+    return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "scored": done.public_id,
+            "standard": first.key, "certificate": certificate.public_id}

@@ -31,7 +31,7 @@ from pathlib import Path
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
     for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "meetings",
-                    "notifications", "plans", "rehearsals", "sharing", "video")
+                    "notifications", "plans", "rehearsals", "sharing", "standards", "video")
     for module in ("views", "api", "forms", "tus")
 )
 
@@ -76,6 +76,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # A community's meeting looks at evidence from every module below: clips shared with the community, a class's
     # anonymised result or one item's answers, a rehearsal attempt shown to the community's group.
     ("meetings", ("app.meetings",)),
+    # Certification reads evidence from every module below (a candidate's clips, the coaching cycles they led, the
+    # meetings they facilitated, their rehearsal attempts) and lets assessors watch what a portfolio holds.
+    ("certification", ("app.standards",)),
     # "Download all my data" gathers every module's records of one person.
     ("the whole account", ("app.export",)),
     ("entry points", (

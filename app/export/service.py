@@ -213,7 +213,17 @@ class _Archive:
         self.plans()
         self.meetings()
         self.analytics()
+        self.certification()
         self.rehearsals(folders)
+
+    def certification(self) -> None:
+        """The user's portfolios and commentary, the scores they gave as an assessor, their training and their
+        certificates exactly as signed."""
+        from app.standards.service import export_for
+
+        found = export_for(self.session, self.user)
+        if any(found.values()):
+            self.text("certification/certification.json", _json(found))
 
     def analytics(self) -> None:
         """Each analysed lesson's measures, voices, speaker turns and markers (with what the user made of them)."""
@@ -410,6 +420,9 @@ def _readme(user: User, videos: int) -> str:
                                        "summaries, and the next steps assigned to you"),
         "analytics/lessons.json: " + _("each analysed lesson's measures (talk, questions, wait times, uptake), its "
                                        "voices, speaker turns and the moments found, with your reviews"),
+        "certification/certification.json: " + _("your certification portfolios with your commentary, the scores "
+                                                 "you gave as an assessor with their rationale, your assessor "
+                                                 "training, and your certificates as signed credentials"),
         "rehearsals/: " + _("the scenarios you wrote (YAML), and your attempts with their reflections, the rubric "
                             "scores they received and the ones you gave (attempts.json); each attempt's recording "
                             "is among the videos"),

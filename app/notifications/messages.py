@@ -41,6 +41,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "rehearsal_group": ("facilitator", "scenario", "community"),
     "meeting_scheduled": ("facilitator", "title", "community"),
     "meeting_next_step": ("facilitator", "title"),
+    "portfolio_to_score": ("cohort",),
+    "certified": ("cohort",),
+    "portfolio_decided": ("cohort",),
 }
 
 MESSAGES: dict[str, str] = {
@@ -63,6 +66,10 @@ MESSAGES: dict[str, str] = {
     "meeting_scheduled": _l("%(facilitator)s scheduled the meeting “%(title)s” of %(community)s: its evidence is "
                             "ready to watch."),
     "meeting_next_step": _l("%(facilitator)s assigned you a next step from the meeting “%(title)s”."),
+    "portfolio_to_score": _l("A portfolio of the cohort “%(cohort)s” is waiting for your score."),
+    "certified": _l("Congratulations: your portfolio in “%(cohort)s” met every standard. Your certificate is ready."),
+    "portfolio_decided": _l("The assessment of your portfolio in “%(cohort)s” is complete. See each standard's "
+                            "result."),
 }
 
 # Whole sentences for the cases a param changes the wording: translators get a sentence, never a

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
 PHONE = {"width": 390, "height": 844}
 # Pages only another role opens (the teacher opens the rest).
-OPENED_BY = {"analytics.teacher": "coach",
+OPENED_BY = {"analytics.teacher": "coach", "standards.cohort": "admin", "standards.agreement": "admin",
+             "standards.portfolio": "coach", "standards.certificate": "facilitator", "standards.register": "admin",
              "accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
 
 # Routes that are not pages a person reads on a phone, and why.
@@ -54,6 +55,9 @@ SKIP = {
     "meetings.record_markdown": "a Markdown download",
     "meetings.record_pdf": "a PDF download (its text is checked in tests/browser/test_meetings.py)",
     "meetings.report_csv": "a CSV download",
+    "standards.credential_json": "a JSON download (checked in tests/integration/test_standards.py)",
+    "standards.certificate_pdf": "a PDF download (its text is checked in tests/integration/test_standards.py)",
+    "standards.issuer": "the issuer's JSON-LD profile",
 }
 
 
@@ -140,7 +144,13 @@ def seeded(live_server):
 
         analytics.set_shared(s, teacher, analysed.video.public_id, True)
         s.commit()
+        cert = builders.certification_world(settings, s, people)
         args = {
+            "standards.cohort": {"public_id": cert["cohort"]},
+            "standards.agreement": {"public_id": cert["cohort"]},
+            "standards.portfolio": {"public_id": cert["portfolio"]},
+            "standards.certificate": {"public_id": cert["certificate"]},
+            "verify.verify_issued": {"public_id": cert["certificate"]},
             "analytics.lesson": {"public_id": analysed.video.public_id},
             "analytics.teacher": {"user_id": teacher.id},
             "video.watch": {"public_id": video.public_id},

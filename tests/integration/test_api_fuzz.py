@@ -156,6 +156,7 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     failed = builders.ready_video(session, teacher, "A lesson that failed")
     failed.status, failed.failed_step, failed.failure_reason = VideoStatus.failed, "transcode", "ffmpeg died"
     session.commit()
+    cert = builders.certification_world(app.extensions["classlab.settings"], session, people)
     tokens = {}
     for role in ("teacher", "colleague", "coach", "facilitator", "leader", "admin"):
         tokens[role] = accounts.issue_token(session, people[role], "fuzz", 1).secret
@@ -166,7 +167,7 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
                  cycle=cycle, klass=klass, first=first, again=again, item_key=item_key, upload=upload,
                  archive=archive, spare=spare, failed=failed, plan=plan, doomed_plan=doomed_plan,
                  spare_activity=spare_activity, meeting=meeting, held=held, said=said, planned=planned,
-                 doomed_meeting=doomed_meeting, analysed=analysed.video.public_id, marker=marker.public_id)
+                 doomed_meeting=doomed_meeting, analysed=analysed.video.public_id, marker=marker.public_id, cert=cert)
     return tokens, world
 
 
@@ -179,6 +180,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
     pl, plan = "/api/v1/plans", w["plan"]
     mt, meeting = "/api/v1/meetings", w["meeting"].public_id
     an = "/api/v1/analytics"
+    st, cert = "/api/v1/standards", w["cert"]
     goal = plan.goals[0]
     return {
         ("GET", "/api/v1/accounts/users/{user_id}"): [Binding(path={"user_id": p["colleague"].id}),
@@ -341,6 +343,23 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
                                                                 "tags": ["talk:build"]})],
         ("GET", an + "/trends"): [Binding()],
         ("GET", an + "/teachers/{user_id}/trends"): [Binding("coach", {"user_id": p["teacher"].id})],
+        ("GET", st + "/framework"): [Binding()],
+        ("GET", st + "/cohorts"): [Binding("coach"), Binding("admin")],
+        ("GET", st + "/cohorts/{public_id}/agreement"): [Binding("admin", {"public_id": cert["cohort"]})],
+        ("GET", st + "/portfolios/{public_id}"): [Binding("coach", {"public_id": cert["portfolio"]}),
+                                                   Binding("colleague", {"public_id": cert["scored"]})],
+        ("POST", st + "/portfolios/{public_id}/entries"): [Binding("coach", {"public_id": cert["portfolio"]})],
+        ("PATCH", st + "/portfolios/{public_id}/entries/{entry_id}"): [
+            Binding("coach", {"public_id": cert["portfolio"], "entry_id": cert["entry"]},
+                    good_body={"commentary": "It shows indicator 1.2."})],
+        ("DELETE", st + "/portfolios/{public_id}/entries/{entry_id}"): [
+            Binding("coach", {"public_id": cert["portfolio"], "entry_id": cert["entry"]})],
+        ("POST", st + "/portfolios/{public_id}/submit"): [Binding("coach", {"public_id": cert["portfolio"]})],
+        ("POST", st + "/portfolios/{public_id}/scores"): [
+            Binding("colleague", {"public_id": cert["scored"]},
+                    good_body={"standard": cert["standard"], "level": 3, "rationale": "Shows 1.1 and 1.2."})],
+        ("GET", st + "/certificates/{public_id}"): [Binding("facilitator", {"public_id": cert["certificate"]})],
+        ("POST", st + "/verify"): [Binding()],
         ("POST", "/api/v1/uploads/"): [Binding(good_headers={**tus, "Upload-Length": "10"})],
         ("HEAD", "/api/v1/uploads/{upload_id}"): [Binding(path={"upload_id": w["upload"].id})],
         ("PATCH", "/api/v1/uploads/{upload_id}"): [

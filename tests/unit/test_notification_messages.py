@@ -31,6 +31,9 @@ EXAMPLES = {
     "rehearsal_group": {"facilitator": "Rina Adler", "scenario": "Comparing fractions", "community": "Math PLC"},
     "meeting_scheduled": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4", "community": "Math PLC"},
     "meeting_next_step": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4"},
+    "portfolio_to_score": {"cohort": "Coaches 2027"},
+    "certified": {"cohort": "Coaches 2027"},
+    "portfolio_decided": {"cohort": "Coaches 2027"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Teacher-leader standards, evidence portfolios, assessment and certificates."""
