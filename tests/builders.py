@@ -423,6 +423,10 @@ def certification_world(settings, session: Session, people: dict[str, Any]) -> d
     draft, done = drafts[people["coach"].id], drafts[people["facilitator"].id]
     first = standards.role_for(draft).standards[0]
     ref = evidence(session, people["coach"], first.evidence.kinds[0], "Evidence")
+    # The spare one (for a test to delete) is made first: an API fuzzer tries the smallest ids.
+    other = evidence(session, people["coach"], first.evidence.kinds[0], "More evidence")
+    spare = standards.add_entry(session, people["coach"], draft.public_id, standard_key=first.key,
+                                kind=first.evidence.kinds[0], evidence=other, commentary="Shows 1.2")
     entry = standards.add_entry(session, people["coach"], draft.public_id, standard_key=first.key,
                                 kind=first.evidence.kinds[0], evidence=ref, commentary="Shows 1.1")
     complete_portfolio(session, people["facilitator"], done)
@@ -432,5 +436,5 @@ def certification_world(settings, session: Session, people: dict[str, Any]) -> d
     session.commit()
     certificate = standards.issue(session, done, settings=settings)
     session.commit()
-    return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "scored": done.public_id,
+    return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "spare_entry": spare.id, "scored": done.public_id,
             "standard": first.key, "certificate": certificate.public_id}

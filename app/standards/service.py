@@ -307,6 +307,14 @@ def evidence_options(session: Session, candidate: User, lang: str) -> dict[str, 
     return options
 
 
+_NOT_USABLE = {
+    "clip": msg("You may use only your own clips of your own lessons, and only where the class gave full consent."),
+    "cycle": msg("You may use only coaching cycles you led as the coach."),
+    "meeting": msg("You may use only community meetings you facilitated, once they are closed."),
+    "attempt": msg("You may use only your own rehearsal attempts."),
+}
+
+
 def _usable(session: Session, candidate: User, kind: str, public_id: str) -> Any:
     """The evidence object the candidate may use, or a specific refusal."""
     model = {"clip": Clip, "cycle": CoachingCycle, "meeting": Meeting, "attempt": Attempt}.get(kind)
@@ -316,13 +324,7 @@ def _usable(session: Session, candidate: User, kind: str, public_id: str) -> Any
     obj = session.scalar(select(model).where(model.public_id == str(public_id)[:32]))
     allowed = {"clip": _clips_of, "cycle": _cycles_of, "meeting": _meetings_of, "attempt": _attempts_of}[kind]
     if obj is None or obj.id not in {o.id for o in allowed(session, candidate)}:
-        raise InvalidInput({
-            "clip": msg("You may use only your own clips of your own lessons, and only where the class gave full "
-                        "consent."),
-            "cycle": msg("You may use only coaching cycles you led as the coach."),
-            "meeting": msg("You may use only community meetings you facilitated, once they are closed."),
-            "attempt": msg("You may use only your own rehearsal attempts."),
-        }[kind], field="evidence")
+        raise InvalidInput(_NOT_USABLE[kind], field="evidence")
     return obj
 
 

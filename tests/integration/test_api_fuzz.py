@@ -353,7 +353,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
             Binding("coach", {"public_id": cert["portfolio"], "entry_id": cert["entry"]},
                     good_body={"commentary": "It shows indicator 1.2."})],
         ("DELETE", st + "/portfolios/{public_id}/entries/{entry_id}"): [
-            Binding("coach", {"public_id": cert["portfolio"], "entry_id": cert["entry"]})],
+            Binding("coach", {"public_id": cert["portfolio"], "entry_id": cert["spare_entry"]})],
         ("POST", st + "/portfolios/{public_id}/submit"): [Binding("coach", {"public_id": cert["portfolio"]})],
         ("POST", st + "/portfolios/{public_id}/scores"): [
             Binding("colleague", {"public_id": cert["scored"]},
