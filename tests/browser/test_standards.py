@@ -115,16 +115,15 @@ def test_a_candidate_submits_two_assessors_disagree_a_third_settles_and_anyone_v
     # Each standard: the least pieces it asks for, each with a commentary in Hebrew.
     for key in programme["standards"]:
         section = maya.locator(f"#standard-{key}")
+        values = [v for o in section.locator(f"#evidence-{key} option:not([disabled])").all()
+                  if (v := o.get_attribute("value"))]
         while section.locator("h2 .status-failed").count():
-            options = section.locator(f"#evidence-{key} option:not([disabled])")
-            used = {a.get_attribute("value") for a in maya.locator(f"#standard-{key} article.entry").all()}
-            value = next(o.get_attribute("value") for o in options.all()
-                         if o.get_attribute("value") and o.get_attribute("value") not in used)
-            section.locator(f"#evidence-{key}").select_option(value)
+            section.locator(f"#evidence-{key}").select_option(values.pop(0))
             section.locator("textarea[name=commentary]").last.fill(
                 "בקטע הזה שאלתי שאלה פתוחה וחיכיתי חמש שניות; שלושה תלמידים נימקו. כך אני מראה את מדד 1.")
             section.locator("form.add-evidence button").click()
-            maya.wait_for_url(re.compile(rf"#standard-{re.escape(key)}$"))
+            maya.wait_for_load_state()
+            expect(maya.locator(".flash").first).not_to_have_class(re.compile("flash-error"))
             section = maya.locator(f"#standard-{key}")
     _shoot(maya, folder, "standards-portfolio-he")
     maya.click("#submit-form button")
@@ -148,10 +147,9 @@ def test_a_candidate_submits_two_assessors_disagree_a_third_settles_and_anyone_v
     pages[ASSESSORS[0]].goto(url + link)
     expect(pages[ASSESSORS[0]].locator("h1")).not_to_contain_text("מאיה")
     _shoot(pages[ASSESSORS[0]], folder, "standards-scoring-he")
-    total = sum(_score_everything(pages[email], url, first) for email in ASSESSORS)
-    assert total == 2 * len(programme["standards"])
-    third = sum(_score_everything(pages[email], url, first) for email in ASSESSORS)
-    assert third == 1
+    # Two passes: the third assessor may be given the disagreement before or after their own first turn.
+    total = sum(_score_everything(pages[email], url, first) for _ in range(2) for email in ASSESSORS)
+    assert total == 2 * len(programme["standards"]) + 1  # every standard twice, and the disagreement once more
 
     maya.goto(portfolio_url)
     expect(maya.locator("#portfolio-status")).to_have_text("הוסמך/ה")
