@@ -586,3 +586,39 @@ def test_the_data_export_holds_the_portfolio_and_the_certificate(app, session, p
     with zipfile.ZipFile(io.BytesIO(b"".join(store.stream(found.key)))) as archive:
         data = json.loads(archive.read("certification/certification.json"))
     assert data["portfolios"][0]["status"] == "certified" and data["certificates"][0] == certified.document
+
+
+def test_the_training_assign_and_remove_forms(app, session, people, cohort):
+    coach_id, teacher_email = people["coach"].id, people["teacher"].email
+    portfolio_id = _submitted(session, people, cohort).public_id
+    standard_keys = [s.key for s in standardsfile.current().role(ROLE).standards]
+    admin = signed_in(app, people["admin"].email, people["password"])
+    page = f"/standards/cohorts/{cohort.public_id}"
+    token = csrf_token(admin, "/standards/")
+    resp = admin.post(f"{page}/assign", data={"csrf_token": token}, follow_redirects=True)
+    assert "No trained assessor" in _page(resp) and "nobody was assigned" in _page(resp)
+    good = {"email": people["colleague"].email, "role": ROLE, "standards": standard_keys,
+            "trained_on": "2026-11-01", "csrf_token": token}
+    for bad, message in (({"trained_on": "soon"}, "Give the date of the training"),
+                         ({"email": "nobody@example.org"}, "No active account"),
+                         ({"standards": []}, "Choose at least one standard"),
+                         ({"standards": ["ZZ-1"]}, "no standard"),
+                         ({"role": "principal"}, "no role")):
+        resp = admin.post("/standards/training", data={**good, **bad}, follow_redirects=True)
+        assert message in _page(resp), bad
+    resp = admin.post("/standards/training", data=good, follow_redirects=True)
+    assert f"Training recorded for {len(standard_keys)} standards" in _page(resp)
+    resp = admin.post(f"{page}/assign", data={"csrf_token": token}, follow_redirects=True)
+    assert f"Assigned: {len(standard_keys)} standards to score" in _page(resp)
+    assert len(session.scalars(select(Score).where(Score.portfolio_id == session.scalar(
+        select(Portfolio.id).where(Portfolio.public_id == portfolio_id)))).all()) == len(standard_keys)
+    # A candidate who submitted stays; one who has not may be removed; a stranger is no candidate.
+    resp = admin.post(f"{page}/members/{coach_id}/remove", data={"csrf_token": token}, follow_redirects=True)
+    assert "stays with the cohort" in _page(resp)
+    admin.post(f"{page}/members", data={"emails": teacher_email, "csrf_token": token})
+    teacher_id = session.scalar(select(type(people["teacher"]).id).where(
+        type(people["teacher"]).email == teacher_email))
+    resp = admin.post(f"{page}/members/{teacher_id}/remove", data={"csrf_token": token}, follow_redirects=True)
+    assert "was removed from the cohort" in _page(resp)
+    resp = admin.post(f"{page}/members/{teacher_id}/remove", data={"csrf_token": token}, follow_redirects=True)
+    assert "not a candidate of this cohort" in _page(resp)
