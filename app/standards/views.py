@@ -433,6 +433,16 @@ def verify_form():
                            action_form=ActionForm())
 
 
+def _issued(outcome):
+    """The credential's validFrom as a date and time to show, or None when it is not one."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(outcome.claims.get("valid_from", "").replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
 def _role_title(outcome) -> str:
     if outcome.certificate is None:
         return ""
@@ -461,6 +471,7 @@ def verify_post():
     status = 422 if problem else 200
     return render_template("standards/verify.html", outcome=outcome, problem=problem, labels=verify_labels(),
                            role_title=_role_title(outcome) if outcome else "", lang=_lang(),
+                           issued=_issued(outcome) if outcome else None,
                            action_form=ActionForm()), status
 
 
@@ -469,5 +480,6 @@ def verify_issued(public_id: str):
     outcome = service.verify_issued(db.session(), public_id)
     status = 404 if outcome.state == "unknown" else 200
     return render_template("standards/verify.html", outcome=outcome, labels=verify_labels(), lang=_lang(),
-                           role_title=_role_title(outcome), issued_page=True, action_form=ActionForm()), status
+                           role_title=_role_title(outcome), issued=_issued(outcome), issued_page=True,
+                           action_form=ActionForm()), status
 
