@@ -184,9 +184,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.rehearsals import policy as _rehearsals_policy  # noqa: F401 - registers rules with app.authz
     from app.rehearsals import views as rehearsals_views
     from app.sharing import api as sharing_api
+    from app.sharing import views as sharing_views
     from app.standards import api as standards_api
     from app.standards import views as standards_views
-    from app.sharing import views as sharing_views
     from app.video import api as video_api
     from app.video import tus as video_tus
     from app.video import views as video_views

@@ -436,5 +436,6 @@ def certification_world(settings, session: Session, people: dict[str, Any]) -> d
     session.commit()
     certificate = standards.issue(session, done, settings=settings)
     session.commit()
-    return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "spare_entry": spare.id, "scored": done.public_id,
+    return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "spare_entry": spare.id,
+            "scored": done.public_id,
             "standard": first.key, "certificate": certificate.public_id}
