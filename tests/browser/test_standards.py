@@ -90,8 +90,9 @@ def _score_everything(page, url: str, first_standard: str) -> int:
             level = {"1": "1", "2": "4", "3": "3"}[round_] if standard == first_standard else "3"
             form.locator(f"input[name=level][value='{level}']").check()
             form.locator("textarea[name=rationale]").fill("המורה מציגה ראיות ברורות למדדים 1 ו-2 בקטע ובפרשנות.")
-            form.locator("button.primary").click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                form.locator("button.primary").click()
+            expect(page.locator(".flash").first).not_to_have_class(re.compile("flash-error"))
             scored += 1
     return scored
 
@@ -121,8 +122,8 @@ def test_a_candidate_submits_two_assessors_disagree_a_third_settles_and_anyone_v
             section.locator(f"#evidence-{key}").select_option(values.pop(0))
             section.locator("textarea[name=commentary]").last.fill(
                 "בקטע הזה שאלתי שאלה פתוחה וחיכיתי חמש שניות; שלושה תלמידים נימקו. כך אני מראה את מדד 1.")
-            section.locator("form.add-evidence button").click()
-            maya.wait_for_load_state()
+            with maya.expect_navigation():
+                section.locator("form.add-evidence button").click()
             expect(maya.locator(".flash").first).not_to_have_class(re.compile("flash-error"))
             section = maya.locator(f"#standard-{key}")
     _shoot(maya, folder, "standards-portfolio-he")
@@ -148,7 +149,7 @@ def test_a_candidate_submits_two_assessors_disagree_a_third_settles_and_anyone_v
     expect(pages[ASSESSORS[0]].locator("h1")).not_to_contain_text("מאיה")
     _shoot(pages[ASSESSORS[0]], folder, "standards-scoring-he")
     # Two passes: the third assessor may be given the disagreement before or after their own first turn.
-    total = sum(_score_everything(pages[email], url, first) for _ in range(2) for email in ASSESSORS)
+    total = sum(_score_everything(pages[email], url, first) for _ in range(3) for email in ASSESSORS)
     assert total == 2 * len(programme["standards"]) + 1  # every standard twice, and the disagreement once more
 
     maya.goto(portfolio_url)
