@@ -412,13 +412,16 @@ def trained(session: Session, admin: User, person: User, role_key: str) -> None:
     session.commit()
 
 
-def certification_world(settings, session: Session, people: dict[str, Any]) -> dict[str, Any]:
-    """A coaches' cohort: the coach's draft portfolio with one piece of evidence; the facilitator's submitted one
-    with its first standard assigned to the colleague (trained) to score, and a certificate issued on it."""
+def certification_world(settings, session: Session, people: dict[str, Any],
+                        role_key: str = "instructional_coach") -> dict[str, Any]:
+    """A cohort for the role (coaches unless told): the coach's draft portfolio with one piece of evidence; the
+    facilitator's submitted one with its first standard assigned to the colleague (trained) to score, and a
+    certificate issued on it. A browser test sharing its live server with another that trains assessors for the
+    same role chooses another role, or assignments spread over both tests' assessors."""
     from app.standards import service as standards
     from app.standards.models import Score
 
-    made = cohort(session, people["admin"], "instructional_coach", people["coach"].email, people["facilitator"].email)
+    made = cohort(session, people["admin"], role_key, people["coach"].email, people["facilitator"].email)
     drafts = {p.candidate_id: p for p in standards.cohort_portfolios(session, people["admin"], made)}
     draft, done = drafts[people["coach"].id], drafts[people["facilitator"].id]
     first = standards.role_for(draft).standards[0]
@@ -431,7 +434,7 @@ def certification_world(settings, session: Session, people: dict[str, Any]) -> d
                                 kind=first.evidence.kinds[0], evidence=ref, commentary="Shows 1.1")
     complete_portfolio(session, people["facilitator"], done)
     standards.submit(session, people["facilitator"], done.public_id)
-    trained(session, people["admin"], people["colleague"], "instructional_coach")
+    trained(session, people["admin"], people["colleague"], role_key)
     session.add(Score(portfolio_id=done.id, standard_key=first.key, round=1, assessor_id=people["colleague"].id))
     session.commit()
     certificate = standards.issue(session, done, settings=settings)

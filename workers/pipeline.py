@@ -334,6 +334,11 @@ def analyse(video_id: int, settings, store, *, listen: bool = True) -> str:
         analysis = service.analysis_of(s, video) if video is not None else None
         if analysis is None:
             return "gone"
+        while not service.claim(s, analysis):
+            if heard is None:  # a correction came in meanwhile: the measure it asked for reads it
+                log.info("video %s: the analysis changed while it was read; the newer request measures it", video_id)
+                return "superseded"
+            s.refresh(analysis)  # what was heard is kept: measured with the analysis as it reads now
         if heard is not None:
             service.store_turns(s, analysis, heard)
         service.compute(s, analysis)

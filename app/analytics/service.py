@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app import authz, jobs, signals
@@ -79,6 +79,17 @@ def start(session: Session, video_id: int) -> LessonAnalysis | None:
     session.add(analysis)
     analysis.status, analysis.reason = "running", ""
     return analysis
+
+
+def claim(session: Session, analysis: LessonAnalysis) -> bool:
+    """Hold the analysis for the rest of this transaction, if nobody changed it since it was read: a worker that
+    measures takes it before writing, so a teacher's correction made meanwhile (which asks for a fresh measure) is
+    never overwritten by measures of what she had just corrected. False when it changed: the worker leaves it to the
+    measure that correction asked for."""
+    table = LessonAnalysis.__table__
+    held = session.execute(update(table).where(table.c.id == analysis.id, table.c.version == analysis.version)
+                           .values(version=analysis.version))
+    return held.rowcount == 1
 
 
 def fail(session: Session, video_id: int, reason: str) -> None:

@@ -7,16 +7,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import media_files
-from tests.browser.steps import choose_tag, create_user, full_consent, ingest, share_lesson, signed_in
+from tests.browser.steps import choose_tag, create_user, full_consent, ingest, share_lesson, signed_in, switch_language
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 
 
 def _hebrew(page) -> None:
-    page.select_option("#locale", "he")
-    page.click("form.lang button[type=submit]")
-    page.wait_for_function("() => document.documentElement.dir === 'rtl'")
+    switch_language(page, "he", "#locale")
+    assert page.locator("html").get_attribute("dir") == "rtl"
 
 
 def test_notifications_tag_summary_and_data_archive_in_hebrew(live_server, new_page, tmp_path):

@@ -144,7 +144,7 @@ def seeded(live_server):
 
         analytics.set_shared(s, teacher, analysed.video.public_id, True)
         s.commit()
-        cert = builders.certification_world(settings, s, people)
+        cert = builders.certification_world(settings, s, people, "community_facilitator")  # test_standards: coaches
         args = {
             "standards.cohort": {"public_id": cert["cohort"]},
             "standards.agreement": {"public_id": cert["cohort"]},

@@ -85,6 +85,30 @@ def test_naming_the_teachers_voice_relabels_every_turn_and_measures_again(app, s
     assert found.measures["student_turns"] == 6
 
 
+def test_a_measure_that_read_the_analysis_before_a_correction_never_overwrites_it(app, session, people, analysis):
+    """The worker reads the analysis, the teacher names another voice meanwhile: the worker may not write measures
+    of the voice she has just corrected (and mark it done); the measure her correction asked for does."""
+    from sqlalchemy.orm import Session
+
+    worker = Session(session.get_bind(), expire_on_commit=False)
+    try:
+        read = worker.get(LessonAnalysis, analysis.id)
+        assert read.teacher_voice == 0
+        worker.commit()  # the worker's read ends; its write comes later
+        analytics.set_teacher(session, people["teacher"], analysis.video.public_id, 1)
+        session.commit()
+        assert not analytics.claim(worker, read)
+        worker.rollback()
+        now = worker.get(LessonAnalysis, analysis.id)
+        assert now.teacher_voice == 1 and analytics.claim(worker, now)
+        worker.rollback()
+    finally:
+        worker.close()
+    session.expire_all()
+    found = session.get(LessonAnalysis, analysis.id)
+    assert found.status == "waiting" and found.teacher_voice == 1
+
+
 def test_a_marker_is_confirmed_corrected_dismissed_or_turned_into_a_tagged_comment(app, session, people, analysis):
     question, uptake = marker(analysis, "question_open"), marker(analysis, "uptake")
     builders.talk_framework(session)
