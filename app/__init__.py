@@ -172,6 +172,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.feedback import api as feedback_api
     from app.feedback import views as feedback_views
     from app.health import api as health_api
+    from app.goals import api as goals_api
+    from app.goals import policy as _goals_policy  # noqa: F401 - registers rules with app.authz
+    from app.goals import views as goals_views
     from app.meetings import api as meetings_api
     from app.meetings import policy as _meetings_policy  # noqa: F401 - registers rules with app.authz
     from app.meetings import views as meetings_views
@@ -209,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(analytics_views.bp)
     app.register_blueprint(standards_views.bp)
     app.register_blueprint(standards_views.verify_bp)
+    app.register_blueprint(goals_views.bp)
     api.register_blueprint(accounts_api.blp)
     api.register_blueprint(health_api.blp)
     api.register_blueprint(video_api.blp)
@@ -220,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(meetings_api.blp)
     api.register_blueprint(analytics_api.blp)
     api.register_blueprint(standards_api.blp)
+    api.register_blueprint(goals_api.blp)
     api.register_blueprint(notifications_api.blp)
     api.register_blueprint(communities_api.blp)
     api.register_blueprint(coaching_api.blp)

@@ -370,6 +370,35 @@ def keys_rotate() -> None:
 
 
 @main.group()
+def goals() -> None:
+    """School, network and city goals and their indicators."""
+
+
+@goals.command("compute")
+@click.option("--year", type=int, help="The school year, named by the year it ends (default: the current one).")
+@click.option("--term", type=click.IntRange(1, 2), help="1 (September to January) or 2 (default: the current one).")
+def goals_compute(year: int | None, term: int | None) -> None:
+    """Compute the indicators ClassLab measures itself (coaching cycles closed, community meetings held, diagnostic
+    mastery) for every school taking part, for one term. Running it again replaces that term's computed values."""
+    from datetime import date
+
+    from app import db as database
+    from app.errors import ClassLabError
+    from app.goals import service
+
+    today = date.today()
+    year, term = year or service.school_year(today), term or service.term_of(today)
+    settings = load_settings()
+    database.bind(settings.database_url)
+    try:
+        with database.session_scope() as s:
+            n = service.compute_values(s, year=year, term=term)
+    except ClassLabError as exc:
+        raise click.ClickException(str(exc.detail)) from None
+    click.echo(f"{n} values computed for {year - 1}–{year}, term {term}.")
+
+
+@main.group()
 def plans() -> None:
     """Learning plans."""
 

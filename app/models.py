@@ -25,6 +25,19 @@ from app.diagnostics.models import (  # noqa: F401
 )
 from app.feedback import policy as _feedback_policy  # noqa: F401, E402
 from app.feedback.models import Comment, ObservationFramework  # noqa: F401
+from app.goals import policy as _goals_policy  # noqa: F401, E402
+from app.goals.models import (  # noqa: F401
+    Area,
+    CoachRound,
+    PrincipalPair,
+    PrincipalSession,
+    RoundAttendance,
+    SessionAction,
+    Step,
+    Target,
+    Value,
+    ValueImport,
+)
 from app.meetings import policy as _meetings_policy  # noqa: F401, E402
 from app.meetings.models import Attendance, Meeting, MeetingResponse, MeetingStep, NextStep, Protocol  # noqa: F401
 from app.notifications import policy as _notifications_policy  # noqa: F401, E402

@@ -442,3 +442,51 @@ def certification_world(settings, session: Session, people: dict[str, Any],
     return {"cohort": made.public_id, "portfolio": draft.public_id, "entry": entry.id, "spare_entry": spare.id,
             "scored": done.public_id,
             "standard": first.key, "certificate": certificate.public_id}
+
+
+# Goals ------------------------------------------------------------------------------------------------------
+
+# Students in the five-unit mathematics track out of the grade's students, per school, term and grade: the hand-worked
+# numbers of tests/integration/test_goals.py. School A's grade 11 is a small group (8 students).
+MATH5 = {
+    "a": {(2026, 2): {10: (5, 30), 11: (2, 8), 12: (6, 25)},
+          (2027, 1): {10: (6, 30), 11: (3, 8), 12: (7, 25)}},
+    "b": {(2026, 2): {10: (4, 40), 11: (8, 35), 12: (5, 20)},
+          (2027, 1): {10: (6, 40), 11: (9, 35), 12: (6, 20)}},
+}
+
+
+def goals_world(session: Session, people: dict[str, Any]) -> dict[str, Any]:
+    """The people's network in the goals: the institute, the city, a school network holding school A, the two
+    schools with their codes; MATH5's values; school A's target (12% in 2025 to 16% in 2028) and a step of its
+    roadmap; the coach paired with school A's principal (the leader) this year, one session planned."""
+    from datetime import date
+
+    from app.goals import service as goals
+
+    admin = people["admin"]
+    orgs = people["orgs"]
+    network_org = accounts.create_organization(session, "רשת אופק", OrgKind.network, orgs["institute"])
+    session.flush()
+    goals.enrol(session, admin, organization_id=orgs["institute"].id)
+    school_network = goals.enrol(session, admin, organization_id=network_org.id)
+    a = goals.enrol(session, admin, organization_id=orgs["a"].id, code="480012", network_id=network_org.id)
+    b = goals.enrol(session, admin, organization_id=orgs["b"].id, code="480013")
+    for area, name in ((a, "a"), (b, "b")):
+        for (year, term), grades in MATH5[name].items():
+            for grade, (count, students) in grades.items():
+                goals.enter_value(session, admin, area.public_id, indicator_key="math5_share", year=year, term=term,
+                                  grade=grade, count=count, students=students)
+    target = goals.set_target(session, admin, a.public_id, indicator_key="math5_share", year=2028, value=16,
+                              baseline=12, baseline_year=2025, note="")
+    step = goals.add_step(session, people["leader"], a.public_id, kind="action", title="שיעורי תגבור לכיתות י'",
+                          owner="רכזת המתמטיקה", due_on=date(2027, 3, 1), indicator_key="math5_share")
+    pair = goals.pair(session, admin, coach_email=people["coach"].email, principal_email=people["leader"].email,
+                      year=2027)
+    meeting = goals.plan_session(session, people["coach"], pair.public_id, held_on=date(2026, 12, 10),
+                                 agenda="מבט על נתוני 5 יחידות", data=[{"indicator": "math5_share", "grade": None}])
+    made = goals.create_round(session, admin, year=2027, number=1, meets_on=date(2026, 12, 3), agenda="הכנה לסבב")
+    session.commit()
+    return {"a": a.public_id, "b": b.public_id, "city": a.city.public_id, "network": school_network.public_id,
+            "institute": goals.national(session).public_id, "target": target.public_id, "step": step.public_id,
+            "pair": pair.public_id, "session": meeting.public_id, "round": made.public_id}

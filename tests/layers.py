@@ -30,7 +30,7 @@ from pathlib import Path
 
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
-    for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "meetings",
+    for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "goals", "meetings",
                     "notifications", "plans", "rehearsals", "sharing", "standards", "video")
     for module in ("views", "api", "forms", "tus")
 )
@@ -79,6 +79,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Certification reads evidence from every module below (a candidate's clips, the coaching cycles they led, the
     # meetings they facilitated, their rehearsal attempts) and lets assessors watch what a portfolio holds.
     ("certification", ("app.standards",)),
+    # Goals read ClassLab's own data for their computed indicators (coaching cycles closed, community meetings held,
+    # diagnostic mastery) and link a principal's coaching sessions to the indicator charts of the school.
+    ("goals", ("app.goals",)),
     # "Download all my data" gathers every module's records of one person.
     ("the whole account", ("app.export",)),
     ("entry points", (

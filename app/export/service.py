@@ -214,7 +214,17 @@ class _Archive:
         self.meetings()
         self.analytics()
         self.certification()
+        self.goals()
         self.rehearsals(folders)
+
+    def goals(self) -> None:
+        """The targets and roadmap steps the user set, the principal coaching sessions they took part in (as coach or
+        principal) with the actions agreed, and the coaches' group meetings they attended."""
+        from app.goals.service import export_for
+
+        found = export_for(self.session, self.user)
+        if any(found.values()):
+            self.text("goals/goals.json", _json(found))
 
     def certification(self) -> None:
         """The user's portfolios and commentary, the scores they gave as an assessor, their training and their

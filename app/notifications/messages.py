@@ -44,6 +44,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "portfolio_to_score": ("cohort",),
     "certified": ("cohort",),
     "portfolio_decided": ("cohort",),
+    "principal_session": ("number", "school"),
 }
 
 MESSAGES: dict[str, str] = {
@@ -70,6 +71,8 @@ MESSAGES: dict[str, str] = {
     "certified": _l("Congratulations: your portfolio in “%(cohort)s” met every standard. Your certificate is ready."),
     "portfolio_decided": _l("The assessment of your portfolio in “%(cohort)s” is complete. See each standard's "
                             "result."),
+    "principal_session": _l("Coaching session %(number)s for %(school)s is planned: see its agenda and the data "
+                            "to look at."),
 }
 
 # Whole sentences for the cases a param changes the wording: translators get a sentence, never a

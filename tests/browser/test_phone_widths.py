@@ -30,7 +30,9 @@ PHONE = {"width": 390, "height": 844}
 # Pages only another role opens (the teacher opens the rest).
 OPENED_BY = {"analytics.teacher": "coach", "standards.cohort": "admin", "standards.agreement": "admin",
              "standards.portfolio": "coach", "standards.certificate": "facilitator", "standards.register": "admin",
-             "accounts.people": "leader", "meetings.report": "leader", "meetings.new": "facilitator"}
+             "accounts.people": "leader", "goals.area": "leader", "goals.indicator": "leader", "goals.values": "leader",
+             "goals.plan": "leader", "goals.principal_session": "coach", "meetings.report": "leader",
+             "meetings.new": "facilitator"}
 
 # Routes that are not pages a person reads on a phone, and why.
 SKIP = {
@@ -58,6 +60,8 @@ SKIP = {
     "standards.credential_json": "a JSON download (checked in tests/integration/test_standards.py)",
     "standards.certificate_pdf": "a PDF download (its text is checked in tests/integration/test_standards.py)",
     "standards.issuer": "the issuer's JSON-LD profile",
+    "goals.report_csv": "a CSV download (checked in tests/integration/test_goals.py)",
+    "goals.report_pdf": "a PDF download (its text is checked in tests/integration/test_goals.py)",
 }
 
 
@@ -145,7 +149,13 @@ def seeded(live_server):
         analytics.set_shared(s, teacher, analysed.video.public_id, True)
         s.commit()
         cert = builders.certification_world(settings, s, people, "community_facilitator")  # test_standards: coaches
+        aims = builders.goals_world(s, people)
         args = {
+            "goals.area": {"public_id": aims["a"]},
+            "goals.indicator": {"public_id": aims["a"], "key": "math5_share"},
+            "goals.values": {"public_id": aims["a"]},
+            "goals.plan": {"public_id": aims["a"]},
+            "goals.principal_session": {"public_id": aims["session"]},
             "standards.cohort": {"public_id": cert["cohort"]},
             "standards.agreement": {"public_id": cert["cohort"]},
             "standards.portfolio": {"public_id": cert["portfolio"]},

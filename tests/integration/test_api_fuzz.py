@@ -157,6 +157,7 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
     failed.status, failed.failed_step, failed.failure_reason = VideoStatus.failed, "transcode", "ffmpeg died"
     session.commit()
     cert = builders.certification_world(app.extensions["classlab.settings"], session, people)
+    aims = builders.goals_world(session, people)
     tokens = {}
     for role in ("teacher", "colleague", "coach", "facilitator", "leader", "admin"):
         tokens[role] = accounts.issue_token(session, people[role], "fuzz", 1).secret
@@ -167,7 +168,8 @@ def seed(app, session, people) -> tuple[dict[str, str], dict[str, Any]]:
                  cycle=cycle, klass=klass, first=first, again=again, item_key=item_key, upload=upload,
                  archive=archive, spare=spare, failed=failed, plan=plan, doomed_plan=doomed_plan,
                  spare_activity=spare_activity, meeting=meeting, held=held, said=said, planned=planned,
-                 doomed_meeting=doomed_meeting, analysed=analysed.video.public_id, marker=marker.public_id, cert=cert)
+                 doomed_meeting=doomed_meeting, analysed=analysed.video.public_id, marker=marker.public_id, cert=cert,
+                 aims=aims)
     return tokens, world
 
 
@@ -181,6 +183,7 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
     mt, meeting = "/api/v1/meetings", w["meeting"].public_id
     an = "/api/v1/analytics"
     st, cert = "/api/v1/standards", w["cert"]
+    gl, aims = "/api/v1/goals", w["aims"]
     goal = plan.goals[0]
     return {
         ("GET", "/api/v1/accounts/users/{user_id}"): [Binding(path={"user_id": p["colleague"].id}),
@@ -360,6 +363,26 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
                     good_body={"standard": cert["standard"], "level": 3, "rationale": "Shows 1.1 and 1.2."})],
         ("GET", st + "/certificates/{public_id}"): [Binding("facilitator", {"public_id": cert["certificate"]})],
         ("POST", st + "/verify"): [Binding()],
+        ("GET", gl + "/indicators"): [Binding()],
+        ("GET", gl + "/areas"): [Binding("leader"), Binding("admin")],
+        ("GET", gl + "/areas/{public_id}"): [Binding("leader", {"public_id": aims["a"]}),
+                                             Binding("admin", {"public_id": aims["city"]})],
+        ("GET", gl + "/areas/{public_id}/indicators/{key}"): [
+            Binding("leader", {"public_id": aims["a"], "key": "math5_share"})],
+        ("POST", gl + "/areas/{public_id}/values"): [
+            Binding("leader", {"public_id": aims["a"]}, good_body={
+                "indicator": "math5_share", "year": 2027, "term": 2, "grade": 10, "count": 7, "students": 30})],
+        ("POST", gl + "/areas/{public_id}/imports"): [Binding("admin", {"public_id": aims["institute"]})],
+        ("GET", gl + "/areas/{public_id}/targets"): [Binding("leader", {"public_id": aims["a"]})],
+        ("POST", gl + "/areas/{public_id}/targets"): [
+            Binding("leader", {"public_id": aims["a"]}, good_body={"indicator": "math5_share", "year": 2029,
+                                                                  "value": 18})],
+        ("GET", gl + "/principal-coaching"): [Binding("coach"), Binding("leader")],
+        ("POST", gl + "/principal-coaching/{public_id}/sessions"): [
+            Binding("coach", {"public_id": aims["pair"]}, good_body={"date": "2027-01-20", "agenda": "Follow-up"})],
+        ("GET", gl + "/sessions/{public_id}"): [Binding("coach", {"public_id": aims["session"]})],
+        ("POST", gl + "/sessions/{public_id}/record"): [
+            Binding("coach", {"public_id": aims["session"]}, good_body={"notes": "We looked at the data."})],
         ("POST", "/api/v1/uploads/"): [Binding(good_headers={**tus, "Upload-Length": "10"})],
         ("HEAD", "/api/v1/uploads/{upload_id}"): [Binding(path={"upload_id": w["upload"].id})],
         ("PATCH", "/api/v1/uploads/{upload_id}"): [
