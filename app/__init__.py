@@ -171,10 +171,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.diagnostics import views as diagnostics_views
     from app.feedback import api as feedback_api
     from app.feedback import views as feedback_views
-    from app.health import api as health_api
     from app.goals import api as goals_api
     from app.goals import policy as _goals_policy  # noqa: F401 - registers rules with app.authz
     from app.goals import views as goals_views
+    from app.health import api as health_api
     from app.meetings import api as meetings_api
     from app.meetings import policy as _meetings_policy  # noqa: F401 - registers rules with app.authz
     from app.meetings import views as meetings_views

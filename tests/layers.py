@@ -30,8 +30,8 @@ from pathlib import Path
 
 ENTRY_MODULES: tuple[str, ...] = tuple(
     f"app.{package}.{module}"
-    for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "goals", "meetings",
-                    "notifications", "plans", "rehearsals", "sharing", "standards", "video")
+    for package in ("accounts", "analytics", "coaching", "communities", "diagnostics", "export", "feedback", "goals",
+                    "meetings", "notifications", "plans", "rehearsals", "sharing", "standards", "video")
     for module in ("views", "api", "forms", "tus")
 )
 

@@ -83,7 +83,7 @@ def _axis(ind, points, target) -> tuple[int, int, int]:
     return lo, hi, max(1, (hi - lo) // 5)
 
 
-def trend_chart(ind, points, target, lang: str) -> str:
+def trend_chart(ind, points, target, lang: str) -> Markup | str:
     """The indicator by term, and the target's straight path from its baseline where it has one."""
     columns = [p.label for p in points]
     if not columns:
@@ -102,8 +102,8 @@ def trend_chart(ind, points, target, lang: str) -> str:
         series[_("Target for %(year)s", year=target.year)] = path
     lo, hi, step = _axis(ind, points, target)
     clipped = {k: [None if v is None else min(max(v, lo), hi) for v in vs] for k, vs in series.items()}
-    return charts.line_chart_svg(columns, clipped, title=indicatorsfile.text(ind.title, lang), lo=lo, hi=hi,
-                                 rtl=lang in RTL, step=step)
+    return Markup(charts.line_chart_svg(columns, clipped, title=indicatorsfile.text(ind.title, lang), lo=lo, hi=hi,
+                                        rtl=lang in RTL, step=step))
 
 
 # ------------------------------------------------------------------------------------------------------- home
@@ -384,10 +384,10 @@ def record(public_id: str):
     actions = [{"text": f.get(f"action-{n}", ""), "owner": f.get(f"owner-{n}", ""), "due": f.get(f"due-{n}", "")[:20]}
                for n in range(1, 6)]
     follow = {}
-    for name in f:
-        if name.startswith("status-"):
-            key = name[len("status-"):][:32]
-            follow[key] = (f.get(name, "")[:20], f.get(f"note-{key}", ""))
+    for n in range(1, service.MAX_ACTIONS * 3):
+        key = f.get(f"follow-{n}", "")[:32]
+        if key:
+            follow[key] = (f.get(f"status-{n}", "")[:20], f.get(f"note-{n}", ""))
     service.record(db.session(), current_user, public_id, notes=f.get("notes", ""), actions=actions,
                    follow_ups=follow)
     flash(_("The session is recorded."), "info")

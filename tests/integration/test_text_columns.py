@@ -388,7 +388,7 @@ QTI = "This is not QTI we can read"
 WRITERS: list[Writer] = [
     # goals
     Writer("goal_area.code", "page", "code", "480077", lambda w, v: w.form("admin", "/goals/areas", {
-        "organization": str(w.people["orgs"]["b"].id), "code": v}), says="A school's code is its ministry code"),
+        "organization": str(w.people["orgs"]["b"].id), "code": v})),
     Writer("goal_target.note", "page", "note", "The network's target", lambda w, v: w.form(
         "admin", f"/goals/areas/{w.aims['a']}/targets", {"indicator": "math5_share", "year": "2029", "value": "18",
                                                           "note": v})),
@@ -402,15 +402,15 @@ WRITERS: list[Writer] = [
         "coach", f"/goals/pairs/{w.aims['pair']}/sessions", {"date": "2027-02-01", "agenda": v})),
     Writer("goal_principal_session.notes", "page", "notes", "We looked at grade 10", lambda w, v: w.form(
         "coach", f"/goals/sessions/{w.aims['session']}/record", {"notes": v})),
-    Writer("goal_session_action.text", "page", "action", "Open a support group", lambda w, v: w.form(
+    Writer("goal_session_action.text", "page", "action-1", "Open a support group", lambda w, v: w.form(
         "coach", f"/goals/sessions/{w.aims['session']}/record", {"notes": "Notes", "action-1": v, "owner-1": "Dana",
                                                                  "due-1": "2027-01-10"})),
-    Writer("goal_session_action.owner_name", "page", "owner", "Rina Levi", lambda w, v: w.form(
+    Writer("goal_session_action.owner_name", "page", "owner-1", "Rina Levi", lambda w, v: w.form(
         "coach", f"/goals/sessions/{w.aims['session']}/record", {"notes": "Notes", "action-1": "Call parents",
                                                                  "owner-1": v, "due-1": "2027-01-10"})),
-    Writer("goal_session_action.follow_up", "page", "follow_up", "Started in January", lambda w, v: w.form(
-        "coach", f"/goals/sessions/{w.aims['second']}/record", {"notes": "Follow-up", f"status-{w.aims['action']}":
-                                                                "done", f"note-{w.aims['action']}": v})),
+    Writer("goal_session_action.follow_up", "page", "note-1", "Started in January", lambda w, v: w.form(
+        "coach", f"/goals/sessions/{w.aims['second']}/record", {"notes": "Follow-up", "follow-1": w.aims["action"],
+                                                                "status-1": "done", "note-1": v})),
     Writer("goal_coach_round.agenda", "page", "agenda", "Reading track data", lambda w, v: w.form(
         "admin", "/goals/rounds", {"year": "2027", "number": "5", "date": "2027-03-01", "agenda": v})),
     Writer("goal_coach_round.notes", "page", "notes", "We practised", lambda w, v: w.form(

@@ -32,7 +32,7 @@ EXAMPLES = {
     "meeting_scheduled": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4", "community": "Math PLC"},
     "meeting_next_step": {"facilitator": "Rina Adler", "title": "Looking at 1/3 and 1/4"},
     "portfolio_to_score": {"cohort": "Coaches 2027"},
-    "principal_session": {"number": 3, "school": "Tichon Hey"},
+    "principal_session": {"number": "3", "school": "Tichon Hey"},
     "certified": {"cohort": "Coaches 2027"},
     "portfolio_decided": {"cohort": "Coaches 2027"},
 }
