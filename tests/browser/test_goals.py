@@ -70,7 +70,7 @@ def negev(live_server):
         goals.add_step(s, admin, first.public_id, kind="milestone", title="שכבה י' — קבוצת תגבור פעילה",
                        owner="רכזת המתמטיקה", due_on=date(2027, 2, 1), indicator_key="math5_share")
         pair = goals.pair(s, admin, coach_email=COACH, principal_email=PRINCIPAL, year=2027)
-        goals.create_round(s, admin, year=2027, number=1, meets_on=date(2026, 11, 25),
+        goals.create_round(s, admin, year=2027, number=3, meets_on=date(2026, 11, 25),
                            agenda="איך קוראים נתוני מגמה עם מנהלת", leader_email=COACH)
         s.commit()
         found = {"school": first.public_id, "city": first.city.public_id, "pair": pair.public_id}
