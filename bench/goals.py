@@ -3,7 +3,7 @@
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/goals.py [--schools 2000] [--terms 8]
 
 2,000 schools × 3 grades × 8 terms × 10 indicators (480,000 values) are written to a fresh SQLite database (or the
-database CLASSLAB_DATABASE_URL names). Then ClassLab's national roll-up (app.goals.service.national_rollup: every
+database DATABASE_URL names). Then ClassLab's national roll-up (app.goals.service.national_rollup: every
 indicator, year, term and grade added up over every school, in one query) is timed, and the same aggregation by
 pandas from the values exported as CSV: reading the file and grouping, and grouping alone. The answers are compared
 cell by cell. Goal: ClassLab ≤ 2 × pandas. Each is timed 3 times; the fastest run counts.

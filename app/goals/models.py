@@ -93,7 +93,8 @@ class Value(Base):
 
     __table_args__ = (
         UniqueConstraint("area_id", "indicator_key", "part", "year", "term", "grade", name="uq_goal_value_cell"),
-        Index("ix_goal_value_indicator_year_term", "indicator_key", "year", "term"),
+        # Covering the roll-ups: a national roll-up reads this index alone, in order, never the table (bench/goals.py).
+        Index("ix_goal_value_rollup", "part", "indicator_key", "year", "term", "grade", "numerator", "students"),
     )
 
 

@@ -192,7 +192,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('area_id', 'indicator_key', 'part', 'year', 'term', 'grade', name='uq_goal_value_cell')
     )
     with op.batch_alter_table('goal_value', schema=None) as batch_op:
-        batch_op.create_index('ix_goal_value_indicator_year_term', ['indicator_key', 'year', 'term'], unique=False)
+        batch_op.create_index('ix_goal_value_rollup', ['part', 'indicator_key', 'year', 'term', 'grade', 'numerator', 'students'], unique=False)
 
     op.create_table('goal_session_action',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -222,7 +222,7 @@ def downgrade() -> None:
 
     op.drop_table('goal_session_action')
     with op.batch_alter_table('goal_value', schema=None) as batch_op:
-        batch_op.drop_index('ix_goal_value_indicator_year_term')
+        batch_op.drop_index('ix_goal_value_rollup')
 
     op.drop_table('goal_value')
     with op.batch_alter_table('goal_round_attendance', schema=None) as batch_op:
