@@ -493,3 +493,55 @@ def test_the_data_export_holds_the_coaching_log(app, session, people, world):
     assert data["principal_sessions"][0]["role"] == "principal"
     assert data["principal_sessions"][0]["sessions"][0]["actions"][0]["text"] == "תגבור"
     assert data["steps"][0]["title"] == "שיעורי תגבור לכיתות י'"
+
+
+# The authorization matrix of goals: every role × object × action through authz.may, and reading through the API
+# and the page (404 to whoever may not see it, as for an id that does not exist).
+MATRIX_ROLES = ("admin", "leader", "city_leader", "coach", "teacher", "other_teacher", "anonymous")
+MATRIX = {
+    ("a", "view"): {"admin", "leader", "city_leader", "coach"},
+    ("a", "lead"): {"admin", "leader"},
+    ("a", "import"): {"admin", "leader", "city_leader"},
+    ("b", "view"): {"admin", "city_leader"},
+    ("b", "lead"): {"admin"},
+    ("b", "import"): {"admin", "city_leader"},
+    ("city", "view"): {"admin", "city_leader"},
+    ("city", "lead"): {"admin", "city_leader"},
+    ("city", "import"): {"admin", "city_leader"},
+    ("target", "view"): {"admin", "leader", "city_leader", "coach"},
+    ("target", "edit"): {"admin", "leader"},
+    ("session", "view"): {"admin", "leader", "coach"},
+    ("session", "prepare"): {"admin", "leader", "coach"},
+    ("session", "record"): {"admin", "coach"},
+}
+
+
+@pytest.mark.parametrize("role", MATRIX_ROLES)
+def test_the_goals_authorization_matrix(app, session, people, world, role):
+    from app import authz
+
+    objects = {"a": _area(session, world["a"]), "b": _area(session, world["b"]),
+               "city": _area(session, world["city"]),
+               "target": session.scalar(select(Target).where(Target.public_id == world["target"])),
+               "session": session.scalar(select(PrincipalSession).where(PrincipalSession.public_id ==
+                                                                         world["session"]))}
+    user = None if role == "anonymous" else people[role]
+    wrong = [f"{role} {action} {name}: expected {role in allowed}"
+             for (name, action), allowed in MATRIX.items()
+             if bool(user is not None and authz.may(user, action, objects[name])) is not (role in allowed)]
+    client = app.test_client()
+    headers = bearer(session, user) if user is not None else {}
+    page = signed_in(app, user.email, people["password"]) if user is not None else app.test_client()
+    for name, api, web in (("a", f"/api/v1/goals/areas/{world['a']}", f"/goals/areas/{world['a']}"),
+                           ("b", f"/api/v1/goals/areas/{world['b']}", f"/goals/areas/{world['b']}"),
+                           ("city", f"/api/v1/goals/areas/{world['city']}", f"/goals/areas/{world['city']}"),
+                           ("session", f"/api/v1/goals/sessions/{world['session']}",
+                            f"/goals/sessions/{world['session']}")):
+        sees = role in MATRIX[(name, "view")]
+        answer = client.get(api, headers=headers).status_code
+        if answer != (200 if sees else 401 if user is None else 404):
+            wrong.append(f"api {role} view {name}: {answer}")
+        answer = page.get(web).status_code
+        if answer != (200 if sees else 302 if user is None else 404):
+            wrong.append(f"page {role} view {name}: {answer}")
+    assert not wrong, "\n".join(wrong)
