@@ -254,6 +254,9 @@ def dashboard():
     mine = analytics.visible_analyses(s, current_user, current_user)
     data["latest_analysis"] = mine[-1] if mine else None
     data["analytics_shared"] = analytics.teachers_shared(s, current_user)
+    from app.goals import service as goals
+
+    data.update(goals.dashboard(s, current_user, data["today"]))
     data["action_form"] = ActionForm()
     data["first_steps"] = _first_steps(s, current_user, data)
     return render_template("accounts/dashboard.html", **data, Role=Role)

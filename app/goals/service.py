@@ -860,6 +860,21 @@ def record_round(session: Session, actor: User, public_id: str, *, notes: str, p
     return meeting
 
 
+def dashboard(session: Session, actor: User, today: date | None = None) -> dict:
+    """For a person's dashboard: the areas they see (the first few), the principal sessions coming up, and the
+    actions agreed at sessions they are part of that are still open."""
+    today = today or date.today()
+    mine = select(PrincipalPair.id).where((PrincipalPair.coach_id == actor.id) |
+                                          (PrincipalPair.principal_id == actor.id))
+    coming = list(session.scalars(select(PrincipalSession).where(
+        PrincipalSession.pair_id.in_(mine), PrincipalSession.status == "planned",
+        PrincipalSession.held_on >= today).order_by(PrincipalSession.held_on).limit(5)))
+    open_actions = list(session.scalars(select(SessionAction).join(
+        PrincipalSession, PrincipalSession.id == SessionAction.session_id).where(
+        PrincipalSession.pair_id.in_(mine), SessionAction.status == "open").order_by(SessionAction.due_on).limit(5)))
+    return {"goal_areas": areas(session, actor)[:5], "goal_sessions": coming, "goal_actions": open_actions}
+
+
 # -------------------------------------------------------------------------------------------------- exports
 
 

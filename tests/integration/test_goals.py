@@ -300,6 +300,15 @@ def test_every_page_with_data_for_each_role(app, session, people, world):
     teacher = signed_in(app, people["teacher"].email, people["password"])
     assert teacher.get(f"/goals/areas/{world['a']}").status_code == 404
     assert teacher.get(f"/goals/sessions/{world['session']}").status_code == 404
+    # The dashboards: the principal's and the coach's, with a recorded session's open action and the next session.
+    goals.record(session, people["coach"], world["session"], notes="סיכום",
+                 actions=[{"text": "תגבור לשכבה י'", "owner": "רכזת", "due": "2027-01-10"}])
+    pair = goals.get_pair(session, people["coach"], world["pair"])
+    goals.plan_session(session, people["coach"], pair.public_id, held_on=date(2099, 1, 5))
+    session.commit()
+    for who in (leader, signed_in(app, people["coach"].email, people["password"])):
+        board = _page(who, "/dashboard").split('id="goals-panel"')[1].split("</section>")[0]
+        assert "Tichon Alef" in board and "תגבור לשכבה י'" in board and "2099" in board
 
 
 def _post(client, path: str, data: dict, form_page: str, **kw):
