@@ -21,9 +21,12 @@ QTI 3.0's `data-*` attributes on body elements and QTI's own outcome machinery, 
 XML element, so the file stays a plain QTI item that other tools load and keep:
 
 * `data-misconception` on each distractor `qti-simple-choice` and on each rubric pattern;
-* numeric wrong answers are further branches of the response processing that set a
-  MISCONCEPTION outcome (base-type identifier) to the misconception's key, so any QTI engine
-  reports the misconception a wrong answer reveals, not only ClassLab;
+* numeric wrong answers and misconception distractors are further branches of the response
+  processing that set a MISCONCEPTION outcome (base-type identifier) to the misconception's key, so
+  any QTI engine reports the misconception a wrong answer or a chosen distractor reveals, not only
+  ClassLab (a choice item without such distractors keeps the match_correct template). Reading, a
+  foreign item's branches give its choices their misconceptions; a `data-misconception` that
+  disagrees with the processing is refused;
 * `data-cl-topic` and `data-cl-languages` (the languages of the item's bank, "en he ar") on `qti-item-body`;
   the Markdown source of the stem, choices and rubric lines in `data-cl-source` next to their rendered
   XHTML + MathML.
@@ -204,6 +207,37 @@ def _numeric_processing(root: ET.Element, item: Item) -> None:
         _set_outcome(branch, MISCONCEPTION, "identifier", wrong.misconception)
 
 
+def _match(parent: ET.Element, choice: str | None = None) -> None:
+    """RESPONSE matched with the correct response, or with the choice identifier `choice` when given."""
+    match = _sub(parent, "qti-match")
+    _sub(match, "qti-variable", {"identifier": RESPONSE})
+    if choice is None:
+        _sub(match, "qti-correct", {"identifier": RESPONSE})
+    else:
+        _sub(match, "qti-base-value", {"base-type": "identifier"}, choice)
+
+
+def _misconception_distractors(item: Item) -> list[Choice]:
+    return [c for c in item.choices if c.misconception and not c.correct]
+
+
+def _choice_processing(root: ET.Element, item: Item) -> None:
+    """match_correct written out, with one more branch per misconception distractor that sets MISCONCEPTION, so
+    any QTI engine reports the misconception a chosen distractor reveals (as numeric items do)."""
+    distractors = _misconception_distractors(item)
+    if not distractors:
+        _sub(root, "qti-response-processing", {"template": MATCH_CORRECT})
+        return
+    condition = _sub(_sub(root, "qti-response-processing"), "qti-response-condition")
+    branch = _sub(condition, "qti-response-if")
+    _match(branch)
+    _set_outcome(branch, SCORE, "float", "1")
+    for choice in distractors:
+        branch = _sub(condition, "qti-response-else-if")
+        _match(branch, choice.key)
+        _set_outcome(branch, MISCONCEPTION, "identifier", choice.misconception)
+
+
 def _rubric_block(body: ET.Element, rubric: Rubric, model_answer: Texts | None) -> None:
     block = _sub(body, "qti-rubric-block", {"use": "scoring", "view": "scorer", "class": "cl-rubric"})
     content = _sub(block, "qti-content-body")
@@ -261,7 +295,7 @@ def _item_element(item: Item) -> ET.Element:
         {"identifier": SCORE, "cardinality": "single", "base-type": "float", "normal-maximum": maximum},
     )
     _sub(_sub(score, "qti-default-value"), "qti-value", text="0")
-    if item.type == "numeric":
+    if item.type == "numeric" or _misconception_distractors(item):
         _sub(
             root,
             "qti-outcome-declaration",
@@ -280,7 +314,7 @@ def _item_element(item: Item) -> ET.Element:
             if choice.misconception:
                 attrs["data-misconception"] = choice.misconception
             _fill_texts(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
-        _sub(root, "qti-response-processing", {"template": MATCH_CORRECT})
+        _choice_processing(root, item)
     elif item.type == "numeric":
         _sub(_sub(body, "p"), "qti-text-entry-interaction", {"response-identifier": RESPONSE, "expected-length": "10"})
         _numeric_processing(root, item)
@@ -459,6 +493,36 @@ def _numeric_rules(root: ET.Element) -> tuple[float, list[WrongAnswer]]:
     return tolerance, wrong
 
 
+def _choice_rules(root: ET.Element, response_id: str) -> dict[str, str]:
+    """Choice identifier -> the misconception the response processing sets when that choice is the response
+    (branches `qti-match` of RESPONSE with an identifier that set MISCONCEPTION), as ClassLab and other tools
+    write them."""
+    processing = root.find(_q("qti-response-processing"))
+    found: dict[str, str] = {}
+    if processing is None:
+        return found
+    for branch in processing.iter():
+        if branch.tag not in (_q("qti-response-if"), _q("qti-response-else-if")) or not len(branch):
+            continue
+        condition = branch[0]
+        if condition.tag != _q("qti-match"):
+            continue
+        operands = list(condition)
+        if not any(o.tag == _q("qti-variable") and o.get("identifier") == response_id for o in operands):
+            continue
+        value = next((o for o in operands if o.tag == _q("qti-base-value")), None)
+        setter = next(
+            (s for s in branch.iter(_q("qti-set-outcome-value")) if s.get("identifier") == MISCONCEPTION), None
+        )
+        if value is None or setter is None:
+            continue
+        key = (setter.findtext(_q("qti-base-value")) or "").strip()
+        if not key:
+            raise QtiError("qti-set-outcome-value MISCONCEPTION: empty qti-base-value")
+        found[(value.text or "").strip()] = key
+    return found
+
+
 def _source(el: ET.Element, inline: bool) -> str:
     """The Markdown ClassLab wrote, or Markdown rebuilt from the element's XHTML and MathML."""
     source = el.get("data-cl-source")
@@ -493,7 +557,9 @@ def _texts(el: ET.Element, inline: bool, lang: str) -> dict[str, str]:
     return dict.fromkeys(LANGUAGES, text) if is_language_neutral(text) else {lang: text}
 
 
-def _choices(interaction: ET.Element, correct: str | None, lang: str) -> tuple[Choice, ...]:
+def _choices(
+    interaction: ET.Element, correct: str | None, lang: str, rules: dict[str, str] | None = None
+) -> tuple[Choice, ...]:
     elements = _local_children(interaction, "qti-simple-choice")
     if not elements:
         raise QtiError("qti-choice-interaction has no qti-simple-choice")
@@ -506,13 +572,25 @@ def _choices(interaction: ET.Element, correct: str | None, lang: str) -> tuple[C
         if key in seen:
             raise QtiError(f"qti-simple-choice identifier {key!r} is used twice")
         seen.add(key)
-        choices.append(
-            Choice(
-                key=key, text=_texts(el, True, lang), correct=key == correct, misconception=el.get("data-misconception")
+        marked, processed = el.get("data-misconception"), (rules or {}).get(key)
+        if marked and processed and marked != processed:
+            raise QtiError(
+                f"qti-simple-choice {key!r}: data-misconception says {marked!r} but the response processing sets "
+                f"MISCONCEPTION to {processed!r}"
             )
-        )
+        misconception = marked or processed
+        if misconception and key == correct:
+            raise QtiError(f"qti-simple-choice {key!r} is the correct response and cannot reveal a misconception")
+        text = _texts(el, True, lang)
+        choices.append(Choice(key=key, text=text, correct=key == correct, misconception=misconception))
     if correct not in seen:
         raise QtiError(f"qti-correct-response names {correct!r}, which is not the identifier of a qti-simple-choice")
+    unknown = sorted(set(rules or {}) - seen)
+    if unknown:
+        raise QtiError(
+            f"qti-response-processing sets MISCONCEPTION for {', '.join(map(repr, unknown))}, which is not the "
+            "identifier of a qti-simple-choice"
+        )
     return tuple(choices)
 
 
@@ -623,7 +701,7 @@ def _element_to_item(root: ET.Element) -> Item:
     if kind == "choice":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
-        item = Item(**base, choices=_choices(interaction, correct, lang))
+        item = Item(**base, choices=_choices(interaction, correct, lang, _choice_rules(root, response_id)))
     elif kind == "numeric":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")

@@ -130,7 +130,20 @@ def test_choice_item_structure(bank) -> None:
     assert [c.get("identifier") for c in choices] == ["A", "B"]
     assert [c.get("data-misconception") for c in choices] == [None, "larger-denominator-larger"]
     assert choices[0].find(f"{M}math/{M}mfrac/{M}mn").text == "3"
-    assert root.find(f"{Q}qti-response-processing").get("template") == MATCH_CORRECT
+    # match_correct written out, plus a branch per misconception distractor that sets MISCONCEPTION
+    misconception = root.find(f"{Q}qti-outcome-declaration[@identifier='MISCONCEPTION']")
+    assert misconception.attrib == {"identifier": "MISCONCEPTION", "cardinality": "single", "base-type": "identifier"}
+    processing = root.find(f"{Q}qti-response-processing")
+    assert processing.get("template") is None
+    branches = list(processing.find(f"{Q}qti-response-condition"))
+    assert [b.tag.split("}")[1] for b in branches] == ["qti-response-if", "qti-response-else-if"]
+    first = branches[0].find(f"{Q}qti-match")
+    assert [o.tag.split("}")[1] for o in first] == ["qti-variable", "qti-correct"]
+    assert branches[0].find(f"{Q}qti-set-outcome-value").get("identifier") == "SCORE"
+    assert branches[1].findtext(f"{Q}qti-match/{Q}qti-base-value") == "B"
+    setter = branches[1].find(f"{Q}qti-set-outcome-value")
+    assert setter.get("identifier") == "MISCONCEPTION"
+    assert setter.findtext(f"{Q}qti-base-value") == "larger-denominator-larger"
     stem = body.find(f"{Q}div")
     # the starter bank is English only for now, but this stem was already translated: each language its own div
     assert {div.get(LANG): div.get("data-cl-source") for div in stem} == item.stem
@@ -342,6 +355,67 @@ def test_a_hand_written_qti_item_imports() -> None:
     assert hebrew.languages == ("he",)
     assert hebrew.stem == {"he": "מהו **חצי** של $\\frac{1}{2}$?\n\nבחרו תשובה אחת."}
     assert hebrew.in_language("ar").stem == hebrew.stem["he"]  # a single-language item falls back
+
+
+FOREIGN_PROCESSING = """
+  <qti-response-processing>
+    <qti-response-condition>
+      <qti-response-if>
+        <qti-match><qti-variable identifier="R1"/><qti-correct identifier="R1"/></qti-match>
+        <qti-set-outcome-value identifier="SCORE"><qti-base-value base-type="float">1</qti-base-value>
+        </qti-set-outcome-value>
+      </qti-response-if>
+      <qti-response-else-if>
+        <qti-match><qti-variable identifier="R1"/><qti-base-value base-type="identifier">c1</qti-base-value></qti-match>
+        <qti-set-outcome-value identifier="MISCONCEPTION">
+          <qti-base-value base-type="identifier">half-means-double</qti-base-value>
+        </qti-set-outcome-value>
+      </qti-response-else-if>
+    </qti-response-condition>
+  </qti-response-processing>
+"""
+TEMPLATE = '<qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct"/>'
+
+
+def test_another_tools_choice_misconceptions_are_read_from_its_response_processing() -> None:
+    """An engine that knows nothing of data-misconception writes the distractor's misconception as a branch of
+    the response processing; that is where it is read from."""
+    item = qti_to_item(FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING))
+    assert [(c.key, c.misconception) for c in item.choices] == [("c1", "half-means-double"), ("c2", None)]
+    # ClassLab writes both, and they agree; when they do not, the item is refused rather than half believed
+    agreeing = FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING).replace(
+        '<qti-simple-choice identifier="c1">',
+        '<qti-simple-choice identifier="c1" data-misconception="half-means-double">')
+    assert qti_to_item(agreeing).choices[0].misconception == "half-means-double"
+    with pytest.raises(QtiError, match="data-misconception says 'other' but the response processing sets"):
+        qti_to_item(agreeing.replace('data-misconception="half-means-double"', 'data-misconception="other"'))
+    with pytest.raises(QtiError, match="'c9', which is not the identifier of a qti-simple-choice"):
+        qti_to_item(FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING.replace(">c1<", ">c9<")))
+    with pytest.raises(QtiError, match="'c2' is the correct response and cannot reveal a misconception"):
+        qti_to_item(FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING.replace(">c1<", ">c2<")))
+
+
+def test_every_misconception_distractor_of_the_bank_sets_the_outcome(any_bank) -> None:
+    """What another engine sees: for each choice item, the branch that a distractor's identifier takes sets
+    MISCONCEPTION to its misconception, and an item without such distractors keeps match_correct."""
+    checked = 0
+    for item in any_bank.items.values():
+        if item.type != "choice":
+            continue
+        root = _root(item)
+        processing = root.find(f"{Q}qti-response-processing")
+        distractors = {c.key: c.misconception for c in item.choices if c.misconception}
+        if not distractors:
+            assert processing.get("template") == MATCH_CORRECT
+            assert root.find(f"{Q}qti-outcome-declaration[@identifier='MISCONCEPTION']") is None
+            continue
+        sets = {}
+        for branch in processing.iter(f"{Q}qti-response-else-if"):
+            setter = branch.find(f"{Q}qti-set-outcome-value[@identifier='MISCONCEPTION']")
+            sets[branch.findtext(f"{Q}qti-match/{Q}qti-base-value")] = setter.findtext(f"{Q}qti-base-value")
+        assert sets == distractors, item.key
+        checked += len(sets)
+    assert checked >= 3
 
 
 # ---------------------------------------------------------------------------------------------- malformed
