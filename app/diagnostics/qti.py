@@ -51,11 +51,15 @@ checked against the structure the specification describes (see the tests), not v
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from latex2mathml.symbols_parser import SYMBOLS
 
 from app.diagnostics.bankfile import (
@@ -81,6 +85,8 @@ __all__ = [
     "bank_to_qti_package",
     "item_to_qti",
     "qti_package_to_items",
+    "read_package",
+    "PackageEntry",
     "qti_to_item",
 ]
 
@@ -111,6 +117,10 @@ _INTERACTIONS = {
 # A package member larger than this is not an item; refusing it bounds what an upload can cost.
 MAX_MEMBER_BYTES = 2_000_000
 MAX_PACKAGE_ITEMS = 5_000
+# What all the items of a package may unpack to, and how much one file may be compressed (QTI XML deflates about
+# 5 to 15 times; a zip bomb thousands of times).
+MAX_PACKAGE_BYTES = 100_000_000
+MAX_RATIO = 200
 
 
 class QtiError(ValueError):
@@ -414,12 +424,17 @@ def _document(root: ET.Element) -> str:
 
 
 def _parse(xml: str | bytes, what: str) -> ET.Element:
-    # No DTDs: QTI needs none, and entity declarations are how XML uploads blow up.
-    pattern = rb"<!(DOCTYPE|ENTITY)" if isinstance(xml, bytes) else r"<!(DOCTYPE|ENTITY)"
-    if re.search(pattern, xml, re.IGNORECASE):
-        raise QtiError(f"{what}: DOCTYPE and ENTITY declarations are not allowed")
+    """A document from outside, parsed by defusedxml with DTDs refused: QTI needs none, and entity declarations
+    are how XML uploads blow up (billion laughs) or read the server's files (external entities), in whatever
+    encoding the document declares."""
     try:
-        return ET.fromstring(xml)
+        return defused_fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DTDForbidden:
+        raise QtiError(f"{what}: DOCTYPE declarations are not allowed (QTI needs none)") from None
+    except EntitiesForbidden:
+        raise QtiError(f"{what}: ENTITY declarations are not allowed") from None
+    except ExternalReferenceForbidden:
+        raise QtiError(f"{what}: references to external files are not allowed") from None
     except ET.ParseError as exc:
         raise QtiError(f"{what}: not well-formed XML ({exc})") from exc
 
@@ -1036,55 +1051,125 @@ def bank_to_qti_package(bank: Bank, out_zip: Path) -> Path:
     return out_zip
 
 
-def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+def _read_member(zf: zipfile.ZipFile, name: str, budget: list[int] | None = None) -> bytes:
+    """One member of the package, read with its size bounded whatever the zip's directory claims; `budget` (a
+    one-element list) is what the whole package may still unpack to, and is charged for what is read."""
     try:
         info = zf.getinfo(name)
     except KeyError:
         raise QtiError(f"{name} is not in the package") from None
     if info.file_size > MAX_MEMBER_BYTES:
         raise QtiError(f"{name} is {info.file_size} bytes; the limit for one file is {MAX_MEMBER_BYTES}")
-    with zf.open(info) as fh:
-        # the size in the directory can lie; never read more than the limit
-        data = fh.read(MAX_MEMBER_BYTES + 1)
+    if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+        raise QtiError(f"{name} is compressed {info.file_size // info.compress_size} times; "
+                       "a file compressed this much is refused (a zip bomb)")
+    limit = MAX_MEMBER_BYTES if budget is None else min(MAX_MEMBER_BYTES, budget[0])
+    try:
+        with zf.open(info) as fh:
+            # the size in the directory can lie; never read more than the limit
+            data = fh.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise QtiError(f"{name} cannot be unpacked ({exc})") from None
+    if budget is not None:
+        if len(data) > budget[0]:
+            raise PackageTooLarge(f"the package unpacks to more than {MAX_PACKAGE_BYTES} bytes of items")
+        budget[0] -= len(data)
     if len(data) > MAX_MEMBER_BYTES:
         raise QtiError(f"{name} is larger than {MAX_MEMBER_BYTES} bytes")
     return data
 
 
-def qti_package_to_items(zip_path: Path) -> list[Item]:
-    """The items of a QTI 3.0 content package, in manifest order; other resource types are skipped."""
+class PackageTooLarge(QtiError):
+    """The whole package, not one item, is refused."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageEntry:
+    """One item resource of a package: the item, or why it cannot be imported (never both)."""
+
+    href: str
+    identifier: str
+    item: Item | None = None
+    reason: str | None = None
+
+
+def _href(resource: ET.Element) -> str | None:
+    href = resource.get("href")
+    if not href:
+        file_el = next((f for f in resource if _split(f.tag)[1] == "file"), None)
+        href = file_el.get("href") if file_el is not None else None
+    return href
+
+
+def _member_name(href: str) -> str:
+    """The zip member a manifest href names (relative to the manifest, at the root); outside the package is
+    refused."""
+    if "://" in href or href.startswith(("/", "\\")):
+        raise QtiError(f"{href}: an item must be a file in the package, not {href!r}")
+    name = posixpath.normpath(href.replace("\\", "/"))
+    if name.startswith("../") or name == "..":
+        raise QtiError(f"{href}: points outside the package")
+    return name
+
+
+def read_package(zip_path: Path) -> list[PackageEntry]:
+    """Every item resource of a QTI 3.0 content package, in manifest order, each read on its own: an item that
+    cannot be read (a missing file, an unsupported interaction, an identifier used twice) is refused with its
+    reason and the others are still read. A fault of the package itself (not a zip, no manifest, too many items,
+    more than MAX_PACKAGE_BYTES to unpack) raises QtiError."""
     try:
         zf = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
         raise QtiError(f"{Path(zip_path).name}: not a zip file ({exc})") from exc
     except OSError as exc:
         raise QtiError(f"{Path(zip_path).name}: cannot be opened ({exc.strerror or exc})") from exc
+    budget = [MAX_PACKAGE_BYTES]
     with zf:
         if "imsmanifest.xml" not in zf.namelist():
             raise QtiError("the package has no imsmanifest.xml")
-        manifest = _parse(_read_member(zf, "imsmanifest.xml"), "imsmanifest.xml")
+        manifest = _parse(_read_member(zf, "imsmanifest.xml", budget), "imsmanifest.xml")
         if _split(manifest.tag)[1] != "manifest":
             raise QtiError(f"imsmanifest.xml: root element is {_split(manifest.tag)[1]}, expected manifest")
         resources = [r for r in manifest.iter() if _split(r.tag)[1] == "resource"]
         items = [r for r in resources if r.get("type") == ITEM_RESOURCE_TYPE]
         if len(items) > MAX_PACKAGE_ITEMS:
             raise QtiError(f"imsmanifest.xml lists {len(items)} items; the limit is {MAX_PACKAGE_ITEMS}")
-        out: list[Item] = []
+        if not items:
+            others = sorted({r.get("type") or "(none)" for r in resources})
+            raise QtiError(f"imsmanifest.xml lists no QTI 3.0 item (resource type {ITEM_RESOURCE_TYPE})"
+                           + (f"; it lists {', '.join(others)}" if others else ""))
+        out: list[PackageEntry] = []
         seen: dict[str, str] = {}
         for resource in items:
-            href = resource.get("href")
+            identifier = (resource.get("identifier") or "").strip()
+            href = _href(resource)
             if not href:
-                file_el = next((f for f in resource if _split(f.tag)[1] == "file"), None)
-                href = file_el.get("href") if file_el is not None else None
-            if not href:
-                raise QtiError(f"imsmanifest.xml: resource {resource.get('identifier')!r} has no href")
+                out.append(PackageEntry(href="", identifier=identifier,
+                                        reason=f"imsmanifest.xml: resource {identifier!r} has no href"))
+                continue
             try:
-                item = _element_to_item(_parse(_read_member(zf, href), href))
+                item = _element_to_item(_parse(_read_member(zf, _member_name(href), budget), href))
+            except PackageTooLarge:
+                raise
             except QtiError as exc:
                 message = str(exc)
-                raise QtiError(message if message.startswith(href) else f"{href}: {message}") from None
+                out.append(PackageEntry(href=href, identifier=identifier,
+                                        reason=message if message.startswith(href) else f"{href}: {message}"))
+                continue
             if item.key in seen:
-                raise QtiError(f"{href}: item identifier {item.key!r} is also used by {seen[item.key]}")
+                reason = f"{href}: item identifier {item.key!r} is also used by {seen[item.key]}"
+                out.append(PackageEntry(href=href, identifier=item.key, reason=reason))
+                continue
             seen[item.key] = href
-            out.append(item)
+            out.append(PackageEntry(href=href, identifier=item.key, item=item))
         return out
+
+
+def qti_package_to_items(zip_path: Path) -> list[Item]:
+    """The items of a QTI 3.0 content package, in manifest order; the first item that cannot be read refuses
+    the package (read_package reports each item instead)."""
+    entries = read_package(zip_path)
+    refused = next((e for e in entries if e.reason), None)
+    if refused is not None:
+        raise QtiError(refused.reason)
+    return [e.item for e in entries]

@@ -20,6 +20,7 @@ from app.diagnostics.qti import (
     item_to_qti,
     qti_package_to_items,
     qti_to_item,
+    read_package,
 )
 from app.richtext import render_block, render_inline
 
@@ -420,6 +421,32 @@ def test_every_misconception_distractor_of_the_bank_sets_the_outcome(any_bank) -
 
 # ---------------------------------------------------------------------------------------------- malformed
 
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="&lol3;"/>"""
+EXTERNAL_ENTITY = """<?xml version="1.0"?>
+<!DOCTYPE item [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="x">&secret;
+</qti-assessment-item>"""
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        BILLION_LAUGHS.encode("utf-16"),  # no byte pattern to spot: the parser itself must refuse
+        EXTERNAL_ENTITY.replace('"1.0"?>', '"1.0" encoding="UTF-16"?>').encode("utf-16"),
+        '<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://example.org/x.dtd"><x/>',
+    ],
+    ids=["billion-laughs", "external-entity", "billion-laughs-utf16", "external-entity-utf16", "external-dtd"],
+)
+def test_entities_and_dtds_are_refused_in_any_encoding(document) -> None:
+    with pytest.raises(QtiError, match="QTI item: DOCTYPE declarations are not allowed"):
+        qti_to_item(document)
+
+
 
 @pytest.fixture(scope="module")
 def choice_xml(bank) -> str:
@@ -477,7 +504,7 @@ def test_unknown_base_type(choice_xml) -> None:
             "choice_xml",
             "<?xml version",
             '<!DOCTYPE x [<!ENTITY a "b">]><?xml version',
-            "QTI item: DOCTYPE and ENTITY declarations are not allowed",
+            "QTI item: DOCTYPE declarations are not allowed",
         ),
         ("choice_xml", 'base-type="identifier"', "", "qti-response-declaration 'RESPONSE' has no base-type attribute"),
         (
@@ -618,3 +645,83 @@ def test_malformed_packages(bank, tmp_path) -> None:
     duplicate = members["items/neg-lift.xml"].replace(b'identifier="neg-lift"', b'identifier="neg-compare"', 1)
     with pytest.raises(QtiError, match="item identifier 'neg-compare' is also used by items/neg-compare.xml"):
         qti_package_to_items(repack("dup.zip", **{"items/neg-lift.xml": duplicate}))
+
+
+def _members(bank, tmp_path) -> dict[str, bytes]:
+    with zipfile.ZipFile(bank_to_qti_package(bank, tmp_path / "good.zip")) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _repack(path: Path, members: dict[str, bytes | None]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member, data in members.items():
+            if data is not None:
+                zf.writestr(member, data)
+    return path
+
+
+def test_one_bad_item_refuses_that_item_alone(bank, tmp_path) -> None:
+    """Five rubric items whose levels lost data-score once refused a whole package of 49: now each refused item
+    says why and the others are read."""
+    members = _members(bank, tmp_path)
+    rubric_items = [n for n, d in members.items() if b"data-score=" in d]
+    assert len(rubric_items) >= 2
+    changes = {name: re.sub(rb' data-score="\d+"', b"", members[name]) for name in rubric_items}
+    changes["items/neg-lift.xml"] = None  # listed in the manifest, missing from the zip
+    changes["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(b"qti-choice-interaction",
+                                                                                b"qti-match-interaction")
+    entries = read_package(_repack(tmp_path / "mixed.zip", {**members, **changes}))
+    assert len(entries) == len(bank.items)
+    refused = {e.href: e.reason for e in entries if e.reason}
+    assert set(refused) == {*rubric_items, "items/neg-lift.xml", "items/neg-compare.xml"}
+    for name in rubric_items:
+        assert refused[name] == f"{name}: qti-rubric-block: data-score None on a level is not a whole number"
+    assert refused["items/neg-lift.xml"] == "items/neg-lift.xml is not in the package"
+    assert refused["items/neg-compare.xml"].startswith("items/neg-compare.xml: qti-match-interaction is not supported")
+    good = [e for e in entries if e.item]
+    assert len(good) == len(bank.items) - len(refused) and all(e.reason is None for e in good)
+    assert [e.identifier for e in good] == [k for k in bank.items if f"items/{k}.xml" not in refused]
+    # the strict reader still refuses on the first
+    with pytest.raises(QtiError, match="data-score None"):
+        qti_package_to_items(tmp_path / "mixed.zip")
+
+
+def test_hrefs_outside_the_package_and_twice_used_identifiers(bank, tmp_path) -> None:
+    members = _members(bank, tmp_path)
+    manifest = members["imsmanifest.xml"].decode()
+    manifest = manifest.replace('href="items/neg-lift.xml"', 'href="../../etc/passwd"')
+    manifest = manifest.replace('href="items/neg-compare.xml"', 'href="https://example.org/item.xml"')
+    duplicate = members["items/frac-compare-same-numerator.xml"]
+    entries = read_package(_repack(tmp_path / "out.zip", {**members, "imsmanifest.xml": manifest.encode(),
+                                                          "items/neg-order.xml": duplicate}))
+    refused = {e.href: e.reason for e in entries if e.reason}
+    assert refused["../../etc/passwd"] == "../../etc/passwd: points outside the package"
+    assert refused["https://example.org/item.xml"].endswith("an item must be a file in the package, not "
+                                                            "'https://example.org/item.xml'")
+    assert "item identifier 'frac-compare-same-numerator' is also used by" in "".join(refused.values())
+
+
+def test_zip_bombs_and_oversized_packages_are_refused(bank, tmp_path, monkeypatch) -> None:
+    from app.diagnostics import qti
+
+    members = _members(bank, tmp_path)
+    # one member that deflates 1000 times: refused as that item's reason, before it is unpacked
+    bomb = members["items/neg-lift.xml"].replace(b"</qti-assessment-item>", b"<!--" + b" " * 1_500_000 + b"-->"
+                                                 b"</qti-assessment-item>")
+    entries = read_package(_repack(tmp_path / "bomb.zip", {**members, "items/neg-lift.xml": bomb}))
+    reason = next(e.reason for e in entries if e.href == "items/neg-lift.xml")
+    assert "is compressed" in reason and "zip bomb" in reason
+    # a member larger than one file may be is refused by its size
+    monkeypatch.setattr(qti, "MAX_RATIO", 10**9)
+    monkeypatch.setattr(qti, "MAX_MEMBER_BYTES", 1_000_000)
+    entries = read_package(tmp_path / "bomb.zip")
+    reason = next(e.reason for e in entries if e.href == "items/neg-lift.xml")
+    assert reason == f"items/neg-lift.xml is {len(bomb)} bytes; the limit for one file is 1000000"
+    # what all items unpack to is bounded: the package as a whole is refused
+    monkeypatch.setattr(qti, "MAX_PACKAGE_BYTES", 20_000)
+    with pytest.raises(QtiError, match="the package unpacks to more than 20000 bytes of items"):
+        read_package(tmp_path / "good.zip")
+    empty = tmp_path / "none.zip"
+    _repack(empty, {"imsmanifest.xml": members["imsmanifest.xml"].replace(b"imsqti_item_xmlv3p0", b"webcontent")})
+    with pytest.raises(QtiError, match="lists no QTI 3.0 item .*; it lists webcontent"):
+        read_package(empty)
