@@ -257,6 +257,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.method == "PATCH" and request.path.startswith("/api/v1/uploads/"):
             # tus chunks are large; set before anything (the CSRF check) looks at the body.
             request.max_content_length = settings.max_upload_bytes
+        elif request.method == "POST" and request.path in ("/diagnostics/bank/qti", "/api/v1/diagnostics/qti"):
+            # a QTI package is larger than a form; the service bounds what it unpacks to
+            from app.diagnostics.service import MAX_QTI_BYTES
+
+            request.max_content_length = MAX_QTI_BYTES + 1_000_000
         header = request.headers.get("Authorization", "")
         if request.path.startswith("/api/") and header:
             scheme, _, secret = header.partition(" ")

@@ -184,37 +184,175 @@ def export_qti(session: Session, out_zip) -> None:
     qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}), out_zip)
 
 
-def import_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "") -> ImportReport:
-    """Items from a QTI 3.0 package (.zip) or one item (.xml). Misconceptions they name must exist;
-    items from other tools carry no topic, so the teacher gives one. All or nothing."""
+QTI_STATUSES = ("new", "new version", "unchanged", "refused")
+
+
+@dataclass
+class QtiEntry:
+    """One item of a QTI upload as the importer sees it before anything is stored: what would happen to it
+    ("new", "new version" of an item already in the bank, "unchanged"), or why it is refused."""
+
+    key: str
+    href: str
+    status: str
+    reason: str | None = None
+    item: bankfile.Item | None = None
+
+
+@dataclass
+class QtiImport:
+    entries: list[QtiEntry]
+    report: ImportReport | None = None  # None for a preview
+
+    @property
+    def valid(self) -> list[QtiEntry]:
+        return [e for e in self.entries if e.status != "refused"]
+
+    @property
+    def refused(self) -> list[QtiEntry]:
+        return [e for e in self.entries if e.status == "refused"]
+
+
+def _qti_entries(data: bytes, filename: str) -> list:
     import tempfile
 
     from app.diagnostics import qti
 
     try:
-        if filename.lower().endswith(".zip"):
+        if (filename or "").lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
             with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
                 tmp.write(data)
                 tmp.flush()
-                items = qti.qti_package_to_items(tmp.name)
-        else:
-            items = [qti.qti_to_item(data)]
+                return qti.read_package(tmp.name)
+        item = qti.qti_to_item(data)  # one item: what refuses it refuses the file
+        return [qti.PackageEntry(href=filename or "item.xml", identifier=item.key, item=item)]
     except qti.QtiError as exc:
         raise InvalidInput(msg("This is not QTI we can read: %(reason)s", reason=str(exc)), field="file") from None
+
+
+def preview_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "") -> QtiImport:
+    """What importing a QTI 3.0 package (.zip) or item (.xml) would do, item by item, storing nothing. An item is
+    refused, with its reason, when it cannot be read, names a misconception the bank does not have, or (from
+    another tool) has no topic and none is given; the others may be imported."""
+    authz.require(actor, "manage", Item(), hide=False)
+    topic = (topic or "").strip()
+    if len(topic) > 80:
+        raise InvalidInput(msg("A topic is at most 80 characters."), field="topic")
     known = set(misconceptions(session))
-    problems, ready = [], {}
-    for item in items:
-        item = item if item.topic else dataclasses.replace(item, topic=(topic or "").strip())
+    entries = []
+    for entry in _qti_entries(data, filename):
+        key = entry.item.key if entry.item else entry.identifier
+        if entry.reason:
+            entries.append(QtiEntry(key=key, href=entry.href, status="refused", reason=entry.reason))
+            continue
+        item = entry.item if entry.item.topic else dataclasses.replace(entry.item, topic=topic)
+        reasons = []
         if not item.topic:
-            problems.append(msg("item %(key)s: give a topic for items from other tools.", key=item.key))
+            reasons.append(msg("give a topic for items from other tools"))
         missing = [m for m in item.misconceptions if m not in known]
         if missing:
-            problems.append(msg("item %(key)s: unknown misconception(s) %(keys)s.", key=item.key,
-                                keys=", ".join(missing)))
-        ready[item.key] = item
-    if problems:
-        raise InvalidInput(msg("Nothing was imported. %(problems)s", problems=problems[:20]), field="file")
-    return import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready, diagnostics={}))
+            reasons.append(msg("unknown misconception(s) %(keys)s", keys=", ".join(missing)))
+        if len(item.key) > 80:
+            reasons.append(msg("the identifier is longer than 80 characters"))
+        if reasons:
+            entries.append(QtiEntry(key=key, href=entry.href, status="refused", reason="; ".join(reasons), item=item))
+            continue
+        digest = hashlib.sha256(json.dumps(item_spec(item), sort_keys=True).encode()).hexdigest()
+        current = session.scalar(select(Item).where(Item.key == item.key, Item.current.is_(True)))
+        status = "new" if current is None else "unchanged" if current.digest == digest else "new version"
+        entries.append(QtiEntry(key=key, href=entry.href, status=status, item=item))
+    return QtiImport(entries=entries)
+
+
+def import_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "",
+               keys: list[str] | None = None) -> QtiImport:
+    """Import the valid items of a QTI upload: all of them, or those whose identifiers are in `keys` (what the
+    teacher ticked on the preview). Refused items are reported, never half-stored; asking for a refused or
+    unknown identifier stores nothing."""
+    preview = preview_qti(session, actor, data, filename, topic)
+    valid = {e.key: e for e in preview.valid}
+    if keys is not None:
+        wanted = list(dict.fromkeys(k for k in keys if k))
+        refused = {e.key: e for e in preview.refused}
+        bad = [k for k in wanted if k not in valid]
+        if bad:
+            reasons = [f"{k}: {refused[k].reason}" if k in refused else msg("%(key)s is not in the file", key=k)
+                       for k in bad[:10]]
+            raise InvalidInput(msg("Nothing was imported. %(problems)s", problems=reasons), field="items")
+        if not wanted:
+            raise InvalidInput(msg("Choose at least one item to import."), field="items")
+        chosen = [valid[k] for k in wanted]
+    else:
+        chosen = list(valid.values())
+        if not chosen:
+            raise InvalidInput(msg("Nothing was imported: no item in the file can be imported. %(problems)s",
+                                   problems=[f"{e.href}: {e.reason}" if not e.reason.startswith(e.href) else e.reason
+                                             for e in preview.refused[:10]]), field="file")
+    ready = {e.key: e.item for e in chosen}
+    preview.report = import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready,
+                                                               diagnostics={}))
+    return preview
+
+
+# An upload waits in storage between its preview and the teacher's choice of items, under a key only its
+# uploader's requests name (their id, and a token nobody can guess).
+MAX_QTI_BYTES = 100_000_000
+_STAGED = re.compile(r"[0-9a-f]{32}")
+
+
+def _storage():
+    from flask import current_app
+
+    return current_app.extensions["classlab.storage"]
+
+
+def _staged_key(actor: User, token: str, kind: str) -> str:
+    return f"qti-imports/{actor.id}/{token}.{kind}"
+
+
+def stage_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "") -> tuple[str, QtiImport]:
+    """Keep an upload for its preview: the package is read first (a file that is not QTI is refused here, and
+    nothing is kept), then stored for the import that follows. Returns its token and the preview."""
+    import secrets
+
+    if len(data) > MAX_QTI_BYTES:
+        raise InvalidInput(msg("The file is larger than %(mb)d MB.", mb=MAX_QTI_BYTES // 1_000_000), field="file")
+    preview = preview_qti(session, actor, data, filename, topic)
+    token = secrets.token_hex(16)
+    kind = "zip" if data[:4] == b"PK\x03\x04" else "xml"
+    _storage().put(_staged_key(actor, token, kind), io.BytesIO(data),
+                   content_type="application/zip" if kind == "zip" else "application/xml")
+    return token, preview
+
+
+def staged_qti(actor: User, token: str) -> tuple[bytes, str]:
+    """The staged upload (its bytes and a file name that says what it is), or NotFound."""
+    from storage.base import ObjectNotFound
+
+    if _STAGED.fullmatch(token or ""):
+        for kind in ("zip", "xml"):
+            out = io.BytesIO()
+            try:
+                _storage().download(_staged_key(actor, token, kind), out)
+            except ObjectNotFound:
+                continue
+            return out.getvalue(), f"upload.{kind}"
+    raise NotFound(msg("This upload is no longer here: choose the file again."))
+
+
+def drop_staged_qti(session: Session, actor: User, token: str) -> None:
+    """Forget a staged upload once the unit of work that used it commits (kept if it rolls back)."""
+    from sqlalchemy import event
+
+    if not _STAGED.fullmatch(token or ""):
+        return
+    store = _storage()
+
+    def drop(_session: Session) -> None:
+        for kind in ("zip", "xml"):
+            store.delete(_staged_key(actor, token, kind))
+
+    event.listen(session, "after_commit", drop, once=True)
 
 
 def current_items(session: Session, keys: list[str] | None = None) -> list[Item]:

@@ -115,17 +115,54 @@ def export_qti():
 
 @bp.post("/bank/qti")
 @login_required
-@form_errors_to("diagnostics.bank")
+@form_errors_to("diagnostics.bank", anchor="#qti")
 def import_qti():
+    """Step one of an import: the file is read and kept, and its preview shown item by item."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput(msg("Choose a QTI file (.zip package or .xml item)."), field="file")
-    report = service.import_qti(db.session(), current_user, upload.read(), upload.filename,
-                                request.form.get("topic", ""))
+    data = upload.stream.read(service.MAX_QTI_BYTES + 1)
+    topic = request.form.get("topic", "")
+    token, _preview = service.stage_qti(db.session(), current_user, data, upload.filename, topic)
+    return redirect(url_for("diagnostics.qti_preview", token=token, topic=topic.strip() or None))
+
+
+def _staged_preview(token: str, topic: str) -> tuple[bytes, str, service.QtiImport]:
+    data, filename = service.staged_qti(current_user, token)
+    return data, filename, service.preview_qti(db.session(), current_user, data, filename, topic)
+
+
+@bp.get("/bank/qti/<token>")
+@login_required
+@form_errors_to("diagnostics.bank", anchor="#qti")
+def qti_preview(token: str):
+    topic = request.args.get("topic", "")
+    _data, _filename, preview = _staged_preview(token, topic)
+    return render_template("diagnostics/qti_preview.html", preview=preview, token=token, topic=topic,
+                           lang=_interface_language(), misconceptions=service.misconception_titles(
+                               db.session(), _interface_language()))
+
+
+@bp.post("/bank/qti/<token>")
+@login_required
+@form_errors_to(lambda token: url_for("diagnostics.qti_preview", token=token, topic=request.form.get("topic") or None))
+def qti_import_chosen(token: str):
+    """Step two: the ticked items are imported (or the upload is dropped)."""
+    s = db.session()
+    if request.form.get("action") == "cancel":
+        service.staged_qti(current_user, token)
+        service.drop_staged_qti(s, current_user, token)
+        flash(_("Nothing was imported."), "info")
+        return redirect(url_for("diagnostics.bank", _anchor="qti"))
+    data, filename = service.staged_qti(current_user, token)
+    result = service.import_qti(s, current_user, data, filename, request.form.get("topic", ""),
+                                keys=request.form.getlist("item"))
+    service.drop_staged_qti(s, current_user, token)
+    report = result.report
     flash(_("Imported: %(added)d new items, %(versions)d new versions, %(same)d unchanged.",
             added=report.items_added, versions=report.items_versioned + report.items_updated,
             same=report.items_unchanged), "info")
-    return redirect(url_for("diagnostics.bank"))
+    return redirect(url_for("diagnostics.bank", _anchor="qti"))
 
 
 @bp.post("/classes")

@@ -294,6 +294,13 @@ def test_progress_compares_a_reassessment(client, session, people, klass, assign
         service.progress(session, people["teacher"], assignment.public_id, elsewhere.public_id)
 
 
+def _post_qti(client, token, data: bytes, filename: str, topic: str = "", follow: bool = False):
+    import io
+
+    return client.post("/diagnostics/bank/qti", content_type="multipart/form-data", follow_redirects=follow,
+                       data={"file": (io.BytesIO(data), filename), "topic": topic, "csrf_token": token})
+
+
 def test_qti_package_download_and_import_round_trip(client, session, people, bank, tmp_path):
     login(client, "admin@classlab.example", people["password"])
     resp = client.get("/diagnostics/bank/qti.zip")
@@ -306,20 +313,90 @@ def test_qti_package_download_and_import_round_trip(client, session, people, ban
         assert "imsmanifest.xml" in names and sum(n.endswith(".xml") for n in names) >= 41
     before = session.query(Item).count()
     token = csrf_token(client, "/diagnostics/bank")
-    again = client.post("/diagnostics/bank/qti", content_type="multipart/form-data", follow_redirects=True,
-                        data={"file": (io.BytesIO(resp.data), "items.zip"), "csrf_token": token})
-    assert "0 new items" in again.get_data(as_text=True)
+    staged = _post_qti(client, token, resp.data, "items.zip")
+    assert staged.status_code == 302 and "/diagnostics/bank/qti/" in staged.location
+    preview = client.get(staged.location)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and page.count('class="card qti-entry') == len(names) - 1
+    assert "already in the bank, unchanged" in page and "refused" not in page.lower().replace("are refused", "")
+    again = client.post(staged.location, data={"csrf_token": token, "action": "import", "item": ["neg-lift"]},
+                        follow_redirects=True)
+    assert "0 new items, 0 new versions, 1 unchanged" in again.get_data(as_text=True)
     session.expire_all()
     assert session.query(Item).count() == before  # identical items: nothing new
-    broken = client.post("/diagnostics/bank/qti", data={"file": (io.BytesIO(b"<not-qti/>"), "x.xml"),
-                                                         "csrf_token": token},
-                         content_type="multipart/form-data", follow_redirects=True)
+    # the staged upload is gone once imported
+    assert client.get(staged.location, follow_redirects=True).get_data(as_text=True).count(
+        "This upload is no longer here") == 1
+    broken = _post_qti(client, token, b"<not-qti/>", "x.xml", follow=True)
     assert "This is not QTI we can read" in broken.get_data(as_text=True)
     teacher = app_client_for(client, people)
-    denied = teacher.post("/diagnostics/bank/qti", data={"file": (io.BytesIO(resp.data), "items.zip"),
-                                                          "csrf_token": csrf_token(teacher, "/diagnostics/bank")},
-                          content_type="multipart/form-data", follow_redirects=True)
+    denied = _post_qti(teacher, csrf_token(teacher, "/diagnostics/bank"), resp.data, "items.zip", follow=True)
     assert "You may not manage this." in denied.get_data(as_text=True)
+    # a teacher cannot open or import the administrator's staged upload, even knowing its address
+    second = _post_qti(client, token, resp.data, "items.zip")
+    assert "no longer here" in teacher.get(second.location, follow_redirects=True).get_data(as_text=True)
+
+
+def test_qti_import_previews_each_item_and_imports_the_ticked_valid_ones(client, session, people, bank, tmp_path):
+    """A package of which some items are refused: the preview names each reason, the valid ones can be chosen,
+    asking for a refused one stores nothing, and what was stored before is untouched."""
+    import io
+    import zipfile
+
+    login(client, "admin@classlab.example", people["password"])
+    with zipfile.ZipFile(io.BytesIO(client.get("/diagnostics/bank/qti.zip").data)) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["items/neg-lift.xml"] = members["items/neg-lift.xml"].replace(
+        b'identifier="neg-lift"', b'identifier="neg-lift-copy"', 1).replace(b"</p>", b" (copy)</p>", 1)
+    named = re.search(rb'data-misconception="([^"]+)"', members["items/neg-compare.xml"]).group(1)
+    members["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(named, b"no-such-" + named)
+    rubric = next(n for n, d in members.items() if b"data-score=" in d)
+    members[rubric] = re.sub(rb' data-score="\d+"', b"", members[rubric])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    package = buf.getvalue()
+    before = {(i.key, i.version) for i in session.query(Item)}
+
+    token = csrf_token(client, "/diagnostics/bank")
+    location = _post_qti(client, token, package, "mixed.zip").location
+    page = client.get(location).get_data(as_text=True)
+    assert "2 are refused" in page, re.findall(r"field-error\" dir=\"ltr\">([^<]*)", page)
+    assert "unknown misconception(s) no-such-" in page and "data-score None on a level is not a whole number" in page
+    assert 'value="neg-lift-copy"' in page and ">new<" in page
+    # a refused item cannot be chosen: nothing at all is stored, and the page says why
+    refused = client.post(location, data={"csrf_token": token, "action": "import",
+                                          "item": ["neg-lift-copy", "neg-compare"]}, follow_redirects=True)
+    assert "Nothing was imported." in refused.get_data(as_text=True) and "no-such-" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert {(i.key, i.version) for i in session.query(Item)} == before
+    nothing = client.post(location, data={"csrf_token": token, "action": "import"}, follow_redirects=True)
+    assert "Choose at least one item to import." in nothing.get_data(as_text=True)
+    done = client.post(location, data={"csrf_token": token, "action": "import", "item": ["neg-lift-copy"]},
+                       follow_redirects=True)
+    assert "1 new items" in done.get_data(as_text=True) or "Imported: 1 new" in done.get_data(as_text=True)
+    session.expire_all()
+    assert {(i.key, i.version) for i in session.query(Item)} == before | {("neg-lift-copy", 1)}
+    # cancel drops a staged upload without storing anything
+    location = _post_qti(client, token, package, "mixed.zip").location
+    cancelled = client.post(location, data={"csrf_token": token, "action": "cancel"}, follow_redirects=True)
+    assert "Nothing was imported." in cancelled.get_data(as_text=True)
+    assert "no longer here" in client.get(location, follow_redirects=True).get_data(as_text=True)
+    # bad input: a malformed token, an item from another tool without a topic, a wrong file
+    assert client.get("/diagnostics/bank/qti/..%2F..%2Fetc").status_code == 404
+    assert "no longer here" in client.get("/diagnostics/bank/qti/not-a-token", follow_redirects=True).get_data(
+        as_text=True)
+    from tests.unit.test_diagnostics_qti import FOREIGN_CHOICE
+
+    foreign = client.get(_post_qti(client, token, FOREIGN_CHOICE.encode(), "q1.xml").location).get_data(as_text=True)
+    assert "give a topic for items from other tools" in foreign
+    topical = client.get(_post_qti(client, token, FOREIGN_CHOICE.encode(), "q1.xml", topic="fractions").location)
+    assert 'value="q1"' in topical.get_data(as_text=True)
+    empty = _post_qti(client, token, b"", "", follow=True)
+    assert "Choose a QTI file" in empty.get_data(as_text=True)
+    zipped = _post_qti(client, token, b"PK\x03\x04 not really", "x.zip", follow=True)
+    assert "not a zip file" in zipped.get_data(as_text=True)
 
 
 def app_client_for(client, people):
