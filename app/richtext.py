@@ -37,7 +37,8 @@ from markdown_it.rules_core import StateCore
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-__all__ = ["DIGITS", "MATHML_NS", "check", "render_block", "render_inline", "sanitize", "tex_to_mathml", "with_digits"]
+__all__ = ["DIGITS", "MATHML_NS", "MEDIA_REF", "check", "media_refs", "render_block", "render_inline", "sanitize",
+           "tex_to_mathml", "with_digits"]
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 
@@ -74,7 +75,14 @@ _CHAR_REF = re.compile(r"&#x([0-9A-Fa-f]{1,6});")
 
 # ---------------------------------------------------------------------------------------- sanitizer
 
-_HTML_TAGS = {"p", "br", "em", "strong", "code", "a", "ul", "ol", "li"}
+_HTML_TAGS = {"p", "br", "em", "strong", "code", "a", "ul", "ol", "li", "img"}
+# An image is a file of the item, kept in storage by its content: `item-media:<sha256>.<ext>`. Pages turn the
+# reference into a signed link (never a guessable one); an image from anywhere else (another site would learn who
+# reads the item) loses its address here.
+MEDIA_SCHEME = "item-media"
+MEDIA_REF = re.compile(r"item-media:([0-9a-f]{64}\.(?:png|jpg|gif|webp))")
+_IMG_TAG = re.compile(r"<img([^>]*?)\s*/?>")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)")
 _MATHML_TAGS = {
     "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mfrac", "msqrt", "mroot", "msup", "msub",
     "msubsup", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
@@ -88,6 +96,7 @@ _MO = {"stretchy", "fence", "form", "separator", "lspace", "rspace", "minsize", 
 _COMMON_MATH = {"mathvariant", "mathsize", "displaystyle", "scriptlevel"}
 _ATTRIBUTES = {
     "a": {"href", "title"},
+    "img": {"src", "alt"},
     "ol": {"start"},
     "math": {"display"},
     "mo": _MO,
@@ -113,13 +122,29 @@ def sanitize(html: str) -> str:
         tags=_HTML_TAGS | _MATHML_TAGS,
         attributes=_ATTRIBUTES,
         allowed_classes={"mtext": {"tex-error"}},
-        url_schemes={"http", "https", "mailto"},
+        url_schemes={"http", "https", "mailto", MEDIA_SCHEME},
+        attribute_filter=_only_item_media,
         link_rel="noopener noreferrer nofollow",
         # HTML parsers put <math> in the MathML namespace by themselves; XML readers (the QTI export) need it said
         set_tag_attribute_values={"math": {"xmlns": MATHML_NS}},
         strip_comments=True,
     )
+    # XHTML, as <br /> (the QTI export reads it); an image whose address was not an item's file is dropped
+    clean = _IMG_TAG.sub(lambda m: f"<img{m.group(1)} />" if ' src="' in m.group(1) else "", clean)
     return clean.replace("<br>", "<br />").replace("&nbsp;", "\u00a0")
+
+
+def _only_item_media(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if MEDIA_REF.fullmatch(value) else None
+    if tag != "img" and value.startswith(f"{MEDIA_SCHEME}:"):
+        return None  # a link to an item's file is not a page
+    return value
+
+
+def media_refs(text: str) -> set[str]:
+    """The item files (`<sha256>.<ext>`) a Markdown text shows."""
+    return set(MEDIA_REF.findall(text or ""))
 
 
 # ---------------------------------------------------------------------------------------------- TeX
@@ -267,11 +292,11 @@ def _unclosed_dollars(state: StateCore) -> None:
 
 
 def _markdown() -> MarkdownIt:
-    # "zero" plus the rules a question needs. Not enabled on purpose: raw HTML, images (no storage for them),
-    # headings and rules (a line of dashes under a line of text is not a heading in a stem), and indented code
-    # blocks (a YAML block string indented further would turn into code).
+    # "zero" plus the rules a question needs, and images (which the sanitizer keeps only as an item's own files).
+    # Not enabled on purpose: raw HTML, headings and rules (a line of dashes under a line of text is not a heading
+    # in a stem), and indented code blocks (a YAML block string indented further would turn into code).
     md = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False})
-    md.enable(["list", "emphasis", "escape", "newline", "backticks", "link", "autolink", "entity"])
+    md.enable(["list", "emphasis", "escape", "newline", "backticks", "link", "autolink", "entity", "image"])
     md.use(dollarmath_plugin, allow_labels=False, allow_space=True, allow_digits=True, double_inline=True)
     for rule in ("math_inline", "math_inline_double", "math_block"):
         md.add_render_rule(rule, _math_rule)
@@ -325,6 +350,10 @@ def check(markdown: str) -> list[str]:
             f"contains control character(s) {', '.join(bad)}; write TeX in single-quoted or block YAML strings"
         )
     problems.extend(_render(markdown, inline=False)[1])
+    for src in _MD_IMAGE.findall(markdown):
+        if not MEDIA_REF.fullmatch(src.strip("<>")):
+            problems.append(f"image {src!r}: an image must be one of the item's own files (item-media:<sha256>.png); "
+                            "images from other sites are not shown")
     return problems
 
 

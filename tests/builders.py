@@ -490,3 +490,99 @@ def goals_world(session: Session, people: dict[str, Any]) -> dict[str, Any]:
     return {"a": a.public_id, "b": b.public_id, "city": a.city.public_id, "network": school_network.public_id,
             "institute": goals.national(session).public_id, "target": target.public_id, "step": step.public_id,
             "pair": pair.public_id, "session": meeting.public_id, "round": made.public_id}
+
+
+def qti_package(bank, new_key: str = "qti-neg-lift-copy") -> bytes:
+    """A QTI package of four starter-bank items as another tool might send it: neg-lift under `new_key` (with a
+    changed stem: a new item), frac-compare-same-numerator and neg-order as they are, and neg-compare turned into
+    a match interaction (refused)."""
+    import io
+    import os
+    import tempfile
+    import zipfile
+
+    from app.diagnostics.bankfile import Bank
+    from app.diagnostics.qti import bank_to_qti_package
+
+    keys = ["neg-lift", "frac-compare-same-numerator", "neg-order", "neg-compare"]
+    part = Bank(topics={}, misconceptions={}, items={k: bank.items[k] for k in keys}, diagnostics={})
+    with tempfile.TemporaryDirectory() as folder:
+        with zipfile.ZipFile(bank_to_qti_package(part, os.path.join(folder, "p.zip"))) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+    members["items/neg-lift.xml"] = members["items/neg-lift.xml"].replace(
+        b'identifier="neg-lift"', f'identifier="{new_key}"'.encode(), 1).replace(b"</p>", b" (2)</p>", 1)
+    members["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(b"qti-choice-interaction",
+                                                                                b"qti-match-interaction")
+    # and another tool's item with a graph, kept beside it in the package
+    members["imsmanifest.xml"] = members["imsmanifest.xml"].replace(
+        b"</resources>", f'<resource identifier="{new_key}-graph" type="imsqti_item_xmlv3p0" '
+        f'href="items/{new_key}-graph.xml"><file href="items/{new_key}-graph.xml"/></resource></resources>'.encode())
+    members[f"items/{new_key}-graph.xml"] = FOREIGN_GRAPH_ITEM.replace("{key}", f"{new_key}-graph").replace(
+        'xml:lang="en"', 'xml:lang="he"').replace("The graph shows a line.", "בגרף מוצג ישר.").replace(
+        "What is its slope?", "מהו השיפוע שלו?").encode()
+    members["images/graph.png"] = png(120, 80, (31, 111, 235))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (31, 111, 235)) -> bytes:
+    """A real PNG image of one colour (for items' images)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+FOREIGN_GRAPH_ITEM = """<?xml version="1.0" encoding="UTF-8"?>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="{key}" title="Slope"
+    adaptive="false" time-dependent="false" xml:lang="en">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="identifier">
+    <qti-correct-response><qti-value>B</qti-value></qti-correct-response>
+  </qti-response-declaration>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <p>The graph shows a line.</p>
+    <p><img src="../images/graph.png" alt="a line through (0, 0) and (1, 2)" width="400"/></p>
+    <qti-choice-interaction response-identifier="RESPONSE" max-choices="1">
+      <qti-prompt>What is its slope?</qti-prompt>
+      <qti-simple-choice identifier="A">1</qti-simple-choice>
+      <qti-simple-choice identifier="B">2</qti-simple-choice>
+    </qti-choice-interaction>
+  </qti-item-body>
+  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct"/>
+</qti-assessment-item>
+"""
+
+
+def qti_package_with_image(key: str = "slope-graph", image: bytes | None = None, image_name: str = "images/graph.png",
+                           extra: dict[str, bytes] | None = None) -> bytes:
+    """Another tool's package: one item (items/<key>.xml) that shows an image kept beside it in the package."""
+    import io
+    import zipfile
+
+    manifest = f"""<?xml version="1.0" encoding="UTF-8"?>
+<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" identifier="m1">
+  <resources>
+    <resource identifier="{key}" type="imsqti_item_xmlv3p0" href="items/{key}.xml">
+      <file href="items/{key}.xml"/><file href="{image_name}"/>
+    </resource>
+  </resources>
+</manifest>"""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("imsmanifest.xml", manifest)
+        zf.writestr(f"items/{key}.xml", FOREIGN_GRAPH_ITEM.replace("{key}", key))
+        if image is not False:
+            zf.writestr(image_name, image if image is not None else png())
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return out.getvalue()

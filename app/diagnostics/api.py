@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from app import db
 from app.diagnostics import service
+from app.errors import InvalidInput, msg
 
 blp = Blueprint("diagnostics_api", __name__, url_prefix="/api/v1/diagnostics",
                 description="Misconceptions, items, classes, assignments and results")
@@ -301,3 +302,74 @@ class ItemQti(MethodView):
 
         item = service.current_items(db.session(), [key])[0]
         return Response(qti.item_to_qti(service.spec_item(item.spec)), mimetype="application/xml")
+
+
+class QtiImportArgs(Schema):
+    topic = fields.String(load_default="", validate=validate.Length(max=80),
+                          metadata={"description": "The topic of items from other tools, which carry none"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Only report what would be imported"})
+    items = fields.List(fields.String(validate=validate.Length(min=1, max=80)),
+                        metadata={"description": "Import only these item identifiers (repeat the parameter)"})
+
+
+class QtiEntryOut(Schema):
+    key = fields.String(metadata={"description": "The item's identifier"})
+    href = fields.String(metadata={"description": "Its file in the package"})
+    status = fields.String(validate=validate.OneOf(service.QTI_STATUSES))
+    reason = fields.String(allow_none=True, metadata={"description": "Why it is refused"})
+    type = fields.Function(lambda e: e.item.type if e.item else None, allow_none=True)
+
+
+class QtiImportedOut(Schema):
+    added = fields.Integer(attribute="items_added")
+    new_versions = fields.Function(lambda r: r.items_versioned + r.items_updated)
+    unchanged = fields.Integer(attribute="items_unchanged")
+
+
+class QtiImportOut(Schema):
+    dry_run = fields.Boolean()
+    entries = fields.List(fields.Nested(QtiEntryOut))
+    imported = fields.Nested(QtiImportedOut, allow_none=True, metadata={"description": "null for a dry run"})
+
+
+@blp.route("/qti")
+class QtiPackage(MethodView):
+    @login_required
+    @blp.response(200, content_type="application/zip",
+                  description="An IMS content package of QTI 3.0 items: imsmanifest.xml and items/<key>.xml")
+    def get(self):
+        """Every current item of the bank as a QTI 3.0 package (every language in each item)."""
+        import tempfile
+
+        from flask import Response
+
+        with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+            service.export_qti(db.session(), tmp.name)
+            data = open(tmp.name, "rb").read()
+        return Response(data, mimetype="application/zip",
+                        headers={"Content-Disposition": "attachment; filename=classlab-items-qti3.zip"})
+
+    @login_required
+    @blp.arguments(QtiImportArgs, location="query")
+    @blp.doc(requestBody={"required": True, "description": "A QTI 3.0 package (.zip) or one item (.xml)",
+                          "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}},
+                                      "application/xml": {"schema": {"type": "string", "format": "binary"}}}})
+    @blp.response(200, QtiImportOut)
+    def post(self, args):
+        """Import QTI 3.0 items from the request body. Each item is read on its own and reported: `new`,
+        `new version`, `unchanged`, or `refused` with its reason. With `dry_run` nothing is stored (the preview);
+        with `items` only those identifiers are imported (asking for a refused one stores nothing); otherwise
+        every valid item is."""
+        if (request.content_length or 0) > service.MAX_QTI_BYTES:
+            raise InvalidInput(msg("The file is larger than %(mb)d MB.", mb=service.MAX_QTI_BYTES // 1_000_000),
+                               field="file")
+        data = request.get_data(cache=False)
+        if not data:
+            raise InvalidInput(msg("Send the QTI package (.zip) or item (.xml) as the request body."), field="file")
+        name = "upload.zip" if data[:4] == b"PK\x03\x04" else "upload.xml"
+        s = db.session()
+        if args["dry_run"]:
+            result = service.preview_qti(s, current_user, data, name, args["topic"])
+        else:
+            result = service.import_qti(s, current_user, data, name, args["topic"], keys=args.get("items"))
+        return {"dry_run": args["dry_run"], "entries": result.entries, "imported": result.report}

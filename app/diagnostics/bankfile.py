@@ -218,6 +218,7 @@ class Choice:
     text: Texts
     correct: bool = False
     misconception: str | None = None
+    feedback: Texts | None = None  # shown to a student who chose it, once their answers are submitted
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,8 @@ class Item:
         rubric = self.rubric or Rubric(levels=())
         return ItemText(
             key=self.key, topic=self.topic, type=self.type, lang=lang, stem=t(self.stem),
-            choices=tuple(ChoiceText(c.key, choice_label(n, lang), t(c.text), c.correct, c.misconception)
+            choices=tuple(ChoiceText(c.key, choice_label(n, lang), t(c.text), c.correct, c.misconception,
+                                     t(c.feedback) if c.feedback else None)
                           for n, c in enumerate(self.choices)),
             model_answer=t(self.model_answer) if self.model_answer else None,
             levels=tuple((level.score, t(level.description)) for level in rubric.levels),
@@ -356,6 +358,7 @@ class ChoiceText:
     text: str
     correct: bool
     misconception: str | None
+    feedback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -698,8 +701,9 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
         if not isinstance(body, Mapping):
             ctx.error(path, f"must be a mapping with text and correct / misconception, not {_show(body)}", raw)
             continue
-        _fields(ctx, body, {"text", "correct", "misconception"}, f"{path}.")
+        _fields(ctx, body, {"text", "correct", "misconception", "feedback"}, f"{path}.")
         text = _texts(ctx, body, "text", f"{path}.text")
+        feedback = _texts(ctx, body, "feedback", f"{path}.feedback") if "feedback" in body else None
         correct = body.get("correct", False)
         if not isinstance(correct, bool):
             ctx.error(f"{path}.correct", f"must be true or false, not {_show(correct)}", body)
@@ -723,7 +727,8 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
             ctx.error(f"{path}.text", f"is the same as choice {same[0]}{shown}", body)
         for lang, t in text.items():
             seen.setdefault((lang, t), letter)
-        choices.append(Choice(key=letter, text=text, correct=correct, misconception=misconception))
+        choices.append(Choice(key=letter, text=text, correct=correct, misconception=misconception,
+                              feedback=feedback or None))
     correct_keys = [c.key for c in choices if c.correct]
     if choices and not correct_keys:
         ctx.error("choices", "no choice is marked correct: true")

@@ -51,10 +51,12 @@ checked against the structure the specification describes (see the tests), not v
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -76,7 +78,7 @@ from app.diagnostics.bankfile import (
     is_language_neutral,
     pick,
 )
-from app.richtext import render_block, render_inline
+from app.richtext import MEDIA_REF, media_refs, render_block, render_inline
 
 __all__ = [
     "QTI_NS",
@@ -106,6 +108,7 @@ ITEM_RESOURCE_TYPE = "imsqti_item_xmlv3p0"
 RESPONSE = "RESPONSE"
 SCORE = "SCORE"
 MISCONCEPTION = "MISCONCEPTION"
+FEEDBACK = "FEEDBACK"
 BASE_TYPES = frozenset(
     {"boolean", "directedPair", "duration", "file", "float", "identifier", "integer", "pair", "point", "string", "uri"}
 )
@@ -114,6 +117,10 @@ _INTERACTIONS = {
     "qti-text-entry-interaction": ("numeric", {"float", "integer", "string"}),
     "qti-extended-text-interaction": ("text", {"string"}),
 }
+MEDIA_FOLDER = "media"  # an item's images, beside its file: items/media/<sha256>.<ext>
+# What an image may be (by its first bytes, whatever its name says), and how large.
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF87a": "gif", b"GIF89a": "gif"}
+MAX_IMAGE_BYTES = 5_000_000
 # A package member larger than this is not an item; refusing it bounds what an upload can cost.
 MAX_MEMBER_BYTES = 2_000_000
 MAX_PACKAGE_ITEMS = 5_000
@@ -146,6 +153,12 @@ def _fill(dest: ET.Element, markdown: str, inline: bool) -> None:
     html = render_inline(markdown) if inline else render_block(markdown)
     # app.richtext declares the MathML namespace on every <math>, so its elements are already in it
     wrap = ET.fromstring(f'<wrap xmlns="{QTI_NS}">{html}</wrap>')
+    for img in wrap.iter(_q("img")):
+        # an item's own file travels beside the item in the package (items/media/<sha256>.<ext>)
+        ref = MEDIA_REF.fullmatch(img.get("src", ""))
+        if ref:
+            img.set("src", f"{MEDIA_FOLDER}/{ref.group(1)}")
+        img.set("alt", img.get("alt", ""))
     for link in wrap.iter(_q("a")):
         # QTI's <a> has href and type; rel and title are the page's, not the item's
         for name in set(link.attrib) - {"href"}:
@@ -233,12 +246,18 @@ def _misconception_distractors(item: Item) -> list[Choice]:
 
 def _choice_processing(root: ET.Element, item: Item) -> None:
     """match_correct written out, with one more branch per misconception distractor that sets MISCONCEPTION, so
-    any QTI engine reports the misconception a chosen distractor reveals (as numeric items do)."""
+    any QTI engine reports the misconception a chosen distractor reveals (as numeric items do); FEEDBACK is set to
+    the response when choices have feedback, which the modal feedback after it shows."""
     distractors = _misconception_distractors(item)
-    if not distractors:
+    with_feedback = [c for c in item.choices if c.feedback]
+    if not distractors and not with_feedback:
         _sub(root, "qti-response-processing", {"template": MATCH_CORRECT})
         return
-    condition = _sub(_sub(root, "qti-response-processing"), "qti-response-condition")
+    processing = _sub(root, "qti-response-processing")
+    if with_feedback:
+        setter = _sub(processing, "qti-set-outcome-value", {"identifier": FEEDBACK})
+        _sub(setter, "qti-variable", {"identifier": RESPONSE})
+    condition = _sub(processing, "qti-response-condition")
     branch = _sub(condition, "qti-response-if")
     _match(branch)
     _set_outcome(branch, SCORE, "float", "1")
@@ -311,6 +330,9 @@ def _item_element(item: Item) -> ET.Element:
             "qti-outcome-declaration",
             {"identifier": MISCONCEPTION, "cardinality": "single", "base-type": "identifier"},
         )
+    if any(c.feedback for c in item.choices):
+        _sub(root, "qti-outcome-declaration", {"identifier": FEEDBACK, "cardinality": "single",
+                                               "base-type": "identifier"})
 
     body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic, "data-cl-languages": " ".join(item.languages)})
     _fill_texts(_sub(body, "div", {"class": "cl-stem"}), item.stem, inline=False)
@@ -325,6 +347,12 @@ def _item_element(item: Item) -> ET.Element:
                 attrs["data-misconception"] = choice.misconception
             _fill_texts(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
         _choice_processing(root, item)
+        for choice in item.choices:
+            if choice.feedback:
+                modal = _sub(root, "qti-modal-feedback",
+                             {"outcome-identifier": FEEDBACK, "identifier": choice.key, "show-hide": "show"})
+                _fill_texts(_sub(_sub(modal, "qti-content-body"), "div", {"class": "cl-feedback"}),
+                            choice.feedback, inline=False)
     elif item.type == "numeric":
         _sub(_sub(body, "p"), "qti-text-entry-interaction", {"response-identifier": RESPONSE, "expected-length": "10"})
         _numeric_processing(root, item)
@@ -635,6 +663,94 @@ def _rubric(body: ET.Element, lang: str) -> Rubric | None:
     return Rubric(levels=tuple(levels), patterns=tuple(patterns))
 
 
+_NOT_KEPT = {
+    "img": "an image", "picture": "an image", "svg": "a drawing", "object": "an embedded object",
+    "embed": "an embedded object", "iframe": "an embedded page", "video": "a video", "audio": "a sound",
+    "table": "a table", "qti-printed-variable": "a value computed by template processing",
+    "include": "an included file",
+}
+_NOT_KEPT_AT_ROOT = {
+    "qti-assessment-stimulus-ref": "a shared stimulus (a reading passage or a set of figures)",
+    "qti-template-declaration": "template variables (a cloned item)",
+    "qti-template-processing": "template processing (a cloned item)",
+}
+
+
+def _refuse_what_cannot_be_kept(root: ET.Element) -> None:
+    """An item is imported whole or refused with the reason: content ClassLab does not keep yet (images, media,
+    tables, shared stimuli, cloned items) would leave students asked about something that is not there."""
+    for child in root:
+        local = _split(child.tag)[1]
+        if local in _NOT_KEPT_AT_ROOT:
+            ref = child.get("href")
+            raise QtiError(f"{local}: the item uses {_NOT_KEPT_AT_ROOT[local]}" + (f" ({ref})" if ref else "")
+                           + ", which ClassLab does not keep yet; students would answer without it")
+    for el in root.iter():
+        local = _split(el.tag)[1]
+        if local == "img" and el.get("data-cl-media"):
+            continue  # an image read from the package, kept with the item
+        if local == "img" and el.get("src") and "://" not in el.get("src") and not el.get("src").startswith("data:"):
+            raise QtiError(f"img {el.get('src')!r}: the image is not in the upload; import the package (.zip) "
+                           "that holds the item and its images")
+        if local in _NOT_KEPT:
+            src = el.get("src") or el.get("data") or el.get("href")
+            elsewhere = " from another site" if src and "://" in src else ""
+            raise QtiError(f"{local}" + (f" {src!r}" if src else "") + f": the item shows {_NOT_KEPT[local]}"
+                           f"{elsewhere}, which ClassLab does not keep yet; students would be asked about something "
+                           "that is not there")
+
+
+def _set_from_response(root: ET.Element, response_id: str) -> set[str]:
+    """The outcomes the response processing sets to the response itself (FEEDBACK = RESPONSE)."""
+    processing = root.find(_q("qti-response-processing"))
+    if processing is None:
+        return set()
+    return {
+        setter.get("identifier", "")
+        for setter in processing.iter(_q("qti-set-outcome-value"))
+        if any(v.tag == _q("qti-variable") and v.get("identifier") == response_id for v in setter)
+    }
+
+
+def _choice_feedback(root: ET.Element, body: ET.Element, kind: str, response_id: str, lang: str,
+                     keys: set[str]) -> dict[str, dict[str, str]]:
+    """Choice identifier -> the feedback a student who chose it sees after answering: modal feedback after the
+    body, and inline or block feedback in it, whose identifier is a choice and whose outcome the response
+    processing sets to the response (or that sits inside that very choice). Other feedback depends on processing
+    ClassLab does not keep, and refuses the item."""
+    found = [el for el in root if el.tag == _q("qti-modal-feedback")]
+    found += [el for el in body.iter() if el.tag in (_q("qti-feedback-inline"), _q("qti-feedback-block"))]
+    if not found:
+        return {}
+    if kind != "choice":
+        raise QtiError(f"{_split(found[0].tag)[1]}: feedback on a {'number' if kind == 'numeric' else 'written'} "
+                       "answer depends on response processing ClassLab does not keep yet")
+    parents = {child: parent for parent in body.iter() for child in parent}
+    from_response = _set_from_response(root, response_id)
+    out: dict[str, dict[str, str]] = {}
+    for el in found:
+        local, ident, outcome = _split(el.tag)[1], (el.get("identifier") or "").strip(), el.get("outcome-identifier")
+        if el.get("show-hide", "show") != "show":
+            raise QtiError(f"{local} {ident!r}: feedback shown when an outcome does not match (show-hide 'hide') "
+                           "is not kept")
+        holder = parents.get(el)
+        while holder is not None and holder.tag != _q("qti-simple-choice"):
+            holder = parents.get(holder)
+        inside = holder is not None and holder.get("identifier") == ident
+        if ident not in keys or not (outcome in from_response or inside):
+            raise QtiError(f"{local} {ident!r}: feedback shown by the outcome {outcome!r} depends on response "
+                           "processing ClassLab does not keep; only feedback on the choice a student made is kept")
+        target = next((d for d in el.iter(_q("div")) if "cl-feedback" in (d.get("class") or "").split()), None)
+        if target is None:
+            target = el.find(_q("qti-content-body"))
+        texts = _texts(target if target is not None else el, local == "qti-feedback-inline", lang)
+        merged = out.setdefault(ident, {})
+        for code, text in texts.items():
+            if text.strip():
+                merged[code] = f"{merged[code]}\n\n{text}" if code in merged else text
+    return {key: texts for key, texts in out.items() if texts}
+
+
 def _element_to_item(root: ET.Element) -> Item:
     ns, local = _split(root.tag)
     if root.tag != _q("qti-assessment-item"):
@@ -660,6 +776,7 @@ def _element_to_item(root: ET.Element) -> Item:
         raise QtiError(f"qti-item-body has {len(found)} interactions; a ClassLab item has exactly one")
     interaction = found[0]
     name = _split(interaction.tag)[1]
+    _refuse_what_cannot_be_kept(root)
     kind, base_types = _INTERACTIONS[name]
 
     response_id = interaction.get("response-identifier")
@@ -682,7 +799,8 @@ def _element_to_item(root: ET.Element) -> Item:
     if cardinality != "single":
         raise QtiError(f"{where}: cardinality {cardinality!r} is not supported (ClassLab items take one response)")
     if kind == "numeric" and base_type == "string":
-        kind = "text"
+        raise QtiError(f"{name} with base-type 'string' (a gap scored by matching words) is not kept yet: ClassLab "
+                       "scores a gap as a number, or a written answer with a rubric")
     values = _values(declaration)
     if values is not None and len(values) != 1:
         raise QtiError(f"{where}: qti-correct-response must hold exactly one qti-value, has {len(values)}")
@@ -716,14 +834,19 @@ def _element_to_item(root: ET.Element) -> Item:
     if kind == "choice":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
-        item = Item(**base, choices=_choices(interaction, correct, lang, _choice_rules(root, response_id)))
+        choices = _choices(interaction, correct, lang, _choice_rules(root, response_id))
+        feedback = _choice_feedback(root, body, kind, response_id, lang, {c.key for c in choices})
+        choices = tuple(dataclasses.replace(c, feedback=feedback.get(c.key)) for c in choices)
+        item = Item(**base, choices=choices)
     elif kind == "numeric":
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
+        _choice_feedback(root, body, kind, response_id, lang, set())
         answer = _float(correct, f"{where} qti-correct-response")
         tolerance, wrong = _numeric_rules(root)
         item = Item(**base, answer=answer, tolerance=tolerance, wrong_answers=tuple(wrong))
     else:
+        _choice_feedback(root, body, kind, response_id, lang, set())
         block = _scoring_block(body)
         model_div = (
             next((d for d in block.iter(_q("div")) if "cl-model-answer" in (d.get("class") or "").split()), None)
@@ -741,6 +864,7 @@ def _element_to_item(root: ET.Element) -> Item:
 def _text_maps(item: Item) -> list[tuple[str, Texts]]:
     texts: list[tuple[str, Texts]] = [("the stem", item.stem)]
     texts += [(f"qti-simple-choice {c.key!r}", c.text) for c in item.choices]
+    texts += [(f"the feedback of qti-simple-choice {c.key!r}", c.feedback) for c in item.choices if c.feedback]
     if item.model_answer:
         texts.append(("the model answer", item.model_answer))
     if item.rubric:
@@ -774,7 +898,11 @@ def qti_to_item(xml: str | bytes) -> Item:
 
 # ------------------------------------------------------------------- XHTML + MathML to Markdown
 
-_SKIP = {"qti-rubric-block", "qti-choice-interaction", "qti-text-entry-interaction", "qti-extended-text-interaction"}
+_FEEDBACK_ELEMENTS = ("qti-feedback-inline", "qti-feedback-block", "qti-modal-feedback")
+# Never part of the text a student reads: the scorer's rubric, the interactions, and feedback (which is shown after
+# answering, never as the stem's or a choice's text).
+_SKIP = {"qti-rubric-block", "qti-choice-interaction", "qti-extended-text-interaction", *_FEEDBACK_ELEMENTS}
+GAP = "\\_\\_\\_\\_\\_"  # a text-entry gap in another tool's stem, where the student's answer goes
 
 
 def _md_escape(text: str) -> str:
@@ -787,6 +915,11 @@ def _inline_element(el: ET.Element) -> str:
     ns, local = _split(el.tag)
     if local in _SKIP or "cl-score" in (el.get("class") or "").split():
         return ""
+    if local == "qti-text-entry-interaction":
+        return GAP
+    if local == "img" and el.get("data-cl-media"):
+        alt = re.sub(r"[\[\]\\]", "", re.sub(r"\s+", " ", el.get("alt") or "")).strip()
+        return f"![{alt}](item-media:{el.get('data-cl-media')})"
     if ns == MATHML_NS and local == "math":
         tex = _tex(el).strip()
         return f"$${tex}$$" if el.get("display") == "block" else f"${tex}$"
@@ -1024,8 +1157,22 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def bank_to_qti_package(bank: Bank, out_zip: Path) -> Path:
-    """An IMS Content Package (QTI 3.0 profile): imsmanifest.xml and items/<key>.xml for every item."""
+def image_type(data: bytes) -> str | None:
+    """The file type of an image by its first bytes (png, jpg, gif, webp), or None for anything else (SVG, which
+    can carry script, included)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
+
+
+def item_media(item: Item) -> set[str]:
+    """The item's own files (`<sha256>.<ext>`) that its texts show."""
+    return {ref for _, texts in _text_maps(item) for text in texts.values() for ref in media_refs(text)}
+
+
+def bank_to_qti_package(bank: Bank, out_zip: Path, media: Callable[[str], bytes] | None = None) -> Path:
+    """An IMS Content Package (QTI 3.0 profile): imsmanifest.xml, items/<key>.xml for every item, and the images
+    the items show in items/media/ (their bytes from `media`, by `<sha256>.<ext>`)."""
     manifest = ET.Element(
         _cp("manifest"),
         {"identifier": "classlab-bank", f"{{{XSI_NS}}}schemaLocation": CP_SCHEMA_LOCATION},
@@ -1035,7 +1182,8 @@ def bank_to_qti_package(bank: Bank, out_zip: Path) -> Path:
     ET.SubElement(metadata, _cp("schemaversion")).text = "3.0.0"
     ET.SubElement(manifest, _cp("organizations"))
     resources = ET.SubElement(manifest, _cp("resources"))
-    documents = {}
+    documents: dict[str, str | bytes] = {}
+    files: dict[str, bytes] = {}
     for item in bank.items.values():
         href = f"items/{item.key}.xml"
         documents[href] = item_to_qti(item)
@@ -1043,11 +1191,22 @@ def bank_to_qti_package(bank: Bank, out_zip: Path) -> Path:
             resources, _cp("resource"), {"identifier": item.key, "type": ITEM_RESOURCE_TYPE, "href": href}
         )
         ET.SubElement(resource, _cp("file"), {"href": href})
+        for ref in sorted(item_media(item)):
+            if media is None:
+                raise QtiError(f"item {item.key!r} shows the image {ref}, and no images were given to the package")
+            path = f"items/{MEDIA_FOLDER}/{ref}"
+            if path not in files:
+                files[path] = media(ref)
+            ET.SubElement(resource, _cp("file"), {"href": path})
     out_zip = Path(out_zip)
     with zipfile.ZipFile(out_zip, "w") as zf:
         zf.writestr(_zip_info("imsmanifest.xml"), _document(manifest))
         for href, document in documents.items():
             zf.writestr(_zip_info(href), document)
+        for path, data in sorted(files.items()):
+            info = _zip_info(path)
+            info.compress_type = zipfile.ZIP_STORED  # images are compressed already
+            zf.writestr(info, data)
     return out_zip
 
 
@@ -1079,6 +1238,40 @@ def _read_member(zf: zipfile.ZipFile, name: str, budget: list[int] | None = None
     return data
 
 
+def _attach_media(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budget: list[int]) -> dict[str, bytes]:
+    """Read every image the item shows from the package (a path relative to the item's file), check it is an
+    image, and mark its element with the file's content name (`data-cl-media`: <sha256>.<ext>), which the text
+    then shows. An image that is missing, too large, or not a PNG, JPEG, GIF or WebP refuses the item."""
+    found: dict[str, bytes] = {}
+    for img in root.iter(_q("img")):
+        src = (img.get("src") or "").strip()
+        if not src or "://" in src or src.startswith(("data:", "/")):
+            continue  # refused with its reason below, as content from elsewhere
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(item_path), src))
+        if name.startswith("../"):
+            raise QtiError(f"img {src!r}: points outside the package")
+        try:
+            info = zf.getinfo(name)
+        except KeyError:
+            raise QtiError(f"img {src!r}: the image is not in the package ({name})") from None
+        if info.file_size > MAX_IMAGE_BYTES:
+            raise QtiError(f"img {src!r}: the image is {info.file_size:,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
+        with zf.open(info) as fh:
+            data = fh.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise QtiError(f"img {src!r}: the image is larger than {MAX_IMAGE_BYTES:,} bytes")
+        if len(data) > budget[0]:
+            raise PackageTooLarge(f"the package unpacks to more than {MAX_PACKAGE_BYTES} bytes")
+        budget[0] -= len(data)
+        kind = image_type(data)
+        if kind is None:
+            raise QtiError(f"img {src!r}: not a PNG, JPEG, GIF or WebP image (SVG is not accepted: it can run script)")
+        ref = f"{hashlib.sha256(data).hexdigest()}.{kind}"
+        img.set("data-cl-media", ref)
+        found[ref] = data
+    return found
+
+
 class PackageTooLarge(QtiError):
     """The whole package, not one item, is refused."""
 
@@ -1091,6 +1284,7 @@ class PackageEntry:
     identifier: str
     item: Item | None = None
     reason: str | None = None
+    media: dict[str, bytes] = dataclasses.field(default_factory=dict)  # <sha256>.<ext> -> the image's bytes
 
 
 def _href(resource: ET.Element) -> str | None:
@@ -1148,7 +1342,12 @@ def read_package(zip_path: Path) -> list[PackageEntry]:
                                         reason=f"imsmanifest.xml: resource {identifier!r} has no href"))
                 continue
             try:
-                item = _element_to_item(_parse(_read_member(zf, _member_name(href), budget), href))
+                root = _parse(_read_member(zf, _member_name(href), budget), href)
+                media = _attach_media(root, zf, _member_name(href), budget)
+                item = _element_to_item(root)
+                missing = sorted(item_media(item) - set(media))
+                if missing:
+                    raise QtiError(f"the item shows the image {missing[0]}, which is not in the package")
             except PackageTooLarge:
                 raise
             except QtiError as exc:
@@ -1161,7 +1360,7 @@ def read_package(zip_path: Path) -> list[PackageEntry]:
                 out.append(PackageEntry(href=href, identifier=item.key, reason=reason))
                 continue
             seen[item.key] = href
-            out.append(PackageEntry(href=href, identifier=item.key, item=item))
+            out.append(PackageEntry(href=href, identifier=item.key, item=item, media=media))
         return out
 
 

@@ -43,8 +43,14 @@ from app.inputs import text_refused
 
 
 def item_spec(item: bankfile.Item) -> dict:
-    """The item as stored: every field, every text in every language (maps), and the languages of its bank."""
-    return json.loads(json.dumps(dataclasses.asdict(item)))
+    """The item as stored: every field, every text in every language (maps), and the languages of its bank.
+    A choice without feedback stores no `feedback` key, so items stored before choices had feedback keep their
+    digest (an unchanged bank imports as unchanged, not as new versions)."""
+    spec = json.loads(json.dumps(dataclasses.asdict(item)))
+    for choice in spec.get("choices") or ():
+        if choice.get("feedback") is None:
+            choice.pop("feedback", None)
+    return spec
 
 
 def _texts(value: dict | str | None) -> dict | None:
@@ -65,7 +71,8 @@ def spec_item(spec: dict) -> bankfile.Item:
         stem = {**spec["translations"], **stem}
     return bankfile.Item(
         key=spec["key"], topic=spec["topic"], type=spec["type"], stem=stem,
-        choices=tuple(bankfile.Choice(**{**c, "text": _texts(c["text"])}) for c in spec.get("choices") or ()),
+        choices=tuple(bankfile.Choice(**{**c, "text": _texts(c["text"]), "feedback": _texts(c.get("feedback"))})
+                      for c in spec.get("choices") or ()),
         answer=spec.get("answer"), tolerance=spec.get("tolerance"),
         wrong_answers=tuple(bankfile.WrongAnswer(**w) for w in spec.get("wrong_answers") or ()),
         rubric=bankfile.Rubric(
@@ -176,12 +183,38 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
     return report
 
 
+MEDIA_PREFIX = "item-media/"  # an item's images in storage, by their content: item-media/<sha256>.<ext>
+
+
+def media_key(ref: str) -> str:
+    return MEDIA_PREFIX + ref
+
+
+def store_media(store, media: dict[str, bytes]) -> None:
+    """Keep items' images in storage. Their keys are their content, so an image stored twice is the same object,
+    and an import rolled back leaves at most an image nothing shows."""
+    import mimetypes
+
+    for ref, data in media.items():
+        key = media_key(ref)
+        if not store.exists(key):
+            store.put(key, io.BytesIO(data), content_type=mimetypes.guess_type(ref)[0])
+
+
+def read_media(store, ref: str) -> bytes:
+    out = io.BytesIO()
+    store.download(media_key(ref), out)
+    return out.getvalue()
+
+
 def export_qti(session: Session, out_zip) -> None:
-    """Every current item of the bank as an IMS content package of QTI 3.0 items."""
+    """Every current item of the bank as an IMS content package of QTI 3.0 items, with the images they show."""
     from app.diagnostics import qti
 
     items = {i.key: spec_item(i.spec) for i in current_items(session)}
-    qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}), out_zip)
+    store = _storage()
+    qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}), out_zip,
+                            media=lambda ref: read_media(store, ref))
 
 
 QTI_STATUSES = ("new", "new version", "unchanged", "refused")
@@ -197,6 +230,7 @@ class QtiEntry:
     status: str
     reason: str | None = None
     item: bankfile.Item | None = None
+    media: dict[str, bytes] = dataclasses.field(default_factory=dict)  # the images it shows, stored on import
 
 
 @dataclass
@@ -255,12 +289,13 @@ def preview_qti(session: Session, actor: User, data: bytes, filename: str, topic
         if len(item.key) > 80:
             reasons.append(msg("the identifier is longer than 80 characters"))
         if reasons:
-            entries.append(QtiEntry(key=key, href=entry.href, status="refused", reason="; ".join(reasons), item=item))
+            entries.append(QtiEntry(key=key, href=entry.href, status="refused", reason="; ".join(reasons), item=item,
+                                    media=entry.media))
             continue
         digest = hashlib.sha256(json.dumps(item_spec(item), sort_keys=True).encode()).hexdigest()
         current = session.scalar(select(Item).where(Item.key == item.key, Item.current.is_(True)))
         status = "new" if current is None else "unchanged" if current.digest == digest else "new version"
-        entries.append(QtiEntry(key=key, href=entry.href, status=status, item=item))
+        entries.append(QtiEntry(key=key, href=entry.href, status=status, item=item, media=entry.media))
     return QtiImport(entries=entries)
 
 
@@ -289,6 +324,7 @@ def import_qti(session: Session, actor: User, data: bytes, filename: str, topic:
                                    problems=[f"{e.href}: {e.reason}" if not e.reason.startswith(e.href) else e.reason
                                              for e in preview.refused[:10]]), field="file")
     ready = {e.key: e.item for e in chosen}
+    store_media(_storage(), {ref: data for e in chosen for ref, data in e.media.items()})
     preview.report = import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready,
                                                                diagnostics={}))
     return preview
@@ -318,6 +354,9 @@ def stage_qti(session: Session, actor: User, data: bytes, filename: str, topic: 
     if len(data) > MAX_QTI_BYTES:
         raise InvalidInput(msg("The file is larger than %(mb)d MB.", mb=MAX_QTI_BYTES // 1_000_000), field="file")
     preview = preview_qti(session, actor, data, filename, topic)
+    # the images now, so that the preview shows them (stored by their content: an image nobody imports shows
+    # nowhere, and the same image imported later is the same object)
+    store_media(_storage(), {ref: data for e in preview.entries for ref, data in e.media.items()})
     token = secrets.token_hex(16)
     kind = "zip" if data[:4] == b"PK\x03\x04" else "xml"
     _storage().put(_staged_key(actor, token, kind), io.BytesIO(data),
@@ -449,7 +488,9 @@ def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
         return Scored(None, None, None)
     spec = item.spec
     if item.type == "choice":
-        choice = next((c for c in spec["choices"] if c["key"] == raw.upper()), None)
+        # exactly as the item names it (another tool's "c1"), else as typed in a CSV ("b" for B)
+        choice = next((c for c in spec["choices"] if c["key"] == raw), None) or next(
+            (c for c in spec["choices"] if c["key"].upper() == raw.upper()), None)
         if choice is None:
             keys = ", ".join(c["key"] for c in spec["choices"])
             raise InvalidInput(msg("%(label)s: choose one of %(choices)s, not '%(value)s'.", label=label,

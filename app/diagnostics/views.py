@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from limits import parse
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app import db, richtext
 from app.accounts.forms import ActionForm
@@ -26,14 +27,27 @@ bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
 
 
+_MEDIA_SRC = re.compile(r'src="item-media:([0-9a-f]{64}\.(?:png|jpg|gif|webp))"')
+
+
+def _signed_media(html: str) -> str:
+    """An item's images as signed links to storage, made for this page (never a guessable address)."""
+    if "item-media:" not in html:
+        return html
+    store = current_app.extensions["classlab.storage"]
+    seconds = current_app.extensions["classlab.settings"].media_url_seconds
+    return _MEDIA_SRC.sub(
+        lambda m: f'src="{escape(store.signed_url(service.media_key(m.group(1)), seconds))}"', html)
+
+
 @bp.app_template_filter("stem")
 def stem_filter(text: str, digits: str = "western") -> Markup:
-    return richtext.with_digits(richtext.render_block(text or ""), digits)
+    return richtext.with_digits(_signed_media(richtext.render_block(text or "")), digits)
 
 
 @bp.app_template_filter("inline")
 def inline_filter(text: str, digits: str = "western") -> Markup:
-    return richtext.with_digits(richtext.render_inline(text or ""), digits)
+    return richtext.with_digits(_signed_media(richtext.render_inline(text or "")), digits)
 
 
 @bp.app_template_filter("digits")

@@ -32,7 +32,7 @@ OPENED_BY = {"analytics.teacher": "coach", "standards.cohort": "admin", "standar
              "standards.portfolio": "coach", "standards.certificate": "facilitator", "standards.register": "admin",
              "accounts.people": "leader", "goals.area": "leader", "goals.indicator": "leader", "goals.values": "leader",
              "goals.plan": "leader", "goals.principal_session": "coach", "meetings.report": "leader",
-             "meetings.new": "facilitator"}
+             "meetings.new": "facilitator", "diagnostics.qti_preview": "admin"}
 
 # Routes that are not pages a person reads on a phone, and why.
 SKIP = {
@@ -150,7 +150,11 @@ def seeded(live_server):
         s.commit()
         cert = builders.certification_world(settings, s, people, "community_facilitator")  # test_standards: coaches
         aims = builders.goals_world(s, people)
+        with create_app(settings).app_context():  # a QTI upload waiting for its preview, in the server's storage
+            package = builders.qti_package(bankfile.load_bank())
+            staged, _preview = diagnostics.stage_qti(s, people["admin"], package, "p.zip")
         args = {
+            "diagnostics.qti_preview": {"token": staged},
             "goals.area": {"public_id": aims["a"]},
             "goals.indicator": {"public_id": aims["a"], "key": "math5_share"},
             "goals.values": {"public_id": aims["a"]},

@@ -49,6 +49,7 @@ from app import db
 from app.accounts import service as accounts
 from app.analytics import service as analytics
 from app.coaching import service as coaching
+from app.diagnostics import bankfile
 from app.diagnostics import service as diagnostics
 from app.export import service as export
 from app.feedback import service as feedback
@@ -67,6 +68,15 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance]
 # A tus chunk is bytes like any octet stream (the generated body is binary, as the document says).
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+# A QTI package or item is bytes too; besides random bytes, the drawn bodies include real QTI and hostile XML.
+schemathesis.serializer.alias(["application/zip", "application/xml"], "application/octet-stream")
+_QTI_SAMPLES = [
+    b'<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="x"/>',
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;&a;</x>',
+    b"PK\x03\x04" + bytes(40),
+]
+schemathesis.openapi.media_type("application/zip", st.sampled_from(_QTI_SAMPLES) | st.binary(max_size=512))
+schemathesis.openapi.media_type("application/xml", st.sampled_from(_QTI_SAMPLES) | st.binary(max_size=512))
 
 
 @dataclass
@@ -80,6 +90,7 @@ class Binding:
     good_body: Any = NOT_SET
     good_headers: dict[str, str] | None = None
     pinned: tuple[str, ...] = ()  # query parameters never varied
+    media_type: str | None = None  # the good body's, where the operation takes several
 
 
 @dataclass
@@ -261,6 +272,10 @@ def bindings(w: dict[str, Any]) -> dict[tuple[str, str], list[Binding]]:
         ("GET", "/api/v1/diagnostics/classes/{class_id}/progress"): [
             Binding(path={"class_id": klass}, query={"before": w["first"].public_id, "after": w["again"].public_id})],
         ("GET", "/api/v1/diagnostics/items/{key}/qti"): [Binding(path={"key": w["item_key"]})],
+        # an administrator's dry runs: whatever the body, nothing is stored and nothing fails
+        ("POST", "/api/v1/diagnostics/qti"): [Binding("admin", query={"dry_run": True}, pinned=("dry_run",),
+                                                      good_body=builders.qti_package(bankfile.load_bank()),
+                                                      media_type="application/zip")],
         ("POST", "/api/v1/notifications/read"): [Binding(good_body={"all": True})],
         ("POST", "/api/v1/communities/"): [Binding("facilitator", good_body={"name": "Science PLC"})],
         ("GET", "/api/v1/communities/{public_id}"): [Binding(path={"public_id": w["plc"].public_id}),
@@ -494,8 +509,9 @@ def test_fuzz_the_whole_api_without_a_server_error(app, session, people):
         choices = table.get(key) or [Binding()]
         for binding in choices:  # the explicit examples
             if binding.good_body is not NOT_SET or binding.good_headers:
+                media = {"media_type": binding.media_type} if binding.media_type else {}
                 case = operation.Case(path_parameters=binding.path, query=binding.query, headers=binding.good_headers,
-                                      body=binding.good_body)
+                                      body=binding.good_body, **media)
                 run(operation, case, binding.actor, bool(binding.path))
         for case, actor, seeded in coverage_cases(schema, operation, choices):
             run(operation, case, actor, seeded)

@@ -399,6 +399,141 @@ def test_qti_import_previews_each_item_and_imports_the_ticked_valid_ones(client,
     assert "not a zip file" in zipped.get_data(as_text=True)
 
 
+def test_qti_package_through_the_api_with_a_token(client, session, people, bank):
+    """Export and import with an API token (no login session), per-item report, dry run, chosen items, and the
+    operations in the OpenAPI document."""
+    import io
+    import zipfile
+
+    from app.accounts.models import User
+
+    admin = session.query(User).filter_by(email="admin@classlab.example").one()
+    auth = bearer(session, admin)
+    package = client.get("/api/v1/diagnostics/qti", headers=auth)
+    assert package.status_code == 200 and package.mimetype == "application/zip"
+    assert client.get("/api/v1/diagnostics/qti").status_code == 401
+    teacher_auth = bearer(session, people["teacher"])
+    assert client.get("/api/v1/diagnostics/qti", headers=teacher_auth).status_code == 200  # the bank is shared
+    with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["items/neg-lift.xml"] = members["items/neg-lift.xml"].replace(
+        b'identifier="neg-lift"', b'identifier="neg-lift-api"', 1).replace(b"</p>", b" (API)</p>", 1)
+    members["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(b"qti-choice-interaction",
+                                                                                b"qti-match-interaction")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    body = buf.getvalue()
+    before = {(i.key, i.version) for i in session.query(Item)}
+    zip_headers = {**auth, "Content-Type": "application/zip"}
+
+    dry = client.post("/api/v1/diagnostics/qti?dry_run=true", data=body, headers=zip_headers)
+    assert dry.status_code == 200, dry.get_json()
+    answer = dry.get_json()
+    assert answer["dry_run"] is True and answer["imported"] is None
+    by_key = {e["key"]: e for e in answer["entries"]}
+    assert by_key["neg-lift-api"]["status"] == "new" and by_key["neg-lift-api"]["type"] == "numeric"
+    assert by_key["neg-compare"]["status"] == "refused"
+    assert "qti-match-interaction is not supported" in by_key["neg-compare"]["reason"]
+    assert {e["status"] for e in answer["entries"]} == {"new", "refused", "unchanged"}
+    session.expire_all()
+    assert {(i.key, i.version) for i in session.query(Item)} == before
+
+    refused = client.post("/api/v1/diagnostics/qti?items=neg-compare", data=body, headers=zip_headers)
+    assert refused.status_code == 422 and "Nothing was imported" in refused.get_json()["detail"]
+    assert refused.get_json()["field"] == "items"
+    done = client.post("/api/v1/diagnostics/qti", data=body, headers=zip_headers)
+    assert done.status_code == 200 and done.get_json()["imported"] == {"added": 1, "new_versions": 0,
+                                                                       "unchanged": len(members) - 3}
+    session.expire_all()
+    assert {(i.key, i.version) for i in session.query(Item)} == before | {("neg-lift-api", 1)}
+
+    denied = client.post("/api/v1/diagnostics/qti", data=body, headers={**teacher_auth,
+                                                                        "Content-Type": "application/zip"})
+    assert denied.status_code == 403
+    empty = client.post("/api/v1/diagnostics/qti", data=b"", headers=zip_headers)
+    assert empty.status_code == 422 and "as the request body" in empty.get_json()["detail"]
+    garbage = client.post("/api/v1/diagnostics/qti", data=b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
+                          headers={**auth, "Content-Type": "application/xml"})
+    assert garbage.status_code == 422 and "DOCTYPE declarations are not allowed" in garbage.get_json()["detail"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"get", "post"} <= set(spec["paths"]["/api/v1/diagnostics/qti"])
+    assert "application/zip" in spec["paths"]["/api/v1/diagnostics/qti"]["post"]["requestBody"]["content"]
+
+
+def test_feedback_from_another_tool_is_shown_on_the_chosen_choice_after_submitting(app, client, session, people,
+                                                                                   bank):
+    """An item whose feedback another tool wrote inside the choices: the student reads the choice without it while
+    answering, and the feedback on the choice they made once the answers are submitted."""
+    from tests.unit.test_diagnostics_qti import INLINE_FEEDBACK
+
+    service.import_qti(session, people["admin"], INLINE_FEEDBACK.encode(), "q1.xml", topic="fractions")
+    group = service.create_class(session, people["teacher"], "8C")
+    service.add_student(session, people["teacher"], group.id, code="F1")
+    assignment = service.create_assignment(session, people["teacher"], group.id, title="Halves", item_keys=["q1"],
+                                           opens_at=utcnow() - timedelta(hours=1),
+                                           closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    phone = app.test_client()
+    phone.post("/s/", data={"class_code": group.code, "student_code": "F1", "csrf_token": csrf_token(phone, "/s/")})
+    url = f"/s/a/{assignment.public_id}"
+    form = phone.get(url).get_data(as_text=True)
+    assert "One" in form and "smaller than the half" not in form and "a quarter" not in form
+    field = re.search(r'name="(i-\d+)"', form).group(1)
+    assert phone.post(url, data={field: "c1", "submit": "1", "csrf_token": csrf_token(phone, url)}).status_code == 302
+    done = phone.get(url).get_data(as_text=True)
+    assert 'class="choice-feedback"' in done and "Half of a half is smaller than the half." in done
+    assert "a quarter" not in done  # the other choice's feedback is not the student's
+
+
+def test_an_items_image_is_stored_shown_through_a_signed_link_and_exported(app, client, session, people, bank):
+    """Another tool's item with a graph: imported with its image, shown on the student's phone through a signed
+    link that serves the image (and nothing at a guessable address), and exported again in the package."""
+    import hashlib
+    import io
+    import urllib.request
+    import zipfile
+
+    from tests import builders
+
+    image = builders.png(6, 4, (200, 30, 30))
+    ref = f"{hashlib.sha256(image).hexdigest()}.png"
+    auth = bearer(session, people["admin"])
+    answer = client.post("/api/v1/diagnostics/qti?topic=negative_numbers", headers={
+        **auth, "Content-Type": "application/zip"}, data=builders.qti_package_with_image(image=image))
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["entries"][0]["status"] == "new"
+    group = service.create_class(session, people["teacher"], "9D")
+    service.add_student(session, people["teacher"], group.id, code="G1")
+    assignment = service.create_assignment(session, people["teacher"], group.id, title="Slopes",
+                                           item_keys=["slope-graph"], opens_at=utcnow() - timedelta(hours=1),
+                                           closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    phone = app.test_client()
+    phone.post("/s/", data={"class_code": group.code, "student_code": "G1", "csrf_token": csrf_token(phone, "/s/")})
+    page = phone.get(f"/s/a/{assignment.public_id}").get_data(as_text=True)
+    src = re.search(r'<img src="([^"]+)" alt="a line through \(0, 0\) and \(1, 2\)"', page).group(1)
+    assert "item-media:" not in page  # a signed link, never the content's name alone
+    src = src.replace("&amp;", "&")
+    if src.startswith("/"):
+        assert ref not in src
+        served = phone.get(src)
+        assert served.status_code == 200 and served.data == image and served.mimetype == "image/png"
+        assert phone.get(src[:-4] + "AAAA").status_code in (403, 404)
+    else:  # S3: a presigned address on the S3 server; without its signature the object is refused
+        import urllib.error
+
+        with urllib.request.urlopen(src) as got:
+            assert got.read() == image
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(src.split("?")[0])
+    package = client.get("/api/v1/diagnostics/qti", headers=auth)
+    with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
+        assert zf.read(f"items/media/{ref}") == image
+        assert f'src="media/{ref}"' in zf.read("items/slope-graph.xml").decode()
+
+
 def app_client_for(client, people):
     other = signed_in(client.application, "teacher@a.example", people["password"])
     return other

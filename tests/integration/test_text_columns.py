@@ -17,6 +17,7 @@ a tus header or a file.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import uuid
@@ -366,8 +367,16 @@ class World:
     def qti_upload(self, replace: tuple[str, str], topic: str | None = None):
         xml = self.qti.replace(*replace, 1)
         fields = {"topic": topic} if topic is not None else {}
-        return self.multipart("admin", "/diagnostics/bank/qti", fields,
-                              {"file": (xml.encode("utf-8", "surrogatepass"), "item.xml")})
+        answer = self.multipart("admin", "/diagnostics/bank/qti", fields,
+                                {"file": (xml.encode("utf-8", "surrogatepass"), "item.xml")})
+        preview = answer.headers.get("Location", "")
+        if answer.status_code != 302 or "/diagnostics/bank/qti/" not in preview:
+            return answer  # refused as it arrived
+        # the file was read and kept: import its items from the preview, as the administrator would
+        page = self.clients["admin"].get(preview).get_data(as_text=True)
+        keys = [html.unescape(k) for k in re.findall(r'name="item" value="([^"]*)"', page)]
+        return self.clients["admin"].post(preview, data={"csrf_token": self.csrf["admin"], "action": "import",
+                                                         "item": keys, "topic": topic or ""})
 
     def stem_source(self) -> str:
         start = self.qti.index('data-cl-source="', self.qti.index('class="cl-stem"')) + len('data-cl-source="')

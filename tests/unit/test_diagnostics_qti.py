@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import zipfile
 from pathlib import Path
@@ -725,3 +726,188 @@ def test_zip_bombs_and_oversized_packages_are_refused(bank, tmp_path, monkeypatc
     _repack(empty, {"imsmanifest.xml": members["imsmanifest.xml"].replace(b"imsqti_item_xmlv3p0", b"webcontent")})
     with pytest.raises(QtiError, match="lists no QTI 3.0 item .*; it lists webcontent"):
         read_package(empty)
+
+
+# ------------------------------------------------------------------- other tools' items arrive whole or not at all
+
+INLINE_FEEDBACK = FOREIGN_CHOICE.replace(
+    '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>',
+    '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>'
+    '<qti-outcome-declaration identifier="FEEDBACK" cardinality="single" base-type="identifier"/>',
+).replace(
+    '<qti-simple-choice identifier="c1"><m:math><m:mn>1</m:mn></m:math></qti-simple-choice>',
+    '<qti-simple-choice identifier="c1">One <qti-feedback-inline outcome-identifier="FEEDBACK" identifier="c1" '
+    'show-hide="show">Half of a half is smaller than the half.</qti-feedback-inline></qti-simple-choice>',
+).replace(TEMPLATE, """<qti-response-processing>
+    <qti-set-outcome-value identifier="FEEDBACK"><qti-variable identifier="R1"/></qti-set-outcome-value>
+    <qti-response-condition><qti-response-if>
+      <qti-match><qti-variable identifier="R1"/><qti-correct identifier="R1"/></qti-match>
+      <qti-set-outcome-value identifier="SCORE"><qti-base-value base-type="float">1</qti-base-value>
+      </qti-set-outcome-value></qti-response-if></qti-response-condition>
+  </qti-response-processing>
+  <qti-modal-feedback outcome-identifier="FEEDBACK" identifier="c2" show-hide="show">
+    <qti-content-body><p>Yes: <strong>half</strong> of a half is a quarter.</p></qti-content-body>
+  </qti-modal-feedback>""")
+
+
+def test_feedback_is_kept_as_feedback_never_as_the_choice_text() -> None:
+    """1EdTech's examples put "That's correct" inside the choice: read as text, it gave the answer away."""
+    item = qti_to_item(INLINE_FEEDBACK)
+    first, second = item.choices
+    assert first.text == {"en": "One"} and first.feedback == {"en": "Half of a half is smaller than the half."}
+    assert second.feedback == {"en": "Yes: **half** of a half is a quarter."}
+    assert "quarter" not in item.stem["en"] and "smaller" not in item.stem["en"]
+    # and it travels on: ClassLab's export shows it through FEEDBACK = RESPONSE and modal feedback
+    root = ET.fromstring(item_to_qti(dataclasses.replace(item, topic="fractions")))
+    assert root.find(f"{Q}qti-outcome-declaration[@identifier='FEEDBACK']") is not None
+    setter = root.find(f"{Q}qti-response-processing/{Q}qti-set-outcome-value[@identifier='FEEDBACK']")
+    assert setter.find(f"{Q}qti-variable").get("identifier") == "RESPONSE"
+    modal = root.findall(f"{Q}qti-modal-feedback")
+    assert [(m.get("identifier"), m.get("outcome-identifier"), m.get("show-hide")) for m in modal] == [
+        ("c1", "FEEDBACK", "show"), ("c2", "FEEDBACK", "show")]
+    assert not root.findall(f".//{Q}qti-simple-choice//{Q}qti-feedback-inline")
+    again = qti_to_item(item_to_qti(dataclasses.replace(item, topic="fractions")))
+    assert [c.feedback for c in again.choices] == [c.feedback for c in item.choices]
+
+
+def test_bank_items_with_feedback_round_trip_in_every_language(trilingual) -> None:
+    item = next(i for i in trilingual.items.values() if i.type == "choice")
+    feedback = {code: f"feedback {code} $\\frac{{1}}{{2}}$" for code in item.languages}
+    with_feedback = dataclasses.replace(item, choices=tuple(
+        dataclasses.replace(c, feedback=feedback) if not c.correct else c for c in item.choices))
+    back = qti_to_item(item_to_qti(with_feedback))
+    _assert_same(with_feedback, back)
+    assert [c.feedback for c in back.choices] == [c.feedback for c in with_feedback.choices]
+    assert item_to_qti(back) == item_to_qti(with_feedback)
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ('identifier="c2" show-hide="show"', 'identifier="c2" show-hide="hide"',
+         "qti-modal-feedback 'c2': feedback shown when an outcome"),
+        ('identifier="c2" show-hide="show">\n    <qti-content-body><p>Yes',
+         'identifier="right" show-hide="show">\n    <qti-content-body><p>Yes',
+         "qti-modal-feedback 'right': feedback shown by the outcome 'FEEDBACK' depends on response processing"),
+        ('<qti-set-outcome-value identifier="FEEDBACK"><qti-variable identifier="R1"/></qti-set-outcome-value>', "",
+         "qti-modal-feedback 'c2': feedback shown by the outcome 'FEEDBACK' depends on response processing"),
+    ],
+    ids=["hide", "not-a-choice", "not-set-from-the-response"],
+)
+def test_feedback_that_depends_on_processing_classlab_does_not_keep_refuses_the_item(old, new, message) -> None:
+    assert old in INLINE_FEEDBACK
+    with pytest.raises(QtiError, match=re.escape(message)):
+        qti_to_item(INLINE_FEEDBACK.replace(old, new))
+
+
+NUMERIC_GAP = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="gap"
+    title="Gap" adaptive="false" time-dependent="false">
+  <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="float">
+    <qti-correct-response><qti-value>5</qti-value></qti-correct-response>
+  </qti-response-declaration>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body><p>2 + 3 = <qti-text-entry-interaction response-identifier="RESPONSE"/> apples.</p></qti-item-body>
+  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct"/>
+</qti-assessment-item>"""
+
+
+def test_a_gap_stays_in_the_stem_where_it_was() -> None:
+    item = qti_to_item(NUMERIC_GAP)
+    assert item.type == "numeric" and item.answer == 5
+    assert item.stem == {"en": "2 + 3 = \\_\\_\\_\\_\\_ apples."}
+    assert "_____" in render_block(item.stem["en"])
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("apples.", 'apples. <img src="media/apples.png" alt="five apples"/>',
+         "img 'media/apples.png': the image is not in the upload; import the package (.zip) that holds the item"),
+        ("apples.", '<img src="https://example.org/a.png" alt=""/>',
+         "img 'https://example.org/a.png': the item shows an image from another site"),
+        ("apples.</p>", "apples.</p><table><tr><td>1</td></tr></table>", "table: the item shows a table"),
+        ("apples.</p>", 'apples.</p><object data="clip.mp4" type="video/mp4"/>',
+         "object 'clip.mp4': the item shows an embedded object"),
+        ("<qti-item-body>", '<qti-assessment-stimulus-ref identifier="s1" href="stimuli/passage.xml"/><qti-item-body>',
+         "qti-assessment-stimulus-ref: the item uses a shared stimulus (a reading passage or a set of figures) "
+         "(stimuli/passage.xml)"),
+        ('base-type="float">\n    <qti-correct-response><qti-value>5',
+         'base-type="string">\n    <qti-correct-response><qti-value>five',
+         "qti-text-entry-interaction with base-type 'string' (a gap scored by matching words) is not kept yet"),
+        ("apples.</p>", 'apples.</p><qti-feedback-block outcome-identifier="FEEDBACK" identifier="x" '
+         'show-hide="show"><p>Count again.</p></qti-feedback-block>',
+         "qti-feedback-block: feedback on a number answer depends on response processing"),
+    ],
+    ids=["image", "external-image", "table", "object", "stimulus", "string-gap", "numeric-feedback"],
+)
+def test_what_cannot_be_kept_refuses_the_item_with_its_reason(old, new, message) -> None:
+    assert old in NUMERIC_GAP
+    with pytest.raises(QtiError, match=re.escape(message)):
+        qti_to_item(NUMERIC_GAP.replace(old, new))
+
+
+# ------------------------------------------------------------------------------------------------ images
+
+
+def test_an_image_in_another_tools_package_is_kept_with_the_item_and_travels_on(tmp_path) -> None:
+    from tests import builders
+
+    image = builders.png()
+    path = tmp_path / "graph.zip"
+    path.write_bytes(builders.qti_package_with_image(image=image))
+    [entry] = read_package(path)
+    assert entry.reason is None, entry.reason
+    ref = f"{hashlib.sha256(image).hexdigest()}.png"
+    assert entry.media == {ref: image}
+    assert entry.item.stem == {"en": f"The graph shows a line.\n\n![a line through (0, 0) and (1, 2)](item-media:{ref})"
+                                     "\n\nWhat is its slope?"}
+    # out again: the image beside the item, the item pointing at it, then back in unchanged
+    item = dataclasses.replace(entry.item, topic="linear-graphs")
+    out = bank_to_qti_package(Bank(topics={}, misconceptions={}, items={item.key: item}, diagnostics={}),
+                              tmp_path / "out.zip", media=entry.media.__getitem__)
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read(f"items/media/{ref}") == image
+        xml = zf.read("items/slope-graph.xml").decode()
+        manifest = zf.read("imsmanifest.xml").decode()
+    assert f'<img src="media/{ref}" alt="a line through (0, 0) and (1, 2)"/>' in xml
+    assert f'href="items/media/{ref}"' in manifest
+    [again] = read_package(out)
+    assert again.item == item and again.media == entry.media
+    with pytest.raises(QtiError, match="shows the image .*, and no images were given"):
+        bank_to_qti_package(Bank(topics={}, misconceptions={}, items={item.key: item}, diagnostics={}),
+                            tmp_path / "none.zip")
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"image": False}, "img '../images/graph.png': the image is not in the package (images/graph.png)"),
+        ({"image": b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"},
+         "not a PNG, JPEG, GIF or WebP image (SVG is not accepted: it can run script)"),
+        ({"image": b"GIF89a" + bytes(6_000_000)}, "the image is 6,000,006 bytes; the limit is 5,000,000"),
+    ],
+    ids=["missing", "svg", "too-large"],
+)
+def test_an_image_that_cannot_be_kept_refuses_its_item(tmp_path, changes, reason) -> None:
+    from tests import builders
+
+    path = tmp_path / "p.zip"
+    path.write_bytes(builders.qti_package_with_image(**changes))
+    [entry] = read_package(path)
+    assert entry.item is None and reason in entry.reason, entry.reason
+
+
+def test_a_classlab_item_whose_image_is_missing_from_the_package_is_refused(tmp_path) -> None:
+    from tests import builders
+
+    path = tmp_path / "p.zip"
+    path.write_bytes(builders.qti_package_with_image(image=builders.png()))
+    [entry] = read_package(path)
+    item = dataclasses.replace(entry.item, topic="linear-graphs")
+    out = bank_to_qti_package(Bank(topics={}, misconceptions={}, items={item.key: item}, diagnostics={}),
+                              tmp_path / "out.zip", media=entry.media.__getitem__)
+    with zipfile.ZipFile(out) as zf:
+        members = {n: zf.read(n) for n in zf.namelist() if "/media/" not in n}
+    hole = _repack(tmp_path / "hole.zip", members)
+    [refused] = read_package(hole)
+    assert "the image is not in the package" in refused.reason

@@ -232,6 +232,23 @@ def test_the_sanitizer_keeps_only_presentation_mathml(html: str) -> None:
             assert "javascript" not in value and "alert" not in value, clean
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<p><img src="x" onerror="alert(1)"><img src="https://tracker.example/p.gif" alt="a"></p>',
+        '<p><img src="javascript:alert(1)"><img src="data:image/png;base64,AAAA"><img alt="no source"></p>',
+        f'<p><a href="item-media:{"a" * 64}.png">not a page</a></p>',
+    ],
+)
+def test_images_are_only_an_items_own_files(html: str) -> None:
+    clean = sanitize(html)
+    root = ET.fromstring(f"<r>{clean}</r>")
+    assert not root.findall(".//img") and "item-media" not in clean, clean
+    own = sanitize(f'<p><img src="item-media:{"b" * 64}.png" alt="the graph of y = 2x" onerror="alert(1)"></p>')
+    img = ET.fromstring(own).find("img")
+    assert img.attrib == {"src": f"item-media:{'b' * 64}.png", "alt": "the graph of y = 2x"}
+
+
 _PRESENTATION = {"mathvariant", "stretchy", "fence", "form", "width", "accent", "class"}
 
 
