@@ -62,6 +62,7 @@ __all__ = [
     "Diagnostic",
     "DiagnosticText",
     "ITEM_TYPES",
+    "CHOICE_TYPES",
     "Item",
     "ItemText",
     "LANGUAGES",
@@ -84,7 +85,8 @@ __all__ = [
 ]
 
 BANK_DIR = Path(__file__).with_name("bank")
-ITEM_TYPES = ("choice", "numeric", "text")
+ITEM_TYPES = ("choice", "multiple", "numeric", "text")
+CHOICE_TYPES = ("choice", "multiple")  # one answer, or every answer that is right ("choose all that apply")
 CHOICE_KEYS = ("A", "B", "C", "D")
 #: Every language of the bank, in the order texts are kept and exported.
 LANGUAGES = ("en", "he", "ar")
@@ -268,6 +270,10 @@ class Item:
         return next((c for c in self.choices if c.correct), None)
 
     @property
+    def correct_keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.choices if c.correct)
+
+    @property
     def misconceptions(self) -> tuple[str, ...]:
         """The misconceptions a response to this item can reveal, in the order they appear."""
         keys: list[str | None] = [c.misconception for c in self.choices]
@@ -278,7 +284,7 @@ class Item:
 
     def misconception_of(self) -> dict[str, str]:
         """Response value -> misconception (a choice key, or a number written by `format_number`)."""
-        if self.type == "choice":
+        if self.type in CHOICE_TYPES:
             return {c.key: c.misconception for c in self.choices if c.misconception}
         return {format_number(w.value): w.misconception for w in self.wrong_answers}
 
@@ -622,6 +628,7 @@ _LEGACY_STEM_TRANSLATIONS = ("he", "ar")  # an item's stem in Hebrew and Arabic,
 _COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", *_LEGACY_STEM_TRANSLATIONS}
 _TYPE_FIELDS = {
     "choice": {"choices"},
+    "multiple": {"choices"},
     "numeric": {"answer", "tolerance", "wrong_answers"},
     "text": {"rubric", "model_answer"},
 }
@@ -670,14 +677,14 @@ def _item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Item:
             why = f"belongs to {other[0]} items, this is a {type_} item" if other else "unknown field"
             ctx.error(name, why)
     base["type"] = type_
-    if type_ == "choice":
-        return Item(**base, choices=_choices(ctx, data, pending))
+    if type_ in CHOICE_TYPES:
+        return Item(**base, choices=_choices(ctx, data, pending, several=type_ == "multiple"))
     if type_ == "numeric":
         return _numeric(ctx, data, pending, base)
     return _text_item(ctx, data, pending, base)
 
 
-def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Choice, ...]:
+def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending, several: bool = False) -> tuple[Choice, ...]:
     raw = data.get("choices")
     if not isinstance(raw, Mapping) or not raw:
         ctx.error(
@@ -732,8 +739,11 @@ def _choices(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> tuple[Cho
     correct_keys = [c.key for c in choices if c.correct]
     if choices and not correct_keys:
         ctx.error("choices", "no choice is marked correct: true")
-    elif len(correct_keys) > 1:
-        ctx.error("choices", f"choices {' and '.join(correct_keys)} are all marked correct; exactly one must be")
+    elif len(correct_keys) > 1 and not several:
+        ctx.error("choices", f"choices {' and '.join(correct_keys)} are all marked correct; exactly one must be "
+                  "(a 'multiple' item takes several)")
+    elif several and len(correct_keys) == len(choices):
+        ctx.error("choices", "every choice is marked correct: a 'multiple' item needs at least one distractor")
     return tuple(choices)
 
 

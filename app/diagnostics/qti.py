@@ -263,7 +263,12 @@ def _choice_processing(root: ET.Element, item: Item) -> None:
     _set_outcome(branch, SCORE, "float", "1")
     for choice in distractors:
         branch = _sub(condition, "qti-response-else-if")
-        _match(branch, choice.key)
+        if item.type == "multiple":  # the first misconception distractor among those chosen
+            member = _sub(branch, "qti-member")
+            _sub(member, "qti-base-value", {"base-type": "identifier"}, choice.key)
+            _sub(member, "qti-variable", {"identifier": RESPONSE})
+        else:
+            _match(branch, choice.key)
         _set_outcome(branch, MISCONCEPTION, "identifier", choice.misconception)
 
 
@@ -284,7 +289,7 @@ def _rubric_block(body: ET.Element, rubric: Rubric, model_answer: Texts | None) 
             _fill_texts(li, pattern.pattern, inline=True)
 
 
-_TYPE_BASE = {"choice": "identifier", "numeric": "float", "text": "string"}
+_TYPE_BASE = {"choice": "identifier", "multiple": "identifier", "numeric": "float", "text": "string"}
 
 
 def _item_element(item: Item) -> ET.Element:
@@ -301,21 +306,24 @@ def _item_element(item: Item) -> ET.Element:
             f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION,
         },
     )
+    several = item.type == "multiple"
     declaration = _sub(
         root,
         "qti-response-declaration",
-        {"identifier": RESPONSE, "cardinality": "single", "base-type": _TYPE_BASE[item.type]},
+        {"identifier": RESPONSE, "cardinality": "multiple" if several else "single",
+         "base-type": _TYPE_BASE[item.type]},
     )
-    correct: str | None = None
-    if item.type == "choice":
-        choice = item.correct_choice
-        correct = choice.key if choice else None
+    correct: list[str] = []
+    if item.type in ("choice", "multiple"):
+        correct = list(item.correct_keys)
     elif item.type == "numeric":
-        correct = format_number(item.answer) if item.answer is not None else None
-    else:
-        correct = pick(item.model_answer, item.languages[0], item.languages) if item.model_answer else None
-    if correct is not None:
-        _sub(_sub(declaration, "qti-correct-response"), "qti-value", text=correct)
+        correct = [format_number(item.answer)] if item.answer is not None else []
+    elif item.model_answer:
+        correct = [pick(item.model_answer, item.languages[0], item.languages)]
+    if correct:
+        values = _sub(declaration, "qti-correct-response")
+        for value in correct:
+            _sub(values, "qti-value", text=value)
 
     maximum = str(item.rubric.max_score) if item.type == "text" and item.rubric else "1"
     score = _sub(
@@ -331,15 +339,16 @@ def _item_element(item: Item) -> ET.Element:
             {"identifier": MISCONCEPTION, "cardinality": "single", "base-type": "identifier"},
         )
     if any(c.feedback for c in item.choices):
-        _sub(root, "qti-outcome-declaration", {"identifier": FEEDBACK, "cardinality": "single",
-                                               "base-type": "identifier"})
+        _sub(root, "qti-outcome-declaration", {"identifier": FEEDBACK, "cardinality": "multiple" if several else
+                                               "single", "base-type": "identifier"})
 
     body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic, "data-cl-languages": " ".join(item.languages)})
     _fill_texts(_sub(body, "div", {"class": "cl-stem"}), item.stem, inline=False)
 
-    if item.type == "choice":
+    if item.type in ("choice", "multiple"):
         interaction = _sub(
-            body, "qti-choice-interaction", {"response-identifier": RESPONSE, "max-choices": "1", "shuffle": "false"}
+            body, "qti-choice-interaction", {"response-identifier": RESPONSE, "shuffle": "false",
+                                             "max-choices": str(len(item.choices)) if several else "1"}
         )
         for choice in item.choices:
             attrs = {"identifier": choice.key}
@@ -548,7 +557,7 @@ def _choice_rules(root: ET.Element, response_id: str) -> dict[str, str]:
         if branch.tag not in (_q("qti-response-if"), _q("qti-response-else-if")) or not len(branch):
             continue
         condition = branch[0]
-        if condition.tag != _q("qti-match"):
+        if condition.tag not in (_q("qti-match"), _q("qti-member")):
             continue
         operands = list(condition)
         if not any(o.tag == _q("qti-variable") and o.get("identifier") == response_id for o in operands):
@@ -601,7 +610,7 @@ def _texts(el: ET.Element, inline: bool, lang: str) -> dict[str, str]:
 
 
 def _choices(
-    interaction: ET.Element, correct: str | None, lang: str, rules: dict[str, str] | None = None
+    interaction: ET.Element, correct: set[str], lang: str, rules: dict[str, str] | None = None
 ) -> tuple[Choice, ...]:
     elements = _local_children(interaction, "qti-simple-choice")
     if not elements:
@@ -622,12 +631,15 @@ def _choices(
                 f"MISCONCEPTION to {processed!r}"
             )
         misconception = marked or processed
-        if misconception and key == correct:
-            raise QtiError(f"qti-simple-choice {key!r} is the correct response and cannot reveal a misconception")
+        if misconception and key in correct:
+            raise QtiError(f"qti-simple-choice {key!r} is a correct response and cannot reveal a misconception")
         text = _texts(el, True, lang)
-        choices.append(Choice(key=key, text=text, correct=key == correct, misconception=misconception))
-    if correct not in seen:
-        raise QtiError(f"qti-correct-response names {correct!r}, which is not the identifier of a qti-simple-choice")
+        choices.append(Choice(key=key, text=text, correct=key in correct, misconception=misconception))
+    stray = sorted(correct - seen)
+    if stray:
+        raise QtiError(f"qti-correct-response names {stray[0]!r}, which is not the identifier of a qti-simple-choice")
+    if len(correct) == len(choices) > 1:
+        raise QtiError("every qti-simple-choice is a correct response: the item needs at least one distractor")
     unknown = sorted(set(rules or {}) - seen)
     if unknown:
         raise QtiError(
@@ -796,14 +808,19 @@ def _element_to_item(root: ET.Element) -> Item:
     if base_type not in base_types:
         raise QtiError(f"{name} needs base-type {' or '.join(sorted(base_types))}, {where} has {base_type!r}")
     cardinality = declaration.get("cardinality")
-    if cardinality != "single":
-        raise QtiError(f"{where}: cardinality {cardinality!r} is not supported (ClassLab items take one response)")
+    if kind == "choice" and cardinality == "multiple":
+        kind = "multiple"  # choose all that apply
+    elif cardinality != "single":
+        raise QtiError(f"{where}: cardinality {cardinality!r} is not supported here (ClassLab reads one response, "
+                       "or several choices of a qti-choice-interaction)")
     if kind == "numeric" and base_type == "string":
         raise QtiError(f"{name} with base-type 'string' (a gap scored by matching words) is not kept yet: ClassLab "
                        "scores a gap as a number, or a written answer with a rubric")
     values = _values(declaration)
-    if values is not None and len(values) != 1:
+    if values is not None and kind != "multiple" and len(values) != 1:
         raise QtiError(f"{where}: qti-correct-response must hold exactly one qti-value, has {len(values)}")
+    if values is not None and kind == "multiple" and not values:
+        raise QtiError(f"{where}: qti-correct-response holds no qti-value")
     correct = values[0] if values else None
 
     lang = _language(root.get(XML_LANG)) or "en"
@@ -831,11 +848,11 @@ def _element_to_item(root: ET.Element) -> Item:
         "languages": languages,
     }
 
-    if kind == "choice":
+    if kind in ("choice", "multiple"):
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
-        choices = _choices(interaction, correct, lang, _choice_rules(root, response_id))
-        feedback = _choice_feedback(root, body, kind, response_id, lang, {c.key for c in choices})
+        choices = _choices(interaction, set(values), lang, _choice_rules(root, response_id))
+        feedback = _choice_feedback(root, body, "choice", response_id, lang, {c.key for c in choices})
         choices = tuple(dataclasses.replace(c, feedback=feedback.get(c.key)) for c in choices)
         item = Item(**base, choices=choices)
     elif kind == "numeric":

@@ -324,7 +324,9 @@ def import_qti(session: Session, actor: User, data: bytes, filename: str, topic:
                                    problems=[f"{e.href}: {e.reason}" if not e.reason.startswith(e.href) else e.reason
                                              for e in preview.refused[:10]]), field="file")
     ready = {e.key: e.item for e in chosen}
-    store_media(_storage(), {ref: data for e in chosen for ref, data in e.media.items()})
+    media = {ref: data for e in chosen for ref, data in e.media.items()}
+    if media:
+        store_media(_storage(), media)
     preview.report = import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready,
                                                                diagnostics={}))
     return preview
@@ -356,7 +358,9 @@ def stage_qti(session: Session, actor: User, data: bytes, filename: str, topic: 
     preview = preview_qti(session, actor, data, filename, topic)
     # the images now, so that the preview shows them (stored by their content: an image nobody imports shows
     # nowhere, and the same image imported later is the same object)
-    store_media(_storage(), {ref: data for e in preview.entries for ref, data in e.media.items()})
+    media = {ref: data for e in preview.entries for ref, data in e.media.items()}
+    if media:
+        store_media(_storage(), media)
     token = secrets.token_hex(16)
     kind = "zip" if data[:4] == b"PK\x03\x04" else "xml"
     _storage().put(_staged_key(actor, token, kind), io.BytesIO(data),
@@ -496,6 +500,8 @@ def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
             raise InvalidInput(msg("%(label)s: choose one of %(choices)s, not '%(value)s'.", label=label,
                                    choices=keys, value=raw), field=item.key)
         return Scored(choice["key"], bool(choice.get("correct")), choice.get("misconception"))
+    if item.type == "multiple":
+        return _score_multiple(spec["choices"], raw, label, item.key)
     if item.type == "numeric":
         try:
             value = parse_number(raw)
@@ -512,6 +518,29 @@ def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
     if len(raw) > 2000:
         raise InvalidInput(msg("%(label)s: an answer has at most 2000 characters.", label=label), field=item.key)
     return Scored(raw, None, None)  # short text: the teacher scores it with the rubric
+
+
+def _score_multiple(choices: list[dict], raw: str, label, field: str) -> Scored:
+    """"Choose all that apply": the chosen keys (separated by commas, semicolons or spaces, in any order and case),
+    stored in the choices' order ("A,C"). Right when exactly the correct choices are chosen. An answer reveals the
+    misconception of the first distractor chosen (one per answer, as every answer of the analysis)."""
+    wanted, unknown = set(), []
+    for part in (p for p in re.split(r"[,;\s]+", raw) if p):
+        choice = next((c for c in choices if c["key"] == part), None) or next(
+            (c for c in choices if c["key"].upper() == part.upper()), None)
+        if choice is None:
+            unknown.append(part)
+        else:
+            wanted.add(choice["key"])
+    if unknown:
+        keys = ", ".join(c["key"] for c in choices)
+        raise InvalidInput(msg("%(label)s: choose among %(choices)s, not '%(value)s'.", label=label, choices=keys,
+                               value=unknown[0]), field=field)
+    chosen = [c for c in choices if c["key"] in wanted]
+    correct = {c["key"] for c in choices if c.get("correct")} == wanted
+    revealed = next((c.get("misconception") for c in chosen if not c.get("correct") and c.get("misconception")),
+                    None)
+    return Scored(",".join(c["key"] for c in chosen), correct, revealed)
 
 
 # ------------------------------------------------------------------------------- classes and rosters

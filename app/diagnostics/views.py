@@ -494,7 +494,9 @@ def answer(public_id: str):
     error, status = None, 200
     typed = {}
     if request.method == "POST":
-        typed = {int(k[2:]): v for k, v in request.form.items() if k.startswith("i-") and k[2:].isdigit()}
+        # a "choose all that apply" question sends one value per ticked box
+        typed = {int(k[2:]): ",".join(request.form.getlist(k)) for k in request.form
+                 if k.startswith("i-") and k[2:].isdigit()}
         try:
             submission = service.student_answers(s, student, public_id, typed, submit="submit" in request.form)
             if submission.submitted_at:

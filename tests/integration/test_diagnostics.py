@@ -534,6 +534,40 @@ def test_an_items_image_is_stored_shown_through_a_signed_link_and_exported(app, 
         assert f'src="media/{ref}"' in zf.read("items/slope-graph.xml").decode()
 
 
+def test_a_choose_all_that_apply_question_on_the_phone_page(app, client, session, people, bank):
+    """Ticked boxes are one answer: right only with exactly the right choices; the teacher's grid takes "p2,p3"."""
+    from tests.unit.test_diagnostics_qti import FOREIGN_MULTIPLE
+
+    service.import_qti(session, people["admin"], FOREIGN_MULTIPLE.encode(), "primes.xml", topic="fractions")
+    group = service.create_class(session, people["teacher"], "7E")
+    for code in ("M1", "M2"):
+        service.add_student(session, people["teacher"], group.id, code=code)
+    assignment = service.create_assignment(session, people["teacher"], group.id, title="Primes", item_keys=["primes"],
+                                           opens_at=utcnow() - timedelta(hours=1),
+                                           closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    url = f"/s/a/{assignment.public_id}"
+    stored = {}
+    for code, ticked in (("M1", ["p2", "p3"]), ("M2", ["p1", "p2"])):
+        phone = app.test_client()
+        phone.post("/s/", data={"class_code": group.code, "student_code": code, "csrf_token": csrf_token(phone, "/s/")})
+        form = phone.get(url).get_data(as_text=True)
+        field = re.search(r'type="checkbox" name="(i-\d+)"', form).group(1)
+        assert form.count(f'type="checkbox" name="{field}"') == 4 and "Choose every answer that is right." in form
+        bad = phone.post(url, data={field: ["p2", "p9"], "save": "1", "csrf_token": csrf_token(phone, url)})
+        assert bad.status_code == 422 and "choose among p1, p2, p3, p4, not &#39;p9&#39;" in bad.get_data(as_text=True)
+        saved = phone.post(url, data={field: ticked, "save": "1", "csrf_token": csrf_token(phone, url)},
+                           follow_redirects=True)
+        page = saved.get_data(as_text=True)
+        assert all(re.search(f'value="{key}" checked', page) for key in ticked)
+        assert phone.post(url, data={field: ticked, "submit": "1", "csrf_token": csrf_token(phone, url)}
+                          ).status_code == 302
+        session.expire_all()
+        answer = session.query(Answer).join(Submission).join(Student).filter(Student.code == code).one()
+        stored[code] = (answer.value, answer.correct)
+    assert stored == {"M1": ("p2,p3", True), "M2": ("p1,p2", False)}
+
+
 def app_client_for(client, people):
     other = signed_in(client.application, "teacher@a.example", people["password"])
     return other

@@ -1000,3 +1000,40 @@ def test_rendering_never_raises_and_is_always_well_formed() -> None:
         check(text)
     for hostile in ("$" + "{" * 5000 + "$", "$" + "\\frac" * 3000 + "$", "$" + "x^" * 3000 + "$", "**a " * 5000):
         ET.fromstring(f"<r>{render_block(hostile)}</r>")
+
+
+def test_a_choose_all_that_apply_item_takes_several_correct_choices_and_feedback() -> None:
+    files = _files(items=(
+        "    type: choice\n",
+        "    type: multiple\n",
+    ))
+    files["items.yaml"] = files["items.yaml"].replace(
+        "B: {text: '$\\frac{1}{8}$', misconception: larger-denominator-larger}",
+        "B: {text: '$\\frac{2}{8}$', correct: true}\n"
+        "      C: {text: '$\\frac{1}{8}$', misconception: larger-denominator-larger,\n"
+        "          feedback: {en: 'Eighths are smaller than quarters.', he: 'שמיניות קטנות מרבעים.',\n"
+        "                     ar: 'الأثمان أصغر من الأرباع.'}}", 1)
+    item = load_bank_text(files).items["compare"]
+    assert item.type == "multiple" and item.correct_keys == ("A", "B")
+    assert item.choices[2].feedback["he"] == "שמיניות קטנות מרבעים."
+    every = files["items.yaml"].replace("misconception: larger-denominator-larger,\n", "correct: true,\n", 1)
+    _assert_problem(_problems({**files, "items.yaml": every}), "item 'compare'", "choices:",
+                    "every choice is marked correct: a 'multiple' item needs at least one distractor")
+
+
+def test_scoring_a_choose_all_that_apply_answer() -> None:
+    from types import SimpleNamespace
+
+    from app.diagnostics.service import score
+    from app.errors import InvalidInput
+
+    choices = [{"key": "A", "misconception": "m-a"}, {"key": "B", "correct": True}, {"key": "C", "correct": True},
+               {"key": "D", "misconception": "m-d"}]
+    item = SimpleNamespace(type="multiple", key="neg", spec={"choices": choices})
+    got = score(item, "c, b")
+    assert (got.value, got.correct, got.misconception) == ("B,C", True, None)
+    got = score(item, "B;D A")
+    assert (got.value, got.correct, got.misconception) == ("A,B,D", False, "m-a")  # the first distractor chosen
+    assert (score(item, "B").value, score(item, "B").correct) == ("B", False)
+    with pytest.raises(InvalidInput, match="choose among A, B, C, D, not 'E'"):
+        score(item, "B,E", 3)

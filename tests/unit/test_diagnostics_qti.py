@@ -393,7 +393,7 @@ def test_another_tools_choice_misconceptions_are_read_from_its_response_processi
         qti_to_item(agreeing.replace('data-misconception="half-means-double"', 'data-misconception="other"'))
     with pytest.raises(QtiError, match="'c9', which is not the identifier of a qti-simple-choice"):
         qti_to_item(FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING.replace(">c1<", ">c9<")))
-    with pytest.raises(QtiError, match="'c2' is the correct response and cannot reveal a misconception"):
+    with pytest.raises(QtiError, match="'c2' is a correct response and cannot reveal a misconception"):
         qti_to_item(FOREIGN_CHOICE.replace(TEMPLATE, FOREIGN_PROCESSING.replace(">c1<", ">c2<")))
 
 
@@ -517,8 +517,8 @@ def test_unknown_base_type(choice_xml) -> None:
         (
             "choice_xml",
             'cardinality="single" base-type="identifier"',
-            'cardinality="multiple" base-type="identifier"',
-            "qti-response-declaration 'RESPONSE': cardinality 'multiple' is not supported",
+            'cardinality="ordered" base-type="identifier"',
+            "qti-response-declaration 'RESPONSE': cardinality 'ordered' is not supported",
         ),
         (
             "choice_xml",
@@ -911,3 +911,67 @@ def test_a_classlab_item_whose_image_is_missing_from_the_package_is_refused(tmp_
     hole = _repack(tmp_path / "hole.zip", members)
     [refused] = read_package(hole)
     assert "the image is not in the package" in refused.reason
+
+
+# --------------------------------------------------------------------------- choose all that apply
+
+
+def _multiple_item() -> Item:
+    from app.diagnostics.bankfile import Choice
+
+    return Item(key="neg-greater-than", topic="negative_numbers", type="multiple",
+                stem={"en": "Which numbers are greater than $-3$?"},
+                choices=(Choice("A", {"en": "$-5$"}, misconception="larger-magnitude-larger-negative"),
+                         Choice("B", dict.fromkeys(LANGUAGES, "$0$"), correct=True),
+                         Choice("C", {"en": "$-1$"}, correct=True),
+                         Choice("D", {"en": "$-4$"}, misconception="larger-magnitude-larger-negative",
+                                feedback={"en": "On the number line, $-4$ is left of $-3$."})),
+                languages=("en",))
+
+
+def test_a_choose_all_that_apply_item_travels_as_cardinality_multiple() -> None:
+    item = _multiple_item()
+    root = _root(item)
+    declaration = root.find(f"{Q}qti-response-declaration")
+    assert declaration.get("cardinality") == "multiple"
+    assert [v.text for v in declaration.iter(f"{Q}qti-value")] == ["B", "C"]
+    assert root.find(f".//{Q}qti-choice-interaction").get("max-choices") == "4"
+    # a chosen misconception distractor is found with qti-member: the first one sets MISCONCEPTION
+    members = [b.find(f"{Q}qti-member") for b in root.iter(f"{Q}qti-response-else-if")]
+    assert [m.findtext(f"{Q}qti-base-value") for m in members] == ["A", "D"]
+    assert root.find(f"{Q}qti-outcome-declaration[@identifier='FEEDBACK']").get("cardinality") == "multiple"
+    back = qti_to_item(item_to_qti(item))
+    assert back == item and item_to_qti(back) == item_to_qti(item)
+
+
+FOREIGN_MULTIPLE = """<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="primes"
+    title="Primes" adaptive="false" time-dependent="false" xml:lang="en-GB">
+  <qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">
+    <qti-correct-response><qti-value>p2</qti-value><qti-value>p3</qti-value></qti-correct-response>
+    <qti-mapping lower-bound="0" upper-bound="2" default-value="-1">
+      <qti-map-entry map-key="p2" mapped-value="1"/><qti-map-entry map-key="p3" mapped-value="1"/>
+    </qti-mapping>
+  </qti-response-declaration>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <qti-choice-interaction response-identifier="RESPONSE" max-choices="0">
+      <qti-prompt>Which of these are prime numbers?</qti-prompt>
+      <qti-simple-choice identifier="p1">1</qti-simple-choice>
+      <qti-simple-choice identifier="p2">2</qti-simple-choice>
+      <qti-simple-choice identifier="p3">3</qti-simple-choice>
+      <qti-simple-choice identifier="p4">4</qti-simple-choice>
+    </qti-choice-interaction>
+  </qti-item-body>
+  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response"/>
+</qti-assessment-item>"""
+
+
+def test_another_tools_multiple_response_item_imports() -> None:
+    item = qti_to_item(FOREIGN_MULTIPLE)
+    assert item.type == "multiple" and item.correct_keys == ("p2", "p3")
+    assert item.stem == {"en": "Which of these are prime numbers?"}
+    with pytest.raises(QtiError, match="every qti-simple-choice is a correct response"):
+        qti_to_item(FOREIGN_MULTIPLE.replace("<qti-value>p3</qti-value>", "<qti-value>p3</qti-value><qti-value>p1"
+                                             "</qti-value><qti-value>p4</qti-value>"))
+    with pytest.raises(QtiError, match="holds no qti-value"):
+        qti_to_item(FOREIGN_MULTIPLE.replace("<qti-value>p2</qti-value><qti-value>p3</qti-value>", ""))
