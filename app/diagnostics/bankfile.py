@@ -85,8 +85,11 @@ __all__ = [
 ]
 
 BANK_DIR = Path(__file__).with_name("bank")
-ITEM_TYPES = ("choice", "multiple", "numeric", "text")
-CHOICE_TYPES = ("choice", "multiple")  # one answer, or every answer that is right ("choose all that apply")
+ITEM_TYPES = ("choice", "multiple", "inline", "numeric", "text")
+# One answer; every answer that is right ("choose all that apply"); one answer for the gap in the stem (a word or
+# a number chosen from a list, written as \_\_\_\_\_ in the stem).
+CHOICE_TYPES = ("choice", "multiple", "inline")
+GAP = re.compile(r"(?:\\?_){5,}")  # _____ (or \_\_\_\_\_) in a stem: where an inline item's answer goes
 CHOICE_KEYS = ("A", "B", "C", "D")
 #: Every language of the bank, in the order texts are kept and exported.
 LANGUAGES = ("en", "he", "ar")
@@ -629,6 +632,7 @@ _COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", *_LEGACY_STEM_TRANSLATION
 _TYPE_FIELDS = {
     "choice": {"choices"},
     "multiple": {"choices"},
+    "inline": {"choices"},
     "numeric": {"answer", "tolerance", "wrong_answers"},
     "text": {"rubric", "model_answer"},
 }
@@ -677,6 +681,11 @@ def _item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Item:
             why = f"belongs to {other[0]} items, this is a {type_} item" if other else "unknown field"
             ctx.error(name, why)
     base["type"] = type_
+    if type_ == "inline":
+        for lang, text in stem.items():
+            if not GAP.search(text):
+                ctx.error("stem", f"an inline item's stem shows the gap the student fills: write _____ where it goes"
+                          f" (missing in {lang})", data)
     if type_ in CHOICE_TYPES:
         return Item(**base, choices=_choices(ctx, data, pending, several=type_ == "multiple"))
     if type_ == "numeric":

@@ -114,6 +114,7 @@ BASE_TYPES = frozenset(
 )
 _INTERACTIONS = {
     "qti-choice-interaction": ("choice", {"identifier"}),
+    "qti-inline-choice-interaction": ("inline", {"identifier"}),
     "qti-text-entry-interaction": ("numeric", {"float", "integer", "string"}),
     "qti-extended-text-interaction": ("text", {"string"}),
 }
@@ -272,6 +273,20 @@ def _choice_processing(root: ET.Element, item: Item) -> None:
         _set_outcome(branch, MISCONCEPTION, "identifier", choice.misconception)
 
 
+def _modal_feedback(root: ET.Element, item: Item) -> None:
+    for choice in item.choices:
+        if choice.feedback:
+            modal = _sub(root, "qti-modal-feedback",
+                         {"outcome-identifier": FEEDBACK, "identifier": choice.key, "show-hide": "show"})
+            _fill_texts(_sub(_sub(modal, "qti-content-body"), "div", {"class": "cl-feedback"}),
+                        choice.feedback, inline=False)
+
+
+def _plain_text(markdown: str) -> str:
+    """A choice as text only: the Markdown without its maths delimiters and emphasis."""
+    return re.sub(r"(?<!\\)\$+|\*+", "", markdown).strip()
+
+
 def _rubric_block(body: ET.Element, rubric: Rubric, model_answer: Texts | None) -> None:
     block = _sub(body, "qti-rubric-block", {"use": "scoring", "view": "scorer", "class": "cl-rubric"})
     content = _sub(block, "qti-content-body")
@@ -289,7 +304,8 @@ def _rubric_block(body: ET.Element, rubric: Rubric, model_answer: Texts | None) 
             _fill_texts(li, pattern.pattern, inline=True)
 
 
-_TYPE_BASE = {"choice": "identifier", "multiple": "identifier", "numeric": "float", "text": "string"}
+_TYPE_BASE = {"choice": "identifier", "multiple": "identifier", "inline": "identifier", "numeric": "float",
+              "text": "string"}
 
 
 def _item_element(item: Item) -> ET.Element:
@@ -314,7 +330,7 @@ def _item_element(item: Item) -> ET.Element:
          "base-type": _TYPE_BASE[item.type]},
     )
     correct: list[str] = []
-    if item.type in ("choice", "multiple"):
+    if item.type in ("choice", "multiple", "inline"):
         correct = list(item.correct_keys)
     elif item.type == "numeric":
         correct = [format_number(item.answer)] if item.answer is not None else []
@@ -356,12 +372,25 @@ def _item_element(item: Item) -> ET.Element:
                 attrs["data-misconception"] = choice.misconception
             _fill_texts(_sub(interaction, "qti-simple-choice", attrs), choice.text, inline=True)
         _choice_processing(root, item)
+        _modal_feedback(root, item)
+    elif item.type == "inline":
+        # the stem shows the gap; the list to choose from follows it. A qti-inline-choice holds text only, so it
+        # shows the choice's Markdown source (TeX for maths) and keeps every language in data-cl-source attributes.
+        interaction = _sub(_sub(body, "p"), "qti-inline-choice-interaction",
+                           {"response-identifier": RESPONSE, "shuffle": "false"})
         for choice in item.choices:
-            if choice.feedback:
-                modal = _sub(root, "qti-modal-feedback",
-                             {"outcome-identifier": FEEDBACK, "identifier": choice.key, "show-hide": "show"})
-                _fill_texts(_sub(_sub(modal, "qti-content-body"), "div", {"class": "cl-feedback"}),
-                            choice.feedback, inline=False)
+            attrs = {"identifier": choice.key}
+            if choice.misconception:
+                attrs["data-misconception"] = choice.misconception
+            neutral = _neutral(choice.text)
+            if neutral is not None:
+                attrs["data-cl-source"] = neutral
+            else:
+                attrs.update({f"data-cl-source-{code}": text for code, text in choice.text.items()})
+            shown = neutral if neutral is not None else pick(choice.text, item.languages[0], item.languages)
+            _sub(interaction, "qti-inline-choice", attrs, _plain_text(shown))
+        _choice_processing(root, item)
+        _modal_feedback(root, item)
     elif item.type == "numeric":
         _sub(_sub(body, "p"), "qti-text-entry-interaction", {"response-identifier": RESPONSE, "expected-length": "10"})
         _numeric_processing(root, item)
@@ -649,6 +678,47 @@ def _choices(
     return tuple(choices)
 
 
+def _inline_choices(
+    interaction: ET.Element, correct: set[str], lang: str, rules: dict[str, str] | None = None
+) -> tuple[Choice, ...]:
+    """The qti-inline-choice elements of a gap: ClassLab's Markdown in every language from its data-cl-source
+    attributes, or another tool's text in the item's language."""
+    elements = _local_children(interaction, "qti-inline-choice")
+    if len(elements) < 2:
+        raise QtiError("qti-inline-choice-interaction needs at least two qti-inline-choice")
+    if len(list(interaction)) != len(elements):
+        raise QtiError("qti-inline-choice-interaction holds something other than qti-inline-choice")
+    choices = []
+    for n, el in enumerate(elements, 1):
+        key = (el.get("identifier") or "").strip()
+        if not key:
+            raise QtiError(f"qti-inline-choice number {n} has no identifier")
+        if any(c.key == key for c in choices):
+            raise QtiError(f"qti-inline-choice identifier {key!r} is used twice")
+        if el.get("data-cl-source") is not None:
+            text = dict.fromkeys(LANGUAGES, el.get("data-cl-source"))
+        else:
+            text = {code: el.get(f"data-cl-source-{code}") for code in LANGUAGES
+                    if el.get(f"data-cl-source-{code}") is not None}
+            if not text:
+                words = _md_escape("".join(el.itertext())).strip()
+                if not words:
+                    raise QtiError(f"qti-inline-choice {key!r} has no text")
+                text = dict.fromkeys(LANGUAGES, words) if is_language_neutral(words) else {lang: words}
+        marked, processed = el.get("data-misconception"), (rules or {}).get(key)
+        if marked and processed and marked != processed:
+            raise QtiError(f"qti-inline-choice {key!r}: data-misconception says {marked!r} but the response "
+                           f"processing sets MISCONCEPTION to {processed!r}")
+        misconception = marked or processed
+        if misconception and key in correct:
+            raise QtiError(f"qti-inline-choice {key!r} is a correct response and cannot reveal a misconception")
+        choices.append(Choice(key=key, text=text, correct=key in correct, misconception=misconception))
+    stray = sorted(correct - {c.key for c in choices})
+    if stray:
+        raise QtiError(f"qti-correct-response names {stray[0]!r}, which is not the identifier of a qti-inline-choice")
+    return tuple(choices)
+
+
 def _scoring_block(body: ET.Element) -> ET.Element | None:
     return next((b for b in body.iter(_q("qti-rubric-block")) if b.get("use", "scoring") == "scoring"), None)
 
@@ -848,11 +918,15 @@ def _element_to_item(root: ET.Element) -> Item:
         "languages": languages,
     }
 
-    if kind in ("choice", "multiple"):
+    if kind in ("choice", "multiple", "inline"):
         if correct is None:
             raise QtiError(f"{where} has no qti-correct-response")
-        choices = _choices(interaction, set(values), lang, _choice_rules(root, response_id))
+        read = _inline_choices if kind == "inline" else _choices
+        choices = read(interaction, set(values), lang, _choice_rules(root, response_id))
         feedback = _choice_feedback(root, body, "choice", response_id, lang, {c.key for c in choices})
+        if kind == "inline" and stem_div is None and GAP not in "".join(stem.values()):
+            stem = {code: f"{text}\n\n{GAP}" for code, text in stem.items()}
+            base["stem"] = stem
         choices = tuple(dataclasses.replace(c, feedback=feedback.get(c.key)) for c in choices)
         item = Item(**base, choices=choices)
     elif kind == "numeric":
@@ -880,7 +954,8 @@ def _element_to_item(root: ET.Element) -> Item:
 
 def _text_maps(item: Item) -> list[tuple[str, Texts]]:
     texts: list[tuple[str, Texts]] = [("the stem", item.stem)]
-    texts += [(f"qti-simple-choice {c.key!r}", c.text) for c in item.choices]
+    element = "qti-inline-choice" if item.type == "inline" else "qti-simple-choice"
+    texts += [(f"{element} {c.key!r}", c.text) for c in item.choices]
     texts += [(f"the feedback of qti-simple-choice {c.key!r}", c.feedback) for c in item.choices if c.feedback]
     if item.model_answer:
         texts.append(("the model answer", item.model_answer))
@@ -932,7 +1007,7 @@ def _inline_element(el: ET.Element) -> str:
     ns, local = _split(el.tag)
     if local in _SKIP or "cl-score" in (el.get("class") or "").split():
         return ""
-    if local == "qti-text-entry-interaction":
+    if local in ("qti-text-entry-interaction", "qti-inline-choice-interaction"):
         return GAP
     if local == "img" and el.get("data-cl-media"):
         alt = re.sub(r"[\[\]\\]", "", re.sub(r"\s+", " ", el.get("alt") or "")).strip()

@@ -491,7 +491,7 @@ def score(item: Item, raw: str | None, number: int | None = None) -> Scored:
     if not raw:
         return Scored(None, None, None)
     spec = item.spec
-    if item.type == "choice":
+    if item.type in ("choice", "inline"):
         # exactly as the item names it (another tool's "c1"), else as typed in a CSV ("b" for B)
         choice = next((c for c in spec["choices"] if c["key"] == raw), None) or next(
             (c for c in spec["choices"] if c["key"].upper() == raw.upper()), None)

@@ -163,8 +163,11 @@ def _answer_everything_without_latin(browser, server, class_code: str, lang: str
         for q in p.locator("fieldset.question").all():
             item = bank.items[q.get_attribute("data-item")]
             keys.append(item.key)
-            if item.type == "choice":
+            if item.type in ("choice", "inline"):
                 q.locator(f"input[type=radio][value={item.correct_choice.key}]").check()
+            elif item.type == "multiple":
+                for key in item.correct_keys:
+                    q.locator(f"input[type=checkbox][value={key}]").check()
             elif item.type == "numeric":
                 q.locator("input[type=text]").fill(_typed_number(item.answer, lang, digits))
             else:

@@ -37,7 +37,7 @@ def test_bank_size_and_coverage(bank) -> None:
     assert set(bank.topics) == set(TOPICS)
     for topic in TOPICS:
         assert len(bank.items_for_topic(topic)) >= 7, topic
-    assert {i.type for i in bank.items.values()} == {"choice", "numeric", "text"}
+    assert {i.type for i in bank.items.values()} == {"choice", "multiple", "inline", "numeric", "text"}
 
 
 def test_every_misconception_is_sourced_and_used(bank) -> None:
@@ -54,8 +54,9 @@ def test_every_misconception_is_sourced_and_used(bank) -> None:
 
 def test_every_distractor_and_wrong_answer_is_mapped(bank) -> None:
     for item in bank.items.values():
-        if item.type == "choice":
-            assert [c.correct for c in item.choices].count(True) == 1, item.key
+        if item.type in ("choice", "inline", "multiple"):
+            correct = [c.correct for c in item.choices].count(True)
+            assert correct == 1 if item.type != "multiple" else 1 <= correct < len(item.choices), item.key
             assert all(c.key in "ABCD" for c in item.choices), item.key
             for choice in item.choices:
                 if choice.correct:
@@ -1037,3 +1038,13 @@ def test_scoring_a_choose_all_that_apply_answer() -> None:
     assert (score(item, "B").value, score(item, "B").correct) == ("B", False)
     with pytest.raises(InvalidInput, match="choose among A, B, C, D, not 'E'"):
         score(item, "B,E", 3)
+
+
+def test_an_inline_items_stem_shows_its_gap_in_every_language() -> None:
+    files = _files(items=("    type: choice\n", "    type: inline\n"))
+    _assert_problem(_problems(files), "item 'compare'", "stem", "write _____ where it goes (missing in en)")
+    files["items.yaml"] = files["items.yaml"].replace(
+        "en: 'Which is larger: $\\frac{1}{4}$ or $\\frac{1}{8}$?'", "en: 'The larger is _____.'").replace(
+        "he: 'מה גדול יותר: $\\frac{1}{4}$ או $\\frac{1}{8}$?'", "he: 'הגדול הוא _____.'").replace(
+        "ar: 'أيّهما أكبر: $\\frac{1}{4}$ أم $\\frac{1}{8}$؟'", "ar: 'الأكبر هو _____.'")
+    assert load_bank_text(files).items["compare"].type == "inline"
