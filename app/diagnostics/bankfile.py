@@ -267,6 +267,8 @@ class Item:
     rubric: Rubric | None = None
     model_answer: Texts | None = None
     languages: tuple[str, ...] = LANGUAGES
+    # A passage, table of data or figure that several items share (QTI's assessment stimulus), shown above the stem
+    stimulus: Texts | None = None
 
     @property
     def correct_choice(self) -> Choice | None:
@@ -304,6 +306,7 @@ class Item:
             model_answer=t(self.model_answer) if self.model_answer else None,
             levels=tuple((level.score, t(level.description)) for level in rubric.levels),
             patterns=tuple((p.misconception, t(p.pattern)) for p in rubric.patterns),
+            stimulus=t(self.stimulus) if self.stimulus else None,
         )  # fmt: skip
 
 
@@ -381,6 +384,7 @@ class ItemText:
     model_answer: str | None
     levels: tuple[tuple[int, str], ...]  # (score, description)
     patterns: tuple[tuple[str, str], ...]  # (misconception, pattern)
+    stimulus: str | None = None
 
     @property
     def choice_labels(self) -> dict[str, str]:
@@ -628,7 +632,7 @@ def _misconception(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Mis
 
 
 _LEGACY_STEM_TRANSLATIONS = ("he", "ar")  # an item's stem in Hebrew and Arabic, before stems were language maps
-_COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", *_LEGACY_STEM_TRANSLATIONS}
+_COMMON_ITEM_FIELDS = {"key", "topic", "type", "stem", "stimulus", *_LEGACY_STEM_TRANSLATIONS}
 _TYPE_FIELDS = {
     "choice": {"choices"},
     "multiple": {"choices"},
@@ -671,6 +675,8 @@ def _item(ctx: _Ctx, data: Mapping[str, Any], pending: _Pending) -> Item:
     stem = _stem(ctx, data)
     type_ = data.get("type")
     base = {"key": key, "topic": topic, "stem": stem, "languages": ctx.languages}
+    if "stimulus" in data:
+        base["stimulus"] = _texts(ctx, data, "stimulus") or None
     if type_ not in ITEM_TYPES:
         ctx.error("type", f"unknown type {_show(type_)} (expected one of: {', '.join(ITEM_TYPES)})")
         _fields(ctx, data, _COMMON_ITEM_FIELDS | set().union(*_TYPE_FIELDS.values()))

@@ -359,6 +359,10 @@ def _item_element(item: Item) -> ET.Element:
                                                "single", "base-type": "identifier"})
 
     body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic, "data-cl-languages": " ".join(item.languages)})
+    if item.stimulus:
+        # in the item itself, so that every tool shows it (a package could share one stimulus file; a single item
+        # could not)
+        _fill_texts(_sub(body, "div", {"class": "cl-stimulus"}), item.stimulus, inline=False)
     _fill_texts(_sub(body, "div", {"class": "cl-stem"}), item.stem, inline=False)
 
     if item.type in ("choice", "multiple"):
@@ -752,7 +756,6 @@ _NOT_KEPT = {
     "include": "an included file",
 }
 _NOT_KEPT_AT_ROOT = {
-    "qti-assessment-stimulus-ref": "a shared stimulus (a reading passage or a set of figures)",
     "qti-template-declaration": "template variables (a cloned item)",
     "qti-template-processing": "template processing (a cloned item)",
 }
@@ -763,6 +766,9 @@ def _refuse_what_cannot_be_kept(root: ET.Element) -> None:
     tables, shared stimuli, cloned items) would leave students asked about something that is not there."""
     for child in root:
         local = _split(child.tag)[1]
+        if local == "qti-assessment-stimulus-ref":
+            raise QtiError(f"{local}: the shared stimulus {child.get('href')!r} (a passage or figures the item shows) "
+                           "is not in the upload; import the package (.zip) that holds it")
         if local in _NOT_KEPT_AT_ROOT:
             ref = child.get("href")
             raise QtiError(f"{local}: the item uses {_NOT_KEPT_AT_ROOT[local]}" + (f" ({ref})" if ref else "")
@@ -917,6 +923,9 @@ def _element_to_item(root: ET.Element) -> Item:
         "stem": stem,
         "languages": languages,
     }
+    stimulus_div = next((d for d in body.iter(_q("div")) if "cl-stimulus" in (d.get("class") or "").split()), None)
+    if stimulus_div is not None:
+        base["stimulus"] = _texts(stimulus_div, False, lang) or None
 
     if kind in ("choice", "multiple", "inline"):
         if correct is None:
@@ -954,6 +963,8 @@ def _element_to_item(root: ET.Element) -> Item:
 
 def _text_maps(item: Item) -> list[tuple[str, Texts]]:
     texts: list[tuple[str, Texts]] = [("the stem", item.stem)]
+    if item.stimulus:
+        texts.append(("the stimulus", item.stimulus))
     element = "qti-inline-choice" if item.type == "inline" else "qti-simple-choice"
     texts += [(f"{element} {c.key!r}", c.text) for c in item.choices]
     texts += [(f"the feedback of qti-simple-choice {c.key!r}", c.feedback) for c in item.choices if c.feedback]
@@ -1048,7 +1059,7 @@ def _block_markdown(container: ET.Element) -> str:
 
     for child in container:
         ns, local = _split(child.tag)
-        if local in _SKIP:
+        if local in _SKIP or "cl-stimulus" in (child.get("class") or "").split():
             pass
         elif ns == QTI_NS and local in ("p", "div", "blockquote", "qti-prompt"):
             flush()
@@ -1364,6 +1375,45 @@ def _attach_media(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budget:
     return found
 
 
+def _attach_stimuli(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budget: list[int]) -> dict[str, bytes]:
+    """Another tool's shared stimuli (qti-assessment-stimulus-ref), read from the package with their images and
+    put into the item's body as the ClassLab stimulus (a div.cl-stimulus with its Markdown), which the item then
+    keeps; the images they show."""
+    body = root.find(_q("qti-item-body"))
+    media: dict[str, bytes] = {}
+    parts: list[str] = []
+    for ref in [c for c in root if c.tag == _q("qti-assessment-stimulus-ref")]:
+        href = (ref.get("href") or "").strip()
+        if not href or "://" in href or href.startswith("/"):
+            raise QtiError(f"qti-assessment-stimulus-ref {ref.get('identifier')!r}: the stimulus must be a file in "
+                           f"the package, not {href!r}")
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(item_path), href))
+        if name.startswith("../"):
+            raise QtiError(f"qti-assessment-stimulus-ref {href!r}: points outside the package")
+        stimulus = _parse(_read_member(zf, name, budget), name)
+        if stimulus.tag != _q("qti-assessment-stimulus"):
+            raise QtiError(f"{name}: root element is {_split(stimulus.tag)[1]}, expected qti-assessment-stimulus")
+        media.update(_attach_media(stimulus, zf, name, budget))
+        _refuse_what_cannot_be_kept_in(stimulus, name)
+        content = stimulus.find(_q("qti-stimulus-body"))
+        text = _block_markdown(content) if content is not None else ""
+        if not text.strip():
+            raise QtiError(f"{name}: the stimulus has no qti-stimulus-body to show")
+        parts.append(text)
+        root.remove(ref)
+    if parts and body is not None:
+        div = ET.Element(_q("div"), {"class": "cl-stimulus", "data-cl-source": "\n\n".join(parts)})
+        body.insert(0, div)
+    return media
+
+
+def _refuse_what_cannot_be_kept_in(el: ET.Element, where: str) -> None:
+    try:
+        _refuse_what_cannot_be_kept(el)
+    except QtiError as exc:
+        raise QtiError(f"{where}: {exc}") from None
+
+
 class PackageTooLarge(QtiError):
     """The whole package, not one item, is refused."""
 
@@ -1436,6 +1486,7 @@ def read_package(zip_path: Path) -> list[PackageEntry]:
             try:
                 root = _parse(_read_member(zf, _member_name(href), budget), href)
                 media = _attach_media(root, zf, _member_name(href), budget)
+                media.update(_attach_stimuli(root, zf, _member_name(href), budget))
                 item = _element_to_item(root)
                 missing = sorted(item_media(item) - set(media))
                 if missing:

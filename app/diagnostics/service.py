@@ -50,6 +50,8 @@ def item_spec(item: bankfile.Item) -> dict:
     for choice in spec.get("choices") or ():
         if choice.get("feedback") is None:
             choice.pop("feedback", None)
+    if spec.get("stimulus") is None:
+        spec.pop("stimulus", None)
     return spec
 
 
@@ -82,6 +84,7 @@ def spec_item(spec: dict) -> bankfile.Item:
         ) if rubric else None,
         model_answer=_texts(spec.get("model_answer")),
         languages=tuple(spec.get("languages") or ("en",)),
+        stimulus=_texts(spec.get("stimulus")),
     )
 
 

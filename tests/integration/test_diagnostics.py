@@ -532,6 +532,30 @@ def test_an_items_image_is_stored_shown_through_a_signed_link_and_exported(app, 
     with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
         assert zf.read(f"items/media/{ref}") == image
         assert f'src="media/{ref}"' in zf.read("items/slope-graph.xml").decode()
+    # a shared stimulus (another tool's passage with a figure) arrives with its item and shows above the question
+    from tests.unit.test_diagnostics_qti import FOREIGN_CHOICE, STIMULUS
+
+    item_xml = FOREIGN_CHOICE.replace('identifier="q1"', 'identifier="trip-q"').replace(
+        '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>',
+        '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>'
+        '<qti-assessment-stimulus-ref identifier="trip" href="../stimuli/trip.xml"/>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("imsmanifest.xml", '<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" '
+                    'identifier="m"><resources><resource identifier="trip-q" type="imsqti_item_xmlv3p0" '
+                    'href="items/trip-q.xml"/></resources></manifest>')
+        zf.writestr("items/trip-q.xml", item_xml)
+        zf.writestr("stimuli/trip.xml", STIMULUS)
+        zf.writestr("stimuli/img/temps.png", image)
+    done = client.post("/api/v1/diagnostics/qti?topic=negative_numbers", data=buf.getvalue(),
+                       headers={**auth, "Content-Type": "application/zip"})
+    assert done.get_json()["imported"]["added"] == 1, done.get_json()
+    later = service.create_assignment(session, people["teacher"], group.id, title="Trip", item_keys=["trip-q"],
+                                      opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    page = phone.get(f"/s/a/{later.public_id}").get_data(as_text=True)
+    stimulus = re.search(r'<div class="stimulus">(.*?)</div>', page, re.S).group(1)
+    assert "winter trip" in stimulus and '<img src="' in stimulus and "item-media:" not in stimulus
 
 
 def test_a_choose_all_that_apply_question_on_the_phone_page(app, client, session, people, bank):

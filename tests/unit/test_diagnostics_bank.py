@@ -1048,3 +1048,13 @@ def test_an_inline_items_stem_shows_its_gap_in_every_language() -> None:
         "he: 'מה גדול יותר: $\\frac{1}{4}$ או $\\frac{1}{8}$?'", "he: 'הגדול הוא _____.'").replace(
         "ar: 'أيّهما أكبر: $\\frac{1}{4}$ أم $\\frac{1}{8}$؟'", "ar: 'الأكبر هو _____.'")
     assert load_bank_text(files).items["compare"].type == "inline"
+
+
+def test_an_item_may_show_a_stimulus_in_every_language() -> None:
+    files = _files(items=("    type: choice\n", "    type: choice\n    stimulus: {en: 'A recipe for 4.', he: 'מתכון "
+                                                 "ל־4.', ar: 'وصفة لـ 4.'}\n"))
+    item = load_bank_text(files).items["compare"]
+    assert item.stimulus == {"en": "A recipe for 4.", "he": "מתכון ל־4.", "ar": "وصفة لـ 4."}
+    assert item.in_language("he").stimulus == "מתכון ל־4."
+    half = _files(items=("    type: choice\n", "    type: choice\n    stimulus: {en: 'A recipe for 4.'}\n"))
+    _assert_problem(_problems(half), "item 'compare'", "stimulus")

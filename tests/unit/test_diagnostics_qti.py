@@ -831,8 +831,8 @@ def test_a_gap_stays_in_the_stem_where_it_was() -> None:
         ("apples.</p>", 'apples.</p><object data="clip.mp4" type="video/mp4"/>',
          "object 'clip.mp4': the item shows an embedded object"),
         ("<qti-item-body>", '<qti-assessment-stimulus-ref identifier="s1" href="stimuli/passage.xml"/><qti-item-body>',
-         "qti-assessment-stimulus-ref: the item uses a shared stimulus (a reading passage or a set of figures) "
-         "(stimuli/passage.xml)"),
+         "qti-assessment-stimulus-ref: the shared stimulus 'stimuli/passage.xml' (a passage or figures the item "
+         "shows) is not in the upload; import the package (.zip) that holds it"),
         ('base-type="float">\n    <qti-correct-response><qti-value>5',
          'base-type="string">\n    <qti-correct-response><qti-value>five',
          "qti-text-entry-interaction with base-type 'string' (a gap scored by matching words) is not kept yet"),
@@ -1028,3 +1028,53 @@ def test_an_inline_item_in_three_languages_round_trips() -> None:
     assert interaction[0].get("data-cl-source-he") == "חיובי" and interaction[2].get("data-cl-source") == "$0$"
     back = qti_to_item(xml)
     assert back == item and item_to_qti(back) == xml
+
+
+
+# ------------------------------------------------------------------------------------------ stimuli
+
+STIMULUS = """<?xml version="1.0" encoding="UTF-8"?>
+<qti-assessment-stimulus xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="trip" title="The trip"
+    xml:lang="en">
+  <qti-stimulus-body>
+    <p>Dana's class measured the temperature every hour on a winter trip.</p>
+    <p><img src="img/temps.png" alt="a table of temperatures from -6 to 2"/></p>
+  </qti-stimulus-body>
+</qti-assessment-stimulus>"""
+
+
+def test_a_shared_stimulus_arrives_with_the_item_and_its_images(tmp_path) -> None:
+    from tests import builders
+
+    image = builders.png(8, 8, (10, 200, 10))
+    ref = f"{hashlib.sha256(image).hexdigest()}.png"
+    item_xml = FOREIGN_CHOICE.replace(
+        '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>',
+        '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>'
+        '<qti-assessment-stimulus-ref identifier="trip" href="../stimuli/trip.xml" title="The trip"/>')
+    manifest = """<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" identifier="m"><resources>
+      <resource identifier="q1" type="imsqti_item_xmlv3p0" href="items/q1.xml"><file href="items/q1.xml"/>
+      <dependency identifierref="trip"/></resource>
+      <resource identifier="trip" type="imsqti_stimulus_xmlv3p0" href="stimuli/trip.xml">
+      <file href="stimuli/trip.xml"/><file href="stimuli/img/temps.png"/></resource></resources></manifest>"""
+    members = {"imsmanifest.xml": manifest.encode(), "items/q1.xml": item_xml.encode(),
+               "stimuli/trip.xml": STIMULUS.encode(), "stimuli/img/temps.png": image}
+    [entry] = read_package(_repack(tmp_path / "s.zip", members))
+    assert entry.reason is None, entry.reason
+    assert entry.item.stimulus == {"en": "Dana's class measured the temperature every hour on a winter trip.\n\n"
+                                         f"![a table of temperatures from -6 to 2](item-media:{ref})"}
+    assert "winter" not in entry.item.stem["en"] and entry.media == {ref: image}
+    # ClassLab writes it into the item, in every language, and reads it back
+    item = dataclasses.replace(entry.item, topic="negative_numbers")
+    out = bank_to_qti_package(Bank(topics={}, misconceptions={}, items={item.key: item}, diagnostics={}),
+                              tmp_path / "out.zip", media=entry.media.__getitem__)
+    with zipfile.ZipFile(out) as zf:
+        assert 'class="cl-stimulus"' in zf.read("items/q1.xml").decode() and f"items/media/{ref}" in zf.namelist()
+    [again] = read_package(out)
+    assert again.item == item and again.media == entry.media
+    missing = read_package(_repack(tmp_path / "m.zip", {**members, "stimuli/trip.xml": None}))
+    assert missing[0].reason == "items/q1.xml: stimuli/trip.xml is not in the package"
+    video = STIMULUS.replace('<p><img src="img/temps.png" alt="a table of temperatures from -6 to 2"/></p>',
+                             '<video src="clip.mp4"/>')
+    [refused] = read_package(_repack(tmp_path / "v.zip", {**members, "stimuli/trip.xml": video.encode()}))
+    assert "stimuli/trip.xml: video 'clip.mp4': the item shows a video" in refused.reason
