@@ -136,7 +136,8 @@ class Items(MethodView):
     @login_required
     @blp.response(200, ItemOut(many=True))
     def get(self):
-        return service.current_items(db.session())
+        """The shared bank's current items and your own."""
+        return service.current_items(db.session(), actor=current_user)
 
 
 @blp.route("/diagnostics")
@@ -300,7 +301,7 @@ class ItemQti(MethodView):
 
         from app.diagnostics import qti
 
-        item = service.current_items(db.session(), [key])[0]
+        item = service.current_items(db.session(), [key], actor=current_user)[0]
         return Response(qti.item_to_qti(service.spec_item(item.spec)), mimetype="application/xml")
 
 
@@ -338,13 +339,14 @@ class QtiPackage(MethodView):
     @blp.response(200, content_type="application/zip",
                   description="An IMS content package of QTI 3.0 items: imsmanifest.xml and items/<key>.xml")
     def get(self):
-        """Every current item of the bank as a QTI 3.0 package (every language in each item)."""
+        """Every current item of the shared bank and your own as a QTI 3.0 package (every language in each
+        item, the images beside them)."""
         import tempfile
 
         from flask import Response
 
         with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
-            service.export_qti(db.session(), tmp.name)
+            service.export_qti(db.session(), tmp.name, current_user)
             data = open(tmp.name, "rb").read()
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": "attachment; filename=classlab-items-qti3.zip"})
@@ -356,10 +358,11 @@ class QtiPackage(MethodView):
                                       "application/xml": {"schema": {"type": "string", "format": "binary"}}}})
     @blp.response(200, QtiImportOut)
     def post(self, args):
-        """Import QTI 3.0 items from the request body. Each item is read on its own and reported: `new`,
-        `new version`, `unchanged`, or `refused` with its reason. With `dry_run` nothing is stored (the preview);
-        with `items` only those identifiers are imported (asking for a refused one stores nothing); otherwise
-        every valid item is."""
+        """Import QTI 3.0 items from the request body: an administrator's into the shared bank, anyone else's into
+        their own bank (keys "u<your id>-<identifier>", seen by no one else). Each item is read on its own and
+        reported: `new`, `new version`, `unchanged`, or `refused` with its reason. With `dry_run` nothing is
+        stored (the preview); with `items` only those identifiers are imported (asking for a refused one stores
+        nothing); otherwise every valid item is."""
         if (request.content_length or 0) > service.MAX_QTI_BYTES:
             raise InvalidInput(msg("The file is larger than %(mb)d MB.", mb=service.MAX_QTI_BYTES // 1_000_000),
                                field="file")

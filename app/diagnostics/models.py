@@ -73,6 +73,9 @@ class Item(Base):
     digest: Mapped[str] = mapped_column(String(64))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # None: the shared bank, which everyone reads. A teacher's own items (imported from QTI) are theirs alone; their
+    # keys start with "u<owner id>-", so they never meet another bank's.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
 
     __table_args__ = (UniqueConstraint("key", "version", name="uq_diagnostic_item_key_version"),)
 

@@ -1,6 +1,6 @@
 """Student records are the teacher's: a class, its students, assignments and answers are visible to
 the class's teacher only. The shared bank (items, misconceptions, diagnostics) is readable by everyone
-signed in; importing it is for administrators."""
+signed in; importing it is for administrators. A teacher's own items (imported from QTI) are theirs alone."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ def _bank_rule(actor: User, action: str, _obj) -> bool:
     return action == "view" or (action == "manage" and actor.role == Role.admin)
 
 
-for _model in (Item, Misconception, Diagnostic):
+for _model in (Misconception, Diagnostic):
     rule(_model)(_bank_rule)
     scope(_model)(lambda actor, query: query)
+
+
+@rule(Item)
+def item_rule(actor: User, action: str, item: Item) -> bool:
+    """The shared bank: everyone reads it, administrators import into it. A teacher's own items: theirs alone, and
+    anyone signed in may import items into their own bank ("import")."""
+    if action == "import":
+        return True
+    if item.owner_id is not None:
+        return item.owner_id == actor.id and action in ("view", "manage")
+    return _bank_rule(actor, action, item)
+
+
+@scope(Item)
+def item_scope(actor: User, query: Select) -> Select:
+    return query.where((Item.owner_id.is_(None)) | (Item.owner_id == actor.id))

@@ -129,11 +129,17 @@ class ImportReport:
     diagnostics: int = 0
 
 
-def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> ImportReport:
+def import_bank(session: Session, actor: User | None, bank: bankfile.Bank, owner: User | None = None) -> ImportReport:
     """Upsert a validated bank. An item whose content changed gets a new version when an assignment
-    already uses the old one (students' results stay tied to what they saw); otherwise it is updated."""
-    if actor is not None:  # the CLI runs as the operator; the page as a signed-in administrator
+    already uses the old one (students' results stay tied to what they saw); otherwise it is updated.
+    With `owner`, the items go into that teacher's own bank (their keys already start with "u<id>-")."""
+    if owner is not None:
+        authz.require(actor, "import", Item(owner_id=owner.id), hide=False)
+        if bank.topics or bank.misconceptions or bank.diagnostics or owner.id != actor.id:
+            raise InvalidInput(msg("Only items go into your own bank."))
+    elif actor is not None:  # the CLI runs as the operator; the page as a signed-in administrator
         authz.require(actor, "manage", Item(), hide=False)
+    owner_id = owner.id if owner is not None else None
     report = ImportReport()
     for t in bank.topics.values():
         row = session.scalar(select(Topic).where(Topic.key == t.key)) or Topic(key=t.key)
@@ -156,6 +162,8 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
         spec = item_spec(item)
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
         current = session.scalar(select(Item).where(Item.key == item.key, Item.current.is_(True)))
+        if current is not None and current.owner_id != owner_id:
+            raise Conflict(msg("Item %(key)s belongs to another bank.", key=item.key))
         if current is not None and current.digest == digest:
             report.items_unchanged += 1
             continue
@@ -174,7 +182,8 @@ def import_bank(session: Session, actor: User | None, bank: bankfile.Bank) -> Im
         else:
             report.items_added += 1
         session.add(Item(key=item.key, version=version, topic=item.topic, type=item.type,
-                         stem=_english(item.stem, item.languages), spec=spec, digest=digest, current=True))
+                         stem=_english(item.stem, item.languages), spec=spec, digest=digest, current=True,
+                         owner_id=owner_id))
     for d in bank.diagnostics.values():
         row = session.scalar(select(Diagnostic).where(Diagnostic.key == d.key)) or Diagnostic(key=d.key)
         row.title, row.description = _english(d.title, d.languages), _english(d.description, d.languages)
@@ -210,17 +219,31 @@ def read_media(store, ref: str) -> bytes:
     return out.getvalue()
 
 
-def export_qti(session: Session, out_zip) -> None:
-    """Every current item of the bank as an IMS content package of QTI 3.0 items, with the images they show."""
+def export_qti(session: Session, out_zip, actor: User | None = None) -> None:
+    """Every current item `actor` may read (the shared bank and their own items; all, for the operator) as an IMS
+    content package of QTI 3.0 items, with the images they show."""
     from app.diagnostics import qti
 
-    items = {i.key: spec_item(i.spec) for i in current_items(session)}
+    items = {i.key: spec_item(i.spec) for i in current_items(session, actor=actor)}
     store = _storage()
     qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}), out_zip,
                             media=lambda ref: read_media(store, ref))
 
 
 QTI_STATUSES = ("new", "new version", "unchanged", "refused")
+
+
+def own_bank(actor: User) -> bool:
+    """Where actor's QTI imports go: an administrator's into the shared bank, anyone else's into their own."""
+    from app.accounts.models import Role
+
+    return actor.role != Role.admin
+
+
+def own_key(owner: User, key: str) -> str:
+    """An item's key in `owner`'s own bank: "u<id>-" before the identifier the file gave (once)."""
+    prefix = f"u{owner.id}-"
+    return key if key.startswith(prefix) else prefix + key
 
 
 @dataclass
@@ -232,7 +255,7 @@ class QtiEntry:
     href: str
     status: str
     reason: str | None = None
-    item: bankfile.Item | None = None
+    item: bankfile.Item | None = None  # as it will be stored (in a teacher's own bank, under its "u<id>-" key)
     media: dict[str, bytes] = dataclasses.field(default_factory=dict)  # the images it shows, stored on import
 
 
@@ -271,7 +294,8 @@ def preview_qti(session: Session, actor: User, data: bytes, filename: str, topic
     """What importing a QTI 3.0 package (.zip) or item (.xml) would do, item by item, storing nothing. An item is
     refused, with its reason, when it cannot be read, names a misconception the bank does not have, or (from
     another tool) has no topic and none is given; the others may be imported."""
-    authz.require(actor, "manage", Item(), hide=False)
+    own = own_bank(actor)
+    authz.require(actor, "import" if own else "manage", Item(owner_id=actor.id if own else None), hide=False)
     topic = (topic or "").strip()
     if len(topic) > 80:
         raise InvalidInput(msg("A topic is at most 80 characters."), field="topic")
@@ -289,14 +313,20 @@ def preview_qti(session: Session, actor: User, data: bytes, filename: str, topic
         missing = [m for m in item.misconceptions if m not in known]
         if missing:
             reasons.append(msg("unknown misconception(s) %(keys)s", keys=", ".join(missing)))
-        if len(item.key) > 80:
+        if len(own_key(actor, item.key) if own else item.key) > 80:
             reasons.append(msg("the identifier is longer than 80 characters"))
         if reasons:
             entries.append(QtiEntry(key=key, href=entry.href, status="refused", reason="; ".join(reasons), item=item,
                                     media=entry.media))
             continue
+        if own:
+            item = dataclasses.replace(item, key=own_key(actor, item.key))
         digest = hashlib.sha256(json.dumps(item_spec(item), sort_keys=True).encode()).hexdigest()
         current = session.scalar(select(Item).where(Item.key == item.key, Item.current.is_(True)))
+        if current is not None and current.owner_id != (actor.id if own else None):
+            entries.append(QtiEntry(key=key, href=entry.href, status="refused", item=item, media=entry.media,
+                                    reason=msg("the identifier %(key)s belongs to another bank", key=item.key)))
+            continue
         status = "new" if current is None else "unchanged" if current.digest == digest else "new version"
         entries.append(QtiEntry(key=key, href=entry.href, status=status, item=item, media=entry.media))
     return QtiImport(entries=entries)
@@ -326,12 +356,13 @@ def import_qti(session: Session, actor: User, data: bytes, filename: str, topic:
             raise InvalidInput(msg("Nothing was imported: no item in the file can be imported. %(problems)s",
                                    problems=[f"{e.href}: {e.reason}" if not e.reason.startswith(e.href) else e.reason
                                              for e in preview.refused[:10]]), field="file")
-    ready = {e.key: e.item for e in chosen}
+    ready = {e.item.key: e.item for e in chosen}
     media = {ref: data for e in chosen for ref, data in e.media.items()}
     if media:
         store_media(_storage(), media)
     preview.report = import_bank(session, actor, bankfile.Bank(topics={}, misconceptions={}, items=ready,
-                                                               diagnostics={}))
+                                                               diagnostics={}),
+                                 owner=actor if own_bank(actor) else None)
     return preview
 
 
@@ -401,8 +432,12 @@ def drop_staged_qti(session: Session, actor: User, token: str) -> None:
     event.listen(session, "after_commit", drop, once=True)
 
 
-def current_items(session: Session, keys: list[str] | None = None) -> list[Item]:
+def current_items(session: Session, keys: list[str] | None = None, actor: User | None = None) -> list[Item]:
+    """The current version of each item: all of them (the CLI, the operator), or those `actor` may read (the
+    shared bank and their own items)."""
     query = select(Item).where(Item.current.is_(True))
+    if actor is not None:
+        query = authz.visible(actor, query)
     if keys is not None:
         query = query.where(Item.key.in_(keys))
     found = {i.key: i for i in session.scalars(query.order_by(Item.topic, Item.key))}
@@ -724,7 +759,7 @@ def create_assignment(session: Session, actor: User, class_id: int, *, title: st
         raise InvalidInput(msg("An assignment needs a title of 1 to 300 characters."), field="title")
     assignment = Assignment(class_group=group, title=title, diagnostic_key=diagnostic_key, opens_at=opens_at,
                             closes_at=closes_at)
-    for position, item in enumerate(current_items(session, item_keys)):
+    for position, item in enumerate(current_items(session, item_keys, actor=actor)):
         assignment.items.append(AssignmentItem(item=item, position=position))
     session.add(assignment)
     session.flush()

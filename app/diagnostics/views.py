@@ -96,8 +96,9 @@ def index():
 def bank():
     s = db.session()
     lang = _bank_language()
-    items = service.current_items(s)
-    return render_template("diagnostics/bank.html", bank_lang=lang, topics=service.topics_in(s, lang),
+    items = service.current_items(s, actor=current_user)
+    return render_template("diagnostics/bank.html", own_bank=service.own_bank(current_user), bank_lang=lang,
+                           topics=service.topics_in(s, lang),
                            misconceptions=service.misconceptions_in(s, lang), items=items,
                            texts={i.id: service.item_text(i, lang) for i in items},
                            diagnostics=service.diagnostics_in(s, lang), form=ActionForm(),
@@ -121,7 +122,7 @@ def export_qti():
     import tempfile
 
     with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
-        service.export_qti(db.session(), tmp.name)
+        service.export_qti(db.session(), tmp.name, current_user)
         data = open(tmp.name, "rb").read()
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": "attachment; filename=classlab-items-qti3.zip"})
@@ -153,6 +154,7 @@ def qti_preview(token: str):
     topic = request.args.get("topic", "")
     _data, _filename, preview = _staged_preview(token, topic)
     return render_template("diagnostics/qti_preview.html", preview=preview, token=token, topic=topic,
+                           own_bank=service.own_bank(current_user),
                            lang=_interface_language(), misconceptions=service.misconception_titles(
                                db.session(), _interface_language()))
 

@@ -405,6 +405,29 @@ class _Archive:
             for a in assignments:
                 table = diagnostics.results_csv(diagnostics.results(self.session, self.user, a.public_id))
                 self.text(f"{folder}{safe_name(a.title)}-{a.public_id}.csv", "\ufeff" + table)
+        self.own_items()
+
+    def own_items(self) -> None:
+        """The items of the user's own bank, as a QTI 3.0 package with their images (what any QTI tool imports)."""
+        import tempfile
+
+        from app.diagnostics import bankfile, qti
+        from app.diagnostics import service as diagnostics
+        from app.diagnostics.models import Item
+
+        own = self.session.scalars(select(Item).where(Item.owner_id == self.user.id, Item.current.is_(True))
+                                   .order_by(Item.key))
+        items = {i.key: diagnostics.spec_item(i.spec) for i in own}
+        if not items:
+            return
+        with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+            qti.bank_to_qti_package(bankfile.Bank(topics={}, misconceptions={}, items=items, diagnostics={}),
+                                    tmp.name, media=lambda ref: diagnostics.read_media(self.store, ref))
+            info = zipfile.ZipInfo("diagnostics/my-items-qti3.zip", date_time=self.date_time)
+            info.compress_type = MEDIA
+            info.external_attr = 0o644 << 16
+            with open(tmp.name, "rb") as fh:
+                self.zf.writestr(info, fh.read())
 
 
 def _readme(user: User, videos: int) -> str:
@@ -424,6 +447,7 @@ def _readme(user: User, videos: int) -> str:
         "  audit.json: " + _("who viewed, downloaded or shared the lesson, and when"),
         "my_comments_on_others.json: " + _("the comments you wrote on other people's lessons (text only)"),
         "diagnostics/: " + _("your classes' student codes and the results of each assignment, as CSV"),
+        "diagnostics/my-items-qti3.zip: " + _("the items of your own bank, as a QTI 3.0 package with their images"),
         "plans/plans.json: " + _("your students' learning plans: goals with their evidence, activities, checks and "
                                  "the record of every change"),
         "meetings/meetings.json: " + _("your responses in PLC meetings, the meetings you facilitated with their "

@@ -317,9 +317,9 @@ def _evidence(session: Session, students: list[Student], rosters: dict[int, list
 class _Bank:
     """The current items by the misconceptions they probe, read once per draft."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, actor: User) -> None:
         self.probing: dict[str, list[str]] = defaultdict(list)
-        for item in diagnostics.current_items(session):
+        for item in diagnostics.current_items(session, actor=actor):  # the shared bank and the teacher's own
             for key in sorted(set(diagnostics.spec_item(item.spec).misconception_of().values())):
                 self.probing[key].append(item.key)
 
@@ -517,7 +517,7 @@ def draft_many(session: Session, actor: User, classes: list[tuple[ClassGroup, li
     evidence = _evidence(session, everyone, rosters)
     existing = _open_plans(session, [st.id for st in everyone])
     seen = _seen_by(session, [st.id for st in everyone if st.id in evidence], evidence)
-    bank = _Bank(session)
+    bank = _Bank(session, actor)
     closure = prerequisite_closure(prerequisites(session))
     by_misconception = _library_by_misconception(session)
     held_by_teacher: dict[int, set[str]] = defaultdict(set)
@@ -595,7 +595,7 @@ def draft_groups(session: Session, actor: User, class_id: int, *, target_date=No
                 for p in session.scalars(select(LearningPlan).where(
                     LearningPlan.class_id == group.id, LearningPlan.kind == "group", LearningPlan.closed.is_(False))
                     .options(selectinload(LearningPlan.goals), selectinload(LearningPlan.members)))}
-    bank = _Bank(session)
+    bank = _Bank(session, actor)
     moments = lesson_moments(session, group.teacher_id, {g.misconception for g in suggested})
     by_misconception = _library_by_misconception(session)
     plans: list[LearningPlan | _Planned] = []

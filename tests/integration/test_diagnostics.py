@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -330,8 +332,6 @@ def test_qti_package_download_and_import_round_trip(client, session, people, ban
     broken = _post_qti(client, token, b"<not-qti/>", "x.xml", follow=True)
     assert "This is not QTI we can read" in broken.get_data(as_text=True)
     teacher = app_client_for(client, people)
-    denied = _post_qti(teacher, csrf_token(teacher, "/diagnostics/bank"), resp.data, "items.zip", follow=True)
-    assert "You may not manage this." in denied.get_data(as_text=True)
     # a teacher cannot open or import the administrator's staged upload, even knowing its address
     second = _post_qti(client, token, resp.data, "items.zip")
     assert "no longer here" in teacher.get(second.location, follow_redirects=True).get_data(as_text=True)
@@ -449,9 +449,12 @@ def test_qti_package_through_the_api_with_a_token(client, session, people, bank)
     session.expire_all()
     assert {(i.key, i.version) for i in session.query(Item)} == before | {("neg-lift-api", 1)}
 
-    denied = client.post("/api/v1/diagnostics/qti", data=body, headers={**teacher_auth,
-                                                                        "Content-Type": "application/zip"})
-    assert denied.status_code == 403
+    # a teacher's import goes into their own bank, under keys of their own
+    own = client.post("/api/v1/diagnostics/qti?items=neg-lift-api", data=body,
+                      headers={**teacher_auth, "Content-Type": "application/zip"})
+    assert own.status_code == 200 and own.get_json()["imported"]["added"] == 1
+    assert session.query(Item).filter_by(key=f"u{people['teacher'].id}-neg-lift-api").one().owner_id == \
+        people["teacher"].id
     empty = client.post("/api/v1/diagnostics/qti", data=b"", headers=zip_headers)
     assert empty.status_code == 422 and "as the request body" in empty.get_json()["detail"]
     garbage = client.post("/api/v1/diagnostics/qti", data=b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
@@ -590,6 +593,56 @@ def test_a_choose_all_that_apply_question_on_the_phone_page(app, client, session
         answer = session.query(Answer).join(Submission).join(Student).filter(Student.code == code).one()
         stored[code] = (answer.value, answer.correct)
     assert stored == {"M1": ("p2,p3", True), "M2": ("p1,p2", False)}
+
+
+def test_a_teachers_own_bank_is_theirs_alone(app, client, session, people, bank):
+    """A teacher imports another tool's items into their own bank: they see, export and assign them; a colleague
+    sees none of it (bank page, API, QTI, assignments), and the shared bank is untouched."""
+    from tests.unit.test_diagnostics_qti import FOREIGN_CHOICE
+
+    teacher, colleague = people["teacher"], people["colleague"]
+    login(client, "teacher@a.example", people["password"])
+    token = csrf_token(client, "/diagnostics/bank")
+    bank_page = client.get("/diagnostics/bank").get_data(as_text=True)
+    assert "Items you import go into your own bank" in bank_page
+    preview = client.get(_post_qti(client, token, FOREIGN_CHOICE.encode(), "q1.xml", topic="fractions").location)
+    assert "The items go into your own bank" in preview.get_data(as_text=True)
+    done = client.post(preview.request.path, data={"csrf_token": token, "action": "import", "item": ["q1"],
+                                                   "topic": "fractions"}, follow_redirects=True)
+    assert "Imported: 1 new items" in done.get_data(as_text=True)
+    key = f"u{teacher.id}-q1"
+    row = session.query(Item).filter_by(key=key).one()
+    assert row.owner_id == teacher.id and session.query(Item).filter_by(key="q1").count() == 0
+    assert f'id="i-{key}"' in client.get("/diagnostics/bank").get_data(as_text=True)
+    # importing it again changes nothing; a changed version is a new version of the teacher's own item
+    again = service.preview_qti(session, teacher, FOREIGN_CHOICE.encode(), "q1.xml", topic="fractions")
+    assert [e.status for e in again.entries] == ["unchanged"]
+    group = service.create_class(session, teacher, "8F")
+    service.create_assignment(session, teacher, group.id, title="Mine", item_keys=[key],
+                              opens_at=utcnow(), closes_at=utcnow() + timedelta(days=1))
+    session.commit()
+    # the colleague sees none of it
+    other = signed_in(app, "colleague@a.example", people["password"])
+    assert f'id="i-{key}"' not in other.get("/diagnostics/bank").get_data(as_text=True)
+    auth, api = bearer(session, colleague, "colleague"), app.test_client()  # a token alone, no signed-in session
+    assert key not in {i["key"] for i in api.get("/api/v1/diagnostics/items", headers=auth).get_json()}
+    assert api.get(f"/api/v1/diagnostics/items/{key}/qti", headers=auth).status_code == 422
+    with zipfile.ZipFile(io.BytesIO(api.get("/api/v1/diagnostics/qti", headers=auth).data)) as zf:
+        assert f"items/{key}.xml" not in zf.namelist()
+    mine = bearer(session, teacher, "mine")
+    assert key in {i["key"] for i in api.get("/api/v1/diagnostics/items", headers=mine).get_json()}
+    with zipfile.ZipFile(io.BytesIO(api.get("/api/v1/diagnostics/qti", headers=mine).data)) as zf:
+        assert f"items/{key}.xml" in zf.namelist()
+    theirs = service.create_class(session, colleague, "8G")
+    with pytest.raises(InvalidInput, match=f"Unknown item\\(s\\): {key}"):
+        service.create_assignment(session, colleague, theirs.id, title="Not mine", item_keys=[key],
+                                  opens_at=utcnow(), closes_at=utcnow() + timedelta(days=1))
+    # nor can an administrator's import take the teacher's key over
+    from tests.unit.test_diagnostics_qti import FOREIGN_CHOICE as xml
+
+    clash = service.preview_qti(session, people["admin"], xml.replace('identifier="q1"', f'identifier="{key}"')
+                                .encode(), "x.xml", topic="fractions")
+    assert clash.entries[0].status == "refused" and "belongs to another bank" in clash.entries[0].reason
 
 
 def app_client_for(client, people):

@@ -298,3 +298,38 @@ def test_a_real_worker_builds_the_archive(app, stack, session, people, lessons, 
     assert zf.read(f"videos/Fractions-lesson-1-{lessons['one'].public_id}/original.mp4") == MEDIA_ONE
     kinds = [n.kind for n in session.query(Notification).filter_by(user_id=people["teacher"].id)]
     assert "export_ready" in kinds
+
+
+def test_the_archive_holds_the_teachers_own_items_as_a_qti_package_with_their_images(app, session, people):
+    """Items a teacher imported into their own bank leave with them, images included, as QTI any tool reads."""
+    import hashlib
+
+    from app.diagnostics import bankfile, qti
+    from app.diagnostics import service as diagnostics
+
+    diagnostics.import_bank(session, None, bankfile.load_bank())
+    teacher = people["teacher"]
+    image = builders.png(5, 5, (250, 120, 0))
+    with app.app_context():
+        result = diagnostics.import_qti(session, teacher, builders.qti_package_with_image(image=image), "g.zip",
+                                        topic="linear_graphs")
+        session.commit()  # before the context's end removes the session
+    assert result.report.items_added == 1
+    from app.diagnostics.models import Item
+
+    assert session.query(Item).filter(Item.owner_id == teacher.id).count() == 1
+    zf = _archive(app, _build(app, session, teacher))
+    assert "diagnostics/my-items-qti3.zip" in zf.read("README.txt").decode()
+    assert "diagnostics/my-items-qti3.zip" in zf.namelist(), zf.namelist()
+    inner = zipfile.ZipFile(io.BytesIO(zf.read("diagnostics/my-items-qti3.zip")))
+    assert inner.read(f"items/media/{hashlib.sha256(image).hexdigest()}.png") == image
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+        tmp.write(zf.read("diagnostics/my-items-qti3.zip"))
+        tmp.flush()
+        [entry] = qti.read_package(tmp.name)
+    assert entry.item.key == f"u{teacher.id}-slope-graph" and entry.media
+    # a colleague's archive has none of it
+    other = _archive(app, _build(app, session, people["colleague"]))
+    assert "diagnostics/my-items-qti3.zip" not in other.namelist()
