@@ -645,6 +645,62 @@ def test_a_teachers_own_bank_is_theirs_alone(app, client, session, people, bank)
     assert clash.entries[0].status == "refused" and "belongs to another bank" in clash.entries[0].reason
 
 
+ITEM_ROLES = ["teacher", "colleague", "coach", "facilitator", "other_teacher", "leader", "admin", "anonymous"]
+
+
+@pytest.mark.parametrize("role", ITEM_ROLES)
+def test_the_item_matrix_a_teachers_own_item_and_its_image(app, session, people, bank, role):
+    """Every role against a teacher's own item that shows an image, and against a shared one: the bank page, the
+    item's QTI through the API, the package, assigning it, and the image link. Only its owner reads it; a shared
+    item is read by everyone signed in; an image is reached only through the signed link a page gave."""
+    import hashlib
+
+    from tests import builders
+
+    image = builders.png(3, 3, (9, 9, 9))
+    with app.app_context():
+        service.import_qti(session, people["teacher"], builders.qti_package_with_image(image=image), "g.zip",
+                           topic="linear_graphs")
+        session.commit()
+    own, shared = f"u{people['teacher'].id}-slope-graph", "neg-compare"
+    client = app.test_client()
+    headers = {} if role == "anonymous" else bearer(session, people[role], f"matrix-{role}")
+    if role != "anonymous":
+        client = signed_in(app, people[role].email, people["password"])
+    page = client.get("/diagnostics/bank")
+    if role == "anonymous":
+        assert page.status_code == 302 and "/login" in page.location
+    else:
+        text = page.get_data(as_text=True)
+        assert (f'id="i-{own}"' in text) == (role == "teacher") and f'id="i-{shared}"' in text
+        assert ('<img src="' in text) == (role == "teacher")  # the only image is the teacher's own item's
+    api = app.test_client()
+    for key, readers in ((own, {"teacher"}), (shared, set(ITEM_ROLES) - {"anonymous"})):
+        got = api.get(f"/api/v1/diagnostics/items/{key}/qti", headers=headers)
+        expected = 200 if role in readers else 401 if role == "anonymous" else 422
+        assert got.status_code == expected, (key, got.status_code)
+    package = api.get("/api/v1/diagnostics/qti", headers=headers)
+    if role == "anonymous":
+        assert package.status_code == 401
+    else:
+        with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
+            assert (f"items/{own}.xml" in zf.namelist()) == (role == "teacher")
+            assert (f"items/media/{hashlib.sha256(image).hexdigest()}.png" in zf.namelist()) == (role == "teacher")
+        group = service.create_class(session, people[role], f"matrix {role}")
+        if role == "teacher":
+            assert service.create_assignment(session, people[role], group.id, title="x", item_keys=[own],
+                                             opens_at=utcnow(), closes_at=utcnow() + timedelta(days=1))
+        else:
+            with pytest.raises(InvalidInput, match="Unknown item"):
+                service.create_assignment(session, people[role], group.id, title="x", item_keys=[own],
+                                          opens_at=utcnow(), closes_at=utcnow() + timedelta(days=1))
+        session.rollback()
+    # nothing serves the image at an address made from its name
+    ref = f"{hashlib.sha256(image).hexdigest()}.png"
+    for guess in (f"/media/item-media/{ref}", f"/media/{ref}", f"/item-media/{ref}"):
+        assert api.get(guess, headers=headers).status_code in (403, 404)
+
+
 def app_client_for(client, people):
     other = signed_in(client.application, "teacher@a.example", people["password"])
     return other
