@@ -27,7 +27,9 @@ XML element, so the file stays a plain QTI item that other tools load and keep:
   ClassLab (a choice item without such distractors keeps the match_correct template). Reading, a
   foreign item's branches give its choices their misconceptions; a `data-misconception` that
   disagrees with the processing is refused;
-* `data-cl-topic` and `data-cl-languages` (the languages of the item's bank, "en he ar") on `qti-item-body`;
+* `data-cl-topic` and `data-cl-languages` (the languages of the item's bank, "en he ar") on
+  `qti-assessment-item`, which takes attributes of other namespaces and data-* (the schema's `qti-item-body`
+  does not; items exported before had them there, and they are still read there);
   the Markdown source of the stem, choices and rubric lines in `data-cl-source` next to their rendered
   XHTML + MathML.
 
@@ -44,8 +46,8 @@ An item from another tool has none of these: its stem and choices are turned bac
 know), and its topic is "" for the importer to set. Items exported before the bank had languages kept the
 Hebrew and Arabic stem in `data-cl-source-he` / `data-cl-source-ar`; those are still read.
 
-No copy of the official QTI 3.0 XSD is installed in the project's environment, so output is
-checked against the structure the specification describes (see the tests), not validated by XSD.
+Every exported item and manifest is validated against 1EdTech's QTI 3.0 XSDs, vendored in tests/data/qti3-xsd
+(tests/unit/test_qti_xsd.py), and played in Citolab's QTI player (tests/browser/test_qti_player.py).
 """
 
 from __future__ import annotations
@@ -358,7 +360,9 @@ def _item_element(item: Item) -> ET.Element:
         _sub(root, "qti-outcome-declaration", {"identifier": FEEDBACK, "cardinality": "multiple" if several else
                                                "single", "base-type": "identifier"})
 
-    body = _sub(root, "qti-item-body", {"data-cl-topic": item.topic, "data-cl-languages": " ".join(item.languages)})
+    root.set("data-cl-topic", item.topic)
+    root.set("data-cl-languages", " ".join(item.languages))
+    body = _sub(root, "qti-item-body")
     if item.stimulus:
         # in the item itself, so that every tool shows it (a package could share one stimulus file; a single item
         # could not)
@@ -918,7 +922,7 @@ def _element_to_item(root: ET.Element) -> Item:
     languages = (lang,)
     base = {
         "key": identifier,
-        "topic": body.get("data-cl-topic", ""),
+        "topic": root.get("data-cl-topic", body.get("data-cl-topic", "")),
         "type": kind,
         "stem": stem,
         "languages": languages,
@@ -958,7 +962,7 @@ def _element_to_item(root: ET.Element) -> Item:
         else:
             model = _texts(ET.Element("x", {"data-cl-source": correct}), False, lang) if correct else None
         item = Item(**base, model_answer=model or None, rubric=_rubric(body, lang))
-    return _with_languages(item, body.get("data-cl-languages"))
+    return _with_languages(item, root.get("data-cl-languages", body.get("data-cl-languages")))
 
 
 def _text_maps(item: Item) -> list[tuple[str, Texts]]:
@@ -985,7 +989,8 @@ def _with_languages(item: Item, declared: str | None) -> Item:
         return dataclasses.replace(item, languages=languages or item.languages)
     codes = declared.split()
     if not codes or any(code not in LANGUAGES for code in codes):
-        raise QtiError(f"qti-item-body: data-cl-languages {declared!r} must list languages from {', '.join(LANGUAGES)}")
+        raise QtiError(f"qti-assessment-item: data-cl-languages {declared!r} must list languages from "
+                       f"{', '.join(LANGUAGES)}")
     languages = tuple(code for code in LANGUAGES if code in codes)
     for where, text in texts:
         missing = [code for code in languages if code not in text]

@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 import schemathesis
 
-# imported now, while no other thread runs: a lazy import under a live server's threads parses with `ast`, which
-# CPython 3.11.7 can fail spuriously (gh-106905)
+# imported now, while no other thread runs: a lazy import under a live server's threads parses with `ast` (pytest
+# rewrites a plugin's modules as they are imported), which CPython 3.11.7 can fail spuriously (gh-106905). Every
+# module of schemathesis, not only the schema's: coverage cases and reporting import theirs lazily too.
 import schemathesis.specs.openapi.schemas  # noqa: F401
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -57,6 +58,9 @@ from app.plans import service as plans
 from app.sharing import service as sharing
 from app.video.models import VideoStatus
 from tests import builders
+from tests.eager import import_all
+
+import_all("schemathesis")  # see the import of schemathesis.specs.openapi.schemas above
 
 pytestmark = pytest.mark.timeout(900)
 

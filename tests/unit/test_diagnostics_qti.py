@@ -108,8 +108,9 @@ def _assert_common(root: ET.Element, item: Item, base_type: str) -> ET.Element:
     assert score.get("cardinality") == "single" and score.get("base-type") == "float"
     assert score.findtext(f"{Q}qti-default-value/{Q}qti-value") == "0"
     body = root.find(f"{Q}qti-item-body")
-    assert body is not None and body.get("data-cl-topic") == item.topic
-    assert body.get("data-cl-languages") == " ".join(item.languages)
+    # on the item itself: the schema's qti-item-body takes no data-* attributes
+    assert body is not None and root.get("data-cl-topic") == item.topic and body.get("data-cl-topic") is None
+    assert root.get("data-cl-languages") == " ".join(item.languages)
     assert root.find(f"{Q}qti-response-processing") is not None
     # order required by the schema: declarations, then the body, then response processing
     order = [child.tag.split("}")[1] for child in root]
@@ -248,7 +249,7 @@ def test_every_language_travels_in_the_item_marked_with_xml_lang(trilingual) -> 
     root = _root(item)
     assert root.get(LANG) == "en"
     body = root.find(f"{Q}qti-item-body")
-    assert body.get("data-cl-languages") == "en he ar"
+    assert root.get("data-cl-languages") == "en he ar"
     wrappers = body.findall(f"{Q}div[@class='cl-stem']/{Q}div")
     assert [(w.get(LANG), w.get("dir"), w.get("class")) for w in wrappers] == [
         ("en", None, "cl-lang"),
@@ -289,7 +290,7 @@ def test_an_item_that_declares_a_language_it_lacks_is_refused(trilingual) -> Non
     assert without_ar != xml
     with pytest.raises(QtiError, match=r"^qti-simple-choice 'C' has no text in ar \(the item is in en he ar\)$"):
         qti_to_item(without_ar)
-    with pytest.raises(QtiError, match="^qti-item-body: data-cl-languages 'en fr' must list languages from en"):
+    with pytest.raises(QtiError, match="^qti-assessment-item: data-cl-languages 'en fr' must list languages from en"):
         qti_to_item(xml.replace('data-cl-languages="en he ar"', 'data-cl-languages="en fr"'))
 
 
