@@ -553,16 +553,31 @@ def _tolerance(equal: ET.Element) -> float:
     return values[0]
 
 
+def _branches(root: ET.Element):
+    """(branch, its condition) for every qti-response-if / qti-response-else-if of the response processing."""
+    processing = root.find(_q("qti-response-processing"))
+    if processing is None:
+        return
+    for branch in processing.iter():
+        if branch.tag in (_q("qti-response-if"), _q("qti-response-else-if")) and len(branch):
+            yield branch, branch[0]
+
+
+def _misconception_set(branch: ET.Element) -> str | None:
+    """The misconception key a branch sets MISCONCEPTION to, or None when it sets none."""
+    setter = next((s for s in branch.iter(_q("qti-set-outcome-value")) if s.get("identifier") == MISCONCEPTION), None)
+    if setter is None:
+        return None
+    key = (setter.findtext(_q("qti-base-value")) or "").strip()
+    if not key:
+        raise QtiError("qti-set-outcome-value MISCONCEPTION: empty qti-base-value")
+    return key
+
+
 def _numeric_rules(root: ET.Element) -> tuple[float, list[WrongAnswer]]:
     """The tolerance and the wrong answer -> misconception branches of ClassLab's numeric processing."""
-    processing = root.find(_q("qti-response-processing"))
     tolerance, wrong = 0.0, []
-    if processing is None:
-        return tolerance, wrong
-    for branch in processing.iter():
-        if branch.tag not in (_q("qti-response-if"), _q("qti-response-else-if")) or not len(branch):
-            continue
-        condition = branch[0]
+    for branch, condition in _branches(root):
         if condition.tag != _q("qti-equal"):
             continue
         operands = list(condition)
@@ -570,14 +585,9 @@ def _numeric_rules(root: ET.Element) -> tuple[float, list[WrongAnswer]]:
             tolerance = _tolerance(condition)
             continue
         value = next((o for o in operands if o.tag == _q("qti-base-value")), None)
-        setter = next(
-            (s for s in branch.iter(_q("qti-set-outcome-value")) if s.get("identifier") == MISCONCEPTION), None
-        )
-        if value is None or setter is None:
+        key = _misconception_set(branch)
+        if value is None or key is None:
             continue
-        key = (setter.findtext(_q("qti-base-value")) or "").strip()
-        if not key:
-            raise QtiError("qti-set-outcome-value MISCONCEPTION: empty qti-base-value")
         wrong.append(WrongAnswer(value=_float(value.text, "qti-base-value"), misconception=key))
     return tolerance, wrong
 
@@ -586,28 +596,17 @@ def _choice_rules(root: ET.Element, response_id: str) -> dict[str, str]:
     """Choice identifier -> the misconception the response processing sets when that choice is the response
     (branches `qti-match` of RESPONSE with an identifier that set MISCONCEPTION), as ClassLab and other tools
     write them."""
-    processing = root.find(_q("qti-response-processing"))
     found: dict[str, str] = {}
-    if processing is None:
-        return found
-    for branch in processing.iter():
-        if branch.tag not in (_q("qti-response-if"), _q("qti-response-else-if")) or not len(branch):
-            continue
-        condition = branch[0]
+    for branch, condition in _branches(root):
         if condition.tag not in (_q("qti-match"), _q("qti-member")):
             continue
         operands = list(condition)
         if not any(o.tag == _q("qti-variable") and o.get("identifier") == response_id for o in operands):
             continue
         value = next((o for o in operands if o.tag == _q("qti-base-value")), None)
-        setter = next(
-            (s for s in branch.iter(_q("qti-set-outcome-value")) if s.get("identifier") == MISCONCEPTION), None
-        )
-        if value is None or setter is None:
+        key = _misconception_set(branch)
+        if value is None or key is None:
             continue
-        key = (setter.findtext(_q("qti-base-value")) or "").strip()
-        if not key:
-            raise QtiError("qti-set-outcome-value MISCONCEPTION: empty qti-base-value")
         found[(value.text or "").strip()] = key
     return found
 
@@ -646,6 +645,20 @@ def _texts(el: ET.Element, inline: bool, lang: str) -> dict[str, str]:
     return dict.fromkeys(LANGUAGES, text) if is_language_neutral(text) else {lang: text}
 
 
+def _choice_misconception(element: str, el: ET.Element, key: str, correct: set[str],
+                          rules: dict[str, str] | None) -> str | None:
+    """A choice's misconception: its data-misconception or the response processing's branch (they must agree);
+    a correct response reveals none."""
+    marked, processed = el.get("data-misconception"), (rules or {}).get(key)
+    if marked and processed and marked != processed:
+        raise QtiError(f"{element} {key!r}: data-misconception says {marked!r} but the response processing sets "
+                       f"MISCONCEPTION to {processed!r}")
+    misconception = marked or processed
+    if misconception and key in correct:
+        raise QtiError(f"{element} {key!r} is a correct response and cannot reveal a misconception")
+    return misconception
+
+
 def _choices(
     interaction: ET.Element, correct: set[str], lang: str, rules: dict[str, str] | None = None
 ) -> tuple[Choice, ...]:
@@ -661,15 +674,7 @@ def _choices(
         if key in seen:
             raise QtiError(f"qti-simple-choice identifier {key!r} is used twice")
         seen.add(key)
-        marked, processed = el.get("data-misconception"), (rules or {}).get(key)
-        if marked and processed and marked != processed:
-            raise QtiError(
-                f"qti-simple-choice {key!r}: data-misconception says {marked!r} but the response processing sets "
-                f"MISCONCEPTION to {processed!r}"
-            )
-        misconception = marked or processed
-        if misconception and key in correct:
-            raise QtiError(f"qti-simple-choice {key!r} is a correct response and cannot reveal a misconception")
+        misconception = _choice_misconception("qti-simple-choice", el, key, correct, rules)
         text = _texts(el, True, lang)
         choices.append(Choice(key=key, text=text, correct=key in correct, misconception=misconception))
     stray = sorted(correct - seen)
@@ -713,13 +718,7 @@ def _inline_choices(
                 if not words:
                     raise QtiError(f"qti-inline-choice {key!r} has no text")
                 text = dict.fromkeys(LANGUAGES, words) if is_language_neutral(words) else {lang: words}
-        marked, processed = el.get("data-misconception"), (rules or {}).get(key)
-        if marked and processed and marked != processed:
-            raise QtiError(f"qti-inline-choice {key!r}: data-misconception says {marked!r} but the response "
-                           f"processing sets MISCONCEPTION to {processed!r}")
-        misconception = marked or processed
-        if misconception and key in correct:
-            raise QtiError(f"qti-inline-choice {key!r} is a correct response and cannot reveal a misconception")
+        misconception = _choice_misconception("qti-inline-choice", el, key, correct, rules)
         choices.append(Choice(key=key, text=text, correct=key in correct, misconception=misconception))
     stray = sorted(correct - {c.key for c in choices})
     if stray:
@@ -1346,6 +1345,14 @@ def _read_member(zf: zipfile.ZipFile, name: str, budget: list[int] | None = None
     return data
 
 
+def _beside(item_path: str, href: str, what: str) -> str:
+    """The package member a file's relative `href` names; outside the package is refused."""
+    name = posixpath.normpath(posixpath.join(posixpath.dirname(item_path), href))
+    if name.startswith("../"):
+        raise QtiError(f"{what}: points outside the package")
+    return name
+
+
 def _attach_media(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budget: list[int]) -> dict[str, bytes]:
     """Read every image the item shows from the package (a path relative to the item's file), check it is an
     image, and mark its element with the file's content name (`data-cl-media`: <sha256>.<ext>), which the text
@@ -1355,9 +1362,7 @@ def _attach_media(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budget:
         src = (img.get("src") or "").strip()
         if not src or "://" in src or src.startswith(("data:", "/")):
             continue  # refused with its reason below, as content from elsewhere
-        name = posixpath.normpath(posixpath.join(posixpath.dirname(item_path), src))
-        if name.startswith("../"):
-            raise QtiError(f"img {src!r}: points outside the package")
+        name = _beside(item_path, src, f"img {src!r}")
         try:
             info = zf.getinfo(name)
         except KeyError:
@@ -1392,9 +1397,7 @@ def _attach_stimuli(root: ET.Element, zf: zipfile.ZipFile, item_path: str, budge
         if not href or "://" in href or href.startswith("/"):
             raise QtiError(f"qti-assessment-stimulus-ref {ref.get('identifier')!r}: the stimulus must be a file in "
                            f"the package, not {href!r}")
-        name = posixpath.normpath(posixpath.join(posixpath.dirname(item_path), href))
-        if name.startswith("../"):
-            raise QtiError(f"qti-assessment-stimulus-ref {href!r}: points outside the package")
+        name = _beside(item_path, href, f"qti-assessment-stimulus-ref {href!r}")
         stimulus = _parse(_read_member(zf, name, budget), name)
         if stimulus.tag != _q("qti-assessment-stimulus"):
             raise QtiError(f"{name}: root element is {_split(stimulus.tag)[1]}, expected qti-assessment-stimulus")
