@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -109,3 +110,14 @@ def switch_language(page: Page, lang: str, select: str = "form.lang select[name=
     with page.expect_navigation():
         page.click("form.lang button")
     page.wait_for_function(f"() => document.documentElement !== null && document.documentElement.lang === '{lang}'")
+
+
+def shoot_widths(page: Page, folder: str, name: str) -> None:
+    """The page at 1366 and 390 px wide (full length) as <name>-<width>.png; at 390 nothing may scroll sideways."""
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(150)
+        if width == 390:
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
+        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})

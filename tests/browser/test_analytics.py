@@ -15,21 +15,12 @@ from playwright.sync_api import expect
 
 from tests import media_files
 from tests.browser.steps import create_user, ingest, log_in, poll
+from tests.browser.steps import shoot_widths as _shoot
 from tests.lessongen import make_lesson
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
-
-
-def _shoot(page, folder, name: str) -> None:
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        if width == 390:
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
-        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 @pytest.fixture(scope="module")

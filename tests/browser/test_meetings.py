@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from tests.browser.steps import PASSWORD, log_in
+from tests.browser.steps import shoot_widths as _shoot
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
@@ -76,16 +77,6 @@ def plc(live_server):
     finally:
         s.close()  # before the test: an open reader of the live server's SQLite file would hold up its writers
     return found
-
-
-def _shoot(page, folder, name: str) -> None:
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        if width == 390:
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
-        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_a_facilitator_runs_a_meeting_two_members_respond_live_and_the_record_is_a_pdf(

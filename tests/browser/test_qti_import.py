@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.browser.steps import PASSWORD, log_in
+from tests.browser.steps import shoot_widths as _shoot
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CLASSLAB_SCREENSHOTS")
@@ -44,16 +45,6 @@ def staged_bank(live_server):
         yield {"package": builders.qti_package(bank, NEW_KEY), "session": s}
     finally:
         s.close()
-
-
-def _shoot(page, folder, name: str) -> None:
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        if width == 390:
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
-        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_an_administrator_previews_a_package_and_imports_the_chosen_items(live_server, staged_bank, new_page,
