@@ -496,7 +496,6 @@ def qti_package(bank, new_key: str = "qti-neg-lift-copy") -> bytes:
     """A QTI package of four starter-bank items as another tool might send it: neg-lift under `new_key` (with a
     changed stem: a new item), frac-compare-same-numerator and neg-order as they are, and neg-compare turned into
     a match interaction (refused)."""
-    import io
     import os
     import tempfile
     import zipfile
@@ -521,6 +520,14 @@ def qti_package(bank, new_key: str = "qti-neg-lift-copy") -> bytes:
         'xml:lang="en"', 'xml:lang="he"').replace("The graph shows a line.", "בגרף מוצג ישר.").replace(
         "What is its slope?", "מהו השיפוע שלו?").encode()
     members["images/graph.png"] = png(120, 80, (31, 111, 235))
+    return zipped(members)
+
+
+def zipped(members: dict[str, bytes | str]) -> bytes:
+    """A zip file of these members (name -> content), as bytes: a package to upload."""
+    import io
+    import zipfile
+
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         for name, data in members.items():

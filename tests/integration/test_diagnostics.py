@@ -352,11 +352,7 @@ def test_qti_import_previews_each_item_and_imports_the_ticked_valid_ones(client,
     members["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(named, b"no-such-" + named)
     rubric = next(n for n, d in members.items() if b"data-score=" in d)
     members[rubric] = re.sub(rb' data-score="\d+"', b"", members[rubric])
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    package = buf.getvalue()
+    package = builders.zipped(members)
     before = {(i.key, i.version) for i in session.query(Item)}
 
     token = csrf_token(client, "/diagnostics/bank")
@@ -420,11 +416,7 @@ def test_qti_package_through_the_api_with_a_token(client, session, people, bank)
         b'identifier="neg-lift"', b'identifier="neg-lift-api"', 1).replace(b"</p>", b" (API)</p>", 1)
     members["items/neg-compare.xml"] = members["items/neg-compare.xml"].replace(b"qti-choice-interaction",
                                                                                 b"qti-match-interaction")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    body = buf.getvalue()
+    body = builders.zipped(members)
     before = {(i.key, i.version) for i in session.query(Item)}
     zip_headers = {**auth, "Content-Type": "application/zip"}
 
@@ -542,15 +534,12 @@ def test_an_items_image_is_stored_shown_through_a_signed_link_and_exported(app, 
         '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>',
         '<qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>'
         '<qti-assessment-stimulus-ref identifier="trip" href="../stimuli/trip.xml"/>')
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("imsmanifest.xml", '<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" '
-                    'identifier="m"><resources><resource identifier="trip-q" type="imsqti_item_xmlv3p0" '
-                    'href="items/trip-q.xml"/></resources></manifest>')
-        zf.writestr("items/trip-q.xml", item_xml)
-        zf.writestr("stimuli/trip.xml", STIMULUS)
-        zf.writestr("stimuli/img/temps.png", image)
-    done = client.post("/api/v1/diagnostics/qti?topic=negative_numbers", data=buf.getvalue(),
+    package = builders.zipped({
+        "imsmanifest.xml": '<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" identifier="m">'
+                           '<resources><resource identifier="trip-q" type="imsqti_item_xmlv3p0" '
+                           'href="items/trip-q.xml"/></resources></manifest>',
+        "items/trip-q.xml": item_xml, "stimuli/trip.xml": STIMULUS, "stimuli/img/temps.png": image})
+    done = client.post("/api/v1/diagnostics/qti?topic=negative_numbers", data=package,
                        headers={**auth, "Content-Type": "application/zip"})
     assert done.get_json()["imported"]["added"] == 1, done.get_json()
     later = service.create_assignment(session, people["teacher"], group.id, title="Trip", item_keys=["trip-q"],
