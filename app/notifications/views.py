@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app import db
 from app.accounts.forms import ActionForm
@@ -20,9 +21,16 @@ def text_of(note) -> str:
 
 @bp.app_context_processor
 def unread_badge():
+    """The count, and the nav's badge made of it (a page kept whole, app.http.kept_page, puts the badge of the
+    moment in its place)."""
     if not current_user.is_authenticated:
-        return {"unread_notifications": 0}
-    return {"unread_notifications": service.unread_count(db.session(), current_user)}
+        return {"unread_notifications": 0, "unread_badge": Markup("")}
+    if "unread_badge" not in g:  # read once per request, however many times a page's context is made
+        count = service.unread_count(db.session(), current_user)
+        badge = Markup(' <span class="badge">{}<span class="visually-hidden"> {}</span></span>').format(
+            count, gettext("unread")) if count else Markup("")
+        g.unread_badge = {"unread_notifications": count, "unread_badge": badge}
+    return g.unread_badge
 
 
 @bp.get("/")

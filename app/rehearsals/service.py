@@ -557,7 +557,10 @@ def set_next_lesson(session: Session, actor: User, public_id: str, video_public_
 
 
 def rehearsals_for_lesson(session: Session, actor: User, video: Video) -> list[Attempt]:
-    """The attempts that named this lesson as where the move would be tried, that the actor may see."""
+    """The attempts that named this lesson as where the move would be tried, that the actor may see (asked only
+    of a lesson that any attempt names: most have none, and the watch page asks on every view)."""
+    if session.scalar(select(Attempt.id).where(Attempt.next_lesson_id == video.id).limit(1)) is None:
+        return []
     query = authz.visible(actor, select(Attempt)).where(Attempt.next_lesson_id == video.id)
     return list(session.scalars(query.options(selectinload(Attempt.scenario)).order_by(Attempt.created_at)))
 

@@ -23,7 +23,7 @@ from app.feedback import service as feedback
 from app.feedback import shown
 from app.feedback.models import ObservationFramework
 from app.feedback.schemas import WatchPageIn
-from app.http import answer_cache, send
+from app.http import answer_cache, hole, kept_page, row_state, send, state
 from app.inputs import digits, read_form
 from app.rehearsals import service as rehearsals
 from app.sharing import service as sharing
@@ -96,15 +96,15 @@ WATCH_PAGE = 20
 @bp.get("/<public_id>")
 @login_required
 def watch(public_id: str):
+    """The lesson's page. Everything it shows is read on every view, through the same checks as ever; a ready
+    lesson's page is then rendered once per all of that (app.http.kept_page) and kept, with this view's CSRF
+    token and signed media links put in its holes."""
     s = db.session()
     video = service.get_video(s, current_user, public_id, transcript=True)
     cache = answer_cache()
     store, seconds = _store(), _seconds()
     me = current_user.id
-    urls = {a.kind: asset_url(store, a, seconds, audience=me) for a in video.assets if a.kind != "storyboard_vtt"}
-    sources = {k: urls[k] for k in ("web", "low") if k in urls}
-    if not video.has_video and video.status == VideoStatus.ready and "original" in urls:
-        sources = {"audio": urls["original"]}
+    playable = {a.kind: a for a in video.assets if a.kind != "storyboard_vtt"}
     try:
         start = float(request.args.get("t", "0"))
     except ValueError:
@@ -123,30 +123,72 @@ def watch(public_id: str):
     pages = max(1, math.ceil(len(lesson_feedback.threads) / WATCH_PAGE))
     rehearsal = _rehearsal_panel(s, video, lang)
     analysis = analytics.readable(s, current_user, video)
-    return render_template(
-        "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
-        rehearsal=rehearsal, rehearsed=rehearsals.rehearsals_for_lesson(s, current_user, video)
-        if video.purpose == "lesson" else [],
-        comment_threads=_comment_threads(cache, video, lesson_feedback, page, can_comment, element_titles, lang),
-        any_feedback=bool(lesson_feedback.threads),
-        comments_page=page, comments_pages=pages, comments_limit=WATCH_PAGE,
-        markers=_markers(cache, video, lesson_feedback) if "storyboard" in urls else "",
-        frameworks=frameworks, element_titles=element_titles,
-        clips=clips.clips_of(s, current_user, video),
-        can_comment=can_comment,
-        transcript_lines=_transcript_lines(cache, s, video, can_comment, lang, analysis), action_form=ActionForm(),
-        analysis=analysis, analysis_band=analytics_shown.band(analysis, analytics.turns_shown(s, analysis, text=False))
-        if analysis is not None and analysis.measured_at else None,
-        analysis_card=analytics_shown.card(analysis) if analysis is not None and analysis.measured_at else None,
-        languages=LESSON_LANGUAGE_LABELS, missing_model=(video.transcript.settings or {}).get("missing_model")
-        if video.transcript is not None else None,
-        downloads={a.kind: asset_url(store, a, _download_seconds(), download=True, audience=me) for a in video.assets
-                   if a.kind in ("original", "web")} if authz.may(current_user, "download", video) else {},
-        shares=sharing.shares_of(s, video) if owner and rehearsal is None else None,
-        share_action=url_for("sharing.share", public_id=public_id),
-        communities=list_communities(s, current_user) if owner else [],
-        tag_summary=_lesson_tags(cache, s, video, lesson_feedback, lang), tag_options=tag_options,
-    )
+    rehearsed = rehearsals.rehearsals_for_lesson(s, current_user, video) if video.purpose == "lesson" else []
+    lesson_clips = clips.clips_of(s, current_user, video)
+    shares = sharing.shares_of(s, video) if owner and rehearsal is None else None
+    communities = list_communities(s, current_user) if owner else []
+    to_download = {a.kind: a for a in video.assets if a.kind in ("original", "web")} \
+        if authz.may(current_user, "download", video) else {}
+
+    def url(kind: str) -> str:
+        return asset_url(store, playable[kind], seconds, audience=me)
+
+    def download_url(kind: str) -> str:
+        return asset_url(store, to_download[kind], _download_seconds(), download=True, audience=me)
+
+    def render(urls=None, downloads=None, csrf_field=None, **layout) -> str:
+        urls = {k: url(k) for k in playable} if urls is None else urls
+        downloads = {k: download_url(k) for k in to_download} if downloads is None else downloads
+        sources = {k: urls[k] for k in ("web", "low") if k in urls}
+        if not video.has_video and video.status == VideoStatus.ready and "original" in urls:
+            sources = {"audio": urls["original"]}
+        return render_template(
+            "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
+            rehearsal=rehearsal, rehearsed=rehearsed,
+            comment_threads=_comment_threads(cache, video, lesson_feedback, page, can_comment, element_titles, lang,
+                                             csrf_field),
+            any_feedback=bool(lesson_feedback.threads),
+            comments_page=page, comments_pages=pages, comments_limit=WATCH_PAGE,
+            markers=_markers(cache, video, lesson_feedback) if "storyboard" in urls else "",
+            frameworks=frameworks, element_titles=element_titles,
+            clips=lesson_clips,
+            can_comment=can_comment,
+            transcript_lines=_transcript_lines(cache, s, video, can_comment, lang, analysis),
+            action_form=ActionForm(),
+            analysis=analysis,
+            analysis_band=analytics_shown.band(analysis, analytics.turns_shown(s, analysis, text=False))
+            if analysis is not None and analysis.measured_at else None,
+            analysis_card=analytics_shown.card(analysis) if analysis is not None and analysis.measured_at else None,
+            languages=LESSON_LANGUAGE_LABELS, missing_model=(video.transcript.settings or {}).get("missing_model")
+            if video.transcript is not None else None,
+            downloads=downloads, shares=shares, share_action=url_for("sharing.share", public_id=public_id),
+            communities=communities, tag_summary=_lesson_tags(cache, s, video, lesson_feedback, lang),
+            tag_options=tag_options, **({"csrf_field": csrf_field} if csrf_field is not None else {}), **layout,
+        )
+
+    if rehearsal is not None or video.status != VideoStatus.ready:
+        return render()  # a rehearsal's panel, or a lesson still being processed (its progress moves)
+    key = ("watch page", video.public_id, video.id, state(
+        row_state(video), row_state(video.transcript), sorted(playable), sorted(to_download), row_state(current_user),
+        lang, request.full_path, owner, can_comment, lesson_feedback.version, _frameworks_seen(s),
+        row_state(analysis), [(row_state(a), row_state(a.scenario), row_state(a.owner)) for a in rehearsed],
+        [row_state(c) for c in lesson_clips],
+        [(row_state(sh), row_state(sh.user), row_state(sh.community)) for sh in shares or ()],
+        [row_state(c) for c in communities]))
+
+    def holes(needed: set[str]) -> dict[str, str]:  # only the links the page shows are signed
+        from flask_wtf.csrf import generate_csrf
+
+        return {"csrf_token": generate_csrf(), **{f"url_{k}": url(k) for k in playable if f"url_{k}" in needed},
+                **{f"download_{k}": download_url(k) for k in to_download if f"download_{k}" in needed}}
+
+    def render_kept(csrf_field, **layout) -> str:
+        return render(urls={k: hole(f"url_{k}") for k in playable},
+                      downloads={k: hole(f"download_{k}") for k in to_download},
+                      csrf_field=csrf_field, csrf_token=lambda: hole("csrf_token"), **layout)
+
+    return kept_page(key, render_kept, holes, [*(f"url_{k}" for k in playable),
+                                               *(f"download_{k}" for k in to_download), "csrf_token"], render)
 
 
 def _rehearsal_panel(s, video, lang: str) -> dict | None:
@@ -202,7 +244,7 @@ _CSRF_FIELD = "<!--csrf field-->"  # nothing a comment can hold: its text is esc
 
 
 def _comment_threads(cache, video, lesson_feedback, page: int, can_comment: bool, element_titles: dict,
-                     lang: str) -> Markup:  # element_titles: made from _frameworks_seen and lang
+                     lang: str, csrf_field: Markup | None = None) -> Markup:
     """One page of threads as the page shows them to this reader (their own comments carry edit and delete
     forms, everyone's a reply form if they may comment), rendered once per feedback version, page, reader,
     language and time zone; the request's CSRF field is put in each form as it goes out."""
@@ -219,7 +261,8 @@ def _comment_threads(cache, video, lesson_feedback, page: int, can_comment: bool
 
     html = cache.get_or_make(("comments html", video.public_id, video.id, lesson_feedback.version, page, WATCH_PAGE,
                               me, can_comment, lang, current_user.timezone, _frameworks_seen(db.session())), render)
-    field = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
+    field = csrf_field if csrf_field is not None else Markup(
+        '<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
     return Markup(html.replace(_CSRF_FIELD, field))
 
 

@@ -255,3 +255,90 @@ def test_a_reader_who_lost_access_gets_nothing_that_was_kept(app, session, peopl
         if tags[path]:
             assert colleague.get(path, headers={"If-None-Match": tags[path]}).status_code == 404, path
     assert owner.get(comments_url(lesson)).status_code == 200
+
+
+# ----------------------------------------------------------------------------------------- the page kept whole
+
+
+def _watch_renders(app):
+    """How many times the watch page's template is rendered (a page served from what was kept is not)."""
+    from flask import template_rendered
+
+    seen = []
+
+    def count(_sender, template, context, **_extra):
+        if template.name == "video/watch.html":
+            seen.append(1)
+
+    template_rendered.connect(count, app, weak=False)
+    return seen
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def test_the_watch_page_is_kept_whole_with_each_views_token_and_links(app, session, people, lesson):
+    """Two sessions of the same person (a laptop and a phone): the second view of each is served from what was
+    kept, yet each page carries its own session's CSRF token and freshly signed links, and its forms work."""
+    builders.with_original(app, session, lesson, b"not really a video")
+    threads(session, people, lesson, 2)
+    renders = _watch_renders(app)
+    laptop = signed_in(app, "teacher@a.example", people["password"])
+    phone = signed_in(app, "teacher@a.example", people["password"])
+    page = f"/videos/{lesson.public_id}"
+    first = laptop.get(page).get_data(as_text=True)
+    again = laptop.get(page).get_data(as_text=True)
+    on_phone = phone.get(page).get_data(as_text=True)
+    assert len(renders) == 1, "the second view and the other session's are served from what was kept"
+    for html in (first, again, on_phone):
+        assert "\ue000" not in html and "thread 1" in html and "Download the original" in html
+        assert html.count(_token(html)) >= 6  # the layout's forms, the comment form, each thread's, data-csrf
+    assert _token(on_phone) != _token(first)
+    assert re.sub(r'value="[^"]+"|data-csrf="[^"]+"|href="/media/[^"]+"|src="/media/[^"]+"', "", again) == \
+        re.sub(r'value="[^"]+"|data-csrf="[^"]+"|href="/media/[^"]+"|src="/media/[^"]+"', "", first)
+    download = re.search(r'<a href="([^"]+)">Download the original', on_phone).group(1).replace("&amp;", "&")
+    assert phone.get(download).get_data() == b"not really a video"
+    # Each session's kept page posts with that session's token.
+    resp = phone.post(f"{page}/comments", data={"body": "from the phone", "start": "0:03",
+                                                "csrf_token": _token(on_phone)})
+    assert resp.status_code == 302
+    assert "from the phone" in laptop.get(page).get_data(as_text=True)
+    assert laptop.post(f"{page}/comments", data={"body": "stale", "start": "0:01", "csrf_token": _token(on_phone)}
+                       ).status_code == 400
+
+
+def test_whatever_the_watch_page_shows_changes_it_at_the_next_view(app, session, people, lesson):
+    """Each change to something the page shows, made by anyone, is on the owner's next view of a kept page."""
+    from app.notifications.service import notify
+
+    owner = signed_in(app, "teacher@a.example", people["password"])
+    page = f"/videos/{lesson.public_id}"
+
+    def view() -> str:
+        owner.get(page)  # the first view after the change may render; the next is the kept one
+        return owner.get(page).get_data(as_text=True)
+
+    assert "No clips yet." in view() and 'class="badge"' not in view()
+    builders.clip(session, people["colleague"], lesson, "The number line moment", 10, 40)
+    assert "The number line moment" in view()
+    people["colleague"].display_name = "Dana Cohen-Haddad"
+    session.commit()
+    assert "Dana Cohen-Haddad" in view()  # the share list names her
+    builders.community(session, people["facilitator"], "Fractions PLC", ("teacher@a.example",))
+    assert "Fractions PLC" in view()  # a community the lesson can be shared with
+    sharing.set_consent(session, people["teacher"], lesson.public_id, "partial", "two students opted out")
+    session.commit()
+    assert "two students opted out" in view() and 'id="share-blocked"' in view()
+    badge = re.compile(r'<span class="badge">(\d+)<span class="visually-hidden"> unread</span></span>')
+    before = int(badge.search(view()).group(1))  # being added to the community told her so
+    notify(session, people["teacher"], "comment", {"author": "Dana", "video_title": "Fractions"}, page)
+    session.commit()
+    assert int(badge.search(view()).group(1)) == before + 1
+    # A message after a form is shown once, and the page after it is kept again.
+    owner.post(f"{page}/consent", data={"status": "full", "note": "", "csrf_token": _token(view())})
+    shown_once = owner.get(page).get_data(as_text=True)
+    assert "Consent saved." in shown_once and "Consent saved." not in view()
+    # Another language is another page.
+    owner.post("/language", data={"locale": "he", "next": page, "csrf_token": _token(view())})
+    assert 'dir="rtl"' in view() and "הסכמה ושיתוף" in view()
