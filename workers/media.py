@@ -735,7 +735,7 @@ def _video_job(r: Rendition, info: ProbeResult) -> _Job:
         else:
             # ffmpeg turns the picture upright before filters run (autorotate), so the scale works on displayed size.
             height = _even(min(displayed_height, r.height or displayed_height))
-            video = video.filter("scale", -2, height)
+            video = video.filter("scale", -2, height, **({"flags": r.scale_flags} if r.scale_flags else {}))
             options |= {"c:v": r.video_codec, "preset": r.preset, "crf": r.crf, "pix_fmt": "yuv420p"}
             if r.tune:
                 options["tune"] = r.tune

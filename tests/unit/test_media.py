@@ -305,6 +305,7 @@ def test_video_commands_follow_their_row_of_the_table(tmp_path, clip, probed):
         audio = (pairs["-c:a"], pairs["-b:a"], pairs["-ar"])
         assert audio == (row.audio_codec, row.audio_bitrate, str(row.sample_rate))
         assert pairs["-f"] == row.container and f"scale=-2:{min(row.height, 360)}" in pairs["-filter_complex"]
+        assert (f"flags={row.scale_flags}" in pairs["-filter_complex"]) == bool(row.scale_flags)
     # H.264 that a browser plays is copied into the web rendition, never into the small one.
     remux = media.command(clip("h264"), tmp_path / "out.mp4", probed("h264"), renditions.by_name("web"))
     assert dict(zip(remux, remux[1:], strict=False))["-c:v"] == "copy" and "-filter_complex" not in remux
