@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from flask import Response, current_app, request, session
@@ -117,21 +117,22 @@ def state(*parts) -> str:
 
 
 def kept_page(key: Hashable, render: Callable[..., str], values: Callable[[set[str]], Mapping[str, str]],
-              holes: Iterable[str], render_now: Callable[[], str]) -> str:
+              render_now: Callable[[], str]) -> str:
     """The page kept under `key` (which must name everything it shows; see `state`) with this request's values
-    in its holes, or rendered by `render(**layout holes)` and kept. `values(names)` gives the page's own holes
-    (`holes`) of those names it holds; the layout's come from the context processors, run as a render would.
-    A request carrying a flashed message gets `render_now()`, never kept: the message is shown once."""
+    in its holes, or rendered by `render(**layout holes)` and kept. `values(names)` gives this request's values
+    for the page's own holes among `names`; the layout's come from the context processors, run as a render
+    would. A request carrying a flashed message gets `render_now()`, never kept: the message is shown once."""
     if session.get("_flashes"):
         return render_now()
     cache = answer_cache()
-    page = cache.get(key)
+    page = kept = cache.get(key)
     if page is None:
-        html = render(**{name: hole(name) for name in LAYOUT_HOLES})
-        page = KeptPage.of(html)
-        if set(page.holes) - set(LAYOUT_HOLES) - set(holes):  # a hole nobody fills: never keep such a page
-            raise RuntimeError(f"unknown holes in a kept page: {sorted(set(page.holes))}")
-        cache.put(key, page, len(page))
+        page = KeptPage.of(render(**{name: hole(name) for name in LAYOUT_HOLES}))
     context: dict = {}
     current_app.update_template_context(context)
-    return page.fill({**{name: context[name] for name in LAYOUT_HOLES}, **values(set(page.holes))})
+    filled = {**{name: context[name] for name in LAYOUT_HOLES}, **values(set(page.holes))}
+    if kept is None:
+        if set(page.holes) - set(filled):  # a hole nobody fills: never keep such a page
+            raise RuntimeError(f"unknown holes in a kept page: {sorted(set(page.holes) - set(filled))}")
+        cache.put(key, page, len(page))
+    return page.fill(filled)

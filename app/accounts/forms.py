@@ -1,5 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
@@ -20,6 +22,12 @@ ORG_KIND_LABELS = {
     OrgKind.network: _l("School network"),
     OrgKind.school: _l("School"),
 }
+
+
+def csrf_input() -> Markup:
+    """The hidden CSRF field of this request's session, for a form with no fields of its own (the layout's, a
+    delete button's, each form of a kept fragment)."""
+    return Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
 
 
 class LoginForm(FlaskForm):

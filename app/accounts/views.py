@@ -24,6 +24,7 @@ from app.accounts.forms import (
     ResetPasswordForm,
     TokenForm,
     UserForm,
+    csrf_input,
 )
 from app.accounts.models import Role
 from app.errors import ClassLabError, Forbidden, NotAuthenticated, form_errors_to, msg, render
@@ -47,12 +48,8 @@ def forms_for_layout():
     """What every page's layout needs. Its two forms (language, log out) carry nothing but the CSRF field, written
     once per request: building two WTForms forms for each page cost more than the rest of the layout; any page's
     own form without fields of its own (a delete button) may use `csrf_field` too."""
-    from flask_wtf.csrf import generate_csrf
-    from markupsafe import Markup
-
-    field = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">')
     return {
-        "csrf_field": field.format(generate_csrf()),
+        "csrf_field": csrf_input(),
         "role_labels": ROLE_LABELS,
         "org_kind_labels": ORG_KIND_LABELS,
     }

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app import authz, db
-from app.accounts.forms import ActionForm
+from app.accounts.forms import ActionForm, csrf_input
 from app.analytics import service as analytics
 from app.analytics import shown as analytics_shown
 from app.errors import ClassLabError, InvalidInput, NotFound, form_errors_to, msg
@@ -136,7 +136,7 @@ def watch(public_id: str):
     def download_url(kind: str) -> str:
         return asset_url(store, to_download[kind], _download_seconds(), download=True, audience=me)
 
-    def render(urls=None, downloads=None, csrf_field=None, **layout) -> str:
+    def render(urls=None, downloads=None, **layout) -> str:  # layout: a kept page's holes for the layout's values
         urls = {k: url(k) for k in playable} if urls is None else urls
         downloads = {k: download_url(k) for k in to_download} if downloads is None else downloads
         sources = {k: urls[k] for k in ("web", "low") if k in urls}
@@ -146,7 +146,7 @@ def watch(public_id: str):
             "video/watch.html", video=video, urls=urls, sources=sources, start=start, VideoStatus=VideoStatus,
             rehearsal=rehearsal, rehearsed=rehearsed,
             comment_threads=_comment_threads(cache, video, lesson_feedback, page, can_comment, element_titles, lang,
-                                             csrf_field),
+                                             layout.get("csrf_field")),
             any_feedback=bool(lesson_feedback.threads),
             comments_page=page, comments_pages=pages, comments_limit=WATCH_PAGE,
             markers=_markers(cache, video, lesson_feedback) if "storyboard" in urls else "",
@@ -163,7 +163,7 @@ def watch(public_id: str):
             if video.transcript is not None else None,
             downloads=downloads, shares=shares, share_action=url_for("sharing.share", public_id=public_id),
             communities=communities, tag_summary=_lesson_tags(cache, s, video, lesson_feedback, lang),
-            tag_options=tag_options, **({"csrf_field": csrf_field} if csrf_field is not None else {}), **layout,
+            tag_options=tag_options, **layout,
         )
 
     if rehearsal is not None or video.status != VideoStatus.ready:
@@ -182,13 +182,12 @@ def watch(public_id: str):
         return {"csrf_token": generate_csrf(), **{f"url_{k}": url(k) for k in playable if f"url_{k}" in needed},
                 **{f"download_{k}": download_url(k) for k in to_download if f"download_{k}" in needed}}
 
-    def render_kept(csrf_field, **layout) -> str:
+    def render_kept(**layout) -> str:
         return render(urls={k: hole(f"url_{k}") for k in playable},
                       downloads={k: hole(f"download_{k}") for k in to_download},
-                      csrf_field=csrf_field, csrf_token=lambda: hole("csrf_token"), **layout)
+                      csrf_token=lambda: hole("csrf_token"), **layout)
 
-    return kept_page(key, render_kept, holes, [*(f"url_{k}" for k in playable),
-                                               *(f"download_{k}" for k in to_download), "csrf_token"], render)
+    return kept_page(key, render_kept, holes, render)
 
 
 def _rehearsal_panel(s, video, lang: str) -> dict | None:
@@ -247,9 +246,8 @@ def _comment_threads(cache, video, lesson_feedback, page: int, can_comment: bool
                      lang: str, csrf_field: Markup | None = None) -> Markup:
     """One page of threads as the page shows them to this reader (their own comments carry edit and delete
     forms, everyone's a reply form if they may comment), rendered once per feedback version, page, reader,
-    language and time zone; the request's CSRF field is put in each form as it goes out."""
-    from flask_wtf.csrf import generate_csrf
-
+    language and time zone; the request's CSRF field (or a kept page's hole for it) is put in each form as it
+    goes out."""
     me = current_user.id
 
     def render() -> tuple[str, int]:
@@ -261,9 +259,7 @@ def _comment_threads(cache, video, lesson_feedback, page: int, can_comment: bool
 
     html = cache.get_or_make(("comments html", video.public_id, video.id, lesson_feedback.version, page, WATCH_PAGE,
                               me, can_comment, lang, current_user.timezone, _frameworks_seen(db.session())), render)
-    field = csrf_field if csrf_field is not None else Markup(
-        '<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(generate_csrf())
-    return Markup(html.replace(_CSRF_FIELD, field))
+    return Markup(html.replace(_CSRF_FIELD, csrf_field if csrf_field is not None else csrf_input()))
 
 
 def _markers(cache, video, lesson_feedback) -> Markup:

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.steps import create_user, log_in
+from tests.browser.steps import create_user, log_in, shoot_widths
 from tests.processes import classlab
 
 pytestmark = pytest.mark.browser
@@ -31,17 +31,6 @@ def plans_server(live_server):
     classlab(live_server.env, "plans", "import")
     create_user(live_server, "plans-he@a.example", "מיכל כהן", "teacher", locale="he")
     return live_server
-
-
-def _shoot(page, folder, name: str) -> None:
-    """The page at 1366 and 390 px wide (full length); at 390 nothing may stick out sideways."""
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(100)
-        if width == 390:
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
-        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_results_draft_edit_and_print_a_plan_in_hebrew(plans_server, page, tmp_path):
@@ -85,7 +74,7 @@ def test_results_draft_edit_and_print_a_plan_in_hebrew(plans_server, page, tmp_p
     page.click("#draft-groups")
     page.wait_for_url(re.compile(r"/plans/classes/\d+#groups$"))
     assert "A1" in page.locator("#groups").inner_text() and "A2" in page.locator("#groups").inner_text()
-    _shoot(page, folder, "plans-class-he")
+    shoot_widths(page, folder, "plans-class-he")
 
     page.click("#student-plans a:has-text('נועה')")
     page.wait_for_url(re.compile(r"/plans/[0-9a-f]+$"))
@@ -102,7 +91,7 @@ def test_results_draft_edit_and_print_a_plan_in_hebrew(plans_server, page, tmp_p
     page.wait_for_load_state()
     changes = page.locator("#changes").inner_text()
     assert "הרצועות עזרו לה" in changes
-    _shoot(page, folder, "plan-he")
+    shoot_widths(page, folder, "plan-he")
 
     pdf_url = page.locator("#pdf-link").get_attribute("href")
     answer = page.request.get(server.url + pdf_url)
@@ -115,12 +104,12 @@ def test_results_draft_edit_and_print_a_plan_in_hebrew(plans_server, page, tmp_p
     assert "My learning plan" not in text
     page.goto(server.url + pdf_url.replace("/plan.pdf", "/print"))
     assert page.locator("html").get_attribute("dir") == "rtl"
-    _shoot(page, folder, "plan-print-he")
+    shoot_widths(page, folder, "plan-print-he")
     page.goto(server.url + "/plans/activities?misconception=larger-denominator-larger")
     expect(page.locator("section.card h2").first).to_contain_text("מכנה גדול יותר")
     page.locator("ul.activities summary").first.click()
     expect(page.locator("ul.activities ol li").first).to_be_visible()
-    _shoot(page, folder, "plans-library-he")
+    shoot_widths(page, folder, "plans-library-he")
     page.goto(class_url + "/week")
     expect(page.locator(".week .day")).to_have_count(7)
-    _shoot(page, folder, "plans-week-he")
+    shoot_widths(page, folder, "plans-week-he")
