@@ -79,6 +79,9 @@ def test_the_watch_page_for_a_coach(live_server, browser, lesson):
         page.fill("#comment-body", "שאלה פתוחה מצוינת — כדאי לחכות לתשובות")
         page.click("#comment-form button.primary")
         page.wait_for_selector(".flash-error")
+        # drafts.js is a module script: it fills the form back in before DOMContentLoaded, not before the
+        # message is parsed, so wait for that event rather than read the field the moment the message shows.
+        page.wait_for_load_state("domcontentloaded")
         assert "9:00" in page.locator(".flash-error").inner_text()
         assert page.input_value("#comment-body") == "שאלה פתוחה מצוינת — כדאי לחכות לתשובות"
         assert page.input_value("#comment-start") == "9:00"
