@@ -234,6 +234,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        if "api_user" in g:  # an API call that names its user with a bearer token acts as that user, whatever
+            return g.api_user  # session cookie the same client also sends (Flask-Login asks the session first)
         try:
             user = db.session().get(User, int(user_id))
         except ValueError:

@@ -159,6 +159,23 @@ def test_token_exchange_and_bearer_auth(client, people):
                                                                 "name": "x"}), 401, "Wrong e-mail or password.")
 
 
+def test_a_bearer_token_wins_over_the_session_cookie_sent_with_it(client, people):
+    """A script run from a browser profile (or a client keeping cookies) sends both: the token says who acts."""
+    login(client, "coach@a.example", people["password"])
+    s = db.session()
+    issued = service.issue_token(s, people["teacher"], "script", 1)
+    spare = service.issue_token(s, people["teacher"], "spare", 1)
+    s.commit()
+    as_teacher = {"Authorization": f"Bearer {issued.secret}"}
+    assert client.get("/api/v1/accounts/me", headers=as_teacher).get_json()["email"] == "teacher@a.example"
+    assert client.get("/api/v1/accounts/me").get_json()["email"] == "coach@a.example"
+    # A write needs no CSRF token with a bearer, and is the teacher's (the coach could not revoke her token).
+    assert client.delete(f"/api/v1/accounts/tokens/{spare.token.id}", headers=as_teacher).status_code == 204
+    assert_problem(client.delete(f"/api/v1/accounts/tokens/{issued.token.id}"), 400, "CSRF")
+    # A bad token is refused, not quietly replaced by the cookie's user.
+    assert_problem(client.get("/api/v1/accounts/me", headers={"Authorization": "Bearer clb_nope"}), 401, "")
+
+
 def test_expired_forged_revoked_and_malformed_tokens_are_401(client, people):
     s = db.session()
     issued = service.issue_token(s, people["teacher"], "old", 1)
