@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
@@ -61,6 +62,21 @@ class Storage(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> list[str]:
         """All keys under `prefix`, sorted."""
+
+    @abstractmethod
+    def modified(self, key: str) -> datetime:
+        """When the object was last written (aware, UTC); ObjectNotFound if it is not there."""
+
+    def listed(self, prefix: str = "") -> list[tuple[str, datetime]]:
+        """The keys under `prefix` with when each was last written, sorted by key (an object deleted meanwhile
+        is left out); backends may list both at once."""
+        out = []
+        for key in self.list(prefix):
+            try:
+                out.append((key, self.modified(key)))
+            except ObjectNotFound:
+                continue
+        return out
 
     @abstractmethod
     def signed_url(self, key: str, expires_in: int, *, filename: str | None = None, audience: int | None = None) -> str:

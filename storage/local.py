@@ -6,6 +6,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -109,6 +110,12 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
 
+    def modified(self, key: str) -> datetime:
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
     def _part(self, key: str) -> Path:
         return self.root / ".parts" / check_key(key).replace("/", "__")
 
@@ -154,7 +161,14 @@ class LocalStorage(Storage):
 
     def list(self, prefix: str = "") -> list[str]:
         keys = []
-        for path in self.root.rglob("*"):
+        folder, _, _ = prefix.rpartition("/")  # walk only the folder the prefix names, not every object
+        try:
+            base = self.root / check_key(folder) if folder else self.root
+        except StorageError:
+            base = self.root
+        if not base.is_dir():
+            return []
+        for path in base.rglob("*"):
             if path.is_file() and not path.name.startswith(".incoming-") and ".parts" not in path.parts:
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):

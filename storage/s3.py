@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 import boto3
@@ -159,11 +160,21 @@ class S3Storage(Storage):
         return int(head["ContentLength"])
 
     def list(self, prefix: str = "") -> list[str]:
-        keys = []
+        return [key for key, _ in self.listed(prefix)]
+
+    def modified(self, key: str) -> datetime:
+        head = self._head(key)
+        if head is None:
+            raise ObjectNotFound(key)
+        return head["LastModified"].astimezone(UTC)
+
+    def listed(self, prefix: str = "") -> list[tuple[str, datetime]]:
+        out = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            keys.extend(obj["Key"][len(self.prefix):] for obj in page.get("Contents", []))
-        return sorted(keys)
+            out.extend((obj["Key"][len(self.prefix):], obj["LastModified"].astimezone(UTC))
+                       for obj in page.get("Contents", []))
+        return sorted(out)
 
     def signed_url(self, key: str, expires_in: int, *, filename: str | None = None, audience: int | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": self._k(key)}

@@ -93,7 +93,9 @@ def cut_clip(self, clip_id: int) -> str:
 
 @celery_app.task(name=jobs.VIDEO_SWEEP)
 def sweep(stuck_after_seconds: int | None = None) -> dict:
-    """Re-queue videos stuck in a step, clean up abandoned uploads, delete data exports past EXPORT_DAYS."""
+    """Re-queue videos stuck in a step, clean up abandoned uploads (videos, and QTI files nobody imported from
+    within a day, with the images only their preview stored), delete data exports past EXPORT_DAYS."""
+    from app.diagnostics.service import expire_staged_qti
     from app.export.service import expire_exports
     from app.video.uploads import expire_uploads
 
@@ -113,4 +115,7 @@ def sweep(stuck_after_seconds: int | None = None) -> dict:
         expired = expire_uploads(s, _store())
     with db.session_scope() as s:
         exports = expire_exports(s, _store(), SETTINGS.export_days, stuck_after=timedelta(seconds=LIMIT + 600))
-    return {"requeued": [v for v, _ in stuck], "expired_uploads": expired, "clips": clips, "expired_exports": exports}
+    with db.session_scope() as s:
+        qti = expire_staged_qti(s, _store())
+    return {"requeued": [v for v, _ in stuck], "expired_uploads": expired, "clips": clips, "expired_exports": exports,
+            "expired_qti_objects": qti}

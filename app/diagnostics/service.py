@@ -11,9 +11,9 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -203,14 +203,14 @@ def media_key(ref: str) -> str:
 
 
 def store_media(store, media: dict[str, bytes]) -> None:
-    """Keep items' images in storage. Their keys are their content, so an image stored twice is the same object,
-    and an import rolled back leaves at most an image nothing shows."""
+    """Keep items' images in storage. Their keys are their content, so an image stored twice is the same object
+    (written again, so that its time says it was just wanted: the sweep of abandoned uploads deletes an image
+    nothing shows only when it has not been written for a day; an import rolled back leaves at most an image
+    nothing shows, which that sweep finds when it came from a preview)."""
     import mimetypes
 
     for ref, data in media.items():
-        key = media_key(ref)
-        if not store.exists(key):
-            store.put(key, io.BytesIO(data), content_type=mimetypes.guess_type(ref)[0])
+        store.put(media_key(ref), io.BytesIO(data), content_type=mimetypes.guess_type(ref)[0])
 
 
 def read_media(store, ref: str) -> bytes:
@@ -367,9 +367,13 @@ def import_qti(session: Session, actor: User, data: bytes, filename: str, topic:
 
 
 # An upload waits in storage between its preview and the teacher's choice of items, under a key only its
-# uploader's requests name (their id, and a token nobody can guess).
+# uploader's requests name (their id, and a token nobody can guess), for a day at most (expire_staged_qti).
+# Beside it, "<token>.images" lists the images its preview stored, for that sweep to check.
 MAX_QTI_BYTES = 100_000_000
 _STAGED = re.compile(r"[0-9a-f]{32}")
+STAGED_PREFIX = "qti-imports/"
+STAGED_FOR = timedelta(days=1)
+_MEDIA_REF = re.compile(r"[0-9a-f]{64}\.(?:png|jpg|gif|webp)")
 
 
 def _storage():
@@ -379,7 +383,7 @@ def _storage():
 
 
 def _staged_key(actor: User, token: str, kind: str) -> str:
-    return f"qti-imports/{actor.id}/{token}.{kind}"
+    return f"{STAGED_PREFIX}{actor.id}/{token}.{kind}"
 
 
 def stage_qti(session: Session, actor: User, data: bytes, filename: str, topic: str = "") -> tuple[str, QtiImport]:
@@ -393,9 +397,11 @@ def stage_qti(session: Session, actor: User, data: bytes, filename: str, topic: 
     # the images now, so that the preview shows them (stored by their content: an image nobody imports shows
     # nowhere, and the same image imported later is the same object)
     media = {ref: data for e in preview.entries for ref, data in e.media.items()}
-    if media:
-        store_media(_storage(), media)
     token = secrets.token_hex(16)
+    if media:  # the list first: whatever happens after it, the sweep finds the images
+        _storage().put(_staged_key(actor, token, "images"), io.BytesIO(json.dumps(sorted(media)).encode()),
+                       content_type="application/json")
+        store_media(_storage(), media)
     kind = "zip" if data[:4] == b"PK\x03\x04" else "xml"
     _storage().put(_staged_key(actor, token, kind), io.BytesIO(data),
                    content_type="application/zip" if kind == "zip" else "application/xml")
@@ -430,6 +436,48 @@ def drop_staged_qti(session: Session, actor: User, token: str) -> None:
             store.delete(_staged_key(actor, token, kind))
 
     event.listen(session, "after_commit", drop, once=True)
+
+
+def expire_staged_qti(session: Session, store, older_than: timedelta = STAGED_FOR,
+                      now: datetime | None = None) -> int:
+    """The sweep of QTI uploads: one nobody imported from or cancelled within `older_than` is deleted (its
+    preview then says to choose the file again), and so are the images a preview stored that no item shows
+    and nothing wrote again within that time (an import or another preview of the same image writes it
+    again). An upload imported or cancelled is gone already; its list of images waits for this sweep, which
+    keeps those the chosen items show. Returns how many objects it deleted."""
+    from storage.base import ObjectNotFound
+
+    cutoff = (now or utcnow()) - older_than
+    deleted = 0
+    for key, written in store.listed(STAGED_PREFIX):
+        if written > cutoff:
+            continue
+        if key.endswith(".images"):
+            out = io.BytesIO()
+            try:
+                store.download(key, out)
+                refs = json.loads(out.getvalue())
+            except (ObjectNotFound, ValueError):
+                refs = []
+            for ref in refs if isinstance(refs, list) else []:
+                if not isinstance(ref, str) or not _MEDIA_REF.fullmatch(ref) or _shown(session, ref):
+                    continue
+                try:
+                    if store.modified(media_key(ref)) > cutoff:
+                        continue
+                except ObjectNotFound:
+                    continue
+                store.delete(media_key(ref))
+                deleted += 1
+        store.delete(key)
+        deleted += 1
+    return deleted
+
+
+def _shown(session: Session, ref: str) -> bool:
+    """Whether any item, of any version, shows the image."""
+    return session.scalar(select(Item.id).where(cast(Item.spec, Text).contains(f"item-media:{ref}")).limit(1)) \
+        is not None
 
 
 def current_items(session: Session, keys: list[str] | None = None, actor: User | None = None) -> list[Item]:

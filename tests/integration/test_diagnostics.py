@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import time
 import zipfile
 from datetime import timedelta
 
@@ -393,6 +394,55 @@ def test_qti_import_previews_each_item_and_imports_the_ticked_valid_ones(client,
     assert "Choose a QTI file" in empty.get_data(as_text=True)
     zipped = _post_qti(client, token, b"PK\x03\x04 not really", "x.zip", follow=True)
     assert "not a zip file" in zipped.get_data(as_text=True)
+
+
+def test_qti_uploads_nobody_imported_expire_with_the_images_only_their_preview_stored(app, stack, client, session,
+                                                                                      people, bank):
+    """Three packages with an image each, previewed on the page: one imported, one cancelled, one left. A day
+    later the sweep deletes the one left and the images no item shows; the imported item's image stays."""
+    import hashlib
+    import json
+
+    login(client, "admin@classlab.example", people["password"])
+    token = csrf_token(client, "/diagnostics/bank")
+    store = app.extensions["classlab.storage"]
+    images = {name: builders.png(5, 3, colour) for name, colour in
+              (("imported", (10, 200, 10)), ("cancelled", (10, 10, 200)), ("left", (200, 10, 10)))}
+    keys = {name: service.media_key(f"{hashlib.sha256(image).hexdigest()}.png") for name, image in images.items()}
+    where = {name: _post_qti(client, token, builders.qti_package_with_image(key=f"graph-{name}", image=image),
+                             f"{name}.zip", topic="negative_numbers").location for name, image in images.items()}
+    assert all(store.exists(k) for k in keys.values())  # the preview shows them
+    done = client.post(where["imported"], data={"csrf_token": token, "action": "import", "topic": "negative_numbers",
+                                                "item": ["graph-imported"]}, follow_redirects=True)
+    assert "Imported: 1 new items" in done.get_data(as_text=True)
+    assert client.post(where["cancelled"], data={"csrf_token": token, "action": "cancel"}).status_code == 302
+    # Nothing is a day old yet: the real sweeper, in its own process, deletes nothing.
+    assert json.loads(classlab(stack, "sweep").stdout)["expired_qti_objects"] == 0
+    assert 'value="graph-left"' in client.get(where["left"]).get_data(as_text=True)
+    assert len(store.listed(service.STAGED_PREFIX)) == 4  # the one left, and the three lists of images
+
+    later = utcnow() + service.STAGED_FOR + timedelta(minutes=1)
+    assert service.expire_staged_qti(session, store, now=later) == 6
+    assert store.exists(keys["imported"]) and not store.exists(keys["cancelled"]) and not store.exists(keys["left"])
+    assert store.listed(service.STAGED_PREFIX) == []
+    assert "no longer here" in client.get(where["left"], follow_redirects=True).get_data(as_text=True)
+    assert service.expire_staged_qti(session, store, now=later) == 0
+    # An image written again within the day (another preview of it) is kept, though no item shows it yet.
+    first = _post_qti(client, token, builders.qti_package_with_image(key="graph-first", image=images["left"]),
+                      "first.zip", topic="negative_numbers").location
+    time.sleep(1.2)  # S3 keeps whole seconds
+    second = _post_qti(client, token, builders.qti_package_with_image(key="graph-second", image=images["left"]),
+                       "second.zip", topic="negative_numbers").location
+    store.put("item-media/unrelated.png", io.BytesIO(b"x"))  # not the sweep's to judge
+    rewritten = store.modified(keys["left"])
+    assert service.expire_staged_qti(session, store, now=rewritten - timedelta(seconds=0.5) + service.STAGED_FOR) \
+        == 2  # the first upload and its list; not the image, written again by the second preview
+    assert store.exists(keys["left"])
+    assert "no longer here" in client.get(first, follow_redirects=True).get_data(as_text=True)
+    assert 'value="graph-second"' in client.get(second).get_data(as_text=True)
+    assert service.expire_staged_qti(session, store, now=later + service.STAGED_FOR) == 3  # upload, list, image
+    assert not store.exists(keys["left"])
+    assert store.exists("item-media/unrelated.png") and store.exists(keys["imported"])
 
 
 def test_qti_package_through_the_api_with_a_token(client, session, people, bank):

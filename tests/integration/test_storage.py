@@ -62,6 +62,26 @@ def test_put_stream_size_exists_list_delete(store):
     store.delete("videos/1/original/lesson.mp4")  # already gone: not an error
 
 
+def test_when_each_object_was_last_written(store):
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=5)  # S3 keeps whole seconds
+    store.put("qti-imports/1/a.zip", io.BytesIO(b"a"))
+    store.put("qti-imports/1/b.images", io.BytesIO(b"[]"))
+    store.put("item-media/c.png", io.BytesIO(b"c"))
+    first = store.modified("qti-imports/1/a.zip")
+    assert first.tzinfo is not None and before <= first <= datetime.now(UTC) + timedelta(seconds=5)
+    listed = store.listed("qti-imports/")
+    assert [k for k, _ in listed] == ["qti-imports/1/a.zip", "qti-imports/1/b.images"]
+    assert dict(listed)["qti-imports/1/a.zip"] == first
+    time.sleep(1.1)
+    store.put("qti-imports/1/a.zip", io.BytesIO(b"again"))  # written again: later
+    assert store.modified("qti-imports/1/a.zip") > first
+    with pytest.raises(ObjectNotFound):
+        store.modified("qti-imports/1/none.zip")
+    assert store.listed("nothing/") == []
+
+
 def test_overwrite_replaces_instead_of_duplicating(store):
     store.put("videos/3/poster/poster.jpg", io.BytesIO(b"first"))
     store.put("videos/3/poster/poster.jpg", io.BytesIO(b"second!"))
