@@ -38,6 +38,7 @@ from app.diagnostics.models import (
 )
 from app.errors import Conflict, InvalidInput, NotFound, msg, sentences
 from app.inputs import text_refused
+from app.richtext import MEDIA_REF, MEDIA_SCHEME
 
 # ------------------------------------------------------------------------------------------- the bank
 
@@ -373,7 +374,6 @@ MAX_QTI_BYTES = 100_000_000
 _STAGED = re.compile(r"[0-9a-f]{32}")
 STAGED_PREFIX = "qti-imports/"
 STAGED_FOR = timedelta(days=1)
-_MEDIA_REF = re.compile(r"[0-9a-f]{64}\.(?:png|jpg|gif|webp)")
 
 
 def _storage():
@@ -460,7 +460,7 @@ def expire_staged_qti(session: Session, store, older_than: timedelta = STAGED_FO
             except (ObjectNotFound, ValueError):
                 refs = []
             for ref in refs if isinstance(refs, list) else []:
-                if not isinstance(ref, str) or not _MEDIA_REF.fullmatch(ref) or _shown(session, ref):
+                if not isinstance(ref, str) or not MEDIA_REF.fullmatch(f"{MEDIA_SCHEME}:{ref}") or _shown(session, ref):
                     continue
                 try:
                     if store.modified(media_key(ref)) > cutoff:
@@ -476,7 +476,7 @@ def expire_staged_qti(session: Session, store, older_than: timedelta = STAGED_FO
 
 def _shown(session: Session, ref: str) -> bool:
     """Whether any item, of any version, shows the image."""
-    return session.scalar(select(Item.id).where(cast(Item.spec, Text).contains(f"item-media:{ref}")).limit(1)) \
+    return session.scalar(select(Item.id).where(cast(Item.spec, Text).contains(f"{MEDIA_SCHEME}:{ref}")).limit(1)) \
         is not None
 
 

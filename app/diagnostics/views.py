@@ -27,12 +27,12 @@ bp = Blueprint("diagnostics", __name__, url_prefix="/diagnostics")
 student_bp = Blueprint("student", __name__, url_prefix="/s")
 
 
-_MEDIA_SRC = re.compile(r'src="item-media:([0-9a-f]{64}\.(?:png|jpg|gif|webp))"')
+_MEDIA_SRC = re.compile(f'src="{richtext.MEDIA_REF.pattern}"')
 
 
 def _signed_media(html: str) -> str:
     """An item's images as signed links to storage, made for this page (never a guessable address)."""
-    if "item-media:" not in html:
+    if f"{richtext.MEDIA_SCHEME}:" not in html:
         return html
     store = current_app.extensions["classlab.storage"]
     seconds = current_app.extensions["classlab.settings"].media_url_seconds
