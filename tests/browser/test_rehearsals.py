@@ -156,11 +156,8 @@ def test_hebrew_screenshots(rehearsal_server, media_browser):
         page.screenshot(path=str(folder / f"rehearsal-record-he{suffix}.png"), full_page=True)
         page.click("#record-stop")
         page.wait_for_url(re.compile(r".*/videos/\w+"), timeout=30000)
-        video_id = page.url.split("/videos/", 1)[1].split("?")[0].split("#")[0]
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and page.request.get(
-                f"{server.url}/api/v1/videos/{video_id}").json().get("status") not in ("ready", "failed"):
-            time.sleep(1)
-        page.goto(f"{server.url}/videos/{video_id}")
+        # The page reloads itself once the attempt is processed.
+        page.wait_for_selector("#watch[data-status=ready], #watch[data-status=failed]", timeout=180000)
+        page.wait_for_load_state("load")
         page.screenshot(path=str(folder / f"rehearsal-attempt-he{suffix}.png"), full_page=True)
         context.close()
