@@ -114,6 +114,10 @@ class Storage(ABC):
         with open(path, "wb") as fh:
             self.download(key, fh)
 
+    def read(self, key: str) -> bytes:
+        """A small object's bytes (an item's image, a caption file, a staged upload); ObjectNotFound if absent."""
+        return b"".join(self.stream(key))
+
     def download(self, key: str, fh: BinaryIO) -> int:
         n = 0
         for chunk in self.stream(key):

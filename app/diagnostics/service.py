@@ -215,9 +215,7 @@ def store_media(store, media: dict[str, bytes]) -> None:
 
 
 def read_media(store, ref: str) -> bytes:
-    out = io.BytesIO()
-    store.download(media_key(ref), out)
-    return out.getvalue()
+    return store.read(media_key(ref))
 
 
 def export_qti(session: Session, out_zip, actor: User | None = None) -> None:
@@ -414,12 +412,10 @@ def staged_qti(actor: User, token: str) -> tuple[bytes, str]:
 
     if _STAGED.fullmatch(token or ""):
         for kind in ("zip", "xml"):
-            out = io.BytesIO()
             try:
-                _storage().download(_staged_key(actor, token, kind), out)
+                return _storage().read(_staged_key(actor, token, kind)), f"upload.{kind}"
             except ObjectNotFound:
                 continue
-            return out.getvalue(), f"upload.{kind}"
     raise NotFound(msg("This upload is no longer here: choose the file again."))
 
 
@@ -453,10 +449,8 @@ def expire_staged_qti(session: Session, store, older_than: timedelta = STAGED_FO
         if written > cutoff:
             continue
         if key.endswith(".images"):
-            out = io.BytesIO()
             try:
-                store.download(key, out)
-                refs = json.loads(out.getvalue())
+                refs = json.loads(store.read(key))
             except (ObjectNotFound, ValueError):
                 refs = []
             for ref in refs if isinstance(refs, list) else []:

@@ -410,7 +410,7 @@ def storyboard_vtt(public_id: str):
     track, sprite = video.asset("storyboard_vtt"), video.asset("storyboard")
     if track is None or sprite is None:
         raise NotFound(msg("This video has no storyboard yet."))
-    text = b"".join(_store().stream(track.key)).decode("utf-8")
+    text = _store().read(track.key).decode("utf-8")
     signed = asset_url(_store(), sprite, _seconds(), audience=current_user.id)
     text = re.sub(r"^storyboard\.jpg(?=#)", lambda _m: signed, text, flags=re.M)
     return Response(text, mimetype="text/vtt", headers={"Cache-Control": "private, no-store"})

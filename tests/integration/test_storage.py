@@ -82,6 +82,13 @@ def test_when_each_object_was_last_written(store):
     assert store.listed("nothing/") == []
 
 
+def test_a_small_object_read_whole(store):
+    store.put("item-media/d.png", io.BytesIO(b"\x89PNG" + bytes(range(256)) * 5000))
+    assert store.read("item-media/d.png") == b"\x89PNG" + bytes(range(256)) * 5000  # over a megabyte: chunks joined
+    with pytest.raises(ObjectNotFound):
+        store.read("item-media/none.png")
+
+
 def test_overwrite_replaces_instead_of_duplicating(store):
     store.put("videos/3/poster/poster.jpg", io.BytesIO(b"first"))
     store.put("videos/3/poster/poster.jpg", io.BytesIO(b"second!"))
