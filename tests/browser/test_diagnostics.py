@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.steps import create_user, latin_words, log_in
 from tests.processes import classlab
@@ -60,6 +61,10 @@ def test_assign_answer_on_phones_and_read_the_heatmap(live_server, browser, page
         p.fill("#student_code", code)
         p.click("button.primary")
         p.click(".assignments a")
+        # locator.all() does not wait: the answer sheet must have opened first (CI once read the old page's
+        # empty list and then measured the page mid-navigation)
+        p.wait_for_url(re.compile(r"/s/a/[^/?#]+$"))
+        expect(p.locator("fieldset.question").first).to_be_visible()
         for q in p.locator("fieldset.question").all():
             key = q.get_attribute("data-item")
             if q.locator("input[type=radio]").count():
